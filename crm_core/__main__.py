@@ -1,0 +1,193 @@
+"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from crm_core import config, db, ingest
+from crm_core.schema import TABLES
+
+# Subcommands register here so later features add theirs without touching the parser core.
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
+
+
+def command(name: str, setup: Callable[[argparse.ArgumentParser], None]):
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        COMMANDS[name] = (setup, fn)
+        return fn
+
+    return deco
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None,
+                   help=f"database file (default: $CRM_LENS_DB or {config.db_path()})")
+
+
+def _progress(frac: float, msg: str) -> None:
+    print(f"[{frac:4.0%}] {msg}", file=sys.stderr)
+
+
+def _file_args(p: argparse.ArgumentParser) -> None:
+    for t in TABLES:
+        p.add_argument(f"--{t}", action="append", type=Path, default=[], metavar="FILE",
+                       help=f"a {t} CSV (repeatable)")
+    p.add_argument("--file", action="append", type=Path, default=[], metavar="FILE",
+                   help="a CSV whose table is detected from its headers (repeatable)")
+    p.add_argument("--map", action="append", default=[], metavar="SRC=column",
+                   help="map a source header to a canonical column ('SRC=' ignores it)")
+    p.add_argument("--date-order", choices=("dmy", "mdy"), default=None,
+                   help="order of ambiguous dates like 03/04/2024 (default: from the data)")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="reject rows with unparseable values (kept in load_rejects) instead of "
+                   "refusing the file")
+
+
+def _sources(args: argparse.Namespace) -> list[ingest.Source]:
+    mapping: dict[str, str] = {}
+    for m in args.map:
+        if "=" not in m:
+            raise ingest.IngestError(f"--map {m!r}: expected SOURCE=column")
+        src, _, target = m.partition("=")
+        mapping[src.strip()] = target.strip()
+    out = []
+    paths = [(t, p) for t in [*TABLES, "file"] for p in getattr(args, t)]
+    for t, path in paths:
+        if not path.is_file():
+            raise ingest.IngestError(f"{path}: no such file")
+        out.append(ingest.Source(path, None if t == "file" else t, mapping or None,
+                                 date_order=args.date_order, skip_bad_rows=args.skip_bad_rows,
+                                 # With several files, a --map entry applies where it fits.
+                                 strict_mapping=len(paths) == 1))
+    if not out:
+        raise ingest.IngestError("name at least one file, e.g. --orders orders.csv")
+    return out
+
+
+def _demo_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+
+
+@command("demo", _demo_setup)
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo database from data/demo/*.csv."""
+    con = db.connect(args.db)
+    result = ingest.load_demo(con, progress=_progress)
+    print(ingest.describe_reports(result.reports), end="")
+    print(f"demo database ready: {args.db or config.db_path()}")
+    return 0
+
+
+def _load_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--mode", choices=ingest.MODES, default="replace",
+                   help="replace the tables named, or append with upsert by primary key")
+    _file_args(p)
+
+
+@command("load", _load_setup)
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load CSV files atomically: every file is checked before anything changes."""
+    sources = _sources(args)
+    con = db.connect(args.db)
+    result = ingest.load(con, sources, args.mode, progress=_progress)
+    print(ingest.describe_reports(result.reports), end="")
+    print(f"load {result.load_id} committed ({args.mode})")
+    return 0
+
+
+def _validate_setup(p: argparse.ArgumentParser) -> None:
+    _file_args(p)
+
+
+@command("validate", _validate_setup)
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check files as a load would and report; changes nothing."""
+    sources = _sources(args)
+    reports = ingest.validate(sources)
+    print(ingest.describe_reports(reports), end="")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _metrics_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+
+
+@command("metrics", _metrics_setup)
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Print the headline metrics as one JSON object."""
+    from crm_core.metrics import metrics
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    print(json.dumps(metrics(con), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _history_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+
+
+@command("history", _history_setup)
+def cmd_history(args: argparse.Namespace) -> int:
+    """List past loads, newest first."""
+    _require_db(args.db)
+    con = db.connect(args.db)
+    df = ingest.load_history(con).drop(columns=["sha256", "warnings"])
+    print(df.to_string(index=False) if len(df) else "no loads yet")
+    return 0
+
+
+def _rollback_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--to-before", type=int, required=True, metavar="LOAD_ID",
+                   help="undo this load and every later one")
+
+
+@command("rollback", _rollback_setup)
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Return the database to its state before a chosen load."""
+    _require_db(args.db)
+    con = db.connect(args.db)
+    undone = ingest.rollback_to_before(con, args.to_before)
+    print(f"rolled back load(s) {undone}")
+    return 0
+
+
+def _require_db(path: Path | None) -> None:
+    p = path or config.db_path()
+    if not Path(p).exists():
+        raise ingest.IngestError(f"{p}: no such database (build one with 'demo' or 'load')")
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    if hasattr(o, "item"):
+        return o.item()
+    return float(o)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crm_core", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name, (setup, fn) in COMMANDS.items():
+        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0])
+        setup(p)
+        p.set_defaults(func=fn)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ingest.IngestError, db.DatabaseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

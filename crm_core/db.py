@@ -1,0 +1,135 @@
+"""The query layer: connect, read named SQL files, run them with bound parameters."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from crm_core import config
+from crm_core.schema import SQL_TYPES, TABLES
+
+Connection = duckdb.DuckDBPyConnection
+
+_INCLUDE = re.compile(r"--\s*@include\s+(\w+)")
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+# Book-keeping tables. load_history is the audit trail the UI shows; load_rejects keeps every
+# refused row's raw value so a rejection loses nothing.
+META_DDL = (
+    """CREATE TABLE IF NOT EXISTS load_history (
+        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, sha256 VARCHAR, encoding VARCHAR,
+        rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, mode VARCHAR,
+        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, warnings VARCHAR,
+        undo_kind VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS load_rejects (
+        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, row_number BIGINT,
+        column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
+)
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process holds the DuckDB file (DuckDB allows one process per file)."""
+
+
+def table_ddl(name: str) -> str:
+    """CREATE TABLE statement of a canonical table (identifiers come from schema.py only)."""
+    cols = ", ".join(f"{c.name} {SQL_TYPES[c.kind]}" for c in TABLES[name].all_columns)
+    return f"CREATE TABLE {name} ({cols})"
+
+
+def connect(path: str | Path | None = None, read_only: bool = False) -> Connection:
+    """Open the database file (creating tables that are missing) with server-safe settings."""
+    path = Path(path) if path else config.db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise DatabaseBusy(
+                f"{path} is in use by another process (DuckDB allows one process per database "
+                "file). Stop the app, or load through the app's Data page."
+            ) from e
+        raise
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET memory_limit = $m", {"m": config.MEMORY_LIMIT})
+    if config.THREADS:
+        con.execute("SET threads = $t", {"t": config.THREADS})
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: Connection) -> None:
+    """Create missing canonical and book-keeping tables; add columns newer versions introduced."""
+    for ddl in META_DDL:
+        con.execute(ddl)
+    existing = table_columns(con)
+    for name, table in TABLES.items():
+        if name not in existing:
+            con.execute(table_ddl(name))
+            continue
+        for col in table.all_columns:
+            if col.name not in existing[name]:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {SQL_TYPES[col.kind]}")
+
+
+def table_columns(con: Connection) -> dict[str, set[str]]:
+    """Tables of the main schema and their column names."""
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main'"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for t, c in rows:
+        out.setdefault(t, set()).add(c)
+    return out
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """Text of crm_core/sql/<name>.sql with `-- @include fragment` lines expanded."""
+    text = (config.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _INCLUDE.sub(lambda m: sql("_" + m.group(1)).strip(), text)
+
+
+def _bind(text: str, params: dict[str, Any]) -> dict[str, Any]:
+    # DuckDB refuses parameters a statement does not use; pass exactly the ones it names.
+    names = set(_PARAM.findall(text))
+    missing = names - params.keys()
+    if missing:
+        raise KeyError(f"missing SQL parameters: {sorted(missing)}")
+    return {k: v for k, v in params.items() if k in names}
+
+
+def query(con: Connection, name: str, **params: Any) -> pd.DataFrame:
+    """Run a named SQL file with bound $parameters and return the result as a DataFrame."""
+    text = sql(name)
+    return con.execute(text, _bind(text, params)).df()
+
+
+def query_rows(con: Connection, name: str, **params: Any) -> list[tuple]:
+    """Run a named SQL file and return plain tuples (cheap for small results)."""
+    text = sql(name)
+    return con.execute(text, _bind(text, params)).fetchall()
+
+
+def scalar(con: Connection, name: str, **params: Any) -> Any:
+    """Run a named SQL file returning one value."""
+    rows = query_rows(con, name, **params)
+    return rows[0][0] if rows else None
+
+
+def table_counts(con: Connection) -> dict[str, int]:
+    """Row counts of the canonical tables (0 for a table that does not exist)."""
+    existing = table_columns(con)
+    return {
+        name: (con.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,))[0]
+        if name in existing
+        else 0
+        for name in TABLES
+    }

@@ -1,0 +1,72 @@
+"""Headline KPIs and monthly trends for the Overview page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from crm_core import db
+from crm_core.filters import NO_FILTERS, Filters
+
+KPI_NAMES = ("customers", "active_customers", "revenue", "orders", "complaints")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed date range [start, end]."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def end_excl(self) -> dt.date:
+        return self.end + dt.timedelta(days=1)
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        days = (self.end - self.start).days + 1
+        return Period(self.start - dt.timedelta(days=days), self.start - dt.timedelta(days=1))
+
+
+def data_range(con: db.Connection) -> tuple[dt.date, dt.date] | None:
+    """First and last day with a non-return order, or None when there are no orders."""
+    rows = db.query_rows(con, "data_range")
+    first, last = rows[0] if rows else (None, None)
+    return (first, last) if first is not None else None
+
+
+def default_period(con: db.Connection) -> Period | None:
+    """The 12 months up to the last order date: what a manager means by 'this year'."""
+    rng = data_range(con)
+    if rng is None:
+        return None
+    last = rng[1]
+    start = max(rng[0], last.replace(year=last.year - 1) + dt.timedelta(days=1)
+                if not (last.month == 2 and last.day == 29)
+                else dt.date(last.year - 1, 3, 1))
+    return Period(start, last)
+
+
+def headline_kpis(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> dict:
+    """Known customers, active (buying) customers, revenue, orders, complaints in the period."""
+    rows = db.query_rows(con, "overview_kpis", start=period.start, end_excl=period.end_excl,
+                         **filters.params())
+    return dict(zip(KPI_NAMES, rows[0], strict=True))
+
+
+def kpi_deltas(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> pd.DataFrame:
+    """Each KPI for the period and the previous period of equal length, with the change."""
+    now = headline_kpis(con, period, filters)
+    before = headline_kpis(con, period.previous(), filters)
+    df = pd.DataFrame({"kpi": KPI_NAMES, "value": [now[k] for k in KPI_NAMES],
+                       "previous": [before[k] for k in KPI_NAMES]})
+    df["change"] = df["value"].astype(float) - df["previous"].astype(float)
+    return df
+
+
+def monthly_trend(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> pd.DataFrame:
+    """Per month: revenue, orders, buying customers and new customers (first order that month)."""
+    return db.query(con, "overview_monthly", start=period.start, end_excl=period.end_excl,
+                    **filters.params())

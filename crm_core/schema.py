@@ -1,0 +1,249 @@
+"""The canonical CRM tables: columns, types, required flags and header synonyms (zh + en)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Logical column kinds; ingest knows how to parse each, db.ddl() how to store each.
+SQL_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "money": "DECIMAL(18,4)",
+    "number": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    synonyms: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    doc: str = ""
+    # Columns computed by ingest, not read from a file.
+    derived: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + self.derived
+
+    def column(self, name: str) -> Column:
+        for c in self.all_columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def C(name: str, kind: str, *synonyms: str, required: bool = False, doc: str = "") -> Column:
+    return Column(name, kind, required, (name, *synonyms), doc)
+
+
+CUSTOMERS = Table(
+    "customers",
+    key=("customer_id",),
+    doc="One row per known customer (or prospect), whether or not they ever bought.",
+    columns=(
+        C("customer_id", "id", "customer id", "customerid", "cust_id", "client_id", "account_id",
+          "member_id", "客户编号", "客户id", "客户代码", "客户号", "会员编号", "会员id", "客户编码",
+          required=True, doc="Customer key, kept as text (001 stays 001)."),
+        C("name", "text", "customer_name", "customer", "account", "account_name", "company",
+          "full_name", "客户名称", "客户姓名", "客户名", "姓名", "名称", "公司名称", "会员名称"),
+        C("created_at", "timestamp", "created", "signup_date", "registered_at", "first_contact",
+          "join_date", "since", "创建时间", "建档时间", "注册时间", "建档日期", "注册日期", "入会时间"),
+        C("source", "text", "channel", "lead_source", "acquisition_channel", "referral_source",
+          "客户来源", "来源", "渠道", "来源渠道", "获客渠道"),
+        C("region", "text", "area", "territory", "state", "province", "city", "country",
+          "office", "regional_office", "地区", "区域", "大区", "省份", "城市", "所在地区"),
+        C("segment", "text", "type", "customer_type", "customer_segment", "sector", "industry",
+          "level", "客户类型", "客户类别", "类型", "行业", "客户等级", "客户级别"),
+        C("owner", "text", "sales_rep", "salesperson", "sales_agent", "account_manager", "rep",
+          "负责人", "销售顾问", "客户经理", "业务员", "所属销售", "跟进人", "销售"),
+    ),
+)
+
+ORDERS = Table(
+    "orders",
+    key=("order_id", "line_no"),
+    doc=(
+        "One row per order line. A plain order export has one line per order (line_no = 1); "
+        "a line-item export keeps each invoice line, lines sharing order_id are one order."
+    ),
+    columns=(
+        C("order_id", "id", "order id", "orderid", "order_no", "order_number", "invoice",
+          "invoiceno", "invoice_no", "invoice_number", "transaction_id", "订单编号", "订单号",
+          "单号", "订单id", "发票号", "销售单号", "单据编号", required=True),
+        C("customer_id", "id", "customerid", "customer id", "cust_id", "client_id", "account_id",
+          "member_id", "客户编号", "客户id", "客户代码", "客户号", "会员编号", "会员id", "客户编码",
+          required=True),
+        C("order_date", "timestamp", "date", "order_time", "order date", "invoicedate",
+          "invoice_date", "purchase_date", "transaction_date", "created_at", "下单时间", "订单日期",
+          "下单日期", "成交日期", "购买日期", "交易时间", "日期", "销售日期", required=True),
+        C("amount", "money", "revenue", "total", "order_amount", "sales", "value", "net_amount",
+          "total_amount", "paid", "payment", "实付金额", "订单金额", "金额", "销售额", "成交金额",
+          "实收金额", "应付金额", "总金额", "合计金额", "付款金额", required=True,
+          doc="Line revenue. Derived as quantity x unit_price when the file has no amount."),
+        C("product", "text", "product_name", "item", "sku", "stockcode", "description",
+          "商品名称", "产品名称", "商品", "产品", "车型", "品名"),
+        C("category", "text", "product_category", "product_line", "品类", "商品类别", "产品类别",
+          "类别", "业务类型"),
+        C("channel", "text", "sales_channel", "order_channel", "store", "销售渠道", "下单渠道",
+          "门店", "店铺"),
+        C("quantity", "number", "qty", "units", "number_of_items", "数量", "购买数量", "件数"),
+        C("unit_price", "money", "unitprice", "price", "unit price", "单价", "成交单价"),
+        C("cost", "money", "cogs", "cost_amount", "成本", "成本金额", "进价"),
+        C("status", "text", "order_status", "订单状态", "状态",
+          doc="Free text; values meaning return/refund/cancel flag the line as a return."),
+    ),
+    derived=(
+        Column("line_no", "int", doc="Position of the line within its order (1 for plain orders)."),
+        Column("is_return", "bool", doc="Cancellation or return: kept out of value metrics."),
+    ),
+)
+
+COMPLAINTS = Table(
+    "complaints",
+    key=("complaint_id",),
+    doc="One row per complaint / service ticket, with its handling-stage timestamps.",
+    columns=(
+        C("complaint_id", "id", "complaint id", "ticket_id", "ticket", "case_id", "case_number",
+          "unique_key", "id", "投诉编号", "工单号", "工单编号", "投诉单号", "案件编号", required=True),
+        C("received_at", "timestamp", "date_received", "received", "created_date", "created",
+          "opened_at", "submitted_at", "complaint_date", "投诉时间", "投诉日期", "接收时间",
+          "登记时间", "创建时间", required=True),
+        C("category", "text", "complaint_type", "product", "type", "issue_type", "topic",
+          "投诉类别", "投诉类型", "问题类别", "投诉分类", "类别", required=True),
+        C("customer_id", "id", "customerid", "cust_id", "client_id", "account_id", "客户编号",
+          "客户id", "客户代码", "会员编号"),
+        C("subcategory", "text", "issue", "sub_category", "descriptor", "sub_product",
+          "问题描述", "子类别", "投诉子类"),
+        C("channel", "text", "submitted_via", "source", "complaint_channel", "投诉渠道", "渠道",
+          "来源"),
+        C("severity", "text", "priority", "level", "urgency", "严重程度", "紧急程度", "级别",
+          "优先级"),
+        C("status", "text", "company_response_to_consumer", "处理状态", "状态", "ticket_status"),
+        C("owner", "text", "agent", "handler", "assignee", "agency", "处理人", "负责人", "受理人"),
+        C("accepted_at", "timestamp", "accepted", "acknowledged_at", "date_sent_to_company",
+          "受理时间"),
+        C("handled_at", "timestamp", "handled", "resolved_at", "resolution_date",
+          "resolution_action_updated_date", "处理时间", "处理完成时间", "解决时间"),
+        C("feedback_at", "timestamp", "feedback", "responded_at", "反馈时间", "回复时间"),
+        C("closed_at", "timestamp", "closed", "closed_date", "close_date", "结案时间",
+          "关闭时间", "跟踪时间", "回访时间"),
+        C("satisfaction", "number", "csat", "satisfaction_score", "rating", "满意度",
+          "满意度评分", "评分", doc="1-5, 5 = very satisfied."),
+        C("compensation", "money", "compensation_amount", "refund", "赔偿金额", "补偿金额",
+          "赔付金额"),
+        C("timely_response", "bool", "timely_response?", "timely", "on_time", "是否及时"),
+        C("product", "text", "product_name", "涉及产品", "产品", "车型"),
+    ),
+)
+
+LEADS = Table(
+    "leads",
+    key=("lead_id",),
+    doc="One row per lead / opportunity at its current stage (a stage-history export has one row "
+    "per stage reached, see docs/data-model.md).",
+    columns=(
+        C("lead_id", "id", "lead id", "opportunity_id", "opportunity", "deal_id", "线索编号",
+          "商机编号", "线索id", "机会编号", required=True),
+        C("created_at", "timestamp", "created", "engage_date", "created_date", "lead_date",
+          "创建时间", "线索日期", "创建日期", "登记日期", required=True),
+        C("stage", "text", "deal_stage", "status", "lead_stage", "pipeline_stage", "阶段",
+          "销售阶段", "线索阶段", "商机阶段", "状态", required=True),
+        C("customer_id", "id", "customerid", "account", "account_id", "客户编号", "客户id",
+          "客户名称"),
+        C("source", "text", "lead_source", "channel", "线索来源", "来源", "渠道"),
+        C("grade", "text", "rating", "lead_grade", "级别", "线索级别", "意向等级", "客户级别"),
+        C("amount", "money", "close_value", "value", "deal_value", "expected_amount", "金额",
+          "预计金额", "成交金额", "商机金额"),
+        C("owner", "text", "sales_agent", "sales_rep", "salesperson", "负责人", "销售顾问",
+          "跟进人"),
+        C("product", "text", "product_name", "意向车型", "意向产品", "产品"),
+        C("stage_changed_at", "timestamp", "stage_date", "last_stage_change", "阶段变更时间",
+          "更新时间"),
+        C("closed_at", "timestamp", "close_date", "closed_date", "成交日期", "关闭时间",
+          "结束时间"),
+        C("outcome", "text", "result", "won_lost", "结果", "赢单输单"),
+    ),
+)
+
+INTERACTIONS = Table(
+    "interactions",
+    key=("interaction_id",),
+    doc="One row per contact with a customer or lead (call, visit, email ...).",
+    columns=(
+        C("customer_id", "id", "customerid", "cust_id", "客户编号", "客户id", required=True),
+        C("occurred_at", "timestamp", "date", "contact_time", "contact_date", "activity_date",
+          "时间", "联系时间", "跟进时间", "回访时间", "拜访时间", required=True),
+        C("interaction_id", "id", "activity_id", "contact_id", "跟进编号", "记录编号",
+          doc="Optional; generated from the file row when absent."),
+        C("kind", "text", "type", "activity_type", "contact_type", "method", "方式", "跟进方式",
+          "联系方式", "类型"),
+        C("owner", "text", "sales_rep", "agent", "负责人", "跟进人", "销售顾问"),
+        C("outcome", "text", "result", "结果", "跟进结果"),
+        C("lead_id", "id", "opportunity_id", "线索编号", "商机编号"),
+        C("purpose", "text", "reason", "topic", "subject", "目的", "事由", "主题"),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (CUSTOMERS, ORDERS, COMPLAINTS, LEADS, INTERACTIONS)
+}
+
+
+def normalise_header(h: str) -> str:
+    """Fold a header for matching: NFKC, lower case, no spaces/punctuation besides '?'."""
+    h = unicodedata.normalize("NFKC", h).strip().lower()
+    h = h.lstrip("\ufeff")
+    h = re.sub(r"[\s_\-./()（）:：#]+", "", h)
+    return h
+
+
+def match_headers(table: Table, headers: list[str]) -> dict[str, str]:
+    """Map source header -> canonical column: columns in table order claim the header matching
+    their earliest synonym, so specific names beat generic ones and each header is used once."""
+    norm = {h: normalise_header(h) for h in headers}
+    out: dict[str, str] = {}
+    for col in table.columns:
+        for syn in col.synonyms:
+            n = normalise_header(syn)
+            hit = next((h for h in headers if norm[h] == n and h not in out), None)
+            if hit is not None:
+                out[hit] = col.name
+                break
+    return out
+
+
+def detect_table(headers: list[str]) -> tuple[str | None, dict[str, dict[str, str]]]:
+    """Best table for a header row: all required columns present, most columns matched."""
+    mappings = {name: match_headers(t, headers) for name, t in TABLES.items()}
+    best, best_score = None, -1.0
+    for name, t in TABLES.items():
+        mapped = set(mappings[name].values())
+        req = set(t.required)
+        if name == "orders" and "amount" not in mapped and {"quantity", "unit_price"} <= mapped:
+            mapped.add("amount")
+        if not req <= mapped:
+            continue
+        score = len(mapped) + 2 * len(req) + 0.1 * len(mapped) / len(t.columns)
+        if score > best_score:
+            best, best_score = name, score
+    return best, mappings

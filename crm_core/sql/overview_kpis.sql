@@ -1,0 +1,30 @@
+-- Grain: one row of headline KPIs for the period [$start, $end_excl) under the global filters.
+WITH
+-- @include f_customers
+,
+-- @include f_orders
+,
+period_orders AS (
+    SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
+),
+known AS (
+    SELECT customer_id FROM f_customers
+    UNION
+    SELECT customer_id FROM f_orders
+),
+f_complaints AS (
+    SELECT k.complaint_id
+    FROM complaints AS k
+    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
+    WHERE k.received_at >= $start AND k.received_at < $end_excl
+      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
+      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source)
+      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner)
+      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+)
+SELECT
+    (SELECT count(*) FROM known) AS customers,
+    (SELECT count(DISTINCT customer_id) FROM period_orders) AS active_customers,
+    (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
+    (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
+    (SELECT count(*) FROM f_complaints) AS complaints

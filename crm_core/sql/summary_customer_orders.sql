@@ -1,0 +1,12 @@
+-- Grain: one row per customer with at least one non-return order line.
+-- Value metrics ignore returns; `returned` keeps their (negative) value visible.
+SELECT
+    customer_id,
+    min(order_date) AS first_order_at,
+    max(order_date) AS last_order_at,
+    count(DISTINCT order_id) AS orders,
+    sum(amount) AS revenue,
+    sum(cost) AS cost
+FROM orders
+WHERE NOT is_return
+GROUP BY customer_id
