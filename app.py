@@ -1,17 +1,20 @@
-"""CRM Lens entry point: page config, shared sidebar, navigation over pages/."""
+"""CRM Lens entry point: page config, language, navigation over pages/, shared sidebar."""
 
 import streamlit as st
 
 from crm_core import ui
 
 st.set_page_config(page_title="CRM Lens", page_icon="🔎", layout="wide")
+ui.language_switch()
 
+# (file, message key of its title, icon); the first page is the default, served at "/".
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/data.py", title="Data", icon="📥"),
+    ("pages/overview.py", "nav.overview", "📊"),
+    ("pages/data.py", "nav.data", "📥"),
 ]
 
-nav = st.navigation(PAGES)
-con = ui.connection()
-ui.sidebar(con)
+nav = st.navigation(
+    [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)]
+)
+ui.sidebar(ui.connection())
 nav.run()

@@ -25,8 +25,12 @@ def command(name: str, setup: Callable[[argparse.ArgumentParser], None]):
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None,
-                   help=f"database file (default: $CRM_LENS_DB or {config.db_path()})")
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help=f"database file (default: $CRM_LENS_DB or {config.db_path()})",
+    )
 
 
 def _progress(frac: float, msg: str) -> None:
@@ -35,17 +39,41 @@ def _progress(frac: float, msg: str) -> None:
 
 def _file_args(p: argparse.ArgumentParser) -> None:
     for t in TABLES:
-        p.add_argument(f"--{t}", action="append", type=Path, default=[], metavar="FILE",
-                       help=f"a {t} CSV (repeatable)")
-    p.add_argument("--file", action="append", type=Path, default=[], metavar="FILE",
-                   help="a CSV whose table is detected from its headers (repeatable)")
-    p.add_argument("--map", action="append", default=[], metavar="SRC=column",
-                   help="map a source header to a canonical column ('SRC=' ignores it)")
-    p.add_argument("--date-order", choices=("dmy", "mdy"), default=None,
-                   help="order of ambiguous dates like 03/04/2024 (default: from the data)")
-    p.add_argument("--skip-bad-rows", action="store_true",
-                   help="reject rows with unparseable values (kept in load_rejects) instead of "
-                   "refusing the file")
+        p.add_argument(
+            f"--{t}",
+            action="append",
+            type=Path,
+            default=[],
+            metavar="FILE",
+            help=f"a {t} CSV (repeatable)",
+        )
+    p.add_argument(
+        "--file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a CSV whose table is detected from its headers (repeatable)",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SRC=column",
+        help="map a source header to a canonical column ('SRC=' ignores it)",
+    )
+    p.add_argument(
+        "--date-order",
+        choices=("dmy", "mdy"),
+        default=None,
+        help="order of ambiguous dates like 03/04/2024 (default: from the data)",
+    )
+    p.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="reject rows with unparseable values (kept in load_rejects) instead of "
+        "refusing the file",
+    )
 
 
 def _sources(args: argparse.Namespace) -> list[ingest.Source]:
@@ -60,10 +88,17 @@ def _sources(args: argparse.Namespace) -> list[ingest.Source]:
     for t, path in paths:
         if not path.is_file():
             raise ingest.IngestError(f"{path}: no such file")
-        out.append(ingest.Source(path, None if t == "file" else t, mapping or None,
-                                 date_order=args.date_order, skip_bad_rows=args.skip_bad_rows,
-                                 # With several files, a --map entry applies where it fits.
-                                 strict_mapping=len(paths) == 1))
+        out.append(
+            ingest.Source(
+                path,
+                None if t == "file" else t,
+                mapping or None,
+                date_order=args.date_order,
+                skip_bad_rows=args.skip_bad_rows,
+                # With several files, a --map entry applies where it fits.
+                strict_mapping=len(paths) == 1,
+            )
+        )
     if not out:
         raise ingest.IngestError("name at least one file, e.g. --orders orders.csv")
     return out
@@ -85,8 +120,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _load_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
-    p.add_argument("--mode", choices=ingest.MODES, default="replace",
-                   help="replace the tables named, or append with upsert by primary key")
+    p.add_argument(
+        "--mode",
+        choices=ingest.MODES,
+        default="replace",
+        help="replace the tables named, or append with upsert by primary key",
+    )
     _file_args(p)
 
 
@@ -146,8 +185,13 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _rollback_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
-    p.add_argument("--to-before", type=int, required=True, metavar="LOAD_ID",
-                   help="undo this load and every later one")
+    p.add_argument(
+        "--to-before",
+        type=int,
+        required=True,
+        metavar="LOAD_ID",
+        help="undo this load and every later one",
+    )
 
 
 @command("rollback", _rollback_setup)

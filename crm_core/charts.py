@@ -5,24 +5,28 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core.i18n import month_tickformat
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000"]
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-serif"
 
 
 def themed(fig: go.Figure, title: str | None = None) -> go.Figure:
     """Apply the house theme: CJK-capable font, palette, white background, tight margins."""
     fig.update_layout(
-        title=title, font_family=FONT, colorway=PALETTE, template="plotly_white",
+        title=title,
+        font_family=FONT,
+        colorway=PALETTE,
+        template="plotly_white",
         margin={"l": 40, "r": 20, "t": 60 if title else 20, "b": 40},
         legend={"orientation": "h", "y": -0.15},
     )
     return fig
 
 
-def monthly_bars(df: pd.DataFrame, column: str, title: str) -> go.Figure:
+def monthly_bars(df: pd.DataFrame, column: str, title: str, lang: str = "zh") -> go.Figure:
     """Bars of one monthly measure (df has `month` and `column`)."""
     fig = go.Figure(go.Bar(x=df["month"], y=df[column], marker_color=PALETTE[0], name=title))
-    fig.update_xaxes(tickformat="%Y-%m")
+    fig.update_xaxes(tickformat=month_tickformat(lang))
     return themed(fig, title)

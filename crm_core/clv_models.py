@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import numpy as np
 import numpy.typing as npt
@@ -80,21 +82,27 @@ def _unit_days(unit: str) -> float:
         raise ValueError(f"unit must be one of {sorted(UNIT_DAYS)}, got {unit!r}") from None
 
 
-def _as_day(value: object, tz: object) -> pd.Timestamp:
-    """A cut-off date as a midnight Timestamp in the same time zone as the order dates."""
+def _local_days(dates: pd.Series) -> pd.Series:
+    """Calendar days (midnight, tz-naive wall clock) of datetimes, tz-aware or not."""
+    days = pd.to_datetime(dates).dt.normalize()
+    # Day counts are taken on local wall-clock dates, so a DST change cannot make a day 23 h.
+    if days.dt.tz is not None:
+        days = days.dt.tz_localize(None)
+    return days
+
+
+def _as_day(value: object, tz: tzinfo | None) -> pd.Timestamp:
+    """A cut-off date as a tz-naive local midnight, in the order dates' time zone ``tz``."""
     ts = pd.Timestamp(value)  # type: ignore[arg-type]
     if pd.isna(ts):
         raise ValueError(f"invalid date: {value!r}")
-    if tz is not None and ts.tzinfo is None:
-        ts = ts.tz_localize(tz)  # type: ignore[arg-type]
-    elif tz is None and ts.tzinfo is not None:
-        ts = ts.tz_convert(None)
-    elif tz is not None:
-        ts = ts.tz_convert(tz)  # type: ignore[arg-type]
+    if ts.tzinfo is not None:
+        # An aware cut-off is moved to the order dates' zone (naive orders: taken as UTC).
+        ts = ts.tz_convert(tz if tz is not None else "UTC").tz_localize(None)
     return ts.normalize()
 
 
-def _daily_purchases(transactions: pd.DataFrame) -> pd.DataFrame:
+def _daily_purchases(transactions: pd.DataFrame) -> tuple[pd.DataFrame, tzinfo | None]:
     """One row per customer and purchase day (same-day orders merged, amounts summed)."""
     missing = {"customer_id", "order_date", "amount"} - set(transactions.columns)
     if missing:
@@ -110,17 +118,23 @@ def _daily_purchases(transactions: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "customer_id": transactions["customer_id"].to_numpy(),
-            "day": dates.dt.normalize().to_numpy(),
+            "day": _local_days(dates).to_numpy(),
             "amount": amounts.to_numpy(),
         }
     )
     # Fader & Hardie count a purchase day, not an order: several orders on one day are one
     # transaction, otherwise split baskets would inflate the frequency.
-    return frame.groupby(["customer_id", "day"], as_index=False, sort=True)["amount"].sum()
+    daily = frame.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
+    return daily, dates.dt.tz
 
 
-def _days_between(later: pd.Series | pd.Timestamp, earlier: pd.Series) -> pd.Series:
-    return (later - earlier) / pd.Timedelta(days=1)
+def _days(delta: pd.Series) -> pd.Series:
+    """Whole days of a timedelta Series, as float (dates are midnights, so this is exact)."""
+    return delta.dt.days.astype("float64")
+
+
+def _days_scalar(later: pd.Timestamp, earlier: pd.Timestamp) -> float:
+    return float((later - earlier).days)
 
 
 def rfm_summary(
@@ -132,7 +146,8 @@ def rfm_summary(
     """Per-customer repeat frequency, recency, age and repeat spend: the inputs of BG/NBD and CLV.
 
     ``transactions`` has columns ``customer_id``, ``order_date`` and ``amount``. Orders of one
-    customer on the same calendar day are merged into one purchase (amounts summed). Only
+    customer on the same calendar day (local to a tz-aware ``order_date``) are merged into one
+    purchase (amounts summed). Only
     customers whose first purchase is on or before ``calibration_end`` appear; purchases on the
     ``calibration_end`` day belong to the calibration period. Times are in ``unit`` ("week" =
     days / 7, "day"), all measured from the customer's first purchase day:
@@ -148,8 +163,7 @@ def rfm_summary(
     The result is indexed by ``customer_id`` and sorted by it.
     """
     unit_days = _unit_days(unit)
-    daily = _daily_purchases(transactions)
-    tz = daily["day"].dt.tz
+    daily, tz = _daily_purchases(transactions)
     cal_end = _as_day(calibration_end, tz)
     obs_end = None
     if observation_end is not None:
@@ -174,8 +188,8 @@ def rfm_summary(
     out = pd.DataFrame(
         {
             "frequency": frequency,
-            "recency": _days_between(last, first) / unit_days,
-            "T": _days_between(cal_end, first) / unit_days,
+            "recency": _days(last - first) / unit_days,
+            "T": _days(cal_end - first) / unit_days,
             "monetary_value": monetary.astype("float64"),
         }
     )
@@ -183,7 +197,7 @@ def rfm_summary(
         hold = daily[(daily["day"] > cal_end) & (daily["day"] <= obs_end)]
         counts = hold.groupby("customer_id")["day"].count()
         out["holdout_frequency"] = counts.reindex(first.index).fillna(0).astype("int64")
-        out["holdout_duration"] = ((obs_end - cal_end) / pd.Timedelta(days=1)) / unit_days
+        out["holdout_duration"] = _days_scalar(obs_end, cal_end) / unit_days
     out.index.name = "customer_id"
     return out
 
@@ -209,13 +223,15 @@ def _check_rft(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
 
 
 def _minimize(
-    fun: object, start: FloatArray, what: str
+    fun: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray, what: str
 ) -> tuple[FloatArray, optimize.OptimizeResult]:
     """L-BFGS-B on log-parameters with an analytic gradient; FitError unless it converges."""
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
     opts = {"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9}
     with np.errstate(all="ignore"):
-        res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=opts)
+        res = optimize.minimize(
+            fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=opts
+        )
     if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
         raise FitError(f"{what}: optimiser produced non-finite values")
     # L-BFGS-B can stop with a line-search warning when it is already at the optimum to machine
@@ -350,19 +366,24 @@ def bgnbd_expected_purchases(
                    * 2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))]
             / [1 + delta(x > 0) * a / (b + x - 1) * ((alpha + T) / (alpha + t_x))^(r + x)]
     """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     t_arr, x_arr, tx_arr, T_arr = _float_arrays(t, x, t_x, T)
-    z = t_arr / (alpha + T_arr + t_arr)
+    alive = _bgnbd_alive_from_log_odds(params, x_arr, tx_arr, T_arr)
+    return np.asarray(_bgnbd_if_alive(params, t_arr, x_arr, T_arr) * alive, dtype=np.float64)
+
+
+def _bgnbd_if_alive(params: BGNBDParams, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+    """Eq. 10 without its P(alive) denominator: expected purchases in t if still active."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    z = t / (alpha + T + t)
     # Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z)
     # turns the bracket into 1 - (1 - z)^(a - 1) 2F1(a - 1, a + b - 1 - r; a + b + x - 1; z):
-    # the same number, but the series no longer has (r + x), (b + x) on top, so it neither
-    # overflows nor loses digits for heavy buyers (paper form: inf * 0 = nan at x ~ 200).
-    c = a + b + x_arr - 1.0
+    # the same number, but the series no longer has (r + x), (b + x) on top, so it does not
+    # overflow for heavy buyers over long horizons (where the paper form gives inf * 0 = nan).
+    c = a + b + x - 1.0
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         bracket = 1.0 - (1.0 - z) ** (a - 1.0) * special.hyp2f1(a - 1.0, a + b - 1.0 - r, c, z)
-        bracket = np.where(t_arr == 0, 0.0, bracket)
-        value = c / (a - 1.0) * bracket * _bgnbd_alive_from_log_odds(params, x_arr, tx_arr, T_arr)
-    return np.asarray(value, dtype=np.float64)
+        bracket = np.where(t == 0, 0.0, bracket)
+        return np.asarray(c / (a - 1.0) * bracket, dtype=np.float64)
 
 
 def _bgnbd_alive_from_log_odds(
@@ -373,9 +394,7 @@ def _bgnbd_alive_from_log_odds(
     xs = np.maximum(x, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_odds_dead = (
-            np.log(a)
-            - np.log(b + xs - 1.0)
-            + (r + xs) * (np.log(alpha + T) - np.log(alpha + t_x))
+            np.log(a) - np.log(b + xs - 1.0) + (r + xs) * (np.log(alpha + T) - np.log(alpha + t_x))
         )
     # expit(-inf) would be fine too, but np.where makes the x = 0 case exact and explicit.
     return np.where(x > 0, special.expit(-log_odds_dead), 1.0)
@@ -387,7 +406,8 @@ def bgnbd_p_alive(params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLik
     Fader, Hardie & Lee (2005), eq. 11, as corrected in Fader, Hardie & Lee (2008), "Computing
     P(alive) using the BG/NBD model"::
 
-        P(alive | x, t_x, T) = 1 / (1 + delta(x > 0) a / (b + x - 1) ((alpha + T)/(alpha + t_x))^(r + x))
+        P(alive | x, t_x, T)
+            = 1 / (1 + delta(x > 0) * a / (b + x - 1) * ((alpha + T) / (alpha + t_x))^(r + x))
 
     so P(alive) = 1 when x = 0 (the model lets customers drop out only after a repeat purchase).
     """
@@ -408,7 +428,9 @@ def bgnbd_unconditional_expected(params: BGNBDParams, t: ArrayLike) -> FloatArra
     z = t_arr / (alpha + t_arr)
     # Same Euler transformation as in bgnbd_expected_purchases, for accuracy as z -> 1.
     with np.errstate(invalid="ignore"):
-        bracket = 1.0 - (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
+        bracket = 1.0 - (1.0 - z) ** (a - 1.0) * special.hyp2f1(
+            a + b - 1.0 - r, a - 1.0, a + b - 1.0, z
+        )
     bracket = np.where(t_arr == 0, 0.0, bracket)
     return np.asarray((a + b - 1.0) / (a - 1.0) * bracket, dtype=np.float64)
 
@@ -533,15 +555,22 @@ def clv(
         raise ValueError("discount_rate_per_unit must be > -1")
     x_arr, tx_arr, T_arr, m_arr = _float_arrays(x, t_x, T, m)
     spend = gamma_gamma_expected_spend(gg, x_arr, m_arr)
+    alive = _bgnbd_alive_from_log_odds(bgnbd, x_arr, tx_arr, T_arr)
+    # P(alive) does not change with t, and the 2F1 part depends on (x, T) only; with dates in
+    # whole days there are few distinct (x, T) pairs, so evaluate 2F1 once per pair and step.
+    pairs, inverse = np.unique(
+        np.stack([x_arr.ravel(), T_arr.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    inverse = inverse.ravel()
+    discounted = np.zeros(len(pairs))
+    previous = np.zeros(len(pairs))
     n_steps = int(np.ceil(horizon_units / step - 1e-12))
-    total = np.zeros_like(spend)
-    previous = np.zeros_like(spend)
     for k in range(1, n_steps + 1):
         t_k = min(k * step, horizon_units)
-        current = bgnbd_expected_purchases(bgnbd, t_k, x_arr, tx_arr, T_arr)
-        total += (current - previous) / (1.0 + discount_rate_per_unit) ** t_k
+        current = _bgnbd_if_alive(bgnbd, np.full(len(pairs), t_k), pairs[:, 0], pairs[:, 1])
+        discounted += (current - previous) / (1.0 + discount_rate_per_unit) ** t_k
         previous = current
-    return np.asarray(total * spend, dtype=np.float64)
+    return np.asarray(discounted[inverse].reshape(x_arr.shape) * alive * spend, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,11 +629,11 @@ def cumulative_tracking(
     ``calibration_end``. At each grid date D the prediction is sum_i E[X((D - t0_i) / unit)]
     (eq. 7, zero before the trial) and the actual value counts the cohort's purchase days after
     their trial day, up to and including D. The grid is anchored on ``calibration_end`` (period
-    0) and steps one unit back to the first trial and forward to ``observation_end``.
+    0) and steps one unit back to the first trial and forward to ``observation_end``; the
+    returned ``period_end`` values are local calendar dates.
     """
     unit_days = _unit_days(unit)
-    daily = _daily_purchases(transactions)
-    tz = daily["day"].dt.tz
+    daily, tz = _daily_purchases(transactions)
     cal_end = _as_day(calibration_end, tz)
     obs_end = _as_day(observation_end, tz)
     if obs_end < cal_end:
@@ -614,22 +643,23 @@ def cumulative_tracking(
         first = daily.groupby("customer_id")["day"].min()
         first = first[first <= cal_end]
     else:
-        first = pd.to_datetime(first_purchase_dates).dt.normalize()
-        if tz is not None and first.dt.tz is None:
-            first = first.dt.tz_localize(tz)
+        first = pd.to_datetime(first_purchase_dates)
+        if first.dt.tz is not None and tz is not None:
+            first = first.dt.tz_convert(tz)
+        first = _local_days(first)
     if first.empty:
         raise ValueError("no customers in the cohort")
 
     # Integer day offsets relative to calibration_end keep the grid arithmetic exact.
-    first_off = ((first - cal_end) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    first_off = _days(first - cal_end).to_numpy(dtype=np.float64)
     in_cohort = daily["customer_id"].isin(first.index)
     daily = daily[in_cohort]
     trial = daily["customer_id"].map(first)
     repeat_days = daily.loc[(daily["day"] > trial) & (daily["day"] <= obs_end), "day"]
-    repeat_off = np.sort(((repeat_days - cal_end) / pd.Timedelta(days=1)).to_numpy())
+    repeat_off = np.sort(_days(repeat_days - cal_end).to_numpy(dtype=np.float64))
 
     n_back = int(np.floor(-first_off.min() / unit_days)) if first_off.min() < 0 else 0
-    n_fwd = int(np.floor(((obs_end - cal_end) / pd.Timedelta(days=1)) / unit_days))
+    n_fwd = int(np.floor(_days_scalar(obs_end, cal_end) / unit_days))
     periods = np.arange(-n_back, n_fwd + 1)
     grid_off = periods * unit_days
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,7 @@ def ensure_schema(con: Connection) -> None:
 def table_columns(con: Connection) -> dict[str, set[str]]:
     """Tables of the main schema and their column names."""
     rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main'"
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
     ).fetchall()
     out: dict[str, set[str]] = {}
     for t, c in rows:
@@ -90,7 +89,7 @@ def table_columns(con: Connection) -> dict[str, set[str]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def sql(name: str) -> str:
     """Text of crm_core/sql/<name>.sql with `-- @include fragment` lines expanded."""
     text = (config.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")

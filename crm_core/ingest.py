@@ -30,14 +30,35 @@ CHUNK = 1 << 20
 
 # Values of a status column that mark an order line as a return (lower-cased, exact).
 RETURN_WORDS = (
-    "return", "returned", "refund", "refunded", "cancel", "cancelled", "canceled",
-    "退货", "退款", "已退货", "已退款", "取消", "已取消", "退单",
+    "return",
+    "returned",
+    "refund",
+    "refunded",
+    "cancel",
+    "cancelled",
+    "canceled",
+    "退货",
+    "退款",
+    "已退货",
+    "已退款",
+    "取消",
+    "已取消",
+    "退单",
 )
 TRUE_WORDS = ("yes", "y", "true", "t", "1", "是", "及时", "对")
 FALSE_WORDS = ("no", "n", "false", "f", "0", "否", "不及时", "错")
 # Columns holding when something happened: a value after "now" is a data error.
-EVENT_COLUMNS = {"order_date", "received_at", "created_at", "occurred_at", "accepted_at",
-                 "handled_at", "feedback_at", "closed_at", "stage_changed_at"}
+EVENT_COLUMNS = {
+    "order_date",
+    "received_at",
+    "created_at",
+    "occurred_at",
+    "accepted_at",
+    "handled_at",
+    "feedback_at",
+    "closed_at",
+    "stage_changed_at",
+}
 
 
 class IngestError(Exception):
@@ -194,15 +215,22 @@ def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     elif b"\x00" in head:
-        _fail(file_name, "the file contains NUL bytes: it is binary, not a CSV text export",
-              row=_line_of(path, head.index(b"\x00")))
+        _fail(
+            file_name,
+            "the file contains NUL bytes: it is binary, not a CSV text export",
+            row=_line_of(path, head.index(b"\x00")),
+        )
     if encoding is None or encoding == "utf-8-sig":
         bad, non_ascii_before = _utf8_error_offset(path)
         if bad is None:
             return path, encoding or "utf-8"
         if encoding == "utf-8-sig" or non_ascii_before:
-            _fail(file_name, "the file mixes text encodings: earlier lines are UTF-8, this one is "
-                  "not. Re-export the whole file in one encoding", row=_line_of(path, bad))
+            _fail(
+                file_name,
+                "the file mixes text encodings: earlier lines are UTF-8, this one is "
+                "not. Re-export the whole file in one encoding",
+                row=_line_of(path, bad),
+            )
         encoding = _guess_legacy_encoding(path, bad)
     out = workdir / (Path(file_name).stem[:40] + ".utf8.csv")
     dec = codecs.getincrementaldecoder(encoding)("strict")
@@ -212,14 +240,21 @@ def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str
             for chunk in iter(lambda: src.read(CHUNK), b""):
                 text = dec.decode(chunk)
                 if "\x00" in text:
-                    _fail(file_name, "the file contains NUL characters: it is not a CSV text "
-                          "export", row=_line_of(path, offset + chunk.find(b"\x00")))
+                    _fail(
+                        file_name,
+                        "the file contains NUL characters: it is not a CSV text export",
+                        row=_line_of(path, offset + chunk.find(b"\x00")),
+                    )
                 dst.write(text.lstrip("\ufeff") if offset == 0 else text)
                 offset += len(chunk)
             dst.write(dec.decode(b"", final=True))
     except UnicodeDecodeError as e:
-        _fail(file_name, f"the file is neither UTF-8 nor {encoding}: undecodable bytes",
-              row=_line_of(path, offset + e.start), value=repr(e.object[e.start : e.start + 4]))
+        _fail(
+            file_name,
+            f"the file is neither UTF-8 nor {encoding}: undecodable bytes",
+            row=_line_of(path, offset + e.start),
+            value=repr(e.object[e.start : e.start + 4]),
+        )
     return out, encoding
 
 
@@ -250,8 +285,12 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
         else:
             seen[h] = 1
     if len(headers) > 2000:
-        _fail(file_name, f"the header has {len(headers)} columns; a CRM export has far fewer — "
-              "is this the right file?", row=1)
+        _fail(
+            file_name,
+            f"the header has {len(headers)} columns; a CRM export has far fewer — "
+            "is this the right file?",
+            row=1,
+        )
     return delim, first, headers
 
 
@@ -263,9 +302,7 @@ def _clean_text(c: str) -> str:
 
 
 def _money_expr(c: str) -> str:
-    s = (
-        f"regexp_replace(trim({c}), '[¥￥$€£\\s,\u00a0]|RMB|CNY|USD|EUR|元', '', 'g')"
-    )
+    s = f"regexp_replace(trim({c}), '[¥￥$€£\\s,\u00a0]|RMB|CNY|USD|EUR|元', '', 'g')"
     # Accounting negatives "(1,234.50)" and trailing minus "1234-" become "-1234.50".
     s = (
         f"CASE WHEN {s} LIKE '(%)' THEN '-' || trim({s}, '()') "
@@ -291,8 +328,7 @@ def _date_formats(order: str) -> list[str]:
     for sep in ("/", "-", "."):
         for y in ("%Y", "%y"):
             fmts += [f"{first}{sep}{second}{sep}{y}{t}" for t in times]
-    fmts += ["%Y%m%d", "%Y%m%d%H%M%S", "%d %b %Y", "%d-%b-%Y", "%b %d, %Y", "%d %B %Y",
-             "%B %d, %Y"]
+    fmts += ["%Y%m%d", "%Y%m%d%H%M%S", "%d %b %Y", "%d-%b-%Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y"]
     return fmts
 
 
@@ -332,8 +368,9 @@ def _typed_expr(kind: str, c: str, order: str) -> str:
     }[kind](c)
 
 
-def _date_order(con: db.Connection, raw: str, params: dict, cols: list[str],
-                default: str) -> tuple[str, bool]:
+def _date_order(
+    con: db.Connection, raw: str, params: dict, cols: list[str], default: str
+) -> tuple[str, bool]:
     """'dmy' or 'mdy' from the data (a first part > 12 means day-first); bool = was ambiguous."""
     if not cols:
         return default, False
@@ -396,8 +433,11 @@ def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool
             if not strict:
                 continue
             report.errors.append(
-                Problem(None, f"--map names a column the file does not have: {src!r}; "
-                        f"its columns are {report.headers}")
+                Problem(
+                    None,
+                    f"--map names a column the file does not have: {src!r}; "
+                    f"its columns are {report.headers}",
+                )
             )
             continue
         for k in [k for k, v in report.mapping.items() if v == target or k == src]:
@@ -423,11 +463,14 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     if report.table is None:
         best = max(TABLES, key=lambda t: len(mappings[t]))
         missing = [c for c in TABLES[best].required if c not in mappings[best].values()]
-        report.errors.append(Problem(
-            None, "cannot tell which table this file is: no table has all its required columns "
-            f"(closest: {best}, missing {missing}). Columns found: {report.headers[:30]}. "
-            "Name the table, or map the columns by hand (--map SOURCE=column)",
-        ))
+        report.errors.append(
+            Problem(
+                None,
+                "cannot tell which table this file is: no table has all its required columns "
+                f"(closest: {best}, missing {missing}). Columns found: {report.headers[:30]}. "
+                "Name the table, or map the columns by hand (--map SOURCE=column)",
+            )
+        )
         return report
     table = TABLES[report.table]
     report.mapping = dict(mappings[report.table])
@@ -435,32 +478,49 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
         _apply_overrides(report, source.mapping, source.strict_mapping)
     for src, target in report.mapping.items():
         if target not in {c.name for c in table.columns}:
-            report.errors.append(Problem(None, f"mapping {src!r} -> {target!r}: {table.name} has "
-                                         f"no column {target!r}"))
+            report.errors.append(
+                Problem(
+                    None, f"mapping {src!r} -> {target!r}: {table.name} has no column {target!r}"
+                )
+            )
     mapped = set(report.mapping.values())
-    derive_amount = table.name == "orders" and "amount" not in mapped and {
-        "quantity", "unit_price"} <= mapped
-    missing = [c for c in table.required if c not in mapped and not (c == "amount" and derive_amount)]
+    derive_amount = (
+        table.name == "orders" and "amount" not in mapped and {"quantity", "unit_price"} <= mapped
+    )
+    missing = [
+        c for c in table.required if c not in mapped and not (c == "amount" and derive_amount)
+    ]
+    if table.one_of and not mapped & set(table.one_of):
+        missing.append(" or ".join(table.one_of))
     if missing:
-        report.errors.append(Problem(
-            None, f"missing required column(s) for {table.name}: {missing}. The file's columns "
-            f"are {report.headers[:30]}; map them with --map SOURCE={missing[0]} or in the Data page",
-        ))
+        report.errors.append(
+            Problem(
+                None,
+                f"missing required column(s) for {table.name}: {missing}. The file's columns "
+                f"are {report.headers[:30]}; map them with --map SOURCE={missing[0]} or in the Data page",
+            )
+        )
     if report.errors:
         return report
 
     names = [_ident(i) for i in range(len(report.headers))]
     col_struct = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-    raw = f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', " \
-          f"escape='\"', strict_mode=true, null_padding=false, columns={col_struct}, " \
-          f"max_line_size=8388608)"
+    raw = (
+        f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', "
+        f"escape='\"', strict_mode=true, null_padding=false, columns={col_struct}, "
+        f"max_line_size=8388608)"
+    )
     params = {"path": str(utf8), "delim": report.delimiter}
     src_of = {target: names[report.headers.index(src)] for src, target in report.mapping.items()}
-    ts_cols = [src_of[c.name] for c in table.columns
-               if c.name in src_of and c.kind in ("timestamp", "date")]
+    ts_cols = [
+        src_of[c.name]
+        for c in table.columns
+        if c.name in src_of and c.kind in ("timestamp", "date")
+    ]
     try:
-        order, ambiguous = _date_order(con, raw, params, ts_cols,
-                                       source.date_order or config.DEFAULT_DATE_ORDER)
+        order, ambiguous = _date_order(
+            con, raw, params, ts_cols, source.date_order or config.DEFAULT_DATE_ORDER
+        )
         if source.date_order:
             order, ambiguous = source.date_order, False
         if ambiguous:
@@ -512,12 +572,21 @@ def _duck_message(e: duckdb.Error, path: Path, file_name: str) -> str:
     msg = msg.split("Possible fixes:")[0].strip()
     m = re.search(r"Line: (\d+)", msg)
     if m:
-        msg = f"row {m.group(1)}: the row does not fit the header (wrong column count or quoting). " + msg
+        msg = (
+            f"row {m.group(1)}: the row does not fit the header (wrong column count or quoting). "
+            + msg
+        )
     return "cannot read the CSV: " + msg
 
 
-def _check_values(con: db.Connection, report: FileReport, table: Table, stage: str,
-                  src_of: dict[str, str], skip_bad_rows: bool) -> None:
+def _check_values(
+    con: db.Connection,
+    report: FileReport,
+    table: Table,
+    stage: str,
+    src_of: dict[str, str],
+    skip_bad_rows: bool,
+) -> None:
     """Count unparseable, implausible and missing values; collect row/value examples."""
     src_name = {v: k for k, v in report.mapping.items()}
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
@@ -526,22 +595,34 @@ def _check_values(con: db.Connection, report: FileReport, table: Table, stage: s
     for col in table.columns:
         if col.name not in src_of:
             continue
-        kind_name = {"timestamp": "a date/time", "date": "a date", "money": "an amount",
-                     "number": "a number", "bool": "yes/no", "int": "a whole number"}
+        kind_name = {
+            "timestamp": "a date/time",
+            "date": "a date",
+            "money": "an amount",
+            "number": "a number",
+            "bool": "yes/no",
+            "int": "a whole number",
+        }
         if col.kind in kind_name:
-            bad_conds.append((col.name, f"_bad_{col.name} IS NOT NULL",
-                              f"not {kind_name[col.kind]}"))
+            bad_conds.append(
+                (col.name, f"_bad_{col.name} IS NOT NULL", f"not {kind_name[col.kind]}")
+            )
         if col.kind in ("timestamp", "date"):
             bad_conds.append((col.name, f"{col.name} < TIMESTAMP '1900-01-01'", "before 1900"))
             if col.name in EVENT_COLUMNS:
-                bad_conds.append((col.name, f"{col.name} > TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'",
-                                  "in the future"))
+                bad_conds.append(
+                    (col.name, f"{col.name} > TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'", "in the future")
+                )
         if col.name == "satisfaction":
             bad_conds.append((col.name, "satisfaction NOT BETWEEN 1 AND 5", "not a 1-5 score"))
     reject_conds: list[str] = []
     for colname, cond, reason in bad_conds:
-        n, ex = _count_examples(con, stage, cond, f"_bad_{colname}"
-                                if "_bad_" in cond else f"CAST({colname} AS VARCHAR)")
+        n, ex = _count_examples(
+            con,
+            stage,
+            cond,
+            f"_bad_{colname}" if "_bad_" in cond else f"CAST({colname} AS VARCHAR)",
+        )
         if n:
             p = Problem(colname, f"{reason}", n, ex, src_name.get(colname))
             if skip_bad_rows:
@@ -551,8 +632,13 @@ def _check_values(con: db.Connection, report: FileReport, table: Table, stage: s
             else:
                 report.errors.append(p)
     if report.errors:
-        report.errors.append(Problem(None, "nothing was loaded. Fix the values, choose the date "
-                                     "order, or load with 'skip bad rows' to reject just those rows"))
+        report.errors.append(
+            Problem(
+                None,
+                "nothing was loaded. Fix the values, choose the date "
+                "order, or load with 'skip bad rows' to reject just those rows",
+            )
+        )
         return
     # Blank required values: the row cannot be keyed; it is rejected and counted, not guessed.
     for col in table.required:
@@ -570,6 +656,17 @@ def _check_values(con: db.Connection, report: FileReport, table: Table, stage: s
             )
             reject_conds.append(cond)
             _save_rejects(con, stage, cond, col, "required value missing")
+    present = [c for c in table.one_of if c in src_of]
+    if present:
+        cond = " AND ".join(f"{c} IS NULL" for c in present)
+        n, ex = _count_examples(con, stage, cond, "NULL")
+        if n:
+            report.warnings.append(
+                f"{report.file_name}: {n} row(s) name neither {' nor '.join(present)} and were "
+                f"rejected, e.g. rows {', '.join(str(r) for r, _ in ex)}"
+            )
+            reject_conds.append(cond)
+            _save_rejects(con, stage, cond, present[0], "required value missing")
     if reject_conds:
         where = " OR ".join(f"({c})" for c in reject_conds)
         con.execute(f"DELETE FROM {stage}_typed WHERE {where}")
@@ -579,8 +676,9 @@ def _check_values(con: db.Connection, report: FileReport, table: Table, stage: s
         report.errors.append(Problem(None, "every row was rejected; nothing to load"))
 
 
-def _count_examples(con: db.Connection, stage: str, cond: str,
-                    value_expr: str) -> tuple[int, list[tuple[int | None, str | None]]]:
+def _count_examples(
+    con: db.Connection, stage: str, cond: str, value_expr: str
+) -> tuple[int, list[tuple[int | None, str | None]]]:
     n = con.execute(f"SELECT count(*) FROM {stage}_typed WHERE {cond}").fetchone()[0]  # type: ignore[index]
     if not n:
         return 0, []
@@ -630,8 +728,11 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             "row_number() OVER (PARTITION BY order_id ORDER BY rowid)" if report.line_items else "1"
         )
         exprs = [
-            f"CAST({line} AS BIGINT) AS line_no" if c == "line_no"
-            else f"{ret} AS is_return" if c == "is_return" else c
+            f"CAST({line} AS BIGINT) AS line_no"
+            if c == "line_no"
+            else f"{ret} AS is_return"
+            if c == "is_return"
+            else c
             for c in cols
         ]
         key_cols = ["order_id", "line_no"] if report.line_items else ["order_id"]
@@ -639,7 +740,7 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         exprs = list(cols)
         if table.name == "interactions" and "interaction_id" not in mapped:
             exprs[cols.index("interaction_id")] = (
-                f"$prefix || '-' || CAST(rowid + 2 AS VARCHAR) AS interaction_id"
+                "$prefix || '-' || CAST(rowid + 2 AS VARCHAR) AS interaction_id"
             )
         key_cols = list(table.key)
     params = {"prefix": report.sha256[:10]} if "$prefix" in " ".join(exprs) else {}
@@ -658,27 +759,46 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         n = con.execute(
             f"SELECT count(*) FROM (SELECT {k} FROM {stage} GROUP BY {k} HAVING count(*) > 1)"
         ).fetchone()[0]  # type: ignore[index]
-        hint = (" (a line-item export needs quantity and unit price columns so that lines of one "
-                "order are told apart)" if table.name == "orders" else "")
-        report.errors.append(Problem(
-            key_cols[0], f"duplicate {' + '.join(key_cols)}{hint}", n,
-            [(rows[0], "/".join(str(x) for x in key) + f" (rows {', '.join(map(str, rows))})")
-             for *key, _, rows in dups],
-            {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
-        ))
+        hint = (
+            " (a line-item export needs quantity and unit price columns so that lines of one "
+            "order are told apart)"
+            if table.name == "orders"
+            else ""
+        )
+        report.errors.append(
+            Problem(
+                key_cols[0],
+                f"duplicate {' + '.join(key_cols)}{hint}",
+                n,
+                [
+                    (
+                        rows[0],
+                        "/".join(str(x) for x in key) + f" (rows {', '.join(map(str, rows))})",
+                    )
+                    for *key, _, rows in dups
+                ],
+                {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
+            )
+        )
     if table.name == "orders":
         n_ret = con.execute(f"SELECT count(*) FROM {stage} WHERE is_return").fetchone()[0]  # type: ignore[index]
         if n_ret:
-            report.warnings.append(f"{report.file_name}: {n_ret} return/cancellation line(s) "
-                                   "flagged; they are kept out of value metrics")
+            report.warnings.append(
+                f"{report.file_name}: {n_ret} return/cancellation line(s) "
+                "flagged; they are kept out of value metrics"
+            )
         if report.line_items:
-            report.warnings.append(f"{report.file_name}: line-item export: lines sharing an order "
-                                   "id are one order" + ("" if "amount" in mapped else
-                                   "; amount = quantity × unit price"))
+            report.warnings.append(
+                f"{report.file_name}: line-item export: lines sharing an order "
+                "id are one order"
+                + ("" if "amount" in mapped else "; amount = quantity × unit price")
+            )
     ignored = [h for h in report.headers if h not in report.mapping]
     if ignored:
-        report.warnings.append(f"{report.file_name}: columns not used: {ignored[:20]}"
-                               + (" …" if len(ignored) > 20 else ""))
+        report.warnings.append(
+            f"{report.file_name}: columns not used: {ignored[:20]}"
+            + (" …" if len(ignored) > 20 else "")
+        )
     report.stage = stage
 
 
@@ -713,8 +833,12 @@ def _key_expr(table: str) -> str:
     return "order_id" if table == "orders" else TABLES[table].key[0]
 
 
-def load(con: db.Connection, sources: list[Source], mode: str = "replace",
-         progress: Progress | None = None) -> LoadResult:
+def load(
+    con: db.Connection,
+    sources: list[Source],
+    mode: str = "replace",
+    progress: Progress | None = None,
+) -> LoadResult:
     """Load files as one batch: all files are checked first, then swapped in one transaction."""
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -758,10 +882,18 @@ def _check_batch(cur: db.Connection, reports: list[FileReport]) -> None:
             continue
         k = _key_expr(table)
         union = " UNION ALL ".join(f"SELECT DISTINCT {k} FROM {r.stage}" for r in rs)
-        dup = cur.execute(f"SELECT {k} FROM ({union}) GROUP BY {k} HAVING count(*) > 1 LIMIT 5").fetchall()
+        dup = cur.execute(
+            f"SELECT {k} FROM ({union}) GROUP BY {k} HAVING count(*) > 1 LIMIT 5"
+        ).fetchall()
         if dup:
-            rs[-1].errors.append(Problem(k, f"the same {k} appears in several {table} files of "
-                                         "this load", len(dup), [(None, str(d[0])) for d in dup]))
+            rs[-1].errors.append(
+                Problem(
+                    k,
+                    f"the same {k} appears in several {table} files of this load",
+                    len(dup),
+                    [(None, str(d[0])) for d in dup],
+                )
+            )
 
 
 def _swap(cur: db.Connection, reports: list[FileReport], mode: str, started: dt.datetime) -> int:
@@ -786,8 +918,10 @@ def _swap(cur: db.Connection, reports: list[FileReport], mode: str, started: dt.
             else:
                 k = _key_expr(table)
                 cur.execute(f"CREATE TABLE {undo}_keys AS SELECT DISTINCT {k} FROM ({staged})")
-                cur.execute(f"CREATE TABLE {undo} AS SELECT * FROM {table} "
-                            f"WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
+                cur.execute(
+                    f"CREATE TABLE {undo} AS SELECT * FROM {table} "
+                    f"WHERE {k} IN (SELECT {k} FROM {undo}_keys)"
+                )
                 cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "upserted"
@@ -800,15 +934,26 @@ def _swap(cur: db.Connection, reports: list[FileReport], mode: str, started: dt.
             cur.execute(
                 "INSERT INTO load_history VALUES ($id, $file, $table, $sha, $enc, $read, $loaded, "
                 "$rejected, $mode, $start, $end, 'loaded', $warn, $undo)",
-                {"id": load_id, "file": r.file_name, "table": r.table, "sha": r.sha256,
-                 "enc": r.encoding, "read": r.rows_read, "loaded": r.rows_loaded,
-                 "rejected": r.rows_rejected, "mode": mode, "start": started, "end": finished,
-                 "warn": json.dumps(r.warnings, ensure_ascii=False),
-                 "undo": undo_kinds[r.table or ""]},
+                {
+                    "id": load_id,
+                    "file": r.file_name,
+                    "table": r.table,
+                    "sha": r.sha256,
+                    "enc": r.encoding,
+                    "read": r.rows_read,
+                    "loaded": r.rows_loaded,
+                    "rejected": r.rows_rejected,
+                    "mode": mode,
+                    "start": started,
+                    "end": finished,
+                    "warn": json.dumps(r.warnings, ensure_ascii=False),
+                    "undo": undo_kinds[r.table or ""],
+                },
             )
             rej = f"{r.stage}_rejects"
-            if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t",
-                           {"t": rej}).fetchone()[0]:  # type: ignore[index]
+            if cur.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": rej}
+            ).fetchone()[0]:  # type: ignore[index]
                 cur.execute(
                     f"INSERT INTO load_rejects SELECT $id, $file, $table, row_number, column_name, "
                     f"value, reason FROM {rej}",
@@ -833,8 +978,10 @@ def _warn_unknown_customers(cur: db.Connection, reports: list[FileReport]) -> No
             f"(SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
         ).fetchone()[0]  # type: ignore[index]
         if n:
-            r.warnings.append(f"{r.file_name}: {n} row(s) name a customer id that is not in the "
-                              "customers table (loaded; they count as customers known from orders)")
+            r.warnings.append(
+                f"{r.file_name}: {n} row(s) name a customer id that is not in the "
+                "customers table (loaded; they count as customers known from orders)"
+            )
 
 
 def _undo_tables(cur: db.Connection) -> list[tuple[int, str]]:
@@ -854,8 +1001,11 @@ def _prune_undo(cur: db.Connection, load_id: int) -> None:
     for lid, name in _undo_tables(cur):
         if lid <= load_id - config.UNDO_KEEP:
             cur.execute(f"DROP TABLE {name}")
-            cur.execute("UPDATE load_history SET undo_kind = 'expired' WHERE load_id = $id "
-                        "AND status = 'loaded'", {"id": lid})
+            cur.execute(
+                "UPDATE load_history SET undo_kind = 'expired' WHERE load_id = $id "
+                "AND status = 'loaded'",
+                {"id": lid},
+            )
 
 
 def load_history(con: db.Connection) -> pd.DataFrame:
@@ -893,8 +1043,11 @@ def rollback_to_before(con: db.Connection, load_id: int) -> list[int]:
                 cur.execute(f"DROP TABLE {undo}")
                 cur.execute(f"DROP TABLE {undo}_keys")
         done = sorted({lid for lid, _, _ in loads}, reverse=True)
-        cur.execute("UPDATE load_history SET status = 'rolled back' WHERE load_id >= $id "
-                    "AND status = 'loaded'", {"id": load_id})
+        cur.execute(
+            "UPDATE load_history SET status = 'rolled back' WHERE load_id >= $id "
+            "AND status = 'loaded'",
+            {"id": load_id},
+        )
         from crm_core import summaries
 
         summaries.refresh(cur)
@@ -909,8 +1062,11 @@ def rollback_to_before(con: db.Connection, load_id: int) -> list[int]:
 
 def demo_sources() -> list[Source]:
     """The shipped demo CSVs, one per canonical table."""
-    return [Source(config.DEMO_DIR / f"{t}.csv", t) for t in TABLES
-            if (config.DEMO_DIR / f"{t}.csv").exists()]
+    return [
+        Source(config.DEMO_DIR / f"{t}.csv", t)
+        for t in TABLES
+        if (config.DEMO_DIR / f"{t}.csv").exists()
+    ]
 
 
 def load_demo(con: db.Connection, progress: Progress | None = None) -> LoadResult:
@@ -934,8 +1090,10 @@ def describe_reports(reports: list[FileReport]) -> str:
     """Plain-text summary of a batch: per file its table, rows and warnings."""
     out = io.StringIO()
     for r in reports:
-        out.write(f"{r.file_name}: {r.table or '?'} — {r.rows_read} rows read, "
-                  f"{r.rows_loaded} loaded, {r.rows_rejected} rejected ({r.encoding})\n")
+        out.write(
+            f"{r.file_name}: {r.table or '?'} — {r.rows_read} rows read, "
+            f"{r.rows_loaded} loaded, {r.rows_rejected} rejected ({r.encoding})\n"
+        )
         for w in r.warnings:
             out.write(f"  ! {w}\n")
         if r.errors:

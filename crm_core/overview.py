@@ -43,16 +43,20 @@ def default_period(con: db.Connection) -> Period | None:
     if rng is None:
         return None
     last = rng[1]
-    start = max(rng[0], last.replace(year=last.year - 1) + dt.timedelta(days=1)
-                if not (last.month == 2 and last.day == 29)
-                else dt.date(last.year - 1, 3, 1))
+    start = max(
+        rng[0],
+        last.replace(year=last.year - 1) + dt.timedelta(days=1)
+        if not (last.month == 2 and last.day == 29)
+        else dt.date(last.year - 1, 3, 1),
+    )
     return Period(start, last)
 
 
 def headline_kpis(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> dict:
     """Known customers, active (buying) customers, revenue, orders, complaints in the period."""
-    rows = db.query_rows(con, "overview_kpis", start=period.start, end_excl=period.end_excl,
-                         **filters.params())
+    rows = db.query_rows(
+        con, "overview_kpis", start=period.start, end_excl=period.end_excl, **filters.params()
+    )
     return dict(zip(KPI_NAMES, rows[0], strict=True))
 
 
@@ -60,13 +64,21 @@ def kpi_deltas(con: db.Connection, period: Period, filters: Filters = NO_FILTERS
     """Each KPI for the period and the previous period of equal length, with the change."""
     now = headline_kpis(con, period, filters)
     before = headline_kpis(con, period.previous(), filters)
-    df = pd.DataFrame({"kpi": KPI_NAMES, "value": [now[k] for k in KPI_NAMES],
-                       "previous": [before[k] for k in KPI_NAMES]})
+    df = pd.DataFrame(
+        {
+            "kpi": KPI_NAMES,
+            "value": [now[k] for k in KPI_NAMES],
+            "previous": [before[k] for k in KPI_NAMES],
+        }
+    )
     df["change"] = df["value"].astype(float) - df["previous"].astype(float)
     return df
 
 
-def monthly_trend(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> pd.DataFrame:
+def monthly_trend(
+    con: db.Connection, period: Period, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
     """Per month: revenue, orders, buying customers and new customers (first order that month)."""
-    return db.query(con, "overview_monthly", start=period.start, end_excl=period.end_excl,
-                    **filters.params())
+    return db.query(
+        con, "overview_monthly", start=period.start, end_excl=period.end_excl, **filters.params()
+    )

@@ -13,19 +13,50 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import config, db, ingest, overview, summaries
+from crm_core import config, db, i18n, ingest, overview, summaries
 from crm_core.filters import DIMENSIONS, Filters
 
-DIMENSION_LABELS = {"region": "Region", "source": "Source / channel", "owner": "Owner",
-                    "segment": "Customer type", "category": "Product category"}
+
+def lang() -> str:
+    """The UI language of this session: ?lang= in the URL, else the browser's locale."""
+    chosen = st.query_params.get("lang")
+    if chosen in i18n.LANGS:
+        return chosen
+    locale = (getattr(st.context, "locale", None) or "").lower()
+    return "en" if locale and not locale.startswith("zh") else i18n.DEFAULT_LANG
+
+
+def t(key: str, **kwargs: Any) -> str:
+    """The catalogue message `key` in this session's language."""
+    return i18n.t(key, lang(), **kwargs)
+
+
+def num(x: Any, decimals: int = 0) -> str:
+    """A number formatted for this session's language (万/亿 in Chinese)."""
+    return i18n.fmt_number(x, lang(), decimals)
+
+
+def _on_language() -> None:
+    st.query_params["lang"] = st.session_state["_crm_lang"]
+
+
+def language_switch() -> str:
+    """The zh / en switch at the top of the sidebar, kept in the URL as ?lang=zh|en."""
+    current = lang()
+    if st.session_state.get("_crm_lang") != current:
+        st.session_state["_crm_lang"] = current
+    with st.sidebar:
+        st.selectbox("语言 / Language", i18n.LANGS, key="_crm_lang", on_change=_on_language,
+                     format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+    return current
 
 
 def page_guard() -> None:
     """Re-run through app.py when Streamlit's legacy pages/ runner started this page directly.
 
     With a top-level pages/ folder, the first session after a server start that opens a deep
-    link (/upload) runs pages/upload.py without app.py: no layout, no sidebar. Clearing the
-    flag the way st.navigation does and rerunning makes app.py run, then this same page.
+    link (/data) runs pages/data.py without app.py: no layout, no sidebar, no language. Clearing
+    the flag the way st.navigation does and rerunning makes app.py run, then this same page.
     """
     legacy = bool(PagesManager.uses_pages_directory) or any(
         f.function == "_mpa_v1" for f in pyinspect.stack(context=0)
@@ -62,9 +93,13 @@ def _last_load(con: db.Connection) -> str:
     hist = ingest.load_history(con)
     live = hist[hist["status"] == "loaded"]
     if live.empty:
-        return "none"
+        return _no_load()
     row = live.iloc[0]
     return f"#{row.load_id} {row.file_name} · {pd.Timestamp(row.finished_at):%Y-%m-%d %H:%M}"
+
+
+def _no_load() -> str:
+    return t("sidebar.no_load")
 
 
 def sidebar(con: db.Connection) -> Filters:
@@ -72,18 +107,35 @@ def sidebar(con: db.Connection) -> Filters:
     rng = overview.data_range(con)
     period = overview.default_period(con)
     with st.sidebar:
-        st.caption(f"Database: `{config.db_path().name}` · last load: {_last_load(con)}")
+        st.caption(t("sidebar.database", name=f"`{config.db_path().name}`", last=_last_load(con)))
         if rng:
-            st.caption(f"Orders from {rng[0]:%Y-%m-%d} to {rng[1]:%Y-%m-%d}")
+            st.caption(
+                t(
+                    "sidebar.range",
+                    first=i18n.fmt_date(rng[0], lang()),
+                    last=i18n.fmt_date(rng[1], lang()),
+                )
+            )
         start = end = None
         if rng and period:
-            start = st.date_input("From", value=period.start, min_value=rng[0] - dt.timedelta(
-                days=3650), max_value=rng[1], key="start", bind="query-params")
-            end = st.date_input("To", value=period.end, min_value=rng[0] - dt.timedelta(
-                days=3650), max_value=rng[1] + dt.timedelta(days=3650), key="end",
-                bind="query-params")
+            start = st.date_input(
+                t("sidebar.from"),
+                value=period.start,
+                min_value=rng[0] - dt.timedelta(days=3650),
+                max_value=rng[1],
+                key="start",
+                bind="query-params",
+            )
+            end = st.date_input(
+                t("sidebar.to"),
+                value=period.end,
+                min_value=rng[0] - dt.timedelta(days=3650),
+                max_value=rng[1] + dt.timedelta(days=3650),
+                key="end",
+                bind="query-params",
+            )
             if isinstance(start, dt.date) and isinstance(end, dt.date) and start > end:
-                st.warning("'From' is after 'To'; showing the default period.")
+                st.warning(t("sidebar.bad_range"))
                 start, end = period.start, period.end
         options = _filter_options(con)
         values: dict[str, Any] = {}
@@ -91,10 +143,19 @@ def sidebar(con: db.Connection) -> Filters:
             opts = options.get(dim, [])
             if not opts:
                 continue
-            values[dim] = st.selectbox(DIMENSION_LABELS[dim], opts, index=None,
-                                       placeholder="All", key=dim, bind="query-params")
-    f = Filters(start=start if isinstance(start, dt.date) else None,
-                end=end if isinstance(end, dt.date) else None, **values)
+            values[dim] = st.selectbox(
+                t(f"dim.{dim}"),
+                opts,
+                index=None,
+                placeholder=t("sidebar.all"),
+                key=dim,
+                bind="query-params",
+            )
+    f = Filters(
+        start=start if isinstance(start, dt.date) else None,
+        end=end if isinstance(end, dt.date) else None,
+        **values,
+    )
     st.session_state["_crm_filters"] = f
     return f
 
@@ -116,26 +177,32 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
     return overview.default_period(con)
 
 
-def fmt_number(x: Any, decimals: int = 0) -> str:
-    """1234567.8 -> '1,234,568'."""
-    if x is None or (isinstance(x, float) and pd.isna(x)):
-        return "–"
-    return f"{float(x):,.{decimals}f}"
-
-
-def kpi_row(deltas: pd.DataFrame, labels: dict[str, str]) -> None:
-    """One st.metric per KPI with its change against the previous period."""
+def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
+    """One st.metric per KPI (label = message `prefix.<kpi>`) with its change vs the period before."""
     cols = st.columns(len(deltas))
     for col, row in zip(cols, deltas.itertuples(), strict=True):
-        col.metric(labels.get(row.kpi, row.kpi), fmt_number(row.value),
-                   delta=fmt_number(row.change) if row.previous else None)
+        col.metric(
+            t(f"{prefix}.{row.kpi}"),
+            num(row.value),
+            delta=num(row.change) if row.previous else None,
+        )
 
 
 def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
-    active = ", ".join(f"{DIMENSION_LABELS[k]} = {v}" for k, v in f.active.items())
-    st.info(f"No data for this selection{f' ({active})' if active else ''}. "
-            "Widen the period or clear a filter in the sidebar.")
+    active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
+    st.info(t("common.empty", active=f" ({active})" if active else ""))
+
+
+def period_caption(period: overview.Period) -> None:
+    """The period a page shows, in this session's language."""
+    st.caption(
+        t(
+            "common.period_vs_previous",
+            start=i18n.fmt_date(period.start, lang()),
+            end=i18n.fmt_date(period.end, lang()),
+        )
+    )
 
 
 # --------------------------------------------------------------------------- Data page
@@ -150,34 +217,86 @@ def upload_dir() -> Path:
     return Path(d)
 
 
+def flash(message: str | None = None) -> None:
+    """Keep a success message across st.rerun() (set it), or show and clear it (no argument)."""
+    if message is not None:
+        st.session_state["_crm_flash"] = message
+    elif msg := st.session_state.pop("_crm_flash", None):
+        st.success(msg)
+
+
+def upload_panel(up: Any, key: str) -> ingest.Source | None:
+    """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
+    with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
+        st.session_state[f"{key}_path"] = str(
+            ingest.stage_upload(up.getvalue(), up.name, upload_dir())
+        )
+        try:
+            report = ingest.inspect(
+                ingest.Source(Path(st.session_state[f"{key}_path"]), name=up.name)
+            )
+        except ingest.IngestError as e:
+            st.error(str(e))
+            return None
+        st.caption(
+            t(
+                "data.file_facts",
+                encoding=report.encoding,
+                delimiter=repr(report.delimiter),
+                n=len(report.headers),
+            )
+        )
+        source = mapping_editor(report, key)
+        st.dataframe(report.preview, hide_index=True, height=200)
+        return source
+
+
 def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     """Table choice + editable header mapping for one uploaded file; returns the source to load."""
     tables = list(ingest.TABLES)
-    table = st.selectbox("Table", tables, key=f"{key}_table",
-                         index=tables.index(report.table) if report.table in tables else None,
-                         placeholder="choose the table this file holds")
+    table = st.selectbox(
+        t("data.table"),
+        tables,
+        key=f"{key}_table",
+        index=tables.index(report.table) if report.table in tables else None,
+        placeholder=t("data.choose_table"),
+    )
     if table is None:
-        st.warning("Could not tell which table this file holds: choose one.")
+        st.warning(t("data.unknown_table"))
         return None
     if table != report.table:
         report = ingest.inspect(ingest.Source(Path(st.session_state[f"{key}_path"]), table))
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
     required = set(ingest.TABLES[table].required)
-    frame = pd.DataFrame({
-        "file column": report.headers,
-        "maps to": [report.mapping.get(h, "") for h in report.headers],
-        "example": [str(report.preview[h].iloc[0]) if report.preview is not None
-                    and len(report.preview) else "" for h in report.headers],
-    })
-    edited = st.data_editor(
-        frame, key=f"{key}_map_{table}", hide_index=True, width="stretch",
-        disabled=["file column", "example"],
-        column_config={"maps to": st.column_config.SelectboxColumn(
-            options=targets, help="canonical column; required: " + ", ".join(sorted(required)))},
+    fc, mt, ex = t("data.file_column"), t("data.maps_to"), t("data.example")
+    frame = pd.DataFrame(
+        {
+            fc: report.headers,
+            mt: [report.mapping.get(h, "") for h in report.headers],
+            ex: [
+                str(report.preview[h].iloc[0])
+                if report.preview is not None and len(report.preview)
+                else ""
+                for h in report.headers
+            ],
+        }
     )
-    mapping = {r["file column"]: r["maps to"] or "" for _, r in edited.iterrows()}
-    return ingest.Source(Path(st.session_state[f"{key}_path"]), table, mapping,
-                         name=report.file_name)
+    edited = st.data_editor(
+        frame,
+        key=f"{key}_map_{table}",
+        hide_index=True,
+        width="stretch",
+        disabled=[fc, ex],
+        column_config={
+            mt: st.column_config.SelectboxColumn(
+                options=targets, help=t("data.required", cols=", ".join(sorted(required)))
+            )
+        },
+    )
+    mapping = {r[fc]: r[mt] or "" for _, r in edited.iterrows()}
+    return ingest.Source(
+        Path(st.session_state[f"{key}_path"]), table, mapping, name=report.file_name
+    )
 
 
 def report_messages(reports: list[ingest.FileReport]) -> None:
@@ -188,8 +307,16 @@ def report_messages(reports: list[ingest.FileReport]) -> None:
         for w in r.warnings:
             st.warning(w)
         if r.ok and r.rows_read:
-            st.success(f"{r.file_name}: {r.table}, {r.rows_read:,} rows read, "
-                       f"{r.rows_loaded:,} to load, {r.rows_rejected:,} rejected")
+            st.success(
+                t(
+                    "data.file_ok",
+                    file=r.file_name,
+                    table=r.table,
+                    read=f"{r.rows_read:,}",
+                    loaded=f"{r.rows_loaded:,}",
+                    rejected=f"{r.rows_rejected:,}",
+                )
+            )
 
 
 def history_table(hist: pd.DataFrame) -> None:

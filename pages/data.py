@@ -6,56 +6,40 @@ from crm_core import ingest, ui
 
 ui.page_guard()
 
-st.title("Data")
+st.title(ui.t("data.title"))
 con = ui.connection()
-files = st.file_uploader("CSV exports (UTF-8, GBK/GB18030, UTF-16 …)", type=["csv", "txt", "tsv"],
-                         accept_multiple_files=True, key="uploads")
-sources: list[ingest.Source] = []
-for i, up in enumerate(files or []):
-    with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
-        key = f"file{i}"
-        st.session_state[f"{key}_path"] = str(ingest.stage_upload(up.getvalue(), up.name,
-                                                                  ui.upload_dir()))
-        try:
-            report = ingest.inspect(ingest.Source(st.session_state[f"{key}_path"], name=up.name))
-        except ingest.IngestError as e:
-            st.error(str(e))
-            continue
-        st.caption(f"Encoding {report.encoding} · delimiter {report.delimiter!r} · "
-                   f"{len(report.headers)} columns")
-        source = ui.mapping_editor(report, key)
-        st.dataframe(report.preview, hide_index=True, height=200)
-        if source:
-            sources.append(source)
+ui.flash()
+files = st.file_uploader(
+    ui.t("data.uploader"), type=["csv", "txt", "tsv"], accept_multiple_files=True, key="uploads"
+)
+sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
-    mode = st.radio("Mode", ingest.MODES, horizontal=True, help="replace the tables of these "
-                    "files, or append and update rows with the same key")
-    skip = st.checkbox("Skip bad rows (keep them in the reject log) instead of refusing a file")
+    mode = st.radio(ui.t("data.mode"), ingest.MODES, horizontal=True, help=ui.t("data.mode_help"))
+    skip = st.checkbox(ui.t("data.skip_bad"))
     for s in sources:
         s.skip_bad_rows = skip
     check, go = st.columns(2)
-    if check.button("Validate", width="stretch"):
+    if check.button(ui.t("data.validate"), width="stretch"):
         ui.report_messages(ingest.validate(sources))
-    if go.button("Load", type="primary", width="stretch"):
-        bar = st.progress(0.0, "starting")
+    if go.button(ui.t("data.load"), type="primary", width="stretch"):
+        bar = st.progress(0.0, ui.t("data.starting"))
         try:
             result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
             ui.report_messages(result.reports)
-            st.success(f"Load {result.load_id} committed.")
+            st.success(ui.t("data.committed", id=result.load_id))
         except ingest.IngestError as e:
-            ui.report_messages(e.reports or [])
-            st.error(f"Nothing was loaded. {e}" if not e.reports else "Nothing was loaded.")
+            ui.report_messages(e.reports)
+            st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
 
-st.subheader("Load history")
+st.subheader(ui.t("data.history"))
 hist = ingest.load_history(con)
 if hist.empty:
-    st.caption("No loads yet.")
+    st.caption(ui.t("data.no_history"))
 else:
     ui.history_table(hist)
     undoable = hist[hist["can_roll_back"]]["load_id"].drop_duplicates().tolist()
-    if undoable:
-        target = st.selectbox("Roll back to the state before load", undoable, index=None)
-        if target and st.button(f"Roll back load {target} and every later load"):
-            st.success(f"Rolled back load(s) {ingest.rollback_to_before(con, int(target))}.")
-            st.rerun()
+    target = st.selectbox(ui.t("data.rollback_to"), undoable, index=None) if undoable else None
+    if target and st.button(ui.t("data.rollback_button", id=target)):
+        ui.flash(ui.t("data.rolled_back", ids=ingest.rollback_to_before(con, int(target))))
+        st.rerun()

@@ -6,22 +6,24 @@ from crm_core import charts, overview, ui
 
 ui.page_guard()
 
-st.title("Overview")
+st.title(ui.t("overview.title"))
 con = ui.connection()
 f = ui.filters()
 period = ui.period_of(con, f)
 if period is None:
-    st.info("No orders loaded yet. Load a CSV export on the Data page.")
+    st.info(ui.t("common.no_orders"))
     st.stop()
 
-st.caption(f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}, compared with the period before")
-ui.kpi_row(overview.kpi_deltas(con, period, f), {
-    "customers": "Customers", "active_customers": "Active customers", "revenue": "Revenue",
-    "orders": "Orders", "complaints": "Complaints"})
+ui.period_caption(period)
+ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:
     ui.empty_note(f)
     st.stop()
 left, right = st.columns(2)
-left.plotly_chart(charts.monthly_bars(trend, "revenue", "Revenue per month"))
-right.plotly_chart(charts.monthly_bars(trend, "new_customers", "New customers per month"))
+left.plotly_chart(
+    charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), ui.lang())
+)
+right.plotly_chart(
+    charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), ui.lang())
+)

@@ -62,3 +62,55 @@ def demo_con(demo_db_file: Path) -> Iterator[db.Connection]:
     c = db.connect(demo_db_file)
     yield c
     c.close()
+
+
+def make_app_test(
+    db_path: Path, page: str | None = None, params: dict | None = None, legacy: bool = False
+):
+    """An AppTest of app.py on `db_path` (optionally switched to `page`), not yet run.
+
+    AppTest re-arms Streamlit's legacy pages/ flag before every run, so each run of a page would
+    first go through ui.page_guard()'s rerun, which drops one-shot button clicks. A served app
+    clears that flag once per process; `legacy=False` models that, `legacy=True` the very first
+    deep link after a server start.
+    """
+    import streamlit as st
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    class ServedPagesManager(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    app_test_module.PagesManager = PagesManager if legacy else ServedPagesManager  # type: ignore[misc]
+
+    os.environ["CRM_LENS_DB"] = str(db_path)
+    st.cache_resource.clear()  # the shared connection must follow CRM_LENS_DB
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(page)
+    return at
+
+
+@pytest.fixture
+def demo_copy(demo_db_file: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo database that a test may change."""
+    import shutil
+
+    dst = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db_file, dst)
+    return dst
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Restore CRM_LENS_DB and drop the cached connection after an AppTest."""
+    import streamlit as st
+
+    monkeypatch.setenv("CRM_LENS_DB", os.environ.get("CRM_LENS_DB", ""))
+    yield
+    st.cache_resource.clear()
