@@ -204,6 +204,25 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+DOC_MARK = "<!-- generated from crm_core/schema.py: python -m crm_core schema-doc -->\n"
+
+
+def _schema_doc_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=config.ROOT / "docs" / "data-model.md")
+
+
+@command("schema-doc", _schema_doc_setup)
+def cmd_schema_doc(args: argparse.Namespace) -> int:
+    """Regenerate the table reference at the end of docs/data-model.md from schema.py."""
+    from crm_core.schema import data_model_markdown
+
+    text = args.out.read_text(encoding="utf-8")
+    head = text.split(DOC_MARK)[0]
+    args.out.write_text(head + DOC_MARK + data_model_markdown(), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _require_db(path: Path | None) -> None:
     p = path or config.db_path()
     if not Path(p).exists():

@@ -10,9 +10,10 @@ DEMO_DIR = ROOT / "data" / "demo"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
-def db_path() -> Path:
-    """The DuckDB file in use: $CRM_LENS_DB, else data/crm.duckdb."""
-    return Path(os.environ.get("CRM_LENS_DB") or ROOT / "data" / "crm.duckdb")
+def db_path(fallback: str | None = None) -> Path:
+    """The DuckDB file in use: $CRM_LENS_DB, else `fallback` (the app's secrets), else
+    data/crm.duckdb."""
+    return Path(os.environ.get("CRM_LENS_DB") or fallback or ROOT / "data" / "crm.duckdb")
 
 
 # How many past loads keep their undo data (each replace keeps a full copy of the old table).

@@ -182,8 +182,27 @@ def _utf8_error_offset(path: Path) -> tuple[int | None, bool]:
 
 
 def _line_of(path: Path, offset: int) -> int:
+    n = 1
+    with open(path, "rb") as f:  # streamed: the offset may be deep inside a huge file
+        while offset > 0:
+            chunk = f.read(min(CHUNK, offset))
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            offset -= len(chunk)
+    return n
+
+
+def _nul_offset(path: Path) -> int | None:
+    """Offset of the first NUL byte of the file, None if it has none."""
+    offset = 0
     with open(path, "rb") as f:
-        return f.read(offset).count(b"\n") + 1
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            i = chunk.find(b"\x00")
+            if i >= 0:
+                return offset + i
+            offset += len(chunk)
+    return None
 
 
 def _guess_legacy_encoding(path: Path, offset: int) -> str:
@@ -223,6 +242,13 @@ def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str
     if encoding is None or encoding == "utf-8-sig":
         bad, non_ascii_before = _utf8_error_offset(path)
         if bad is None:
+            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
+            if nul is not None:
+                _fail(
+                    file_name,
+                    "the file contains NUL bytes: it is binary, not a CSV text export",
+                    row=_line_of(path, nul),
+                )
             return path, encoding or "utf-8"
         if encoding == "utf-8-sig" or non_ascii_before:
             _fail(
@@ -262,7 +288,8 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
     """Delimiter, the header line's text and the parsed header names."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         sample = f.read(HEADER_LIMIT)
-    first_nl = sample.find("\n")
+    m = re.search(r"[\r\n]", sample)  # a lone CR ends a line too ("CSV (Macintosh)")
+    first_nl = m.start() if m else -1
     if first_nl < 0 and len(sample) >= HEADER_LIMIT:
         _fail(file_name, "the first line is longer than 1 MB: this is not a CSV with a header row")
     first = sample[: first_nl if first_nl >= 0 else len(sample)].rstrip("\r")
@@ -301,8 +328,19 @@ def _clean_text(c: str) -> str:
     return f"NULLIF(trim({c}), '')"
 
 
+def _decimal_comma(s: str) -> str:
+    """Thousands commas dropped; a decimal comma ("1.234,50", "99,5", "12,00") made a point.
+    A single comma before exactly three digits ("1,234") stays a thousands separator."""
+    return (
+        f"CASE WHEN regexp_full_match({s}, '[^,]*\\d\\.\\d{{3}}[^,]*,\\d+\\D*') "
+        f"OR regexp_full_match({s}, '[^.,]*\\d,(\\d{{1,2}}|\\d{{4,}})\\D*') "
+        f"THEN replace(replace({s}, '.', ''), ',', '.') ELSE replace({s}, ',', '') END"
+    )
+
+
 def _money_expr(c: str) -> str:
-    s = f"regexp_replace(trim({c}), '[¥￥$€£\\s,\u00a0]|RMB|CNY|USD|EUR|元', '', 'g')"
+    s = f"regexp_replace(trim({c}), '[¥￥$€£\\s\u00a0]|RMB|CNY|USD|EUR|元', '', 'g')"
+    s = _decimal_comma(s)
     # Accounting negatives "(1,234.50)" and trailing minus "1234-" become "-1234.50".
     s = (
         f"CASE WHEN {s} LIKE '(%)' THEN '-' || trim({s}, '()') "
@@ -312,7 +350,8 @@ def _money_expr(c: str) -> str:
 
 
 def _number_expr(c: str) -> str:
-    v = f"TRY_CAST(regexp_replace(trim({c}), '[,\\s]', '', 'g') AS DOUBLE)"
+    s = _decimal_comma(f"regexp_replace(trim({c}), '\\s', '', 'g')")
+    v = f"TRY_CAST({s} AS DOUBLE)"
     return f"CASE WHEN isfinite({v}) THEN {v} END"
 
 
@@ -569,13 +608,16 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
 def _duck_message(e: duckdb.Error, path: Path, file_name: str) -> str:
     msg = str(e).replace(str(path), file_name)
     msg = re.sub(r"\n\s*file = .*", "", msg)
-    msg = msg.split("Possible fixes:")[0].strip()
+    msg = re.split(r"Possible (?:fixes|Solution)", msg)[0].strip()
+    msg = re.sub(r"(Original Line: [^\n]{200})[^\n]+", r"\1…", msg)
     m = re.search(r"Line: (\d+)", msg)
     if m:
-        msg = (
-            f"row {m.group(1)}: the row does not fit the header (wrong column count or quoting). "
-            + msg
+        why = (
+            "the row is longer than 8 MB"
+            if "Maximum line size" in msg
+            else "the row does not fit the header (wrong column count or quoting)"
         )
+        msg = f"row {m.group(1)}: {why}. " + msg
     return "cannot read the CSV: " + msg
 
 

@@ -77,9 +77,18 @@ def _shared_connection(path: str) -> db.Connection:
     return con
 
 
+def db_path() -> Path:
+    """$CRM_LENS_DB, else `CRM_LENS_DB` in .streamlit/secrets.toml, else data/crm.duckdb."""
+    try:
+        fallback = st.secrets.get("CRM_LENS_DB")
+    except FileNotFoundError:  # no secrets.toml: the normal case
+        fallback = None
+    return config.db_path(fallback)
+
+
 def connection() -> db.Connection:
     """This session's cursor on the process-wide database connection."""
-    path = str(config.db_path())
+    path = str(db_path())
     key = "_crm_cursor"
     cur = st.session_state.get(key)
     if cur is None or st.session_state.get("_crm_cursor_path") != path:
@@ -107,7 +116,7 @@ def sidebar(con: db.Connection) -> Filters:
     rng = overview.data_range(con)
     period = overview.default_period(con)
     with st.sidebar:
-        st.caption(t("sidebar.database", name=f"`{config.db_path().name}`", last=_last_load(con)))
+        st.caption(t("sidebar.database", name=f"`{db_path().name}`", last=_last_load(con)))
         if rng:
             st.caption(
                 t(

@@ -79,3 +79,13 @@ def test_data_page_upload_and_load(demo_copy: Path, app_env: None, fixtures: Pat
     load.click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_first_start_builds_the_demo_database(tmp_path: Path, app_env: None) -> None:
+    # Managers must see real numbers at once: no database file yet -> built from data/demo.
+    db = tmp_path / "fresh" / "crm.duckdb"
+    at = make_app_test(db, params={"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert db.exists()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Revenue"] not in ("0", "–")

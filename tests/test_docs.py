@@ -1,0 +1,39 @@
+"""The docs and CI stay in step with the code: data model reference, README commands, messages."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+from crm_core import i18n
+from crm_core.__main__ import DOC_MARK
+from crm_core.schema import data_model_markdown
+
+
+def test_data_model_doc_is_generated_from_schema() -> None:
+    text = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
+    assert DOC_MARK in text
+    assert text.split(DOC_MARK)[1] == data_model_markdown(), (
+        "docs/data-model.md is stale: run python -m crm_core schema-doc"
+    )
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    cmd = re.search(r"^TEST_CMD='(.+)'$", ci, re.M)
+    assert cmd, "TEST_CMD not found in .ci/run"
+    assert cmd.group(1) in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_message_has_both_languages() -> None:
+    missing = [k for k, v in i18n.catalogue().items() if set(v) != set(i18n.LANGS) or not all(v.values())]
+    assert not missing, f"messages missing a language: {missing}"
+
+
+def test_every_ui_t_key_used_in_code_exists() -> None:
+    keys = set()
+    for path in [*ROOT.glob("pages/*.py"), ROOT / "app.py", *ROOT.glob("crm_core/*.py")]:
+        keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")))
+    missing = sorted(k for k in keys if not i18n.has(k))
+    assert not missing, f"message keys used but not defined: {missing}"
