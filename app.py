@@ -10,6 +10,8 @@ ui.language_switch()
 # (file, message key of its title, icon); the first page is the default, served at "/".
 PAGES = [
     ("pages/overview.py", "nav.overview", "📊"),
+    ("pages/weekly.py", "nav.weekly", "🗓️"),
+    ("pages/present.py", "nav.present", "🎞️"),
     ("pages/data.py", "nav.data", "📥"),
 ]
 

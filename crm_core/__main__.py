@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import config, db, ingest
+from crm_core.images import ImageExportUnavailable
 from crm_core.schema import TABLES
 
 # Subcommands register here so later features add theirs without touching the parser core.
@@ -204,6 +205,50 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--out", type=Path, required=True)
+
+
+def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any]:
+    from crm_core import overview, slides
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    rng = overview.data_range(con)
+    found = slides.all_slides(con, lang=args.lang)
+    if not found:
+        raise ingest.IngestError("nothing to present: the database has no data")
+    return found, rng[1] if rng else None
+
+
+@command("deck", _export_setup)
+def cmd_deck(args: argparse.Namespace) -> int:
+    """Write the presentation slides as a 16:9 PPTX deck (one titled slide per chart)."""
+    from crm_core import deck
+
+    found, as_of = _slides_and_date(args)
+    args.out.write_bytes(deck.build_deck(found, args.lang, as_of))
+    print(f"wrote {args.out}: {len(found) + 1} slides")
+    return 0
+
+
+@command("report", _export_setup)
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the presentation as a report: PDF, or HTML when --out ends in .html."""
+    from crm_core import deck
+
+    found, as_of = _slides_and_date(args)
+    document = deck.build_html(found, args.lang, as_of)
+    if args.out.suffix.lower() in (".html", ".htm"):
+        args.out.write_text(document, encoding="utf-8")
+    else:
+        args.out.write_bytes(deck.html_to_pdf(document))
+    print(f"wrote {args.out}: {len(found)} charts")
+    return 0
+
+
 DOC_MARK = "<!-- generated from crm_core/schema.py: python -m crm_core schema-doc -->\n"
 
 
@@ -247,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ingest.IngestError, db.DatabaseBusy) as e:
+    except (ingest.IngestError, db.DatabaseBusy, ImageExportUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -85,6 +85,14 @@ def fmt_pct(x: Any, decimals: int = 1) -> str:
     return "–" if v != v else f"{v * 100:.{decimals}f}%"
 
 
+def fmt_change(x: Any, decimals: int = 1) -> str:
+    """A relative change with its sign: 0.152 -> '+15.2%'."""
+    if x is None:
+        return "–"
+    v = float(x)
+    return "–" if v != v else f"{v * 100:+.{decimals}f}%"
+
+
 def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
     """2024-01-31 -> '2024年1月31日' (zh) or '2024-01-31' (en)."""
     if d is None:

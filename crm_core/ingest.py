@@ -462,7 +462,7 @@ def inspect(source: Source, workdir: Path | None = None) -> FileReport:
         report.preview = pd.DataFrame(rows, columns=report.headers)
         return report
     finally:
-        if own:
+        if own and wd is not None:
             shutil.rmtree(wd, ignore_errors=True)
 
 
@@ -631,6 +631,7 @@ def _check_values(
 ) -> None:
     """Count unparseable, implausible and missing values; collect row/value examples."""
     src_name = {v: k for k, v in report.mapping.items()}
+    n_notes = len(report.warnings)  # the rejection notes added below follow
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
     # Data rows start at row 2 (the header is row 1), as a spreadsheet numbers them.
     bad_conds: list[tuple[str, str, str]] = []  # (column, condition, reason)
@@ -683,24 +684,28 @@ def _check_values(
         )
         return
     # Blank required values: the row cannot be keyed; it is rejected and counted, not guessed.
-    for col in table.required:
-        if col == "amount" and col not in src_of:
+    # A row already rejected above for an unparseable value is not "missing" as well.
+    bad_rows = " OR ".join(f"({c})" for c in reject_conds)
+    not_bad = f" AND NOT coalesce({bad_rows}, FALSE)" if bad_rows else ""
+    for req in table.required:
+        if req == "amount" and req not in src_of:
             cond = "amount IS NULL"
-        elif col not in src_of:
+        elif req not in src_of:
             continue
         else:
-            cond = f"{col} IS NULL"
+            cond = f"{req} IS NULL"
+        cond += not_bad
         n, ex = _count_examples(con, stage, cond, "NULL")
         if n:
             report.warnings.append(
-                f"{report.file_name}: {n} row(s) have no {src_name.get(col, col)} ({col}) and were "
+                f"{report.file_name}: {n} row(s) have no {src_name.get(req, req)} ({req}) and were "
                 f"rejected, e.g. rows {', '.join(str(r) for r, _ in ex)}"
             )
             reject_conds.append(cond)
-            _save_rejects(con, stage, cond, col, "required value missing")
+            _save_rejects(con, stage, cond, req, "required value missing")
     present = [c for c in table.one_of if c in src_of]
     if present:
-        cond = " AND ".join(f"{c} IS NULL" for c in present)
+        cond = " AND ".join(f"{c} IS NULL" for c in present) + not_bad
         n, ex = _count_examples(con, stage, cond, "NULL")
         if n:
             report.warnings.append(
@@ -715,7 +720,10 @@ def _check_values(
     report.rows_loaded = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
     report.rows_rejected = report.rows_read - report.rows_loaded
     if report.rows_loaded == 0:
-        report.errors.append(Problem(None, "every row was rejected; nothing to load"))
+        why = [w.removeprefix(f"{report.file_name}: ") for w in report.warnings[n_notes:]]
+        report.errors.append(
+            Problem(None, "every row was rejected; nothing to load: " + "; ".join(why))
+        )
 
 
 def _count_examples(

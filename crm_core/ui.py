@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect as pyinspect
 import json
 import tempfile
@@ -46,8 +47,13 @@ def language_switch() -> str:
     if st.session_state.get("_crm_lang") != current:
         st.session_state["_crm_lang"] = current
     with st.sidebar:
-        st.selectbox("语言 / Language", i18n.LANGS, key="_crm_lang", on_change=_on_language,
-                     format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+        st.selectbox(
+            "语言 / Language",
+            i18n.LANGS,
+            key="_crm_lang",
+            on_change=_on_language,
+            format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+        )
     return current
 
 
@@ -96,6 +102,27 @@ def connection() -> db.Connection:
         st.session_state[key] = cur
         st.session_state["_crm_cursor_path"] = path
     return cur
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_call(
+    target: str, path: str, version: tuple, args: tuple, kwargs: tuple, _con: db.Connection
+) -> Any:
+    module, _, name = target.rpartition(".")
+    return getattr(importlib.import_module(module), name)(_con, *args, **dict(kwargs))
+
+
+def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
+    """fn(con, *args, **kwargs), computed once per (database file, loads, arguments).
+
+    For slow results such as model fits: a load or a rollback changes the data version and so
+    recomputes; `fn` must be a module-level crm_core function and the arguments hashable.
+    Exceptions are not cached.
+    """
+    version = tuple(db.query_rows(con, "data_version")[0])
+    target = f"{fn.__module__}.{fn.__qualname__}"
+    items = tuple(sorted(kwargs.items()))
+    return _cached_call(target, str(db_path()), version, args, items, _con=con)
 
 
 def _last_load(con: db.Connection) -> str:
@@ -171,7 +198,7 @@ def sidebar(con: db.Connection) -> Filters:
 
 def _filter_options(con: db.Connection) -> dict[str, list[str]]:
     df = db.query(con, "filter_options")
-    return {d: g["value"].tolist() for d, g in df.groupby("dimension")}
+    return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
 
 
 def filters() -> Filters:
@@ -195,6 +222,76 @@ def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
             num(row.value),
             delta=num(row.change) if row.previous else None,
         )
+
+
+def chart(fig: Any, name: str, container: Any = None) -> None:
+    """A plotly chart with PNG and SVG downloads, rendered only when clicked."""
+    from crm_core import images
+
+    box = container or st
+    box.plotly_chart(fig, key=f"chart_{name}")
+    with box.popover("⬇", help=t("present.exports")):
+        for fmt in ("png", "svg"):
+            st.download_button(
+                t(f"present.{fmt}"),
+                data=lambda fmt=fmt: images.figure_image(fig, fmt),
+                file_name=f"{name}.{fmt}",
+                mime="image/png" if fmt == "png" else "image/svg+xml",
+                key=f"dl_{name}_{fmt}",
+                on_click="ignore",
+            )
+
+
+def table_downloads(df: pd.DataFrame, name: str) -> None:
+    """CSV and XLSX downloads of a table, formula injection neutralised, built when clicked."""
+    from crm_core import export
+
+    a, b = st.columns(2)
+    a.download_button(
+        t("common.download_csv"),
+        lambda: export.safe_csv(df),
+        f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+        on_click="ignore",
+    )
+    b.download_button(
+        t("common.download_xlsx"),
+        lambda: export.safe_xlsx(df, name),
+        f"{name}.xlsx",
+        key=f"xlsx_{name}",
+        on_click="ignore",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def hide_sidebar() -> None:
+    """Presentation mode: no sidebar, no header chrome, wider content."""
+    st.html(
+        "<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
+        "header[data-testid='stHeader']{display:none}"
+        ".block-container{padding-top:1rem;max-width:100%}</style>"
+    )
+
+
+def slide_index(n: int) -> int:
+    """The 0-based slide from ?slide= (1-based in the URL); a bad value shows a note."""
+    raw = st.query_params.get("slide")
+    if raw is None:
+        return 0
+    try:
+        i = int(raw) - 1
+    except ValueError:
+        i = -1
+    if not 0 <= i < n:
+        st.caption(t("common.bad_param", name="slide", value=raw))
+        return 0
+    return i
+
+
+def goto_slide(i: int, n: int) -> None:
+    """Button callback: move to slide i (0-based), kept in the URL."""
+    st.query_params["slide"] = str(min(max(i, 0), n - 1) + 1)
 
 
 def empty_note(f: Filters) -> None:

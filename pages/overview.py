@@ -21,9 +21,7 @@ if trend.empty:
     ui.empty_note(f)
     st.stop()
 left, right = st.columns(2)
-left.plotly_chart(
-    charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), ui.lang())
-)
-right.plotly_chart(
-    charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), ui.lang())
-)
+rev = charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), ui.lang())
+new = charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), ui.lang())
+ui.chart(rev, "revenue_per_month", left)
+ui.chart(new, "new_customers_per_month", right)

@@ -14,7 +14,11 @@ from conftest import ROOT
 def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "crm_core", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, **kw
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
     )
 
 
@@ -33,12 +37,20 @@ def test_load_while_another_process_holds_the_file(tmp_path: Path, fixtures: Pat
     # DuckDB allows one process per file: the CLI must stop with a clear message, not hang or
     # corrupt the holder's data.
     db = tmp_path / "busy.duckdb"
-    assert run_cli("load", "--db", str(db), "--orders", str(fixtures / "orders_gbk.csv")).returncode == 0
+    assert (
+        run_cli("load", "--db", str(db), "--orders", str(fixtures / "orders_gbk.csv")).returncode
+        == 0
+    )
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-         "time.sleep(60)", str(db)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+            "time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout and holder.stdout.readline().strip() == "ready"

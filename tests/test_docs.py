@@ -27,13 +27,19 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_every_message_has_both_languages() -> None:
-    missing = [k for k, v in i18n.catalogue().items() if set(v) != set(i18n.LANGS) or not all(v.values())]
+    missing = [
+        k for k, v in i18n.catalogue().items() if set(v) != set(i18n.LANGS) or not all(v.values())
+    ]
     assert not missing, f"messages missing a language: {missing}"
 
 
 def test_every_ui_t_key_used_in_code_exists() -> None:
     keys = set()
     for path in [*ROOT.glob("pages/*.py"), ROOT / "app.py", *ROOT.glob("crm_core/*.py")]:
-        keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")))
+        keys |= set(
+            re.findall(
+                r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")
+            )
+        )
     missing = sorted(k for k in keys if not i18n.has(k))
     assert not missing, f"message keys used but not defined: {missing}"

@@ -1,0 +1,39 @@
+-- Grain: one row for the period [$start, $end_excl): the figures of a dealer's weekly report.
+-- Customer filters apply to orders, leads (through the lead's customer or owner) and complaints.
+WITH
+-- @include f_orders
+,
+period_orders AS (
+    SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
+),
+f_leads AS (
+    SELECT l.*
+    FROM leads AS l
+    LEFT JOIN customers AS c ON c.customer_id = l.customer_id
+    WHERE l.created_at >= $start AND l.created_at < $end_excl
+      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
+      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source OR l.source = $source)
+      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner OR l.owner = $owner)
+      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+),
+f_complaints AS (
+    SELECT k.*
+    FROM complaints AS k
+    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
+    WHERE k.received_at >= $start AND k.received_at < $end_excl
+      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
+      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source)
+      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner)
+      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+),
+firsts AS (
+    SELECT customer_id, min(order_date) AS first_order_at FROM f_orders GROUP BY customer_id
+)
+SELECT
+    (SELECT count(*) FROM f_leads) AS new_leads,
+    (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
+    (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
+    (SELECT count(*) FROM firsts
+     WHERE first_order_at >= $start AND first_order_at < $end_excl) AS new_customers,
+    (SELECT count(*) FROM f_complaints) AS complaints,
+    (SELECT avg(satisfaction) FROM f_complaints) AS satisfaction

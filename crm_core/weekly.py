@@ -1,0 +1,47 @@
+"""The weekly report: this week against last week, as a dealer's sales and service report has it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from crm_core import db, overview
+from crm_core.filters import NO_FILTERS, Filters
+
+# Rows of the report in display order; satisfaction is an average score (1-5), the rest counts/money.
+MEASURES = ("new_leads", "orders", "revenue", "new_customers", "complaints", "satisfaction")
+WEEK_DAYS = 7
+
+
+def report_week_end(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | None:
+    """The last day of the report's week: the filter's end date, else the last order date."""
+    if f.end:
+        return f.end
+    rng = overview.data_range(con)
+    return rng[1] if rng else None
+
+
+def _week(con: db.Connection, start: dt.date, f: Filters) -> dict:
+    end_excl = start + dt.timedelta(days=WEEK_DAYS)
+    rows = db.query_rows(con, "weekly_summary", start=start, end_excl=end_excl, **f.params())
+    return dict(zip(MEASURES, rows[0], strict=True))
+
+
+def weekly_comparison(
+    con: db.Connection, week_end: dt.date, f: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """One row per measure: this week (the 7 days to week_end), last week, change and % change."""
+    this_start = week_end - dt.timedelta(days=WEEK_DAYS - 1)
+    now = _week(con, this_start, f)
+    before = _week(con, this_start - dt.timedelta(days=WEEK_DAYS), f)
+    df = pd.DataFrame(
+        {
+            "measure": MEASURES,
+            "this_week": [None if now[m] is None else float(now[m]) for m in MEASURES],
+            "last_week": [None if before[m] is None else float(before[m]) for m in MEASURES],
+        }
+    )
+    df["change"] = df["this_week"] - df["last_week"]
+    df["change_pct"] = df["change"] / df["last_week"].where(df["last_week"] != 0)
+    return df

@@ -1,0 +1,48 @@
+"""Weekly report: this week against last week — leads, orders, revenue, complaints, satisfaction."""
+
+import datetime as dt
+
+import streamlit as st
+
+from crm_core import charts, i18n, ui, weekly
+
+ui.page_guard()
+
+st.title(ui.t("weekly.title"))
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+week_end = weekly.report_week_end(con, f)
+if week_end is None:
+    st.info(ui.t("weekly.no_data"))
+    st.stop()
+start = week_end - dt.timedelta(days=weekly.WEEK_DAYS - 1)
+st.caption(
+    ui.t("weekly.caption", start=i18n.fmt_date(start, lang), end=i18n.fmt_date(week_end, lang))
+)
+table = weekly.weekly_comparison(con, week_end, f)
+labels = {m: ui.t(f"weekly.measures.{m}") for m in weekly.MEASURES}
+cols = st.columns(len(table))
+for col, row in zip(cols, table.itertuples(), strict=True):
+    decimals = 2 if row.measure == "satisfaction" else 0
+    col.metric(
+        labels[row.measure],
+        ui.num(row.this_week, decimals),
+        delta=i18n.fmt_change(row.change_pct) if row.change_pct == row.change_pct else None,
+    )
+ui.chart(
+    charts.week_index_bars(
+        table,
+        labels,
+        ui.t("weekly.chart_title"),
+        ui.t("weekly.this_week"),
+        ui.t("weekly.last_week"),
+    ),
+    "weekly",
+)
+shown = table.assign(measure=table["measure"].map(labels)).rename(
+    columns={
+        c: ui.t(f"weekly.{c}")
+        for c in ("measure", "this_week", "last_week", "change", "change_pct")
+    }
+)
+st.dataframe(shown, hide_index=True)
+ui.table_downloads(shown, f"weekly-{week_end:%Y-%m-%d}")
