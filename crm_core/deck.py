@@ -42,7 +42,7 @@ def _text(slide, text: str, left, top, width, height, size: int, bold: bool = Fa
 def build_deck(slides: list[Slide], lang: str, as_of: dt.date | None = None) -> bytes:
     """A 16:9 PPTX: a title slide, then one titled slide per chart with its takeaway."""
     prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    prs.slide_width, prs.slide_height = Emu(12192000), Emu(6858000)  # 16:9, 13.333 x 7.5 in
     blank = prs.slide_layouts[6]
     first = prs.slides.add_slide(blank)
     _text(

@@ -93,7 +93,8 @@ def db_path() -> Path:
 
 
 def connection() -> db.Connection:
-    """This session's cursor on the process-wide database connection."""
+    """This session's cursor on the process-wide database connection; it reads the meeting
+    snapshot named by ?snapshot= when there is one."""
     path = str(db_path())
     key = "_crm_cursor"
     cur = st.session_state.get(key)
@@ -101,7 +102,59 @@ def connection() -> db.Connection:
         cur = _shared_connection(path).cursor()
         st.session_state[key] = cur
         st.session_state["_crm_cursor_path"] = path
+        st.session_state["_crm_snapshot"] = None
+    _follow_snapshot(cur, Path(path))
     return cur
+
+
+def _follow_snapshot(cur: db.Connection, path: Path) -> None:
+    from crm_core import snapshot
+
+    raw = st.query_params.get("snapshot")
+    wanted = int(raw) if raw is not None and raw.isdigit() else None
+    if raw is not None and (wanted is None or not snapshot.snapshot_file(path, wanted).exists()):
+        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw)]
+        wanted = None
+    if wanted != st.session_state.get("_crm_snapshot"):
+        snapshot.use(cur, path, wanted)
+        st.session_state["_crm_snapshot"] = wanted
+
+
+def active_snapshot() -> int | None:
+    """The load this session's view is frozen at, or None for live data."""
+    return st.session_state.get("_crm_snapshot")
+
+
+def param_notes() -> list[tuple[str, str]]:
+    """URL parameters of this run that were invalid and replaced by defaults."""
+    return list(st.session_state.get("_crm_param_notes", []))
+
+
+def _freeze() -> None:
+    from crm_core import snapshot
+
+    path = db_path()
+    st.query_params["snapshot"] = str(snapshot.freeze(_shared_connection(str(path)), path))
+
+
+def _unfreeze() -> None:
+    del st.query_params["snapshot"]
+
+
+def snapshot_control() -> None:
+    """Sidebar: freeze the view for a meeting (a shareable link), or go back to live data."""
+    version = active_snapshot()
+    with st.sidebar:
+        if version is None:
+            st.button(
+                t("snapshot.freeze"),
+                on_click=_freeze,
+                help=t("snapshot.freeze_help"),
+                width="stretch",
+            )
+        else:
+            st.info(t("snapshot.frozen", id=version))
+            st.button(t("snapshot.live"), on_click=_unfreeze, width="stretch")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -142,6 +195,8 @@ def sidebar(con: db.Connection) -> Filters:
     """The shared sidebar: database facts and the global filters (mirrored in the URL)."""
     rng = overview.data_range(con)
     period = overview.default_period(con)
+    options = _filter_options(con)
+    _check_params(options)
     with st.sidebar:
         st.caption(t("sidebar.database", name=f"`{db_path().name}`", last=_last_load(con)))
         if rng:
@@ -173,7 +228,6 @@ def sidebar(con: db.Connection) -> Filters:
             if isinstance(start, dt.date) and isinstance(end, dt.date) and start > end:
                 st.warning(t("sidebar.bad_range"))
                 start, end = period.start, period.end
-        options = _filter_options(con)
         values: dict[str, Any] = {}
         for dim in DIMENSIONS:
             opts = options.get(dim, [])
@@ -187,6 +241,10 @@ def sidebar(con: db.Connection) -> Filters:
                 key=dim,
                 bind="query-params",
             )
+    snapshot_control()
+    for name, value in param_notes():
+        st.sidebar.warning(t("common.bad_param", name=name, value=value[:60]))
+    st.session_state["_crm_param_notes"] = []
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
@@ -194,6 +252,26 @@ def sidebar(con: db.Connection) -> Filters:
     )
     st.session_state["_crm_filters"] = f
     return f
+
+
+def _check_params(options: dict[str, list[str]]) -> None:
+    # Bound widgets drop an invalid URL value silently; say so, as a shared link was changed.
+    notes = param_notes()
+    for dim in DIMENSIONS:
+        raw = st.query_params.get(dim)
+        if raw is not None and raw != "" and raw not in options.get(dim, []):
+            notes.append((dim, raw))
+    for name in ("start", "end"):
+        raw = st.query_params.get(name)
+        if raw:
+            try:
+                dt.date.fromisoformat(raw)
+            except ValueError:
+                notes.append((name, raw))
+    raw = st.query_params.get("lang")
+    if raw is not None and raw not in i18n.LANGS:
+        notes.append(("lang", raw))
+    st.session_state["_crm_param_notes"] = notes
 
 
 def _filter_options(con: db.Connection) -> dict[str, list[str]]:
