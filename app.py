@@ -4,15 +4,18 @@ import streamlit as st
 
 from crm_core import ui
 
-st.set_page_config(page_title="CRM Lens", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="CRM Lens", page_icon=":material/insights:", layout="wide")
 ui.language_switch()
 
-# (file, message key of its title, icon); the first page is the default, served at "/".
+# (file, message key of its title, Material icon); the first page is the default, served at "/".
+# Material icons, not emoji: a projector PC or a server-side screenshot may lack an emoji font.
 PAGES = [
-    ("pages/overview.py", "nav.overview", "📊"),
-    ("pages/weekly.py", "nav.weekly", "🗓️"),
-    ("pages/present.py", "nav.present", "🎞️"),
-    ("pages/data.py", "nav.data", "📥"),
+    ("pages/overview.py", "nav.overview", ":material/dashboard:"),
+    ("pages/pyramid.py", "nav.pyramid", "🔺"),
+    ("pages/weekly.py", "nav.weekly", ":material/calendar_month:"),
+    ("pages/churn_clv.py", "nav.churn_clv", ":material/hourglass_bottom:"),
+    ("pages/present.py", "nav.present", ":material/slideshow:"),
+    ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]
 
 nav = st.navigation(

@@ -102,7 +102,7 @@ def all_slides(
 
 
 def presentation_style(fig: go.Figure) -> go.Figure:
-    """Large type for a projector."""
+    """Large type for a projector; the slide shows the title, so the chart does not repeat it."""
     fig = go.Figure(fig)
-    fig.update_layout(font_size=20, title_font_size=28, margin={"l": 60, "r": 30, "t": 80, "b": 60})
+    fig.update_layout(title=None, font_size=20, margin={"l": 60, "r": 30, "t": 30, "b": 60})
     return fig

@@ -148,12 +148,13 @@ def snapshot_control() -> None:
         if version is None:
             st.button(
                 t("snapshot.freeze"),
+                icon=":material/push_pin:",
                 on_click=_freeze,
                 help=t("snapshot.freeze_help"),
                 width="stretch",
             )
         else:
-            st.info(t("snapshot.frozen", id=version))
+            st.info(t("snapshot.frozen", id=version), icon=":material/push_pin:")
             st.button(t("snapshot.live"), on_click=_unfreeze, width="stretch")
 
 
@@ -183,8 +184,9 @@ def _last_load(con: db.Connection) -> str:
     live = hist[hist["status"] == "loaded"]
     if live.empty:
         return _no_load()
-    row = live.iloc[0]
-    return f"#{row.load_id} {row.file_name} · {pd.Timestamp(row.finished_at):%Y-%m-%d %H:%M}"
+    batch = live[live["load_id"] == live["load_id"].iloc[0]]
+    files = batch["file_name"].iloc[0] if len(batch) == 1 else t("sidebar.files", n=len(batch))
+    return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
 
 
 def _no_load() -> str:

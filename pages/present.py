@@ -8,15 +8,15 @@ ui.page_guard()
 
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
 deck_slides = slides.all_slides(con, f, lang)
-st.title(ui.t("present.title"))
 if not deck_slides:
+    st.title(ui.t("present.title"))
     st.info(ui.t("present.no_slides"))
     st.stop()
 
 ui.hide_sidebar()
 i = ui.slide_index(len(deck_slides))
 s = deck_slides[i]
-st.header(s.title)
+st.title(s.title)
 st.subheader(s.takeaway)
 st.plotly_chart(slides.presentation_style(s.figure), height=560, key=f"slide_{s.key}")
 prev, counter, nxt = st.columns([1, 3, 1])
