@@ -14,6 +14,8 @@ PAGES = [
     ("pages/pyramid.py", "nav.pyramid", "🔺"),
     ("pages/weekly.py", "nav.weekly", ":material/calendar_month:"),
     ("pages/churn_clv.py", "nav.churn_clv", ":material/hourglass_bottom:"),
+    ("pages/lifecycle.py", "nav.lifecycle", ":material/cycle:"),
+    ("pages/pipeline.py", "nav.pipeline", ":material/filter_alt:"),
     ("pages/present.py", "nav.present", ":material/slideshow:"),
     ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]
@@ -21,5 +23,7 @@ PAGES = [
 nav = st.navigation(
     [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)]
 )
-ui.sidebar(ui.connection())
-nav.run()
+con = ui.connection()
+with ui.consistent_read(con):
+    ui.sidebar(con)
+    nav.run()

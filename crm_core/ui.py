@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import inspect as pyinspect
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,23 @@ def connection() -> db.Connection:
         st.session_state["_crm_snapshot"] = None
     _follow_snapshot(cur, Path(path))
     return cur
+
+
+@contextlib.contextmanager
+def consistent_read(con: db.Connection) -> Iterator[None]:
+    """Run one page render in one read transaction: every query of the page sees the same data,
+    even when a load commits half-way through the render."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    finally:
+        con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
+
+
+def fresh_read(con: db.Connection) -> None:
+    """Move this render's read transaction forward (after this session committed a load)."""
+    con.execute("ROLLBACK")
+    con.execute("BEGIN TRANSACTION")
 
 
 def _follow_snapshot(cur: db.Connection, path: Path) -> None:
@@ -342,6 +361,19 @@ def table_downloads(df: pd.DataFrame, name: str) -> None:
         key=f"xlsx_{name}",
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def labelled_table(df: pd.DataFrame, prefix: str) -> None:
+    """st.dataframe with each header from message `prefix.<column>`; columns whose names end in
+    rate / share / retention are shown as percentages."""
+    pct = [c for c in df.columns if str(c).endswith(("rate", "share", "retention"))]
+    st.dataframe(
+        df.rename(columns=lambda c: t(f"{prefix}.{c}")),
+        hide_index=True,
+        column_config={
+            t(f"{prefix}.{c}"): st.column_config.NumberColumn(format="percent") for c in pct
+        },
     )
 
 

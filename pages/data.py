@@ -26,6 +26,7 @@ if sources:
         bar = st.progress(0.0, ui.t("data.starting"))
         try:
             result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
+            ui.fresh_read(con)
             ui.report_messages(result.reports)
             st.success(ui.t("data.committed", id=result.load_id))
         except ingest.IngestError as e:
