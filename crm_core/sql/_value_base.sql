@@ -1,0 +1,113 @@
+-- Fragment: one row per (window w, customer known by the window's as-of date) in
+-- `value_customers`: value tier (tier_no 1-4 active tiers, 5 inactive, 6 prospect), window
+-- revenue / profit / orders, recency, and for buyers in the window the RFM scores and the
+-- 8-segment code (R, F, M each 'H' or 'L'). The including query defines
+-- `windows (w, start_date, end_excl, as_of)` first. Rules: docs/metrics.md, "Value pyramid".
+-- @include f_customers
+,
+-- @include f_orders
+,
+v_history AS (
+    -- Orders up to each as-of date; the window columns count [start_date, end_excl) only.
+    SELECT
+        w.w,
+        o.customer_id,
+        count(*) FILTER (WHERE o.order_date >= w.start_date) AS window_lines,
+        count(DISTINCT o.order_id) FILTER (WHERE o.order_date >= w.start_date) AS orders,
+        coalesce(sum(o.amount) FILTER (WHERE o.order_date >= w.start_date), 0) AS revenue,
+        -- Profit counts lines whose cost is known; a line without cost adds nothing.
+        coalesce(
+            sum(o.amount - o.cost) FILTER (
+                WHERE o.order_date >= w.start_date AND o.cost IS NOT NULL
+            ),
+            0
+        ) AS profit,
+        CAST(max(o.order_date) AS DATE) AS last_order_date,
+        w.as_of - CAST(max(o.order_date) AS DATE) AS recency_days
+    FROM windows AS w
+    INNER JOIN f_orders AS o ON o.order_date < w.end_excl
+    GROUP BY w.w, w.as_of, o.customer_id
+),
+v_active AS (
+    -- Buyers in the window, ranked by the chosen measure; ties go to the lower customer_id.
+    SELECT
+        h.*,
+        row_number() OVER (PARTITION BY h.w ORDER BY h.measure_value DESC, h.customer_id)
+            AS value_rank,
+        count(*) OVER (PARTITION BY h.w) AS n_active
+    FROM (
+        SELECT
+            v_history.*,
+            CASE WHEN CAST($measure AS VARCHAR) = 'profit' THEN profit ELSE revenue END
+                AS measure_value
+        FROM v_history
+        WHERE window_lines > 0
+    ) AS h
+),
+v_scored AS (
+    SELECT
+        a.w,
+        a.customer_id,
+        a.value_rank,
+        -- Tier k holds ranks (ceil(cut_(k-1) * n), ceil(cut_k * n)]; exact decimal arithmetic.
+        CASE
+            WHEN a.value_rank <= ceil(CAST($cut_1 AS DECIMAL(9, 6)) * a.n_active) THEN 1
+            WHEN a.value_rank <= ceil(CAST($cut_2 AS DECIMAL(9, 6)) * a.n_active) THEN 2
+            WHEN a.value_rank <= ceil(CAST($cut_3 AS DECIMAL(9, 6)) * a.n_active) THEN 3
+            ELSE 4
+        END AS tier_no,
+        -- Quintiles over a total order: among equal values the lower customer_id scores higher.
+        ntile(5) OVER (PARTITION BY a.w ORDER BY a.recency_days DESC, a.customer_id DESC)
+            AS r_score,
+        ntile(5) OVER (PARTITION BY a.w ORDER BY a.orders, a.customer_id DESC) AS f_score,
+        ntile(5) OVER (PARTITION BY a.w ORDER BY a.revenue, a.customer_id DESC) AS m_score,
+        -- High / low against the mean, compared as x * n vs sum(x) so that it stays exact:
+        -- R is high when recency is strictly below the mean; F and M strictly above it.
+        CASE
+            WHEN a.recency_days * a.n_active < sum(a.recency_days) OVER (PARTITION BY a.w)
+                THEN 'H' ELSE 'L'
+        END
+        || CASE
+            WHEN a.orders * a.n_active > sum(a.orders) OVER (PARTITION BY a.w) THEN 'H' ELSE 'L'
+        END
+        || CASE
+            WHEN a.revenue * a.n_active > sum(a.revenue) OVER (PARTITION BY a.w) THEN 'H' ELSE 'L'
+        END AS rfm_code
+    FROM v_active AS a
+),
+v_known AS (
+    SELECT w.w, c.customer_id
+    FROM windows AS w
+    INNER JOIN f_customers AS c ON c.created_at IS NULL OR c.created_at < w.end_excl
+    UNION
+    SELECT w, customer_id FROM v_history
+),
+value_customers AS (
+    SELECT
+        k.w,
+        k.customer_id,
+        c.name,
+        c.owner,
+        c.region,
+        c.source,
+        c.segment AS customer_type,
+        CASE
+            WHEN s.tier_no IS NOT NULL THEN s.tier_no
+            WHEN h.customer_id IS NOT NULL THEN 5
+            ELSE 6
+        END AS tier_no,
+        s.value_rank,
+        coalesce(h.revenue, 0) AS revenue,
+        coalesce(h.profit, 0) AS profit,
+        coalesce(h.orders, 0) AS orders,
+        h.last_order_date,
+        h.recency_days,
+        s.r_score,
+        s.f_score,
+        s.m_score,
+        s.rfm_code
+    FROM v_known AS k
+    LEFT JOIN v_history AS h ON h.w = k.w AND h.customer_id = k.customer_id
+    LEFT JOIN v_scored AS s ON s.w = k.w AND s.customer_id = k.customer_id
+    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
+)

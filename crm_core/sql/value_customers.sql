@@ -1,0 +1,33 @@
+-- Grain: one row per customer known as of $as_of (window [$start, $end_excl), global filters),
+-- optionally only tier $tier_no or RFM code $rfm_code; best value rank first.
+WITH
+windows AS (
+    SELECT
+        1 AS w,
+        CAST($start AS DATE) AS start_date,
+        CAST($end_excl AS DATE) AS end_excl,
+        CAST($as_of AS DATE) AS as_of
+),
+-- @include value_base
+SELECT
+    customer_id,
+    name,
+    owner,
+    region,
+    source,
+    customer_type,
+    tier_no,
+    rfm_code,
+    value_rank,
+    recency_days,
+    orders AS frequency,
+    revenue AS monetary,
+    profit,
+    r_score,
+    f_score,
+    m_score,
+    last_order_date
+FROM value_customers
+WHERE (CAST($tier_no AS INTEGER) IS NULL OR tier_no = $tier_no)
+  AND (CAST($rfm_code AS VARCHAR) IS NULL OR rfm_code = $rfm_code)
+ORDER BY tier_no, value_rank, last_order_date DESC, customer_id

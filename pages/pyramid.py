@@ -1,0 +1,79 @@
+"""Customer pyramid: value tiers, Pareto concentration, RFM segments, tier migration."""
+
+import streamlit as st
+
+from crm_core import charts, i18n, ui, value
+
+ui.page_guard()
+
+t = ui.t
+st.title(t("pyramid.title"))
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+period = ui.period_of(con, f)
+if period is None:
+    st.info(t("common.no_orders"))
+    st.stop()
+
+
+def table(df, cols):
+    """The columns under translated headers, shares as percentages; returns the shown frame."""
+    pct, num = (st.column_config.NumberColumn(format=x) for x in ("percent", "localized"))
+    numbers = df[cols].select_dtypes("number").columns
+    config = {t(f"pyramid.col.{c}"): pct if c.endswith("share") else num for c in numbers}
+    shown = df[cols].round(2).rename(columns=lambda c: t(f"pyramid.col.{c}"))
+    st.dataframe(shown, hide_index=True, column_config=config)
+    return shown
+
+
+def span(p):
+    return {"start": i18n.fmt_date(p.start, lang), "end": i18n.fmt_date(p.end, lang)}
+
+
+names = {m: t(f"pyramid.measure_{m}") for m in value.MEASURES}
+measure = st.radio(t("pyramid.measure"), value.measures(con), format_func=names.get)
+pyr = value.value_pyramid(con, period, f, measure, lang=lang)
+n_active = value.active_customers(pyr)
+st.caption(t("pyramid.as_of", n=ui.num(n_active), **span(period)))
+if n_active == 0:
+    ui.empty_note(f)
+    st.stop()
+
+tabs = st.tabs([t(f"pyramid.tab_{k}") for k in ("pyramid", "pareto", "rfm", "migration", "list")])
+with tabs[0]:
+    left, right = st.columns(2)
+    fig = charts.pyramid_chart(pyr, t("pyramid.chart_pyramid"), t(f"pyramid.share_{measure}"))
+    ui.chart(fig, "pyramid", left)
+    with right:
+        table(pyr, value.PYRAMID_COLUMNS)
+with tabs[1]:
+    par = value.pareto(con, period, f)
+    top = i18n.fmt_pct(par.top_revenue_share)
+    k, n = ui.num(par.top_customers), ui.num(par.customers)
+    st.metric(t("pyramid.pareto_metric"), top, help=t("pyramid.pareto_help", n=n, k=k))
+    if par.top_revenue_share is not None:
+        texts = [t("pyramid.pareto_chart"), t("pyramid.pareto_x"), t("pyramid.pareto_y")]
+        point = t("pyramid.pareto_point", share=top)
+        fig = charts.concentration_curve(par.curve, par.top_share, *texts)
+        ui.chart(charts.mark_point(fig, par.top_share, par.top_revenue_share, point), "pareto")
+with tabs[2]:
+    segs = value.rfm_segments(con, period, f, lang)
+    st.caption(t("pyramid.rfm_note"))
+    heat = {c: t(f"pyramid.col.{c}") for c in value.HEATMAP_METRICS}
+    ui.chart(charts.segment_heatmap(segs, heat, t("pyramid.rfm_chart"), lang), "rfm_segments")
+    table(segs, value.SEGMENT_COLUMNS)
+with tabs[3]:
+    mig = value.tier_migration(con, period, f, measure, lang=lang)
+    keys = ("upgrades", "downgrades", "new", "revenue_at_stake")
+    for col, key in zip(st.columns(len(keys)), keys, strict=True):
+        col.metric(t(f"pyramid.{key}"), ui.num(getattr(mig, key)))
+    sides = t("pyramid.before", **span(mig.before)), t("pyramid.now", **span(mig.after))
+    order = value.migration_order(lang)
+    fig = charts.tier_sankey(mig.flows, order, t("pyramid.migration_chart"), *sides)
+    ui.chart(fig, "tier_migration")
+with tabs[4]:
+    choices = value.drill_choices(lang)
+    group = {c: t(f"pyramid.group_{c.split(':')[0]}") + " · " + choices[c] for c in choices}
+    choice = st.selectbox(t("pyramid.drill"), list(choices), key="drill", format_func=group.get)
+    rows = value.customer_list(con, period, f, choice, measure, lang=lang)
+    st.caption(t("pyramid.rows", n=ui.num(len(rows))))
+    ui.table_downloads(table(rows, list(rows.columns)), "customers-" + choice.replace(":", "-"))
