@@ -1,0 +1,106 @@
+-- Fragment (needs f_customers and f_orders before it): relationship lifecycle per customer as of
+-- $as_of, by the rules in docs/lifecycle.md. CTEs: lc_purchases (customer x purchase day),
+-- lc_customers (customer facts), lifecycle (one row per known customer, its stage and rule).
+-- A purchase is a calendar day with non-return orders: a car, its insurance and its accessories
+-- bought on one day are one purchase, not a "repeat" relationship.
+lc_purchases AS (
+    SELECT
+        customer_id,
+        CAST(order_date AS DATE) AS purchase_date,
+        sum(amount) AS amount
+    FROM f_orders
+    WHERE CAST(order_date AS DATE) <= CAST($as_of AS DATE)
+    GROUP BY customer_id, CAST(order_date AS DATE)
+),
+lc_gaps AS (
+    SELECT
+        customer_id,
+        purchase_date,
+        amount,
+        purchase_date - lag(purchase_date) OVER (
+            PARTITION BY customer_id ORDER BY purchase_date
+        ) AS gap_days
+    FROM lc_purchases
+),
+lc_customers AS (
+    SELECT
+        customer_id,
+        min(purchase_date) AS first_purchase_date,
+        max(purchase_date) AS last_purchase_date,
+        count(*) AS purchases,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_days) AS median_gap_days,
+        sum(amount) AS revenue,
+        coalesce(sum(amount) FILTER (
+            WHERE purchase_date > CAST($as_of AS DATE) - 365
+        ), 0) AS revenue_12m,
+        coalesce(sum(amount) FILTER (
+            WHERE purchase_date > CAST($as_of AS DATE) - 730
+              AND purchase_date <= CAST($as_of AS DATE) - 365
+        ), 0) AS revenue_prev_12m
+    FROM lc_gaps
+    GROUP BY customer_id
+),
+-- Known by $as_of: in the customers table and created by then (or with no creation time), or
+-- with a purchase by then (a customer missing from the customers table is still a customer).
+lc_known AS (
+    SELECT customer_id
+    FROM f_customers
+    WHERE created_at IS NULL OR CAST(created_at AS DATE) <= CAST($as_of AS DATE)
+    UNION
+    SELECT customer_id FROM lc_customers
+),
+lc_facts AS (
+    SELECT
+        k.customer_id,
+        c.source,
+        c.owner,
+        p.first_purchase_date,
+        p.last_purchase_date,
+        coalesce(p.purchases, 0) AS purchases,
+        p.median_gap_days,
+        coalesce(p.revenue, 0) AS revenue,
+        coalesce(p.revenue_12m, 0) AS revenue_12m,
+        coalesce(p.revenue_prev_12m, 0) AS revenue_prev_12m,
+        CAST($as_of AS DATE) - p.last_purchase_date AS days_since_last,
+        CAST($as_of AS DATE) - p.first_purchase_date AS relationship_days,
+        p.last_purchase_date - p.first_purchase_date AS span_days,
+        -- Silence longer than this is overdue against the customer's own rhythm.
+        greatest(
+            CAST($gap_factor AS DOUBLE) * p.median_gap_days, CAST($min_overdue_days AS DOUBLE)
+        ) AS overdue_days
+    FROM lc_known AS k
+    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
+    LEFT JOIN lc_customers AS p ON p.customer_id = k.customer_id
+),
+lc_ruled AS (
+    SELECT
+        *,
+        CASE
+            WHEN purchases = 0 THEN 'prospect'
+            WHEN days_since_last > $churn_days THEN 'lost'
+            WHEN purchases = 1 THEN 'exploration'
+            WHEN days_since_last > overdue_days THEN 'decline_overdue'
+            WHEN CAST($spend_drop AS DOUBLE) IS NOT NULL
+                AND revenue_prev_12m > 0
+                AND revenue_12m < revenue_prev_12m * (1 - CAST($spend_drop AS DOUBLE))
+                THEN 'decline_spend'
+            WHEN relationship_days < $formation_days THEN 'formation'
+            ELSE 'stability'
+        END AS rule_key
+    FROM lc_facts
+),
+lifecycle AS (
+    SELECT
+        *,
+        CASE WHEN rule_key LIKE 'decline%' THEN 'decline' ELSE rule_key END AS stage,
+        -- How a relationship ended (lost) or whether it has lasted (reached stability).
+        CASE
+            WHEN purchases = 0 THEN NULL
+            WHEN rule_key = 'lost' AND purchases = 1 THEN 'aborted_early'
+            WHEN rule_key = 'lost' AND span_days < $formation_days THEN 'died_in_formation'
+            WHEN rule_key = 'lost' THEN 'exited_after_stability'
+            WHEN span_days >= $formation_days OR rule_key = 'stability' THEN 'lasting'
+            ELSE 'ongoing'
+        END AS end_pattern
+    FROM lc_ruled
+)

@@ -1,0 +1,15 @@
+-- Grain: one row per lifecycle stage present as of $as_of: customers, lifetime revenue and
+-- revenue of the last 12 months (to $as_of).
+WITH
+-- @include f_customers
+,
+-- @include f_orders
+,
+-- @include lifecycle
+SELECT
+    stage,
+    count(*) AS customers,
+    sum(revenue) AS revenue,
+    sum(revenue_12m) AS revenue_12m
+FROM lifecycle
+GROUP BY stage

@@ -1,0 +1,7 @@
+-- Grain: one row: first and last day with a non-return order (NULLs without orders), read from
+-- the orders table itself so it works before any summary table exists.
+SELECT
+    CAST(min(order_date) AS DATE) AS first_date,
+    CAST(max(order_date) AS DATE) AS last_date
+FROM orders
+WHERE NOT is_return

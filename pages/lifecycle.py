@@ -1,0 +1,97 @@
+"""Lifecycle: relationship stages and their rules, end patterns, funnels, new vs lost, cohorts."""
+
+import streamlit as st
+
+from crm_core import charts, i18n, lifecycle, ui
+
+ui.page_guard()
+
+st.title(ui.t("lifecycle.title"))
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+period = ui.period_of(con, f)
+if period is None:
+    st.info(ui.t("common.no_orders"))
+    st.stop()
+rep = ui.cached(lifecycle.lifecycle_report, con, period.start, period.end, f, lang)
+if rep.customers.empty:
+    ui.empty_note(f)
+    st.stop()
+stages, patterns = lifecycle.stage_labels(lang), lifecycle.end_pattern_labels(lang)
+st.caption(
+    ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(len(rep.customers)))
+)
+
+
+def labelled(df):  # column headers in the session's language
+    return df.rename(columns=lambda c: ui.t(f"lifecycle.col.{c}"))
+
+
+tab_names = ("stages", "ends", "funnels", "new_lost", "cohorts")
+tabs = st.tabs([ui.t(f"lifecycle.tab.{k}") for k in tab_names])
+with tabs[0]:
+    title, count, revenue = (
+        ui.t(f"lifecycle.{k}") for k in ("stages_title", "customers", "revenue")
+    )
+    ui.chart(charts.stage_bars(rep.counts, stages, title, count, revenue), "lifecycle_stages")
+    st.caption(ui.t("lifecycle.rules_help"))
+    stage = st.selectbox(
+        ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
+    )
+    table = labelled(lifecycle.stage_members(rep.customers, stage))
+    st.dataframe(table, hide_index=True)
+    ui.table_downloads(table, f"lifecycle-{stage}")
+    st.subheader(ui.t("lifecycle.transitions_title"))
+    st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
+    flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}
+    ui.chart(charts.transition_sankey(rep.transitions, flow_labels, ""), "lifecycle_flow")
+    matrix = lifecycle.transition_matrix(rep.transitions)
+    st.dataframe(
+        matrix.rename(index=flow_labels, columns=flow_labels).rename_axis(ui.t("lifecycle.from_to"))
+    )
+with tabs[1]:
+    st.caption(ui.t("lifecycle.ends_help"))
+    totals = rep.end_patterns.set_index("end_pattern")["customers"]
+    for col, key in zip(st.columns(len(patterns)), patterns, strict=True):
+        col.metric(patterns[key], ui.num(totals.get(key, 0)))
+    by = st.radio(
+        ui.t("lifecycle.ends_by"),
+        ("cohort_year", "cohort_quarter", "source"),
+        format_func=lambda k: ui.t(f"lifecycle.by.{k}"),
+        horizontal=True,
+        key="lc_ends_by",
+    )
+    mix = lifecycle.end_patterns(rep.customers, by)
+    ui.chart(
+        charts.share_bars(mix, by, "end_pattern", patterns, ui.t("lifecycle.ends_title")),
+        "lifecycle_ends",
+    )
+with tabs[2]:
+    left, right = st.columns(2)
+    for box, name, df in (
+        (left, "lifecycle_funnel", rep.lifecycle_funnel),
+        (right, "customer_funnel", rep.customer_funnel),
+    ):
+        steps = [ui.t(f"lifecycle.step.{s}") for s in df["step"]]
+        fig = charts.stage_funnel(steps, df["customers"].tolist(), ui.t(f"lifecycle.{name}"))
+        ui.chart(fig, name, box)
+    st.caption(ui.t("lifecycle.funnel_help", n=lifecycle.LOYAL_PURCHASES))
+with tabs[3]:
+    st.caption(ui.t("lifecycle.new_lost_help", churn=lifecycle.CHURN_DAYS))
+    names = {
+        c: ui.t(f"lifecycle.col.{c}") for c in ("new_customers", "lost_customers", "net_change")
+    }
+    ui.chart(
+        charts.new_lost_bars(rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang),
+        "lifecycle_new_lost",
+    )
+    st.dataframe(labelled(rep.new_lost), hide_index=True)
+with tabs[4]:
+    st.caption(ui.t("lifecycle.cohorts_help"))
+    heat = charts.cohort_heatmap(
+        lifecycle.retention_matrix(rep.cohorts),
+        ui.t("lifecycle.cohorts_title"),
+        ui.t("lifecycle.months_since"),
+        ui.t("lifecycle.cohort"),
+        lang,
+    )
+    ui.chart(heat, "lifecycle_cohorts")

@@ -1,0 +1,77 @@
+"""Pipeline: the lead funnel by stage reached, close rate, velocity, follow-up discipline."""
+
+import streamlit as st
+
+from crm_core import charts, i18n, pipeline, ui
+
+ui.page_guard()
+
+st.title(ui.t("pipeline.title"))
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+period = ui.period_of(con, f)
+start, end = (period.start, period.end) if period else (None, None)
+
+
+def labelled(df, stages=()):  # stage names and column headers in the session's language
+    keys = {c: ui.t(f"pipeline.col.{c}") for c in df.columns if i18n.has(f"pipeline.col.{c}")}
+    return pipeline.label_stages(df, lang, stages).rename(columns=keys)
+
+
+rep = ui.cached(pipeline.funnel_report, con, start, end, f)
+if rep is None:
+    st.info(ui.t("pipeline.no_leads"))
+else:
+    o, rates = rep.order, rep.rates.iloc[0]
+    st.caption(ui.t("pipeline.caption", as_of=i18n.fmt_date(rep.as_of, lang)))
+    if o.basis != "vocabulary":
+        st.warning(ui.t(f"pipeline.order_{o.basis}", stages=", ".join(o.inferred)))
+    kpis = st.columns(4)
+    kpis[0].metric(ui.t("pipeline.leads"), ui.num(rates["leads"]))
+    kpis[1].metric(ui.t("pipeline.won"), ui.num(rates["won"]))
+    kpis[2].metric(ui.t("pipeline.close_rate"), i18n.fmt_pct(rates["close_rate"]))
+    ratio = 1 / rates["close_rate"] if rates["close_rate"] > 0 else None
+    kpis[3].metric(ui.t("pipeline.ratio"), f"1 : {ratio:.1f}" if ratio else "–")
+    steps = [pipeline.stage_label(s, lang) for s in rep.funnel["step"]]
+    funnel = charts.stage_funnel(steps, rep.funnel["reached"].tolist(), "")
+    ui.chart(funnel, "pipeline_funnel")
+    if rep.unplaced_lost:
+        st.caption(ui.t("pipeline.lost_note", n=ui.num(rep.unplaced_lost), stage=steps[0]))
+    st.dataframe(labelled(rep.funnel.drop(columns=["segment", "key"])), hide_index=True)
+    target = st.number_input(ui.t("pipeline.target"), min_value=0, value=10, key="pl_target")
+    need = pipeline.prospects_needed(target, rates["close_rate"])
+    st.metric(ui.t("pipeline.prospects_needed"), ui.num(need))
+    by = st.radio(
+        ui.t("pipeline.by"),
+        ("source", "owner", "grade"),
+        format_func=lambda k: ui.t(f"pipeline.by_{k}"),
+        horizontal=True,
+        key="pl_by",
+    )
+    seg = ui.cached(pipeline.funnel_by, con, start, end, f, by)
+    st.dataframe(labelled(seg, o.steps), hide_index=True)
+    st.subheader(ui.t("pipeline.velocity_title"))
+    st.caption(ui.t("pipeline.velocity_help"))
+    vel = rep.velocity.assign(status=[ui.t(f"pipeline.col.{s}") for s in rep.velocity["status"]])
+    st.dataframe(labelled(vel), hide_index=True)
+
+st.header(ui.t("pipeline.followup_title"))
+fu = ui.cached(pipeline.followup_report, con, start, end, f)
+if fu is None:
+    st.info(ui.t("pipeline.no_interactions"))
+    st.stop()
+d = fu.deliveries
+share = d["share"].iloc[0] if len(d) else None
+category = fu.delivery_category or ui.t("pipeline.all_orders")
+st.metric(ui.t("pipeline.followup_share", hours=pipeline.FOLLOWUP_HOURS), i18n.fmt_pct(share))
+st.caption(ui.t("pipeline.followup_help", category=category, n=ui.num(d["deliveries"].sum())))
+st.dataframe(labelled(fu.by_owner), hide_index=True)
+st.subheader(ui.t("pipeline.cadence_title"))
+cadence = charts.cadence_bars(fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual"))
+ui.chart(cadence, "pipeline_cadence")
+st.dataframe(labelled(fu.cadence), hide_index=True)
+st.subheader(ui.t("pipeline.overdue_title"))
+st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))
+st.dataframe(labelled(fu.overdue_owners), hide_index=True)
+table = labelled(fu.overdue)
+st.dataframe(table, hide_index=True)
+ui.table_downloads(table, "overdue-leads")

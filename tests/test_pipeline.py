@@ -1,0 +1,346 @@
+"""Lead pipeline: reached-stage funnel with a skipped stage, stage order, close rate, Maven export,
+24 h delivery follow-up boundaries, contact cadence, overdue leads; the demo data; the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_app_test
+
+from crm_core import db, i18n, ingest, metrics, pipeline
+
+
+def _load(con: db.Connection, folder: Path, **files: str) -> None:
+    sources = []
+    for table, text in files.items():
+        path = folder / f"{table}.csv"
+        path.write_text(text, encoding="utf-8")
+        sources.append(ingest.Source(path, table))
+    ingest.load(con, sources, "replace")
+
+
+def _stats(rows: list[tuple], changed: bool = True) -> pd.DataFrame:
+    """pipeline_stage_stats-shaped rows: (stage, outcome, leads, median days to stage)."""
+    return pd.DataFrame(
+        {
+            "segment": "(all)",
+            "stage": [r[0] for r in rows],
+            "outcome": [r[1] for r in rows],
+            "leads": [r[2] for r in rows],
+            "with_stage_time": [r[2] if changed else 0 for r in rows],
+            "median_days_to_stage": [r[3] if changed else None for r in rows],
+            "median_days_to_close": None,
+            "median_days_in_stage": None,
+        }
+    )
+
+
+LEADS = """lead_id,created_at,stage,outcome,grade,owner,source,stage_changed_at,closed_at
+L1,2024-12-01 09:00,新线索,,H,王芳,车展,2024-12-01 09:00,
+L2,2024-12-01 09:00,报价,,A,王芳,车展,2024-12-06 09:00,
+L3,2024-11-01 09:00,成交,赢单,H,李强,网络线索,2024-11-11 09:00,2024-11-11 09:00
+L4,2024-11-01 09:00,战败,输单,C,李强,网络线索,2024-11-21 09:00,2024-11-21 09:00
+L5,2024-11-15 09:00,报价,输单,B,王芳,车展,2024-11-25 09:00,2024-11-25 09:00
+"""
+
+
+@pytest.fixture
+def leads_con(tmp_path: Path) -> Iterator[db.Connection]:
+    con = db.connect(tmp_path / "leads.duckdb")
+    _load(con, tmp_path, leads=LEADS)
+    yield con
+    con.close()
+
+
+def test_funnel_with_a_skipped_stage(leads_con: db.Connection) -> None:
+    stats = pipeline.stage_stats(leads_con)
+    order = pipeline.stage_order(stats)
+    assert order.vocabulary == "zh_auto" and order.basis == "vocabulary"
+    f = pipeline.lead_funnel(stats, order).set_index("step")
+    # Nobody is at 已联系 or 到店/试驾 now, but L2 (报价), L3 (won) and L5 (lost at 报价) passed them.
+    # L4 says only 战败: it counts at the entry stage.
+    assert f["reached"].tolist() == [5, 3, 3, 3, 1]
+    assert f["lost_here"].tolist() == [1, 0, 0, 1, 0]
+    assert f["conversion"].round(4).tolist()[1:] == [0.6, 1.0, 1.0, round(1 / 3, 4)]
+    assert f["key"].tolist() == ["new_lead", "contacted", "visit_test_drive", "quote", "won"]
+    # With evidence that unlabelled losses got further, they can be placed there.
+    g = pipeline.lead_funnel(stats, order, lost_reached="已联系").set_index("step")
+    assert g["reached"].tolist() == [5, 4, 3, 3, 1]
+
+
+def test_close_rate_and_prospects_needed(leads_con: db.Connection) -> None:
+    rates = pipeline.close_rates(pipeline.stage_stats(leads_con)).iloc[0]
+    # won L3; lost L4, L5; open L1, L2.
+    assert (rates["won"], rates["lost"], rates["open"]) == (1, 2, 2)
+    assert rates["close_rate"] == pytest.approx(1 / 3)
+    assert rates["lead_to_win"] == pytest.approx(1 / 5)
+    assert pipeline.prospects_needed(10, 0.2) == 50  # the course's 1 : 5
+    assert pipeline.prospects_needed(10, 1 / 3) == 30
+    assert pipeline.prospects_needed(7, 0.22) == 32  # 31.8 -> 32
+    assert pipeline.prospects_needed(10, None) is None
+
+
+def test_funnel_by_grade(leads_con: db.Connection) -> None:
+    rep = pipeline.funnel_report(leads_con, None, None)
+    assert rep is not None and rep.unplaced_lost == 1
+    by = pipeline.funnel_by(leads_con, None, None, by="grade").set_index("grade")
+    steps = ["新线索", "已联系", "到店/试驾", "报价", "成交"]
+    assert by.loc["H", steps].tolist() == [2, 1, 1, 1, 1]  # L1 new, L3 won
+    assert by.loc["B", steps].tolist() == [1, 1, 1, 1, 0]  # L5 lost at 报价
+    assert by.loc["H", "close_rate"] == 1.0
+    assert by.index.tolist() == ["H", "A", "B", "C"]  # most leads first, then by name
+
+
+def test_velocity_from_a_current_stage_export(leads_con: db.Connection) -> None:
+    v = pipeline.velocity(pipeline.stage_stats(leads_con, as_of=dt.date(2024, 12, 10)))
+    row = v[(v["stage"] == "报价") & (v["status"] == "open")].iloc[0]
+    assert row["median_days_to_stage"] == 5.0  # L2: created 12-01, at 报价 since 12-06
+    assert row["median_days_in_stage"] == 4.625  # 12-06 09:00 -> end of 12-10 = 4 d 15 h
+    won = v[v["status"] == "won"].iloc[0]
+    assert won["median_days_to_close"] == 10.0
+
+
+def test_stage_order_vocabularies_and_fallback() -> None:
+    maven = pipeline.stage_order(
+        _stats(
+            [("Engaging", None, 5, None), ("Won", None, 4, None), ("Lost", None, 3, None)],
+            changed=False,
+        )
+    )
+    assert maven.vocabulary == "maven" and maven.steps == ("Prospecting", "Engaging", "Won")
+    # Stages no vocabulary knows: ordered by median days to reach them, and said so.
+    odd = _stats(
+        [
+            ("Intro", None, 9, 0.0),
+            ("Contract", None, 2, 20.0),
+            ("Demo", None, 4, 6.0),
+            ("Signed", "won", 3, 30.0),
+            ("Dropped", "lost", 5, 12.0),
+        ]
+    )
+    o = pipeline.stage_order(odd)
+    assert o.basis == "timing" and o.stages == ("Intro", "Demo", "Contract")
+    assert o.won == "Signed" and "dropped" in o.lost_values
+    assert set(o.inferred) == {"Intro", "Demo", "Contract"}
+    # Without stage-change times: by lead count, larger first.
+    c = pipeline.stage_order(
+        _stats(
+            [
+                ("Intro", None, 9, 0),
+                ("Contract", None, 2, 0),
+                ("Demo", None, 4, 0),
+                ("Signed", "won", 3, 0),
+            ],
+            changed=False,
+        )
+    )
+    assert c.basis == "count" and c.stages == ("Intro", "Demo", "Contract")
+    # A stage the zh vocabulary lacks is slotted in by timing among the known ones.
+    mixed = _stats(
+        [
+            ("新线索", None, 9, 0.0),
+            ("已联系", None, 5, 2.0),
+            ("二次到店", None, 3, 9.0),
+            ("报价", None, 2, 12.0),
+            ("成交", "赢单", 2, 15.0),
+        ]
+    )
+    m = pipeline.stage_order(mixed)
+    assert m.stages == ("新线索", "已联系", "到店/试驾", "二次到店", "报价")
+    f = pipeline.lead_funnel(mixed, m)
+    assert f["reached"].is_monotonic_decreasing
+
+
+def test_maven_pipeline_export(shared_data: Path, tmp_path: Path) -> None:
+    path = shared_data / "maven_pipeline" / "sales_pipeline.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    con = db.connect(tmp_path / "maven.duckdb")
+    result = ingest.load(con, [ingest.Source(path, "leads")], "replace")
+    assert result.reports[0].rows_loaded == 8300  # 500 Prospecting rows have no engage_date
+    stats = pipeline.stage_stats(con)
+    order = pipeline.stage_order(stats)
+    assert order.vocabulary == "maven"
+    f = pipeline.lead_funnel(stats, order)
+    assert f["step"].tolist() == ["Prospecting", "Engaging", "Won"]
+    assert f["reached"].tolist() == [8300, 1589 + 4238, 4238]
+    assert f["reached"].is_monotonic_decreasing
+    assert pipeline.close_rates(stats, order)["close_rate"].iloc[0] == pytest.approx(
+        4238 / (4238 + 2473)
+    )
+    out = metrics.metrics(con)
+    assert list(out["lead_funnel"]) == ["prospecting", "engaging", "won"]
+    assert out["followup_24h_share"] is None  # no orders, no interactions
+    con.close()
+
+
+# --------------------------------------------------------------------------- follow-up
+
+FU_CUSTOMERS = """customer_id,name,owner
+A,in 23:59,王芳
+B,at 24:00,王芳
+C,at 24:01,李强
+D,before the order,李强
+E,never called,李强
+"""
+FU_ORDERS = """order_id,customer_id,order_date,amount,category
+o1,A,2024-03-01 10:00,150000,新车销售
+o2,B,2024-03-01 10:00,150000,新车销售
+o3,C,2024-03-01 10:00,150000,新车销售
+o4,D,2024-03-01 10:00,150000,新车销售
+o5,E,2024-03-01 10:00,150000,新车销售
+s1,A,2024-03-05 10:00,500,维修保养
+"""
+FU_INTERACTIONS = """interaction_id,customer_id,occurred_at,purpose
+i1,A,2024-03-02 09:59,交车回访
+i2,B,2024-03-02 10:00,交车回访
+i3,C,2024-03-02 10:01,交车回访
+i4,D,2024-03-01 09:59,线索跟进
+"""
+
+
+@pytest.fixture
+def fu_con(tmp_path: Path) -> Iterator[db.Connection]:
+    con = db.connect(tmp_path / "fu.duckdb")
+    _load(con, tmp_path, customers=FU_CUSTOMERS, orders=FU_ORDERS, interactions=FU_INTERACTIONS)
+    yield con
+    con.close()
+
+
+def test_24h_boundaries(fu_con: db.Connection) -> None:
+    assert pipeline.delivery_category(fu_con) == "新车销售"
+    d = pipeline.followup_deliveries(fu_con, dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    got = dict(zip(d["customer_id"], d["within"], strict=True))
+    # 23 h 59 m in; exactly 24 h in (both ends included); 24 h 01 m out; before the order out.
+    assert got == {"A": True, "B": True, "C": False, "D": False, "E": False}
+    assert d.set_index("customer_id").loc["C", "hours_to_contact"] == pytest.approx(24 + 1 / 60)
+    assert "s1" not in set(d["order_id"])  # a service visit is not a delivery
+    s = pipeline.followup_summary(d).iloc[0]
+    assert (s["deliveries"], s["within"], s["share"]) == (5, 2, 0.4)
+    by = pipeline.followup_summary(d, "owner").set_index("owner")
+    assert by.loc["王芳", "share"] == 1.0 and by.loc["李强", "share"] == 0.0
+
+
+def test_all_orders_count_without_a_delivery_category(fu_con: db.Connection) -> None:
+    assert pipeline.delivery_category(fu_con, ("New vehicle",)) is None
+    d = pipeline.followup_deliveries(
+        fu_con, dt.date(2024, 3, 1), dt.date(2024, 3, 31), category=None
+    )
+    assert len(d) == 6  # s1 counts too, and has no contact after it
+
+
+CADENCE_LEADS = """lead_id,created_at,stage,grade,owner,closed_at,outcome
+H1,2024-12-01 00:00,已联系,H,王芳,,
+A1,2024-12-01 00:00,已联系,A,王芳,,
+C1,2024-12-01 00:00,新线索,C,李强,,
+W1,2024-11-01 00:00,成交,H,李强,2024-11-05 00:00,赢单
+"""
+CADENCE_CONTACTS = """interaction_id,lead_id,occurred_at
+c1,H1,2024-12-01 12:00
+c2,H1,2024-12-04 00:00
+c3,H1,2024-12-08 00:00
+c4,A1,2024-12-05 00:00
+c5,W1,2024-11-01 06:00
+c6,W1,2024-11-03 00:00
+"""
+
+
+def test_grade_cadence_and_overdue(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "cadence.duckdb")
+    _load(con, tmp_path, leads=CADENCE_LEADS, interactions=CADENCE_CONTACTS)
+    as_of = dt.date(2024, 12, 10)  # measured at the end of the day: 2024-12-11 00:00
+    contacts = pipeline.lead_contacts(con, as_of).set_index("lead_id")
+    # H1: open 10 days, 3 contacts -> every 3.33 d (required 2); W1: 4 days, 2 contacts -> 2 d.
+    assert contacts.loc["H1", "actual_days"] == pytest.approx(10 / 3)
+    assert contacts.loc["W1", "actual_days"] == 2.0
+    assert contacts.loc["H1", "hours_to_first_contact"] == 12.0
+    cad = pipeline.grade_cadence(contacts.reset_index()).set_index("grade")
+    assert cad.index.tolist() == ["H", "A", "C"]
+    assert cad.loc["H", "on_cadence_share"] == 0.5  # W1 on cadence, H1 not
+    assert cad.loc["C", "never_contacted"] == 1
+    order = pipeline.stage_order(pipeline.stage_stats(con, as_of=as_of))
+    open_ = pipeline.open_leads(contacts.reset_index(), order).set_index("lead_id")
+    assert set(open_.index) == {"H1", "A1", "C1"}  # W1 is won
+    # H1: 12-08 -> 12-11 = 3 d > 2 (1 d overdue); A1: 6 d <= 7; C1: 10 d since creation <= 30.
+    assert open_["overdue"].to_dict() == {"H1": True, "A1": False, "C1": False}
+    assert open_.loc["H1", "days_overdue"] == pytest.approx(1.0)
+    owners = pipeline.overdue_by_owner(open_.reset_index()).set_index("owner")
+    assert owners.loc["王芳", ["open_leads", "overdue"]].tolist() == [2, 1]
+    assert pipeline.overdue_list(open_.reset_index())["lead_id"].tolist() == ["H1"]
+    con.close()
+
+
+# --------------------------------------------------------------------------- demo data
+
+
+def test_demo_funnel(demo_con: db.Connection) -> None:
+    rep = pipeline.funnel_report(demo_con, None, None)
+    assert rep is not None and rep.order.vocabulary == "zh_auto"
+    f = rep.funnel
+    assert f["reached"].is_monotonic_decreasing
+    assert f["conversion"].dropna().between(0, 1).all()
+    assert f["reached"].iloc[0] == 8000
+    for by in ("source", "owner", "grade"):
+        seg = pipeline.funnel_by(demo_con, None, None, by=by)
+        assert seg["leads"].sum() == 8000
+        for _, row in seg[list(rep.order.steps)].iterrows():
+            assert row.is_monotonic_decreasing
+    assert 0.15 < rep.rates["close_rate"].iloc[0] < 0.3  # about the course's 1 : 5
+    out = metrics.metrics(demo_con)
+    funnel = list(out["lead_funnel"].values())
+    assert funnel == sorted(funnel, reverse=True)
+    assert out["lead_funnel"]["won"] == rep.rates["won"].iloc[0]
+    assert 0 < out["followup_24h_share"] < 1
+
+
+def test_demo_followup_finds_lax_owners(demo_con: db.Connection) -> None:
+    rep = pipeline.followup_report(demo_con, dt.date(2025, 11, 1), dt.date(2026, 10, 31))
+    assert rep is not None and rep.delivery_category == "新车销售"
+    shares = rep.by_owner["share"]
+    assert shares.min() < 0.7 < shares.max()  # some consultants are sloppy
+    assert rep.cadence["grade"].tolist() == ["H", "A", "B", "C"]
+    assert len(rep.overdue) > 0
+
+
+# --------------------------------------------------------------------------- page
+
+
+def test_page_renders_with_filters(demo_copy: Path, app_env: None) -> None:
+    at = make_app_test(demo_copy, "pages/pipeline.py", {"lang": "en", "region": "华东"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 2
+    assert not at.info
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_without_leads_or_interactions(
+    lang: str, tmp_path: Path, fixtures: Path, app_env: None
+) -> None:
+    path = tmp_path / "small.duckdb"
+    con = db.connect(path)
+    sources = [ingest.Source(fixtures / n) for n in ("customers_bom.csv", "orders_gbk.csv")]
+    ingest.load(con, sources, "replace")
+    con.close()
+    at = make_app_test(path, "pages/pipeline.py", {"lang": lang}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [i.value for i in at.info]
+    assert shown == [i18n.t("pipeline.no_leads", lang), i18n.t("pipeline.no_interactions", lang)]
+
+
+def test_page_on_the_maven_export(shared_data: Path, tmp_path: Path, app_env: None) -> None:
+    path = shared_data / "maven_pipeline" / "sales_pipeline.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    db_path = tmp_path / "maven.duckdb"
+    con = db.connect(db_path)
+    ingest.load(con, [ingest.Source(path, "leads")], "replace")
+    con.close()
+    at = make_app_test(db_path, "pages/pipeline.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # No orders, no interactions: the funnel shows, the follow-up part asks for a file.
+    assert [i.value for i in at.info] == [i18n.t("pipeline.no_interactions", "zh")]
+    assert at.metric[0].value == "8,300"
