@@ -1,0 +1,61 @@
+-- Grain: one row per group of customers: complainants whose first complaint received in
+-- [$start, $end_excl) met its resolve SLA ('met'), breached it ('breached') or has no outcome
+-- ('unknown'), and customers who never complained ('never'). Reference date: that complaint's
+-- receipt; for never-complainers, their first non-return order in the same window (they were
+-- active then, as a complainant is). Retained = a non-return order in the $days days after the
+-- reference. Only references whose follow-up window ends by the last order in the data count.
+WITH
+-- @include f_orders
+,
+-- @include f_complaints
+,
+-- @include complaints_clock
+,
+horizon AS (
+    SELECT max(order_date) AS last_order_at FROM orders WHERE NOT is_return
+),
+firsts AS (
+    SELECT
+        k.customer_id,
+        k.received_at AS ref_at,
+        k.resolve_sla,
+        row_number() OVER (PARTITION BY k.customer_id ORDER BY k.received_at, k.complaint_id) AS rn
+    FROM c_sla AS k
+    CROSS JOIN horizon AS h
+    WHERE k.customer_id IS NOT NULL
+      AND k.received_at >= $start AND k.received_at < $end_excl
+      AND k.received_at + CAST($days AS INTEGER) * INTERVAL '1 day' <= h.last_order_at
+),
+refs AS (
+    SELECT
+        customer_id,
+        ref_at,
+        CASE WHEN resolve_sla IN ('met', 'breached') THEN resolve_sla ELSE 'unknown' END AS grp
+    FROM firsts
+    WHERE rn = 1
+    UNION ALL
+    SELECT o.customer_id, min(o.order_date) AS ref_at, 'never' AS grp
+    FROM f_orders AS o
+    CROSS JOIN horizon AS h
+    WHERE o.order_date >= $start AND o.order_date < $end_excl
+      AND o.order_date + CAST($days AS INTEGER) * INTERVAL '1 day' <= h.last_order_at
+      AND NOT EXISTS (SELECT 1 FROM complaints AS k WHERE k.customer_id = o.customer_id)
+    GROUP BY o.customer_id
+),
+retained AS (
+    SELECT DISTINCT r.grp, r.customer_id
+    FROM refs AS r
+    JOIN f_orders AS o
+        ON o.customer_id = r.customer_id
+       AND o.order_date > r.ref_at
+       AND o.order_date <= r.ref_at + CAST($days AS INTEGER) * INTERVAL '1 day'
+)
+SELECT
+    r.grp AS customer_group,
+    count(*) AS customers,
+    count(t.customer_id) AS retained,
+    CAST(count(t.customer_id) AS DOUBLE) / count(*) AS retention
+FROM refs AS r
+LEFT JOIN retained AS t ON t.grp = r.grp AND t.customer_id = r.customer_id
+GROUP BY r.grp
+ORDER BY CASE r.grp WHEN 'met' THEN 0 WHEN 'breached' THEN 1 WHEN 'unknown' THEN 2 ELSE 3 END

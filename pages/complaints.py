@@ -1,0 +1,100 @@
+"""Complaints: trend and spikes, handling stages and SLA, satisfaction, value, category Pareto."""
+
+from functools import partial
+
+import streamlit as st
+
+from crm_core import charts, ui
+from crm_core import complaints as c
+from crm_core.i18n import fmt_date, fmt_pct
+
+ui.page_guard()
+
+
+def tx(key, **kw):  # this page's messages
+    return ui.t(f"complaints.{key}", **kw)
+
+
+st.title(tx("title"))
+show = partial(ui.labelled_table, prefix="complaints.col")  # headers in the session's language
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+period, moved = c.effective_period(con, ui.period_of(con, f))
+if period is None:
+    st.info(tx("none"))
+    st.stop()
+st.caption(tx("period", start=fmt_date(period.start, lang), end=fmt_date(period.end, lang)))
+if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", f.category)) if on]:
+    st.info(" ".join(notes))
+head, names, cov = c.headline(con, period, f), ui.labels("complaints.col"), c.coverage(con)
+shown = (ui.num(head["complaints"]), ui.num(head["median_resolution_hours"], 1))
+shown += (fmt_pct(head["sla_breach_rate"]), fmt_pct(head["satisfied_share"]))
+for box, k, value in zip(st.columns(4), c.HEADLINE, shown, strict=True):
+    box.metric(names[k], value)
+if not head["complaints"]:
+    ui.empty_note(f)
+    st.stop()
+tabs = st.tabs([tx(f"tab_{k}") for k in ("trend", "sla", "satisfaction", "value", "pareto")])
+with tabs[0]:
+    left, mid, right = st.columns(3)
+    grain = left.radio(tx("grain"), c.GRAINS, 2, names.get, key="c_grain", horizontal=True)
+    by = mid.selectbox(tx("split"), c.SPLITS, format_func=names.get, key="c_split")
+    stacked, month = right.toggle(tx("stacked"), True, key="c_stacked"), grain == "month"
+    totals, spikes = c.trend(con, period, grain, f), c.spike_flags(con, period, f)
+    by_group = c.trend_by(con, period, grain, by, f)
+    title = tx("trend_title")
+    fig = charts.complaint_trend(by_group, totals, spikes, title, names, lang, stacked, month)
+    ui.chart(fig, "complaints_trend")
+    ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")
+    st.caption(tx("rates_note"))
+    st.subheader(tx("spikes"))
+    st.caption(tx("spike_rule", windows=c.SPIKE_WINDOWS, z=c.SPIKE_Z, n=c.SPIKE_MIN_COUNT))
+    show(spikes[["start_date", "end_date", "complaints", "baseline", "z", "drivers_text"]])
+    fig = charts.complaint_yoy(c.year_over_year(con, period, f), tx("yoy_title"), names, lang)
+    ui.chart(fig, "complaints_yoy")
+
+with tabs[1]:
+    if missing := c.missing_for_sla(cov):
+        st.info(tx("sla_needs", cols=", ".join(missing)))
+    else:
+        with st.expander(tx("sla_settings")):
+            grid, sla = st.columns(3), {}
+            for (stage, i), (sev, hours) in c.DEFAULT_SLA.cells().items():
+                label = tx(f"sla_{stage}", severity=sev)
+                sla[stage, i] = grid[i].number_input(label, 0.25, value=hours, key=f"sla{stage}{i}")
+        stages = c.stage_funnel(con, period, f)
+        steps = [names[s] for s in stages["stage"]]
+        fig = charts.stage_funnel(steps, stages["reached"].tolist(), tx("funnel"))
+        ui.chart(fig, "stages")
+        show(stages.assign(stage=steps).drop(columns="stage_no"))
+        st.caption(tx("stage_rule"))
+        for by in ("category", "owner"):
+            show(c.sla_breaches(con, period, by, f, c.Sla.from_cells(sla)))
+        fig = charts.complaint_backlog(c.backlog(con, f), tx("backlog"), tx("age"), names)
+        ui.chart(fig, "complaint_backlog")
+
+with tabs[2]:
+    scores = c.satisfaction_scores(con, period, f)
+    if not cov["satisfaction"]:
+        st.info(tx("no_scores"))
+    ui.chart(charts.complaint_bars(scores["score"], scores["complaints"], tx("scores")), "scores")
+    show(c.satisfaction_by(con, period, "category", f))
+    res = c.satisfaction_by_resolution(con, period, f)
+    x = res["label"].replace(names)
+    ui.chart(charts.complaint_bars(x, res["satisfied_share"], tx("csat_title"), True), "csat")
+    show(c.compensation_by_category(con, period, f))
+
+with tabs[3]:
+    if not cov["customer_id"]:
+        st.info(tx("no_customers"))
+    ret = c.retention(con, period, f)
+    x = ("group_" + ret["customer_group"]).map(names)
+    ui.chart(charts.complaint_bars(x, ret["retention"], tx("retention_title"), True), "retention")
+    st.caption(tx("retention_rule", days=c.RETENTION_DAYS))
+    st.subheader(tx("repeaters", n=c.REPEAT_MIN_COMPLAINTS, days=c.REPEAT_DAYS))
+    show(c.repeat_complainants(con, period, f))
+
+with tabs[4]:
+    par = c.pareto(con, period, f)
+    ui.chart(charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "pareto")
+    vital = ", ".join(par.loc[par["vital_few"], "category"])
+    st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=vital))
