@@ -366,6 +366,10 @@ COMPLAINTS = Table(
             "接收时间",
             "登记时间",
             "创建时间",
+            "反映时间",
+            "来电时间",
+            # Last: a file with both headers keeps 受理时间 for accepted_at.
+            "受理时间",
             required=True,
         ),
         C(
@@ -412,7 +416,9 @@ COMPLAINTS = Table(
             "submitted_via",
             "source",
             "complaint_channel",
+            "open_data_channel_type",
             "投诉渠道",
+            "投诉途径",
             "渠道",
             "来源",
         ),
@@ -456,6 +462,7 @@ COMPLAINTS = Table(
             "closed_date",
             "close_date",
             "结案时间",
+            "办结时间",
             "关闭时间",
             "跟踪时间",
             "回访时间",
@@ -468,6 +475,8 @@ COMPLAINTS = Table(
             "rating",
             "满意度",
             "满意度评分",
+            "客户满意度",
+            "回访满意度",
             "评分",
             doc="1-5, 5 = very satisfied.",
         ),
@@ -689,6 +698,16 @@ def detect_table(headers: list[str]) -> tuple[str | None, dict[str, dict[str, st
         score = len(mapped) + 2 * len(req) + 0.1 * len(mapped) / len(t.columns)
         if score > best_score:
             best, best_score = name, score
+    # A file carrying another table's own key (an order id in what would pass for a customers
+    # file) is that table with a column missing: refuse to guess, a replace would overwrite the
+    # wrong table.
+    if best is not None:
+        for name, t in TABLES.items():
+            key = t.key[0]
+            if name != best and key in mappings[name].values() and key not in {
+                c.name for c in TABLES[best].columns
+            }:
+                return None, mappings
     return best, mappings
 
 

@@ -1,0 +1,517 @@
+"""Ingest, value by value: each expected figure below is worked out by hand from the fixture."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crm_core import config, db, ingest
+from crm_core.metrics import metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+D = Decimal
+T = dt.datetime
+
+
+def snapshot(con: db.Connection) -> dict[str, list[tuple]]:
+    """Full content of every canonical and summary table (what a rollback must restore)."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND NOT starts_with(table_name, '_undo_') "
+            "AND table_name NOT IN ('load_history', 'load_rejects') ORDER BY 1"
+        ).fetchall()
+    ]
+    return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in names}
+
+
+def load_baseline(con: db.Connection) -> ingest.LoadResult:
+    return ingest.load(
+        con,
+        [
+            ingest.Source(FIXTURES / "customers_bom.csv"),
+            ingest.Source(FIXTURES / "orders_gbk.csv"),
+        ],
+    )
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def error_of(r: subprocess.CompletedProcess[str]) -> str:
+    """The CLI's error message (stderr also carries the progress lines)."""
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.stderr[r.stderr.index("error: ") :]
+
+
+def orders(con: db.Connection, cols: str = "*") -> list[tuple]:
+    return con.execute(f"SELECT {cols} FROM orders ORDER BY order_id, line_no").fetchall()
+
+
+# --------------------------------------------------------------------------- the two fixtures
+
+
+def test_gbk_orders_and_bom_customers_load_typed(con: db.Connection) -> None:
+    raw = (FIXTURES / "orders_gbk.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # really a GBK file
+    assert (FIXTURES / "customers_bom.csv").read_bytes().startswith(codecs.BOM_UTF8)
+
+    result = load_baseline(con)
+    cust, ords = result.reports
+    assert (cust.table, cust.encoding, cust.rows_loaded) == ("customers", "utf-8-sig", 4)
+    assert (ords.table, ords.encoding, ords.rows_loaded) == ("orders", "gb18030", 5)
+
+    assert con.execute("SELECT * FROM customers ORDER BY customer_id").fetchall() == [
+        ("001", "张三", T(2023, 1, 5), "展厅到店", "华东", "个人", "王芳"),
+        ("002", "李四", T(2023, 2, 10), "老客户推荐", "华北", "企业", "王芳"),
+        ("003", "王五", T(2023, 3, 15), "网络线索", "华东", "个人", "刘强"),
+        ("004", "赵六", T(2023, 4, 20), "车展", "华南", "个人", "刘强"),
+    ]
+    cols = "order_id, customer_id, order_date, amount, product, category, line_no, is_return"
+    assert orders(con, cols) == [
+        # "￥1,234.50": full-width yen sign and a thousands comma
+        ("SO1", "001", T(2024, 1, 31), D("1234.5"), "保养套餐", "维修保养", 1, False),
+        # 2024年2月15日, "￥200.00"
+        ("SO2", "001", T(2024, 2, 15), D("200"), "机油", "精品附件", 1, False),
+        # a timestamp with a time of day, "150,000.00元"
+        ("SO3", "002", T(2024, 3, 1, 10, 30), D("150000"), "轿车", "新车销售", 1, False),
+        # "(￥300.00)": an accounting negative, i.e. a return
+        ("SO4", "004", T(2024, 3, 2), D("-300"), "脚垫", "精品附件", 1, True),
+        # "RMB 99.5"; customer 005 is not in the customers file (loaded, with a warning)
+        ("SO5", "005", T(2024, 4, 1), D("99.5"), "洗车", "维修保养", 1, False),
+    ]
+    assert any("not in the customers table" in w for w in ords.warnings)
+
+
+def test_line_items_revenue_returns_and_rejected_row(con: db.Connection) -> None:
+    result = ingest.load(con, [ingest.Source(FIXTURES / "line_items.csv")])
+    (report,) = result.reports
+    assert report.line_items
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (5, 4, 1)
+    cols = "order_id, line_no, customer_id, order_date, quantity, unit_price, amount, is_return"
+    assert orders(con, cols) == [
+        ("536365", 1, "17850", T(2010, 12, 1, 8, 26), 6.0, D("2.55"), D("15.30"), False),
+        ("536365", 2, "17850", T(2010, 12, 1, 8, 26), 2.0, D("3.39"), D("6.78"), False),
+        ("536366", 1, "13047", T(2010, 12, 2, 9, 0), 1.0, D("10.00"), D("10.00"), False),
+        # The "C" invoice is a cancellation: a return, kept out of value metrics.
+        ("C536367", 1, "17850", T(2010, 12, 3, 10, 0), -1.0, D("2.55"), D("-2.55"), True),
+    ]
+    m = metrics(con)
+    # 6 x 2.55 + 2 x 3.39 + 10.00 = 15.30 + 6.78 + 10.00 = 32.08
+    assert m["revenue"] == 32.08
+    assert m["customers_with_orders"] == 2  # 17850 and 13047 ("17850.0" loses its ".0")
+    # The line with no CustomerID (row 6) is rejected and kept, with why, in load_rejects.
+    assert con.execute(
+        "SELECT load_id, file_name, table_name, row_number, column_name, value, reason "
+        "FROM load_rejects"
+    ).fetchall() == [
+        (
+            result.load_id,
+            "line_items.csv",
+            "orders",
+            6,
+            "customer_id",
+            None,
+            "required value missing",
+        )
+    ]
+    assert con.execute(
+        "SELECT rows_read, rows_loaded, rows_rejected FROM load_history"
+    ).fetchall() == [(5, 4, 1)]
+
+
+def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    load = cli(
+        "load",
+        "--db",
+        dbp,
+        "--customers",
+        FIXTURES / "customers_bom.csv",
+        "--orders",
+        FIXTURES / "orders_gbk.csv",
+    )
+    assert load.returncode == 0, load.stderr
+    assert "load 1 committed (replace)" in load.stdout
+    out = cli("metrics", "--json", "--db", dbp)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    expected = {
+        "tables": {"customers": 4, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0},
+        # 1234.50 + 200 + 150000 + 99.5 = 151534.0; SO4 (-300) is a return and left out.
+        "revenue": 151534.0,
+        # 001, 002 and 005; SO4 is a return and customer 004's only order, so 004 does not count.
+        "customers_with_orders": 3,
+        "first_order_date": "2024-01-31",
+        "last_order_date": "2024-04-01",
+    }
+    # The headline figures are exactly these; later features add blocks under their own keys.
+    assert {k: doc[k] for k in expected} == expected
+    assert list(doc)[: len(expected)] == list(expected)
+
+
+# --------------------------------------------------------------------------- append and undo
+
+
+def test_append_upserts_by_key(con: db.Connection, tmp_path: Path) -> None:
+    load_baseline(con)
+    before = orders(con)
+    f = write_csv(
+        tmp_path / "more_orders.csv",
+        "order_id,customer_id,order_date,amount\nSO2,001,2024-02-16,250\nSO9,003,2024-05-01,80\n",
+    )
+    ingest.load(con, [ingest.Source(f, "orders")], "append")
+    after = {r[0]: r for r in orders(con)}
+    assert sorted(after) == ["SO1", "SO2", "SO3", "SO4", "SO5", "SO9"]
+    # Same key: the new line replaces the old one (all of its columns, not a merge).
+    assert after["SO2"][1:4] == ("001", T(2024, 2, 16), D("250"))
+    assert after["SO2"][4] is None  # product came from the old line and is gone
+    assert after["SO9"][1:4] == ("003", T(2024, 5, 1), D("80"))
+    # Keys not in the file are untouched.
+    assert [r for r in before if r[0] not in ("SO2",)] == [
+        r for k, r in sorted(after.items()) if k not in ("SO2", "SO9")
+    ]
+    c = write_csv(tmp_path / "more_customers.csv", "客户编号,客户名称\n002,李四（新）\n006,孙七\n")
+    ingest.load(con, [ingest.Source(c)], "append")
+    assert con.execute("SELECT customer_id, name FROM customers ORDER BY 1").fetchall() == [
+        ("001", "张三"),
+        ("002", "李四（新）"),
+        ("003", "王五"),
+        ("004", "赵六"),
+        ("006", "孙七"),
+    ]
+    assert metrics(con)["revenue"] == 1234.5 + 250 + 150000 + 99.5 + 80
+
+
+@pytest.mark.parametrize("mode", ["replace", "append"])
+def test_rollback_restores_exact_content(con: db.Connection, tmp_path: Path, mode: str) -> None:
+    load_baseline(con)
+    before = snapshot(con)
+    f = write_csv(
+        tmp_path / "o.csv",
+        "order_id,customer_id,order_date,amount\nSO1,009,2024-06-01,1\nSO7,001,2024-06-02,2\n",
+    )
+    c = write_csv(tmp_path / "c.csv", "customer_id,name\n004,Changed\n010,New\n")
+    second = ingest.load(con, [ingest.Source(f, "orders"), ingest.Source(c)], mode)
+    middle = snapshot(con)
+    assert middle != before
+    third = ingest.load(con, [ingest.Source(f, "orders")], mode)
+    assert ingest.rollback_to_before(con, third.load_id) == [third.load_id]
+    assert snapshot(con) == middle
+    assert ingest.rollback_to_before(con, second.load_id) == [second.load_id]
+    assert snapshot(con) == before
+    assert con.execute("SELECT load_id, status FROM load_history ORDER BY ALL").fetchall() == [
+        (1, "loaded"),
+        (1, "loaded"),
+        (2, "rolled back"),
+        (2, "rolled back"),
+        (3, "rolled back"),
+    ]
+    with pytest.raises(ingest.IngestError, match="already rolled back"):
+        ingest.rollback_to_before(con, second.load_id)
+
+
+def test_rollback_of_several_loads_at_once(con: db.Connection, tmp_path: Path) -> None:
+    load_baseline(con)
+    before = snapshot(con)
+    for i in range(3):
+        f = write_csv(
+            tmp_path / f"o{i}.csv",
+            f"order_id,customer_id,order_date,amount\nX{i},1,2024-06-01,{i}\n",
+        )
+        ingest.load(con, [ingest.Source(f, "orders")], "append" if i % 2 else "replace")
+    assert ingest.rollback_to_before(con, 2) == [4, 3, 2]
+    assert snapshot(con) == before
+
+
+def test_undo_retention_keeps_the_last_undo_keep_loads(
+    con: db.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert int(os.environ.get("CRM_LENS_UNDO_KEEP", "5")) == config.UNDO_KEEP
+    monkeypatch.setattr(config, "UNDO_KEEP", 2)
+    load_baseline(con)  # load 1
+    states = {}
+    for i in (2, 3, 4):
+        states[i] = snapshot(con)  # the state before load i
+        f = write_csv(
+            tmp_path / f"o{i}.csv",
+            f"order_id,customer_id,order_date,amount\nY{i},1,2024-06-0{i},{i}\n",
+        )
+        ingest.load(con, [ingest.Source(f, "orders")])
+    undo = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '_undo_') ORDER BY 1"
+    ).fetchall()
+    assert undo == [("_undo_3_orders",), ("_undo_4_orders",)]
+    assert con.execute(
+        "SELECT DISTINCT load_id, undo_kind FROM load_history ORDER BY 1"
+    ).fetchall() == [(1, "expired"), (2, "expired"), (3, "replaced"), (4, "replaced")]
+    with pytest.raises(ingest.IngestError, match=r"undo data of load\(s\) \[2\] was dropped"):
+        ingest.rollback_to_before(con, 2)
+    assert snapshot(con) != states[3]  # the refused rollback changed nothing
+    assert ingest.rollback_to_before(con, 3) == [4, 3]
+    assert snapshot(con) == states[3]
+
+
+# --------------------------------------------------------------------------- dates and formats
+
+ORDER_HEAD = "order_id,customer_id,order_date,amount\n"
+
+
+def dates_of(con: db.Connection) -> list[dt.datetime]:
+    return [d for (d,) in orders(con, "order_date")]
+
+
+def test_day_first_is_detected_from_a_day_over_12(con: db.Connection, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "dmy.csv", ORDER_HEAD + "A1,1,31/01/2024,1\nA2,1,05/02/2024,1\n")
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert dates_of(con) == [T(2024, 1, 31), T(2024, 2, 5)]  # 05/02 is 5 February here
+    assert not any("ambiguous" in w for w in report.warnings)
+
+
+def test_ambiguous_dates_default_month_first_with_a_warning(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    f = write_csv(tmp_path / "amb.csv", ORDER_HEAD + "A1,1,03/04/2024,1\n")
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert dates_of(con) == [T(2024, 3, 4)]
+    assert any("ambiguous" in w for w in report.warnings)
+    ingest.load(con, [ingest.Source(f, date_order="dmy")])
+    assert dates_of(con) == [T(2024, 4, 3)]
+
+
+def test_us_month_first_12_hour_timestamps(con: db.Connection, tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "us.csv",
+        ORDER_HEAD + "U1,1,06/26/2018 10:58:54 AM,1\nU2,1,06/26/2018 12:05:00 PM,1\n"
+        "U3,1,06/27/2018 12:30:00 AM,1\nU4,1,07/01/2018 01:05:09 PM,1\n",
+    )
+    ingest.load(con, [ingest.Source(f)])
+    assert dates_of(con) == [
+        T(2018, 6, 26, 10, 58, 54),
+        T(2018, 6, 26, 12, 5),
+        T(2018, 6, 27, 0, 30),  # 12:30 AM is half past midnight
+        T(2018, 7, 1, 13, 5, 9),
+    ]
+
+
+def test_excel_serial_dates(con: db.Connection, tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "serial.csv", ORDER_HEAD + "S1,1,45322,1\nS2,1,45322.5,1\nS3,1,45292,1\n"
+    )
+    ingest.load(con, [ingest.Source(f)])
+    # Day 45322 counted from 1899-12-30 is 2024-01-31; .5 is noon; 45292 is New Year's day.
+    assert dates_of(con) == [T(2024, 1, 31), T(2024, 1, 31, 12), T(2024, 1, 1)]
+
+
+def test_utf16_tab_delimited_unicode_text_export(con: db.Connection, tmp_path: Path) -> None:
+    # Excel's "Unicode Text (*.txt)": UTF-16 LE with a BOM, tab-separated, CRLF line ends.
+    text = (
+        "Order ID\tCustomer ID\tOrder Date\tSales\tProduct\r\n"
+        "U1\t007\t2024/1/31\t$1,200.50\tMüsli 麦片\r\n"
+        'U2\t008\t2024/2/1\t"(80.00)"\tTea, green\r\n'
+    )
+    f = tmp_path / "unicode_text.txt"
+    f.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.encoding, report.delimiter) == ("orders", "utf-16", "\t")
+    assert orders(con, "order_id, customer_id, order_date, amount, product, is_return") == [
+        ("U1", "007", T(2024, 1, 31), D("1200.50"), "Müsli 麦片", False),
+        ("U2", "008", T(2024, 2, 1), D("-80"), "Tea, green", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "amount"),
+    [
+        ("1,234.50", D("1234.50")),
+        ("1,234", D("1234")),
+        ("1.234,50", D("1234.50")),
+        ("1.234.567,89", D("1234567.89")),
+        ("99,5", D("99.5")),
+        ("12,00", D("12")),
+        ("1 234,50 €", D("1234.50")),
+        ("(1.234,50)", D("-1234.50")),
+        ("-0,5", D("-0.5")),
+        ("1234-", D("-1234")),
+        ("USD 7", D("7")),
+        ("¥1,000.00", D("1000")),
+        ("CNY 5", D("5")),
+    ],
+)
+def test_money_formats(con: db.Connection, tmp_path: Path, raw: str, amount: Decimal) -> None:
+    f = write_csv(
+        tmp_path / "m.csv", f'order_id;customer_id;order_date;amount\nM1;1;2024-01-01;"{raw}"\n'
+    )
+    ingest.load(con, [ingest.Source(f, "orders")])
+    assert orders(con, "amount") == [(amount,)]
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_map_override(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    f = write_csv(
+        tmp_path / "export.csv",
+        "Ref,Client,When,Total Paid,Note\nR1,001,2024-01-31,10.50,hello\nR2,002,2024-02-01,5,x\n",
+    )
+    plain = cli("load", "--db", dbp, "--orders", f)
+    assert plain.returncode == 2
+    assert "missing required column(s) for orders" in error_of(plain)
+    mapped = cli(
+        "load",
+        "--db",
+        dbp,
+        "--orders",
+        f,
+        "--map",
+        "Ref=order_id",
+        "--map",
+        "Client=customer_id",
+        "--map",
+        "When=order_date",
+        "--map",
+        "Total Paid=amount",
+        "--map",
+        "Note=",
+    )
+    assert mapped.returncode == 0, mapped.stderr
+    con = db.connect(dbp)
+    try:
+        assert orders(con, "order_id, customer_id, order_date, amount, product") == [
+            ("R1", "001", T(2024, 1, 31), D("10.50"), None),
+            ("R2", "002", T(2024, 2, 1), D("5"), None),
+        ]
+    finally:
+        con.close()
+    wrong = cli("load", "--db", dbp, "--orders", f, "--map", "Nope=amount")
+    assert wrong.returncode == 2
+    assert "--map names a column the file does not have: 'Nope'" in error_of(wrong)
+
+
+def test_cli_exit_codes_and_messages(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    assert cli("load", "--db", dbp, "--file", FIXTURES / "customers_bom.csv").returncode == 0
+    digest = hashlib.sha256(dbp.read_bytes()).hexdigest()
+    bad = FIXTURES / "bad" / "orders_garbage_dates.csv"
+
+    out = cli("load", "--db", dbp, "--orders", bad)
+    assert out.returncode == 2
+    assert error_of(out).startswith("error: orders_garbage_dates.csv: column 'order_date'")
+    assert "row 3: 'not a date'" in error_of(out)
+
+    for args, message in [
+        (("load", "--db", dbp, "--orders", tmp_path / "nope.csv"), "nope.csv: no such file"),
+        (("load", "--db", dbp), "name at least one file"),
+        (("load", "--db", dbp, "--map", "x", "--orders", bad), "expected SOURCE=column"),
+        (("rollback", "--db", dbp, "--to-before", "99"), "load 99 does not exist"),
+        (("metrics", "--db", tmp_path / "none.duckdb"), "no such database"),
+        (("load", "--db", dbp, "--file", FIXTURES / "bad" / "binary_junk.csv"), "NUL bytes"),
+    ]:
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert message in error_of(r), r.stderr
+    assert not (tmp_path / "none.duckdb").exists()
+
+    # validate checks like a load (exit 1 on a bad file, 0 on good ones) and changes nothing,
+    # not even the database named by CRM_LENS_DB.
+    env = {"CRM_LENS_DB": str(dbp)}
+    v_bad = cli("validate", "--orders", bad, env=env)
+    assert v_bad.returncode == 1
+    assert "orders_garbage_dates.csv: column 'order_date': not a date/time" in v_bad.stdout
+    v_good = cli("validate", "--orders", FIXTURES / "orders_gbk.csv", env=env)
+    assert v_good.returncode == 0, v_good.stdout + v_good.stderr
+    assert "orders_gbk.csv: orders — 5 rows read, 5 loaded, 0 rejected (gb18030)" in v_good.stdout
+    assert hashlib.sha256(dbp.read_bytes()).hexdigest() == digest
+    con = db.connect(dbp)
+    try:
+        assert con.execute("SELECT count(*) FROM load_history").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- public data sets
+
+
+def test_uci_online_retail_through_the_cli(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_data / "uci_online_retail" / "online_retail_40k_line_sample.csv"
+    dbp = tmp_path / "crm.duckdb"
+    load = cli("load", "--db", dbp, "--file", src)  # auto-detected, no manual edits
+    assert load.returncode == 0, load.stderr
+    m = json.loads(cli("metrics", "--json", "--db", dbp).stdout)
+
+    revenue, buyers, lines = D(0), set(), 0
+    with open(src, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            lines += 1
+            cid = r["CustomerID"].strip()
+            if not cid or r["InvoiceNo"].startswith("C") or D(r["Quantity"]) < 0:
+                continue
+            revenue += D(r["Quantity"]) * D(r["UnitPrice"])
+            buyers.add(cid)
+    assert lines == 40_000
+    assert round(revenue, 2) == D("602976.58")
+    assert round(D(str(m["revenue"])), 2) == round(revenue, 2)
+    assert m["customers_with_orders"] == len(buyers)
+    assert (m["first_order_date"], m["last_order_date"]) == ("2010-12-01", "2011-12-09")
+
+
+def test_cfpb_complaints_and_maven_pipeline_auto_map(shared_data: Path, con: db.Connection) -> None:
+    cfpb = shared_data / "cfpb_complaints" / "cfpb_sample_3999_mostly_2023-04.csv"
+    maven = shared_data / "maven_pipeline" / "sales_pipeline.csv"
+    c_rep, m_rep = ingest.load(con, [ingest.Source(cfpb), ingest.Source(maven)]).reports
+
+    assert c_rep.table == "complaints"
+    assert {
+        "Date_received": "received_at",
+        "Product": "category",
+        "Complaint_ID": "complaint_id",
+    }.items() <= c_rep.mapping.items()
+    assert (c_rep.rows_read, c_rep.rows_loaded) == (3999, 3999)
+    # Day-first dates: 27-04-2023 is 27 April.
+    first = con.execute(
+        "SELECT received_at FROM complaints WHERE complaint_id = '6896026'"
+    ).fetchone()
+    assert first == (T(2023, 4, 27),)
+
+    assert m_rep.table == "leads"
+    assert {"opportunity_id": "lead_id", "deal_stage": "stage"}.items() <= m_rep.mapping.items()
+    with open(maven, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    no_engage = sum(1 for r in rows if not r["engage_date"].strip())
+    assert m_rep.rows_read == len(rows) == 8800
+    # Rows with no engage_date (created_at is required) are the rejected ones, counted.
+    assert (m_rep.rows_loaded, m_rep.rows_rejected) == (len(rows) - no_engage, no_engage)
+    stages = dict(con.execute("SELECT stage, count(*) FROM leads GROUP BY 1").fetchall())
+    expected: dict[str, int] = {}
+    for r in rows:
+        if r["engage_date"].strip():
+            expected[r["deal_stage"]] = expected.get(r["deal_stage"], 0) + 1
+    assert stages == expected
