@@ -11,11 +11,12 @@ ui.language_switch()
 # Material icons, not emoji: a projector PC or a server-side screenshot may lack an emoji font.
 PAGES = [
     ("pages/overview.py", "nav.overview", ":material/dashboard:"),
-    ("pages/pyramid.py", "nav.pyramid", "🔺"),
+    ("pages/pyramid.py", "nav.pyramid", ":material/change_history:"),
     ("pages/weekly.py", "nav.weekly", ":material/calendar_month:"),
     ("pages/churn_clv.py", "nav.churn_clv", ":material/hourglass_bottom:"),
     ("pages/lifecycle.py", "nav.lifecycle", ":material/cycle:"),
     ("pages/pipeline.py", "nav.pipeline", ":material/filter_alt:"),
+    ("pages/complaints.py", "nav.complaints", ":material/feedback:"),
     ("pages/present.py", "nav.present", ":material/slideshow:"),
     ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]

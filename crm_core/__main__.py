@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_core import config, db, ingest
+from crm_core import backends, config, db, ingest
 from crm_core.images import ImageExportUnavailable
 from crm_core.schema import TABLES
 
@@ -28,9 +28,9 @@ def command(name: str, setup: Callable[[argparse.ArgumentParser], None]):
 def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
-        type=Path,
         default=None,
-        help=f"database file (default: $CRM_LENS_DB or {config.db_path()})",
+        help=f"DuckDB file, postgresql://user@host:port/db or spark:local[2] (README, Backends; "
+        f"default: $CRM_LENS_DB or {config.db_path()})",
     )
 
 
@@ -268,9 +268,51 @@ def cmd_schema_doc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_db(path: Path | None) -> None:
-    p = path or config.db_path()
-    if not Path(p).exists():
+def _clv_setup(p: argparse.ArgumentParser) -> None:
+    import datetime as dt
+
+    from crm_core import clv
+
+    _db_arg(p)
+    p.add_argument(
+        "--calibration-end",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="fit on the orders up to this day and score as of it (default: last order date)",
+    )
+    p.add_argument("--unit", choices=clv.UNITS, default=clv.DEFAULT_UNIT, help="model time unit")
+    p.add_argument(
+        "--horizon",
+        type=float,
+        default=None,
+        metavar="N",
+        help=f"CLV horizon in units (default: {clv.HORIZON_WEEKS} weeks = 364 days)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+
+
+@command("clv", _clv_setup)
+def cmd_clv(args: argparse.Namespace) -> int:
+    """Fit BG/NBD + Gamma-Gamma and print parameters, churn counts and total CLV as JSON."""
+    from crm_core import clv
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    try:
+        result = clv.churn_clv(
+            con, calibration_end=args.calibration_end, unit=args.unit, horizon=args.horizon
+        )
+    except clv.FitError as e:
+        print(f"error: CLV fit refused: {e}", file=sys.stderr)
+        return 3
+    print(json.dumps(clv.clv_json(result), indent=2))
+    return 0
+
+
+def _require_db(path: str | Path | None) -> None:
+    p = path or config.db_target()
+    if not backends.is_remote(p) and not Path(p).exists():
         raise ingest.IngestError(f"{p}: no such database (build one with 'demo' or 'load')")
 
 
@@ -292,7 +334,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ingest.IngestError, db.DatabaseBusy, ImageExportUnavailable) as e:
+    except (
+        ingest.IngestError,
+        db.DatabaseBusy,
+        ImageExportUnavailable,
+        backends.BackendUnavailable,
+        backends.TransactionConflict,
+    ) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -16,6 +16,31 @@ def db_path(fallback: str | None = None) -> Path:
     return Path(os.environ.get("CRM_LENS_DB") or fallback or ROOT / "data" / "crm.duckdb")
 
 
+def db_target(fallback: str | None = None) -> str:
+    """Like db_path, as text: a DuckDB file, or a postgresql:// / spark: URL (README, Backends)."""
+    return os.environ.get("CRM_LENS_DB") or fallback or str(ROOT / "data" / "crm.duckdb")
+
+
+def spark_warehouse() -> str:
+    """Folder of a Spark target's Parquet tables unless its URL names one (?warehouse=)."""
+    return os.environ.get("CRM_LENS_SPARK_WAREHOUSE") or str(ROOT / "data" / "spark-warehouse")
+
+
+# PostgreSQL: connections one app process may hold, and how long to wait for the server (s).
+PG_POOL_SIZE = int(os.environ.get("CRM_LENS_PG_POOL_SIZE", "8"))
+PG_CONNECT_TIMEOUT = float(os.environ.get("CRM_LENS_PG_CONNECT_TIMEOUT", "10"))
+# Spark (local masters): shuffle partitions (Spark's 200 suits a cluster, not CRM-sized data),
+# driver memory, and how many INSERT folders a table collects before it is compacted.
+SPARK_SHUFFLE_PARTITIONS = int(os.environ.get("CRM_LENS_SPARK_SHUFFLE_PARTITIONS", "8"))
+SPARK_DRIVER_MEMORY = os.environ.get("CRM_LENS_SPARK_DRIVER_MEMORY", "2g")
+SPARK_MAX_SEGMENTS = 16
+# Cache each table version in Spark memory (spilling to disk) while it is current.
+SPARK_CACHE = os.environ.get("CRM_LENS_SPARK_CACHE", "1") != "0"
+# Spark query results kept per data version (a load or rollback makes a new one): entries, and
+# the largest result kept.
+SPARK_RESULT_CACHE_SIZE = int(os.environ.get("CRM_LENS_SPARK_RESULT_CACHE", "512"))
+SPARK_RESULT_CACHE_MAX_BYTES = 16 << 20
+
 # How many past loads keep their undo data (each replace keeps a full copy of the old table).
 UNDO_KEEP = int(os.environ.get("CRM_LENS_UNDO_KEEP", "5"))
 # DuckDB memory cap for the app and the CLI; the default of 80 % of RAM is too greedy on a server.

@@ -10,10 +10,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm_core import config
+from crm_core import backends, config
 from crm_core.schema import SQL_TYPES, TABLES
 
-Connection = duckdb.DuckDBPyConnection
+# DuckDB (the default) is a raw DuckDBPyConnection; PostgreSQL and Spark are a backends.Remote
+# with the same execute(sql, {params}) → fetchone/fetchall/df surface (docs/backends.md).
+Connection = duckdb.DuckDBPyConnection | backends.Remote
 
 _INCLUDE = re.compile(r"--\s*@include\s+(\w+)")
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
@@ -43,8 +45,14 @@ def table_ddl(name: str) -> str:
 
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> Connection:
-    """Open the database file (creating tables that are missing) with server-safe settings."""
-    path = Path(path) if path else config.db_path()
+    """Open the database (creating tables that are missing) with server-safe settings: a DuckDB
+    file, or a postgresql:// or spark: URL (default: $CRM_LENS_DB, else data/crm.duckdb)."""
+    if not path or backends.is_remote(path):
+        target = backends.parse_target(path or config.db_target())
+        if target.kind != "duckdb":
+            return backends.connect(target)
+        path = target.url
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
@@ -80,6 +88,8 @@ def ensure_schema(con: Connection) -> None:
 
 def table_columns(con: Connection) -> dict[str, set[str]]:
     """Tables of the main schema and their column names."""
+    if isinstance(con, backends.Remote):
+        return con.table_columns()
     rows = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
     ).fetchall()
@@ -87,6 +97,29 @@ def table_columns(con: Connection) -> dict[str, set[str]]:
     for t, c in rows:
         out.setdefault(t, set()).add(c)
     return out
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for work that must happen in DuckDB whatever the target (a load's
+    decoding, typing and checks) — the first half of a load into PostgreSQL or Spark."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET memory_limit = $m", {"m": config.MEMORY_LIMIT})
+    if config.THREADS:
+        con.execute("SET threads = $t", {"t": config.THREADS})
+    ensure_schema(con)
+    return con
+
+
+def is_duckdb(con: Connection) -> bool:
+    """True for the embedded DuckDB default, False for a PostgreSQL or Spark handle."""
+    return not isinstance(con, backends.Remote)
+
+
+def import_tables(con: Connection, source: Connection, names: list[str]) -> None:
+    """Copy tables of a scratch DuckDB into `con`'s open transaction as temporary tables."""
+    if isinstance(con, backends.Remote) and isinstance(source, duckdb.DuckDBPyConnection):
+        con.import_tables(source, names)
 
 
 @cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_core import db
+from crm_core import clv, complaints, db, lifecycle, pipeline, value
 
 
 def base_metrics(con: db.Connection) -> dict[str, Any]:
@@ -22,4 +22,10 @@ def base_metrics(con: db.Connection) -> dict[str, Any]:
 def metrics(con: db.Connection) -> dict[str, Any]:
     """Every published metric; later features add their blocks under their own keys."""
     out = base_metrics(con)
+    out["clv"] = clv.clv_metrics(con)
+    out.update(value.value_metrics(con))  # tiers, pareto_top20_share, rfm_segments
+    out.update(lifecycle.metrics_block(con))  # lifecycle_stages, new/lost last month
+    out.update(pipeline.metrics_block(con))  # lead_funnel, lead_close_rate, followup_24h_share
+    # complaints_monthly, median_resolution_hours, sla_breach_rate, satisfied_share, ...
+    out.update(complaints.metrics_block(con))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crm_core import db
 
 # Each name N is built from sql/summary_N.sql into table N. Order matters when one reads another.
-SUMMARIES: list[str] = ["customer_orders"]
+SUMMARIES: list[str] = ["customer_orders", "order_categories"]
 
 
 def refresh(con: db.Connection) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import config, db, i18n, ingest, overview, summaries
+from crm_core import backends, config, db, i18n, ingest, overview, summaries
 from crm_core.filters import DIMENSIONS, Filters
 
 
@@ -85,19 +85,27 @@ def _shared_connection(path: str) -> db.Connection:
     return con
 
 
+def _secret_db() -> str | None:
+    try:
+        return st.secrets.get("CRM_LENS_DB")
+    except FileNotFoundError:  # no secrets.toml: the normal case
+        return None
+
+
 def db_path() -> Path:
     """$CRM_LENS_DB, else `CRM_LENS_DB` in .streamlit/secrets.toml, else data/crm.duckdb."""
-    try:
-        fallback = st.secrets.get("CRM_LENS_DB")
-    except FileNotFoundError:  # no secrets.toml: the normal case
-        fallback = None
-    return config.db_path(fallback)
+    return config.db_path(_secret_db())
+
+
+def db_target() -> str:
+    """Like db_path, as text: also a postgresql:// or spark: URL (README, Backends)."""
+    return config.db_target(_secret_db())
 
 
 def connection() -> db.Connection:
     """This session's cursor on the process-wide database connection; it reads the meeting
     snapshot named by ?snapshot= when there is one."""
-    path = str(db_path())
+    path = db_target()
     key = "_crm_cursor"
     cur = st.session_state.get(key)
     if cur is None or st.session_state.get("_crm_cursor_path") != path:
@@ -105,7 +113,8 @@ def connection() -> db.Connection:
         st.session_state[key] = cur
         st.session_state["_crm_cursor_path"] = path
         st.session_state["_crm_snapshot"] = None
-    _follow_snapshot(cur, Path(path))
+    if db.is_duckdb(cur):  # meeting snapshots are DuckDB files
+        _follow_snapshot(cur, Path(path))
     return cur
 
 
@@ -160,8 +169,15 @@ def _unfreeze() -> None:
     del st.query_params["snapshot"]
 
 
+def _server_name() -> str:
+    """A PostgreSQL / Spark target as the sidebar shows it (no password)."""
+    return backends.parse_target(db_target()).display
+
+
 def snapshot_control() -> None:
     """Sidebar: freeze the view for a meeting (a shareable link), or go back to live data."""
+    if backends.is_remote(db_target()):
+        return  # snapshots are DuckDB files (crm_core/snapshot.py)
     version = active_snapshot()
     with st.sidebar:
         if version is None:
@@ -219,7 +235,8 @@ def sidebar(con: db.Connection) -> Filters:
     options = _filter_options(con)
     _check_params(options)
     with st.sidebar:
-        st.caption(t("sidebar.database", name=f"`{db_path().name}`", last=_last_load(con)))
+        name = db_path().name if db.is_duckdb(con) else _server_name()
+        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(con)))
         if rng:
             st.caption(
                 t(
@@ -362,6 +379,12 @@ def table_downloads(df: pd.DataFrame, name: str) -> None:
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def labels(prefix: str) -> dict[str, str]:
+    """Every message under `prefix.` in this session's language, keyed by the rest of its key."""
+    n = len(prefix) + 1
+    return {k[n:]: t(k) for k in i18n.catalogue() if k.startswith(prefix + ".")}
 
 
 def labelled_table(df: pd.DataFrame, prefix: str) -> None:

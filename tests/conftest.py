@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backend_servers import pg_server, pg_url, spark_session, spark_url  # noqa: F401
 
 from crm_core import db
 

@@ -1,4 +1,5 @@
--- Grain: one row per (dimension, value) that a global filter can take.
+-- Grain: one row per (dimension, value) that a global filter can take. Categories come from the
+-- order_categories summary: the sidebar asks on every page run.
 SELECT 'region' AS dimension, region AS value FROM customers WHERE region IS NOT NULL
 UNION
 SELECT 'source', source FROM customers WHERE source IS NOT NULL
@@ -7,5 +8,5 @@ SELECT 'owner', owner FROM customers WHERE owner IS NOT NULL
 UNION
 SELECT 'segment', segment FROM customers WHERE segment IS NOT NULL
 UNION
-SELECT 'category', category FROM orders WHERE category IS NOT NULL
+SELECT 'category', category FROM order_categories
 ORDER BY dimension, value

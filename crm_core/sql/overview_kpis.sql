@@ -7,10 +7,20 @@ WITH
 period_orders AS (
     SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
 ),
+-- Under a customer filter every customer with orders is in f_customers already; without one,
+-- the customers with orders come from the customer_orders summary unless a category narrows them.
 known AS (
     SELECT customer_id FROM f_customers
     UNION
+    SELECT customer_id FROM customer_orders
+    WHERE CAST($category AS VARCHAR) IS NULL
+      AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
+      AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+    UNION
     SELECT customer_id FROM f_orders
+    WHERE CAST($category AS VARCHAR) IS NOT NULL
+      AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
+      AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
 ),
 f_complaints AS (
     SELECT k.complaint_id

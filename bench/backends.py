@@ -1,0 +1,139 @@
+"""The bench page sets on DuckDB, PostgreSQL and Spark local, side by side.
+
+    python -m bench.backends --size S                       # 100 k orders, all three engines
+    python -m bench.backends --size L --engines duckdb,postgresql --pg postgresql://u@h/db
+
+Loads bench/data/<size>/*.csv (written by `python -m bench.run` / bench.gen) through
+crm_core.ingest into each engine — PostgreSQL: --pg URL, else a throw-away local server started
+as the tests start one (tests/backend_servers.py); Spark: local[2] with a temp warehouse — then
+times every page set of bench.pages (median of --runs, a new filter value each run, so no result
+comes from a cache) and prints a Markdown table (also written to --out when given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "tests"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from bench import pages  # noqa: E402
+from crm_core import db, ingest, overview  # noqa: E402
+from crm_core.filters import Filters  # noqa: E402
+
+ENGINES = ("duckdb", "postgresql", "spark")
+
+
+def _sources(data: Path) -> list[ingest.Source]:
+    names = ("customers", "orders", "complaints", "leads", "interactions")
+    return [ingest.Source(data / f"{t}.csv", t) for t in names if (data / f"{t}.csv").exists()]
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def bench_engine(target: str, data: Path, runs: int) -> dict[str, Any]:
+    """Load time and the median time of each page set on one engine."""
+    t0 = time.perf_counter()
+    con = db.connect(target)
+    ingest.load(con, _sources(data))
+    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "pages": {}}
+    period = overview.default_period(con)
+    if period is None:
+        return out
+    for name, fn in pages.PAGES.items():
+        fn(con, Filters(start=period.start, end=period.end))  # warm: plans, caches, JIT
+        times = [
+            _timed(
+                lambda k=k, fn=fn: fn(
+                    con, Filters(start=period.start + dt.timedelta(days=k), end=period.end)
+                )
+            )
+            for k in range(1, runs + 1)
+        ]
+        out["pages"][name] = statistics.median(times)
+    con.close()
+    return out
+
+
+def render(size: str, results: dict[str, dict[str, Any]]) -> str:
+    engines = list(results)
+    lines = [
+        f"### Backends at size {size} ({dt.date.today()})",
+        "",
+        "| | " + " | ".join(engines) + " |",
+        "|---|" + "---:|" * len(engines),
+        "| load (s) | " + " | ".join(f"{results[e]['load_s']:.1f}" for e in engines) + " |",
+    ]
+    for page in pages.PAGES:
+        cells = [results[e]["pages"].get(page) for e in engines]
+        lines.append(
+            f"| {page} (ms) | "
+            + " | ".join("–" if c is None else f"{c * 1000:.0f}" for c in cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.backends", description=__doc__)
+    ap.add_argument("--size", default="S", help="a folder of bench/data (S, M, L)")
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: a throw-away server)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    data = args.data_dir / args.size
+    if not (data / "orders.csv").exists():
+        print(f"no bench data in {data}: run python -m bench.run --sizes {args.size} first")
+        return 2
+    server = None
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="crm_lens_bench_") as tmp:
+        try:
+            for engine in args.engines.split(","):
+                if engine == "duckdb":
+                    target = str(Path(tmp) / "crm.duckdb")
+                elif engine == "postgresql":
+                    if args.pg:
+                        target = args.pg
+                    else:
+                        from backend_servers import PgServer, _pg_bin
+
+                        bindir = _pg_bin()
+                        if bindir is None:
+                            print("PostgreSQL is not installed; skipping it")
+                            continue
+                        server = PgServer(bindir)
+                        server.start()
+                        target = server.create_database()
+                else:
+                    target = f"spark:local[2]?warehouse={Path(tmp) / 'warehouse'}"
+                print(f"{engine}: loading {data} …", file=sys.stderr)
+                results[engine] = bench_engine(target, data, args.runs)
+        finally:
+            if server is not None:
+                server.stop()
+    text = render(args.size, results)
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""The Overview page's numbers computed two other ways, to compare speed and check equality.
+
+- plain SQL: what one writes straight over the raw tables (no summary tables, no crm_core);
+- pandas: what a hand-made Streamlit dashboard does — read the tables into DataFrames once
+  (st.cache_data), then filter and groupby on every interaction.
+
+All three return the same normalised dict (see `normalise`), compared with `same`.
+Extension point: add a page to BASELINES with its core / plain / pandas functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crm_core import db, overview
+from crm_core.filters import Filters
+
+KPIS = overview.KPI_NAMES
+CUSTOMER_DIMS = ("region", "source", "owner", "segment")
+
+
+def _period(f: Filters) -> overview.Period:
+    assert f.start and f.end, "baselines take an explicit period"
+    return overview.Period(f.start, f.end)
+
+
+def _num(x: Any) -> float:
+    return 0.0 if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _day(x: Any) -> str:
+    return pd.Timestamp(x).date().isoformat()
+
+
+def normalise(
+    rng: tuple[Any, Any] | None,
+    options: dict[str, list[str]],
+    kpis: dict[str, tuple[Any, Any]],
+    monthly: list[tuple[Any, ...]],
+) -> dict[str, Any]:
+    """{range, options, kpis: {kpi: [now, before]}, monthly: [[month, revenue, orders, customers,
+    new_customers]]} with plain floats and ISO dates, rows in month order."""
+    return {
+        "range": [_day(rng[0]), _day(rng[1])] if rng else None,
+        "options": {d: sorted(map(str, v)) for d, v in sorted(options.items()) if v},
+        "kpis": {k: [_num(a), _num(b)] for k, (a, b) in kpis.items()},
+        "monthly": sorted([_day(r[0]), *(_num(x) for x in r[1:])] for r in monthly),
+    }
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal up to float summation order (money sums of millions of rows)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= max(0.005, 1e-9 * max(abs(a), abs(b)))
+    return a == b
+
+
+# --------------------------------------------------------------------------- crm_core
+
+
+def core_overview(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """The Overview page's numbers through crm_core (the functions the page and sidebar call)."""
+    period = _period(f)
+    opts = db.query(con, "filter_options")
+    options = {str(d): g["value"].tolist() for d, g in opts.groupby("dimension")}
+    d = overview.kpi_deltas(con, period, f)
+    m = overview.monthly_trend(con, period, f)
+    return normalise(
+        overview.data_range(con),
+        options,
+        {r.kpi: (r.value, r.previous) for r in d.itertuples()},
+        list(m[["month", "revenue", "orders", "customers", "new_customers"]].itertuples(False)),
+    )
+
+
+# --------------------------------------------------------------------------- plain SQL
+
+_PLAIN_FILTERED_ORDERS = """
+    SELECT o.order_id, o.customer_id, o.order_date, o.amount
+    FROM orders o LEFT JOIN customers c ON c.customer_id = o.customer_id
+    WHERE NOT o.is_return
+      AND ($region IS NULL OR c.region = $region) AND ($source IS NULL OR c.source = $source)
+      AND ($owner IS NULL OR c.owner = $owner) AND ($segment IS NULL OR c.segment = $segment)
+      AND ($category IS NULL OR o.category = $category)
+"""
+_PLAIN_CUSTOMER_FILTER = """
+    ($region IS NULL OR c.region = $region) AND ($source IS NULL OR c.source = $source)
+    AND ($owner IS NULL OR c.owner = $owner) AND ($segment IS NULL OR c.segment = $segment)
+"""
+PLAIN_SQL = {
+    "range": "SELECT CAST(min(order_date) AS DATE), CAST(max(order_date) AS DATE) "
+    "FROM orders WHERE NOT is_return",
+    "options": """
+        SELECT DISTINCT 'region', region FROM customers WHERE region IS NOT NULL
+        UNION ALL SELECT DISTINCT 'source', source FROM customers WHERE source IS NOT NULL
+        UNION ALL SELECT DISTINCT 'owner', owner FROM customers WHERE owner IS NOT NULL
+        UNION ALL SELECT DISTINCT 'segment', segment FROM customers WHERE segment IS NOT NULL
+        UNION ALL SELECT DISTINCT 'category', category FROM orders WHERE category IS NOT NULL
+    """,
+    "kpis": f"""
+        WITH fo AS ({_PLAIN_FILTERED_ORDERS})
+        SELECT
+            count(DISTINCT customer_id) FILTER (WHERE order_date >= $s1 AND order_date < $e1),
+            count(DISTINCT customer_id) FILTER (WHERE order_date >= $s0 AND order_date < $e0),
+            coalesce(sum(amount) FILTER (WHERE order_date >= $s1 AND order_date < $e1), 0),
+            coalesce(sum(amount) FILTER (WHERE order_date >= $s0 AND order_date < $e0), 0),
+            count(DISTINCT order_id) FILTER (WHERE order_date >= $s1 AND order_date < $e1),
+            count(DISTINCT order_id) FILTER (WHERE order_date >= $s0 AND order_date < $e0),
+            (SELECT count(*) FROM (
+                SELECT customer_id FROM customers c WHERE {_PLAIN_CUSTOMER_FILTER}
+                UNION SELECT customer_id FROM fo)),
+            (SELECT count(*) FILTER (WHERE k.received_at >= $s1 AND k.received_at < $e1)
+                FROM complaints k LEFT JOIN customers c ON c.customer_id = k.customer_id
+                WHERE {_PLAIN_CUSTOMER_FILTER}),
+            (SELECT count(*) FILTER (WHERE k.received_at >= $s0 AND k.received_at < $e0)
+                FROM complaints k LEFT JOIN customers c ON c.customer_id = k.customer_id
+                WHERE {_PLAIN_CUSTOMER_FILTER})
+        FROM fo
+    """,
+    "monthly": f"""
+        WITH fo AS ({_PLAIN_FILTERED_ORDERS}),
+        firsts AS (SELECT customer_id, min(order_date) AS first_at FROM fo GROUP BY customer_id),
+        news AS (SELECT CAST(date_trunc('month', first_at) AS DATE) AS month, count(*) AS n
+                 FROM firsts GROUP BY 1),
+        months AS (
+            SELECT CAST(date_trunc('month', order_date) AS DATE) AS month, sum(amount) AS revenue,
+                   count(DISTINCT order_id) AS orders, count(DISTINCT customer_id) AS customers
+            FROM fo WHERE order_date >= $s1 AND order_date < $e1 GROUP BY 1)
+        SELECT m.month, m.revenue, m.orders, m.customers, coalesce(n.n, 0)
+        FROM months m LEFT JOIN news n ON n.month = m.month
+    """,
+}
+
+
+def _plain_params(f: Filters) -> dict[str, Any]:
+    p, q = _period(f), _period(f).previous()
+    return f.params() | {"s1": p.start, "e1": p.end_excl, "s0": q.start, "e0": q.end_excl}
+
+
+def plain_overview(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """The Overview numbers in plain SQL straight over orders / customers / complaints."""
+    params = _plain_params(f)
+
+    def run(name: str) -> list[tuple]:
+        text = PLAIN_SQL[name]
+        return con.execute(text, {k: v for k, v in params.items() if f"${k}" in text}).fetchall()
+
+    (first, last), options = run("range")[0], {}
+    for d, v in run("options"):
+        options.setdefault(d, []).append(v)
+    a, a0, r, r0, o, o0, known, k1, k0 = run("kpis")[0]
+    kpis = {
+        "customers": (known, known),
+        "active_customers": (a, a0),
+        "revenue": (r, r0),
+        "orders": (o, o0),
+        "complaints": (k1, k0),
+    }
+    return normalise((first, last) if first else None, options, kpis, run("monthly"))
+
+
+# --------------------------------------------------------------------------- pandas
+
+
+def pandas_read(con: db.Connection) -> dict[str, pd.DataFrame]:
+    """Whole tables into DataFrames, orders pre-joined to the customer dimensions: what a
+    dashboard keeps in st.cache_data."""
+    customers = con.execute(
+        "SELECT customer_id, region, source, owner, segment FROM customers"
+    ).df()
+    orders = con.execute(
+        "SELECT order_id, customer_id, order_date, amount, category, is_return FROM orders"
+    ).df()
+    complaints = con.execute("SELECT complaint_id, customer_id, received_at FROM complaints").df()
+    orders["amount"] = orders["amount"].astype("float64")
+    orders = orders.merge(customers, on="customer_id", how="left")
+    complaints = complaints.merge(customers, on="customer_id", how="left")
+    return {"customers": customers, "orders": orders, "complaints": complaints}
+
+
+def _dims_mask(df: pd.DataFrame, f: Filters, dims: tuple[str, ...]) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for d in dims:
+        v = getattr(f, d)
+        if v is not None:
+            mask &= df[d] == v
+    return mask
+
+
+def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any]:
+    """The Overview numbers with pandas boolean masks and groupby."""
+    customers, orders, complaints = frames["customers"], frames["orders"], frames["complaints"]
+    p = _period(f)
+    live = orders[~orders["is_return"]]
+    rng = (live["order_date"].min(), live["order_date"].max()) if len(live) else None
+    options = {d: customers[d].dropna().unique().tolist() for d in CUSTOMER_DIMS}
+    options["category"] = orders["category"].dropna().unique().tolist()
+
+    fo = live[_dims_mask(live, f, (*CUSTOMER_DIMS, "category"))]
+    fc = customers[_dims_mask(customers, f, CUSTOMER_DIMS)]
+    known = len(set(fc["customer_id"]).union(fo["customer_id"].unique()))
+
+    def in_period(s: pd.Series, q: overview.Period) -> pd.Series:
+        return (s >= pd.Timestamp(q.start)) & (s < pd.Timestamp(q.end_excl))
+
+    def kpis_of(q: overview.Period) -> tuple[int, float, int, int]:
+        po = fo[in_period(fo["order_date"], q)]
+        fk = complaints[_dims_mask(complaints, f, CUSTOMER_DIMS)]
+        return (
+            po["customer_id"].nunique(),
+            float(po["amount"].sum()),
+            po["order_id"].nunique(),
+            int(in_period(fk["received_at"], q).sum()),
+        )
+
+    now, before = kpis_of(p), kpis_of(p.previous())
+    kpis = {
+        "customers": (known, known),
+        "active_customers": (now[0], before[0]),
+        "revenue": (now[1], before[1]),
+        "orders": (now[2], before[2]),
+        "complaints": (now[3], before[3]),
+    }
+    po = fo[in_period(fo["order_date"], p)]
+    month = po["order_date"].dt.to_period("M").dt.start_time
+    g = po.groupby(month).agg(
+        revenue=("amount", "sum"),
+        orders=("order_id", "nunique"),
+        customers=("customer_id", "nunique"),
+    )
+    firsts = fo.groupby("customer_id")["order_date"].min().dt.to_period("M").dt.start_time
+    g["new_customers"] = firsts.value_counts().reindex(g.index).fillna(0)
+    monthly = list(g.reset_index().itertuples(index=False, name=None))
+    return normalise(rng, options, kpis, monthly)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    core: Callable[[db.Connection, Filters], dict[str, Any]]
+    plain: Callable[[db.Connection, Filters], dict[str, Any]]
+    pandas_read: Callable[[db.Connection], Any]
+    pandas: Callable[[Any, Filters], dict[str, Any]]
+
+
+BASELINES: dict[str, Baseline] = {
+    "overview": Baseline(core_overview, plain_overview, pandas_read, pandas_overview),
+}
+
+
+def check_filters(f: Filters, options: dict[str, list[str]]) -> list[Filters]:
+    """The filter combinations the equality check runs: none, one region, one category, both."""
+    region = (options.get("region") or [None])[0]
+    category = (options.get("category") or [None])[0]
+    return [
+        f,
+        Filters(start=f.start, end=f.end, region=region),
+        Filters(start=f.start, end=f.end, category=category),
+        Filters(start=f.start, end=f.end, region=region, category=category),
+    ]

@@ -1,0 +1,170 @@
+"""Each page's full crm_core query set: page name -> function(con, filters) -> results.
+
+A page set calls the same crm_core functions, with the same arguments, as pages/<page>.py does on
+its first run (default tabs and widget values), plus the shared sidebar that app.py runs before
+every page. Results the app keeps with ui.cached (model fits, reports) are computed directly: the
+benchmark times a cache miss, i.e. a filter value not seen before.
+
+Extension point: a feature page registers its set here with @page("name"). A module that does
+not exist (yet) or fails to import leaves its page out; `python -m bench.run` lists the pages.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from crm_core import config, db, ingest, overview
+from crm_core.filters import Filters
+
+PageSet = Callable[[db.Connection, Filters], Any]
+PAGES: dict[str, PageSet] = {}
+LANG = "zh"
+
+
+def page(name: str, *modules: str) -> Callable[[PageSet], PageSet]:
+    """Register a page set; skipped when one of `modules` (crm_core.<m>) cannot be imported."""
+
+    def deco(fn: PageSet) -> PageSet:
+        for m in modules:
+            try:
+                importlib.import_module(f"crm_core.{m}")
+            except ImportError:
+                return fn
+        PAGES[name] = fn
+        return fn
+
+    return deco
+
+
+def sidebar(con: db.Connection) -> None:
+    """What crm_core/ui.py's sidebar() and cached() query on every page run."""
+    overview.data_range(con)
+    overview.default_period(con)
+    db.query(con, "filter_options")
+    ingest.load_history(con)
+    if (config.SQL_DIR / "data_version.sql").exists():
+        db.query_rows(con, "data_version")
+
+
+def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
+    """crm_core/ui.py's period_of: the filter's period, else the default 12 months."""
+    if f.start and f.end:
+        return overview.Period(f.start, f.end)
+    return overview.default_period(con)
+
+
+@page("overview")
+def overview_page(con: db.Connection, f: Filters) -> Any:
+    sidebar(con)
+    period = period_of(con, f)
+    if period is None:
+        return None
+    return overview.kpi_deltas(con, period, f), overview.monthly_trend(con, period, f)
+
+
+@page("pyramid", "value")
+def pyramid_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import value
+
+    sidebar(con)
+    period = period_of(con, f)
+    if period is None:
+        return None
+    measure = value.measures(con)[0]
+    choice = next(iter(value.drill_choices(LANG)))
+    return (
+        value.value_pyramid(con, period, f, measure, lang=LANG),
+        value.pareto(con, period, f),
+        value.rfm_segments(con, period, f, LANG),
+        value.tier_migration(con, period, f, measure, lang=LANG),
+        value.customer_list(con, period, f, choice, measure, lang=LANG),
+    )
+
+
+@page("weekly", "weekly")
+def weekly_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import weekly
+
+    sidebar(con)
+    week_end = weekly.report_week_end(con, f)
+    return None if week_end is None else weekly.weekly_comparison(con, week_end, f)
+
+
+@page("lifecycle", "lifecycle")
+def lifecycle_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import lifecycle
+
+    sidebar(con)
+    period = period_of(con, f)
+    if period is None:
+        return None
+    return lifecycle.lifecycle_report(con, period.start, period.end, f, LANG)
+
+
+@page("pipeline", "pipeline")
+def pipeline_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import pipeline
+
+    sidebar(con)
+    period = period_of(con, f)
+    start, end = (period.start, period.end) if period else (None, None)
+    report = pipeline.funnel_report(con, start, end, f)
+    by_source = pipeline.funnel_by(con, start, end, f, "source") if report is not None else None
+    return report, by_source, pipeline.followup_report(con, start, end, f)
+
+
+@page("complaints", "complaints")
+def complaints_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import complaints as c
+
+    sidebar(con)
+    period, _ = c.effective_period(con, period_of(con, f))
+    if period is None:
+        return None
+    grain, split = c.GRAINS[2], c.SPLITS[0]
+    out = [
+        c.headline(con, period, f),
+        c.trend(con, period, grain, f),
+        c.spike_flags(con, period, f),
+        c.trend_by(con, period, grain, split, f),
+        c.year_over_year(con, period, f),
+        c.coverage(con),
+        c.stage_funnel(con, period, f),
+        c.backlog(con, f),
+        c.satisfaction_scores(con, period, f),
+        c.satisfaction_by(con, period, "category", f),
+        c.satisfaction_by_resolution(con, period, f),
+        c.compensation_by_category(con, period, f),
+        c.retention(con, period, f),
+        c.repeat_complainants(con, period, f),
+        c.pareto(con, period, f),
+    ]
+    out += [c.sla_breaches(con, period, by, f, c.Sla()) for by in ("category", "owner")]
+    return out
+
+
+@page("churn_clv", "clv")
+def churn_clv_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import clv
+
+    sidebar(con)
+    out: list[Any] = []
+    try:  # every tab runs: the report, then the holdout check of the "fit quality" tab
+        out.append(clv.churn_clv_report(con, f))
+        split = clv.default_holdout_split(con, f)
+        clv.order_range(con, f)
+        if split:
+            out.append(clv.holdout_validation(con, f, split[0]))
+    except clv.ClvRefused as e:
+        out.append(e)
+    return out
+
+
+@page("present", "slides")
+def present_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core import slides
+
+    sidebar(con)
+    return slides.all_slides(con, f, LANG)

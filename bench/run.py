@@ -1,0 +1,519 @@
+"""Benchmark suite: load, page query sets, baselines, memory — at S / M / L orders.
+
+    python -m bench.run --sizes S,M            # S = 100 k, M = 1 M, L = 10 M orders, or a number
+    python -m bench.run --sizes 20000 --runs 2 --out /tmp/RESULTS.md --data-dir /tmp/bench
+
+Every measurement runs in a subprocess of its own (`--worker TASK`), so peak RSS
+(resource.getrusage) belongs to that task alone and "cold" means a fresh process.
+Writes bench/RESULTS.md (text below its NOTES marker is kept) and bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m bench.run`
+    sys.path.insert(0, str(ROOT))
+
+SIZES = {"S": 100_000, "M": 1_000_000, "L": 10_000_000}
+TARGETS = {
+    "load_ratio": 2.0,  # crm_core load ≤ 2× bare CTAS (at L)
+    "page_ms": 250.0,  # per page, uncached filter
+    "cold_ms": 1500.0,  # per page, fresh process
+    "plain_ratio": 5.0,  # Overview page set ≥ 5× faster than plain SQL over raw tables (at L)
+    "pandas_ratio": 20.0,  # ... and ≥ 20× faster than pandas (at L)
+    "rss_mb": 1024.0,  # app process and load process
+}
+NOTES_MARKER = "<!-- notes: everything below this line is kept when bench.run rewrites the file -->"
+WORKER_TIMEOUT_S = 3600
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _filters(period: Any, k: int) -> Any:
+    """The k-th filter of a run: the default period with its start moved k days — a value no
+    earlier run used, so nothing can come from a result cache."""
+    from crm_core.filters import Filters
+
+    return Filters(start=period.start + dt.timedelta(days=k), end=period.end)
+
+
+def _timed(fn: Any, *args: Any) -> float:
+    t = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - t) * 1000
+
+
+def _median_runs(fn: Any, make_args: Any, runs: int, budget_s: float) -> dict[str, Any]:
+    """Warm-up once, then `runs` timed calls with fresh arguments (fewer if over budget, ≥ 3)."""
+    t0 = time.perf_counter()
+    first = _timed(fn, *make_args(0))
+    times: list[float] = []
+    for k in range(1, runs + 1):
+        times.append(_timed(fn, *make_args(k)))
+        if len(times) >= 3 and time.perf_counter() - t0 > budget_s:
+            break
+    return {
+        "first_ms": first,
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "n": len(times),
+    }
+
+
+def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
+    """crm_core's full load of every file, then DuckDB's bare CTAS of the same files."""
+    import duckdb
+
+    from crm_core import config, db, ingest
+
+    Path(db_path).unlink(missing_ok=True)
+    Path(db_path + ".wal").unlink(missing_ok=True)
+    stages: list[tuple[float, str]] = []
+    t0 = time.perf_counter()
+    con = db.connect(db_path)
+    sources = [ingest.Source(Path(p), t) for t, p in files.items()]
+    result = ingest.load(
+        con, sources, "replace", progress=lambda f, m: stages.append((time.perf_counter(), m))
+    )
+    con.close()
+    t_end = time.perf_counter()
+    load_s = t_end - t0
+    rss = _rss_mb()
+    # Each progress message starts a step that lasts until the next one.
+    marks = [(t0, "open database"), *stages, (t_end, "")]
+    steps = [
+        {"step": m, "s": t_next - t}
+        for (t, m), (t_next, _) in itertools.pairwise(marks)
+        if t_next - t >= 0.05 or m
+    ]
+    bare_path = db_path + ".bare.duckdb"
+    Path(bare_path).unlink(missing_ok=True)
+    t1 = time.perf_counter()
+    bare = duckdb.connect(bare_path)
+    bare.execute("SET enable_progress_bar = false")
+    bare.execute("SET memory_limit = $m", {"m": config.MEMORY_LIMIT})
+    if config.THREADS:
+        bare.execute("SET threads = $t", {"t": config.THREADS})
+    for t, p in files.items():
+        bare.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{p}')")
+    bare.close()
+    bare_s = time.perf_counter() - t1
+    Path(bare_path).unlink(missing_ok=True)
+    return {
+        "load_s": load_s,
+        "bare_s": bare_s,
+        "rss_mb": rss,
+        "rows": {r.table: r.rows_loaded for r in result.reports},
+        "steps": steps,
+    }
+
+
+def worker_pages(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
+    """Every page set: warm-up, then `runs` uncached runs; the Overview equality results."""
+    from bench import baselines, pages
+    from crm_core import db, overview
+
+    con = db.connect(db_path)
+    period = overview.default_period(con)
+    assert period is not None, "no orders loaded"
+    out: dict[str, Any] = {
+        "pages": {},
+        "period": [period.start.isoformat(), period.end.isoformat()],
+    }
+    for name, fn in pages.PAGES.items():
+        try:
+            out["pages"][name] = _median_runs(
+                fn, lambda k, fn=fn: (con, _filters(period, k)), runs, budget_s
+            )
+        except Exception as e:  # a page set that fails is reported, not fatal
+            out["pages"][name] = {"error": f"{type(e).__name__}: {e}"[:300]}
+            traceback.print_exc()
+    out["rss_mb"] = _rss_mb()
+    out["checks"] = _checks(con, period, lambda b, f: b.core(con, f), baselines)
+    con.close()
+    return out
+
+
+def _checks(con: Any, period: Any, run: Any, baselines: Any) -> dict[str, list[Any]]:
+    f0 = _filters(period, 0)
+    options = baselines.core_overview(con, f0)["options"]
+    return {
+        name: [run(b, f) for f in baselines.check_filters(f0, options)]
+        for name, b in baselines.BASELINES.items()
+    }
+
+
+def worker_cold(db_path: str, page: str) -> dict[str, Any]:
+    """One page set in this fresh process: open the database, run it once."""
+    t0 = time.perf_counter()
+    from bench import pages
+    from crm_core import db, overview
+
+    t1 = time.perf_counter()
+    con = db.connect(db_path)
+    period = overview.default_period(con)
+    pages.PAGES[page](con, _filters(period, 100))
+    t2 = time.perf_counter()
+    con.close()
+    return {"cold_ms": (t2 - t1) * 1000, "imports_ms": (t1 - t0) * 1000, "rss_mb": _rss_mb()}
+
+
+def worker_plain(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
+    """The baseline pages in plain SQL over the raw tables."""
+    from bench import baselines
+    from crm_core import db, overview
+
+    con = db.connect(db_path)
+    period = overview.default_period(con)
+    out: dict[str, Any] = {"timings": {}}
+    for name, b in baselines.BASELINES.items():
+        out["timings"][name] = _median_runs(
+            b.plain, lambda k: (con, _filters(period, k)), runs, budget_s
+        )
+    out["checks"] = _checks(con, period, lambda b, f: b.plain(con, f), baselines)
+    out["rss_mb"] = _rss_mb()
+    con.close()
+    return out
+
+
+def worker_pandas(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
+    """The baseline pages the pandas way: tables read into DataFrames once, then groupby."""
+    from bench import baselines
+    from crm_core import db, overview
+
+    con = db.connect(db_path, read_only=True)
+    period = overview.default_period(con)
+    out: dict[str, Any] = {"timings": {}, "read_s": {}}
+    frames = {}
+    for name, b in baselines.BASELINES.items():
+        t = time.perf_counter()
+        frames[name] = b.pandas_read(con)
+        out["read_s"][name] = time.perf_counter() - t
+        out["timings"][name] = _median_runs(
+            b.pandas, lambda k, name=name: (frames[name], _filters(period, k)), runs, budget_s
+        )
+    out["checks"] = _checks(con, period, lambda b, f: b.pandas(frames[_name(b)], f), baselines)
+    out["rss_mb"] = _rss_mb()
+    con.close()
+    return out
+
+
+def _name(b: Any) -> str:
+    from bench import baselines
+
+    return next(k for k, v in baselines.BASELINES.items() if v is b)
+
+
+WORKERS = {
+    "load": worker_load,
+    "pages": worker_pages,
+    "cold": worker_cold,
+    "plain": worker_plain,
+    "pandas": worker_pandas,
+}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def run_worker(task: str, args: dict[str, Any], timeout: float = WORKER_TIMEOUT_S) -> dict:
+    """Run one task in a fresh interpreter; its JSON result, or {"error": ...}."""
+    cmd = [sys.executable, "-m", "bench.run", "--worker", task, json.dumps(args)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    wall = time.perf_counter() - t
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
+        reason = "killed (out of memory?)" if p.returncode in (-9, 137) else " | ".join(tail)
+        return {"error": f"exit {p.returncode}: {reason}"[:400]}
+    out = json.loads(lines[-1])
+    out["wall_s"] = wall
+    return out
+
+
+def _label(spec: str) -> tuple[str, int]:
+    spec = spec.strip()
+    if spec.upper() in SIZES:
+        return spec.upper(), SIZES[spec.upper()]
+    n = int(float(spec))
+    return (f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:g}M"), n
+
+
+def bench_size(
+    label: str, n: int, data_dir: Path, runs: int, pandas_timeout: float, log: Any
+) -> dict:
+    from bench import gen, pages
+
+    d = data_dir / label
+    t = time.perf_counter()
+    files = gen.generate(n, d)
+    res: dict[str, Any] = {"label": label, "orders": n, "gen_s": time.perf_counter() - t}
+    res["loadavg"] = [os.getloadavg()[0]]
+    res["csv_mb"] = sum(f.stat().st_size for f in files.values()) / 1e6
+    log(f"{label}: {res['csv_mb']:.0f} MB of CSV in {res['gen_s']:.1f} s")
+    db_path = str(d / "crm.duckdb")
+    res["load"] = run_worker(
+        "load", {"db_path": db_path, "files": {t: str(p) for t, p in files.items()}}
+    )
+    log(f"{label}: load {_fmt(res['load'], 'load_s')} s, bare {_fmt(res['load'], 'bare_s')} s")
+    budget = 120.0
+    res["pages"] = run_worker("pages", {"db_path": db_path, "runs": runs, "budget_s": budget})
+    log(f"{label}: pages {res['pages'].get('error') or 'done'}")
+    res["cold"] = {
+        p: run_worker("cold", {"db_path": db_path, "page": p}, timeout=900) for p in pages.PAGES
+    }
+    log(f"{label}: cold done")
+    res["plain"] = run_worker("plain", {"db_path": db_path, "runs": runs, "budget_s": budget})
+    log(f"{label}: plain SQL {res['plain'].get('error') or 'done'}")
+    res["pandas"] = run_worker(
+        "pandas", {"db_path": db_path, "runs": runs, "budget_s": budget}, timeout=pandas_timeout
+    )
+    log(f"{label}: pandas {res['pandas'].get('error') or 'done'}")
+    res["equal"] = _equality(res)
+    res["loadavg"].append(os.getloadavg()[0])
+    return res
+
+
+def _equality(res: dict[str, Any]) -> dict[str, Any]:
+    """Per baseline page: 'yes' when crm_core, plain SQL and pandas agree on every check filter."""
+    from bench.baselines import same
+
+    out = {}
+    core = res["pages"].get("checks", {})
+    for name, want in core.items():
+        verdicts = []
+        for other in ("plain", "pandas"):
+            got = res[other].get("checks", {}).get(name)
+            if got is None:
+                verdicts.append(f"{other}: not run")
+            elif not same(want, got):
+                verdicts.append(f"{other}: DIFFERENT")
+        out[name] = "; ".join(verdicts) or "yes"
+    return out
+
+
+def _fmt(d: dict, key: str, scale: float = 1.0, digits: int = 1) -> str:
+    v = d.get(key)
+    return f"{v * scale:,.{digits}f}" if isinstance(v, (int, float)) else "–"
+
+
+def _met(ok: bool | None) -> str:
+    return "–" if ok is None else ("met" if ok else "**not met**")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    t = TARGETS
+    out = [
+        "# Benchmark results",
+        "",
+        f"`{meta['command']}` — {meta['date']}, {meta['machine']}. "
+        f"DuckDB {meta['duckdb']}, pandas {meta['pandas']}, Python {meta['python']}; "
+        f"DuckDB memory_limit {meta['memory_limit']}, threads {meta['threads']}. "
+        "Times are wall clock on a shared VM; ratios are measured in the same run. "
+        "The OS page cache is warm (the data was just written); *cold* means a fresh process.",
+        "",
+        "1-minute load average at the start and end of each size: "
+        + ", ".join(f"{r['label']} {r['loadavg'][0]:.1f} → {r['loadavg'][-1]:.1f}" for r in results)
+        + f" (on {meta['cores']} cores).",
+        "",
+        "Sizes: orders; customers ≈ orders/10, leads and interactions ≈ orders/5, complaints ≈ "
+        "orders/50 (bench/gen.py). Targets are for L; smaller sizes show the trend.",
+        "",
+        "## Load (decode, map, type, validate, swap, refresh summaries) vs bare CTAS",
+        "",
+        "| size | CSV MB | rows | crm_core load s | bare CTAS s | ratio | ≤ 2× | load peak RSS MB | ≤ 1 GB |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in results:
+        ld = r["load"]
+        if "error" in ld:
+            out.append(f"| {r['label']} | {r['csv_mb']:.0f} | | error: {ld['error']} | | | | | |")
+            continue
+        ratio = ld["load_s"] / ld["bare_s"]
+        out.append(
+            f"| {r['label']} | {r['csv_mb']:,.0f} | {sum(ld['rows'].values()):,} | "
+            f"{ld['load_s']:.1f} | {ld['bare_s']:.1f} | {ratio:.2f}× | "
+            f"{_met(ratio <= t['load_ratio'])} | {ld['rss_mb']:,.0f} | "
+            f"{_met(ld['rss_mb'] <= t['rss_mb'])} |"
+        )
+    out += [
+        "",
+        "Load steps in seconds (from ingest's progress callback; each lasts until the next):",
+        "",
+    ]
+    for r in results:
+        steps = r["load"].get("steps") or []
+        out.append(f"- {r['label']}: " + ", ".join(f"{s['step']} {s['s']:.1f}" for s in steps))
+    out += [
+        "",
+        "## Pages: full crm_core query set per page (incl. the shared sidebar)",
+        "",
+        "Uncached = median of N runs in a warm process, each with a period start never used "
+        "before; first = the first run in that process; cold = a fresh process opening the "
+        "database and running the set once (imports not included).",
+        "",
+        "| size | page | uncached median ms | min–max ms | N | first ms | ≤ 250 ms | cold ms | ≤ 1.5 s |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in results:
+        pages = r["pages"].get("pages", {})
+        if "error" in r["pages"]:
+            out.append(f"| {r['label']} | all | error: {r['pages']['error']} | | | | | | |")
+        for name, p in pages.items():
+            cold = r["cold"].get(name, {})
+            cold_ms = cold.get("cold_ms")
+            if "error" in p:
+                out.append(f"| {r['label']} | {name} | error: {p['error']} | | | | | | |")
+                continue
+            out.append(
+                f"| {r['label']} | {name} | {p['median_ms']:,.0f} | "
+                f"{p['min_ms']:,.0f}–{p['max_ms']:,.0f} | {p['n']} | {p['first_ms']:,.0f} | "
+                f"{_met(p['median_ms'] <= t['page_ms'])} | "
+                + (f"{cold_ms:,.0f}" if cold_ms is not None else cold.get("error", "–"))
+                + f" | {_met(cold_ms <= t['cold_ms'] if cold_ms is not None else None)} |"
+            )
+    out += [
+        "",
+        "## Overview page set vs plain SQL over raw tables vs pandas",
+        "",
+        "Same filters, same run. Plain SQL = the page's numbers written straight over orders / "
+        "customers / complaints (bench/baselines.py). pandas = a hand-made dashboard: tables read "
+        "into DataFrames once (read time shown, not counted), then masks and groupby per "
+        "interaction. Equal = crm_core, plain SQL and pandas give the same numbers for 4 filter "
+        "combinations (none, region, category, both).",
+        "",
+        "| size | page | crm_core ms | plain SQL ms | plain / crm_core | ≥ 5× | pandas ms | pandas / crm_core | ≥ 20× | pandas read s | pandas peak RSS MB | equal |",
+        "|---|---|---:|---:|---:|---|---:|---:|---|---:|---:|---|",
+    ]
+    for r in results:
+        for name, verdict in (r.get("equal") or {}).items():
+            core = r["pages"]["pages"].get(name, {}).get("median_ms")
+            plain = r["plain"].get("timings", {}).get(name, {}).get("median_ms")
+            pdm = r["pandas"].get("timings", {}).get(name, {}).get("median_ms")
+            pr = plain / core if core and plain else None
+            pd_r = pdm / core if core and pdm else None
+            pandas_cell = f"{pdm:,.0f}" if pdm else f"not run ({r['pandas'].get('error', '?')})"
+            out.append(
+                f"| {r['label']} | {name} | {_n(core)} | {_n(plain)} | "
+                f"{f'{pr:.1f}×' if pr else '–'} | {_met(pr >= t['plain_ratio'] if pr else None)} | "
+                f"{pandas_cell} | {f'{pd_r:.1f}×' if pd_r else '–'} | "
+                f"{_met(pd_r >= t['pandas_ratio'] if pd_r else None)} | "
+                f"{_fmt(r['pandas'].get('read_s', {}), name)} | {_fmt(r['pandas'], 'rss_mb', digits=0)} | "
+                f"{verdict} |"
+            )
+    out += [
+        "",
+        "## Peak RSS of the app process",
+        "",
+        "The process that ran every page set (warm-up + N runs each); target ≤ 1 GB.",
+        "",
+        "| size | app peak RSS MB | ≤ 1 GB | largest cold page process MB |",
+        "|---|---:|---|---:|",
+    ]
+    for r in results:
+        rss = r["pages"].get("rss_mb")
+        cold = max((c.get("rss_mb", 0) for c in r["cold"].values()), default=0)
+        out.append(
+            f"| {r['label']} | {_n(rss)} | {_met(rss <= t['rss_mb'] if rss else None)} | {_n(cold)} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _n(v: Any) -> str:
+    return f"{v:,.0f}" if isinstance(v, (int, float)) else "–"
+
+
+def write_results(path: Path, text: str) -> None:
+    """Write the generated part, keeping hand-written notes below the marker."""
+    notes = ""
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        if NOTES_MARKER in old:
+            notes = old[old.index(NOTES_MARKER) + len(NOTES_MARKER) :]
+    path.write_text(text + "\n" + NOTES_MARKER + (notes or "\n"), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="S,M", help="comma list of S, M, L or order counts")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per page (median; ≥ 5)")
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    ap.add_argument("--json", type=Path, default=None, help="raw results (default: bench/out/)")
+    ap.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("args", nargs="?", default="{}", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        print(json.dumps(WORKERS[a.worker](**json.loads(a.args)), default=str))
+        return 0
+
+    import duckdb
+    import pandas as pd
+
+    from bench import pages
+    from crm_core import config
+
+    def log(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    log(f"pages: {', '.join(pages.PAGES)}")
+    results = []
+    for spec in a.sizes.split(","):
+        label, n = _label(spec)
+        results.append(bench_size(label, n, a.data_dir, a.runs, a.pandas_timeout, log))
+    meta = {
+        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB RAM, "
+        f"{platform.system()} {platform.machine()}",
+        "cores": os.cpu_count(),
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+        "python": platform.python_version(),
+        "memory_limit": config.MEMORY_LIMIT,
+        "threads": config.THREADS or "default",
+    }
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    write_results(a.out, render(results, meta))
+    js = a.json or ROOT / "bench" / "out" / f"results-{'-'.join(r['label'] for r in results)}.json"
+    js.parent.mkdir(parents=True, exist_ok=True)
+    js.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
+    log(f"wrote {a.out} and {js}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

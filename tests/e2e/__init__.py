@@ -1,0 +1,1 @@
+"""Browser end-to-end tests (pytest marker e2e)."""

@@ -1,0 +1,256 @@
+"""The backend seam: URL forms, translation and its shims, loads/rollbacks on PostgreSQL and Spark,
+concurrent app processes on one PostgreSQL, the CLI and the pages on a server backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ROOT, make_app_test
+from parity_support import diff, normalize
+
+from crm_core import backends, db, dialects, ingest
+
+# --------------------------------------------------------------------------- no server needed
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "master"),
+    [
+        ("data/crm.duckdb", "duckdb", ""),
+        ("/abs/path/crm.duckdb", "duckdb", ""),
+        ("duckdb:data/x.duckdb", "duckdb", ""),
+        ("postgresql://crm@db.internal:5432/crm", "postgresql", ""),
+        ("postgres://crm:secret@127.0.0.1/crm", "postgresql", ""),
+        ("spark:local[2]", "spark", "local[2]"),
+        ("spark:local[*]", "spark", "local[*]"),
+        ("spark://master.internal:7077", "spark", "spark://master.internal:7077"),
+        ("sc://connect.internal:15002", "spark", "sc://connect.internal:15002"),
+        ("spark:local[2]?warehouse=/srv/crm", "spark", "local[2]"),
+    ],
+)
+def test_target_forms(value: str, kind: str, master: str) -> None:
+    t = backends.parse_target(value)
+    assert (t.kind, t.master) == (kind, master)
+
+
+def test_warehouse_and_password_handling() -> None:
+    assert backends.parse_target("spark:local[2]?warehouse=/srv/crm").warehouse == "/srv/crm"
+    shown = backends.parse_target("postgresql://crm:s3cret@h:5432/crm").display
+    assert "s3cret" not in shown and shown == "postgresql://crm@h:5432/crm"
+
+
+def test_duckdb_default_stays_a_raw_connection(tmp_path: Path) -> None:
+    # The embedded default gets no wrapper and no translation: zero overhead.
+    con = db.connect(tmp_path / "x.duckdb")
+    assert type(con) is duckdb.DuckDBPyConnection
+    assert db.is_duckdb(con)
+    con.close()
+
+
+def test_duckdb_never_loads_sqlglot() -> None:
+    # The translation layer is for server backends; the default's start-up does not pay for it.
+    code = "import sys, crm_core.db, crm_core.ui; print('sqlglot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_translation_is_cached_and_binds_parameters() -> None:
+    text = db.sql("overview_kpis")
+    a = dialects.translate(text, "postgres")
+    assert dialects.translate(text, "postgres") is a  # one translation per (text, dialect)
+    (st,) = a
+    assert st.params and all(f"${i + 1}" in st.sql for i in range(len(st.params)))
+    (sp,) = dialects.translate(text, "spark")
+    assert all(f":{n}" in sp.sql for n in sp.params)
+
+
+def test_shims() -> None:
+    (drop, create) = dialects.translate("CREATE OR REPLACE TABLE s AS SELECT 1 AS x", "postgres")
+    assert drop.sql == "DROP TABLE IF EXISTS s" and create.sql.startswith("CREATE TABLE s AS")
+    (pg,) = dialects.translate("SELECT DISTINCT k FROM (SELECT 1 AS k)", "postgres")
+    assert "AS _sub1" in pg.sql  # PostgreSQL 15 wants an alias on a derived table
+    (sp,) = dialects.translate(
+        "SELECT max(CAST(order_date AS DATE)) - min(CAST(order_date AS DATE)) AS d FROM orders",
+        "spark",
+    )
+    assert "DATEDIFF" in sp.sql.upper()  # Spark's DATE - DATE is an INTERVAL, not days
+    (t,) = dialects.translate("SELECT date_trunc($grain, order_date) FROM orders", "postgres")
+    assert "DATE_TRUNC($1" in t.sql  # a unit parameter stays a parameter
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _revenue(con: db.Connection) -> float:
+    return float(db.query_rows(con, "metrics_base")[0][0] or 0)
+
+
+def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Path) -> None:
+    duck = db.connect(tmp_path / "same.duckdb")
+    pg = db.connect(pg_url)
+    for con in (duck, pg):
+        ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
+        ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "append")
+    assert _revenue(pg) == pytest.approx(_revenue(duck))
+    h_duck, h_pg = ingest.load_history(duck), ingest.load_history(pg)
+    assert h_pg["load_id"].tolist() == h_duck["load_id"].tolist() == [2, 1]
+    for con in (duck, pg):
+        assert ingest.rollback_to_before(con, 2) == [2]
+    assert _revenue(pg) == pytest.approx(_revenue(duck)) == 151534.0
+    # A refused file changes nothing on PostgreSQL either.
+    with pytest.raises(ingest.IngestError):
+        ingest.load(pg, [ingest.Source(fixtures / "bad" / "README.md", "orders")])
+    assert _revenue(pg) == 151534.0
+
+
+def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monkeypatch) -> None:
+    pg = db.connect(pg_url)
+    ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
+    from crm_core import summaries
+
+    def boom(con: db.Connection) -> None:
+        raise RuntimeError("crash while rebuilding summaries")
+
+    monkeypatch.setattr(summaries, "refresh", boom)
+    with pytest.raises(RuntimeError):
+        ingest.load(pg, [ingest.Source(fixtures / "line_items.csv", "orders")])
+    assert _revenue(pg) == 151534.0
+    assert ingest.load_history(pg)["load_id"].tolist() == [1]
+    assert not [t for t in db.table_columns(pg) if t.startswith("_undo_2")]
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from crm_core import db, overview, value
+    con = db.connect(sys.argv[1])
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        try:
+            both = con.execute(
+                "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
+                "(SELECT sum(revenue) FROM customer_orders)").fetchone()
+            rev = float(db.query_rows(con, "metrics_base")[0][0])
+            period = overview.default_period(con)
+            overview.kpi_deltas(con, period)
+            value.value_pyramid(con, period)
+            print(json.dumps({"orders": float(both[0]), "summary": float(both[1]), "rev": rev}),
+                  flush=True)
+        except Exception as e:
+            print(json.dumps({"error": repr(e)}), flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_app_processes_while_a_load_commits(pg_url: str, shared_data: Path) -> None:
+    pg = db.connect(pg_url)
+    ingest.load_demo(pg)
+    old = _revenue(pg)
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, pg_url, "25"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        time.sleep(6)  # both readers are looping
+        src = shared_data / "uci_online_retail" / "online_retail_40k_line_sample.csv"
+        ingest.load(pg, [ingest.Source(src, "orders")])
+        new = _revenue(pg)
+        outs = [r.communicate(timeout=120) for r in readers]
+    finally:
+        for r in readers:
+            r.kill()
+    assert old != new
+    seen = set()
+    for out, err in outs:
+        lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        assert lines, err[-2000:]
+        errors = [x["error"] for x in lines if "error" in x]
+        assert not errors, errors[:3]
+        for x in lines:
+            # One query over orders and the summary table: both old or both new, never a mix.
+            assert x["orders"] == pytest.approx(x["summary"]), x
+            assert x["rev"] in (pytest.approx(old), pytest.approx(new)), x
+            seen.add("old" if x["rev"] == pytest.approx(old) else "new")
+    assert seen == {"old", "new"}, "the readers did not straddle the load"
+
+
+def test_concurrent_loads_serialise(pg_url: str, fixtures: Path) -> None:
+    pg = db.connect(pg_url)
+    ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
+    a, b = pg.cursor(), pg.cursor()
+    a.execute("BEGIN TRANSACTION")
+    b.execute("BEGIN TRANSACTION")
+    a.execute("UPDATE load_history SET warnings = warnings WHERE load_id = 1")
+    a.execute("COMMIT")
+    b.execute("UPDATE load_history SET warnings = warnings WHERE load_id = 1")  # no change: ok
+    b.execute("COMMIT")
+    c, d = pg.cursor(), pg.cursor()
+    c.execute("BEGIN TRANSACTION")
+    d.execute("BEGIN TRANSACTION")
+    c.execute("INSERT INTO load_history (load_id, status) VALUES (99, 'loaded')")
+    c.execute("COMMIT")
+    with pytest.raises(backends.TransactionConflict):
+        d.execute("DELETE FROM load_history WHERE load_id = 99")
+    d.execute("ROLLBACK")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_cli_metrics_on_postgres_and_spark(pg_url: str, spark_url: str, demo_db_file: Path) -> None:
+    assert _cli("demo", "--db", pg_url).returncode == 0
+    spark = db.connect(spark_url)
+    ingest.load_demo(spark)  # in this process; the CLI's own Spark reads the same warehouse
+    want = json.loads(_cli("metrics", "--db", str(demo_db_file), "--json").stdout)
+    for url in (pg_url, spark_url):
+        out = _cli("metrics", "--db", url, "--json")
+        assert out.returncode == 0, out.stderr[-3000:]
+        got = json.loads(out.stdout)
+        assert not diff(normalize(want), normalize(got)), diff(normalize(want), normalize(got))
+
+
+def test_pages_render_on_postgres(pg_url: str, app_env: None) -> None:
+    ingest.load_demo(db.connect(pg_url))
+    pages = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+    for page in pages:
+        at = make_app_test(pg_url, page, {"lang": "en"}).run()  # type: ignore[arg-type]
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert at.title, page
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+def test_spark_load_append_rollback(spark_url: str, fixtures: Path, tmp_path: Path) -> None:
+    duck = db.connect(tmp_path / "same.duckdb")
+    sp = db.connect(spark_url)
+    for con in (duck, sp):
+        ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
+        ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "append")
+    assert _revenue(sp) == pytest.approx(_revenue(duck))
+    assert ingest.load_history(sp)["load_id"].tolist() == [2, 1]
+    assert ingest.rollback_to_before(sp, 2) == [2]
+    assert _revenue(sp) == 151534.0
+    # Another process (here: another cursor) sees the committed manifest.
+    assert _revenue(db.connect(spark_url)) == 151534.0
