@@ -32,17 +32,26 @@ def monthly_bars(df: pd.DataFrame, column: str, title: str, lang: str = "zh") ->
     return themed(fig, title)
 
 
-def week_index_bars(df: pd.DataFrame, labels: dict[str, str], title: str,
-                    this_label: str, last_label: str) -> go.Figure:
+def week_index_bars(
+    df: pd.DataFrame, labels: dict[str, str], title: str, this_label: str, last_label: str
+) -> go.Figure:
     """This week as an index of last week (= 100) per measure: one scale for counts and money."""
     d = df[df["last_week"].fillna(0) != 0]
     index = 100 * d["this_week"] / d["last_week"]
     names = [labels[m] for m in d["measure"]]
-    fig = go.Figure([
-        go.Bar(x=names, y=[100] * len(d), name=last_label, marker_color=PALETTE[5]),
-        go.Bar(x=names, y=index, name=this_label, marker_color=PALETTE[0],
-               text=[f"{v:.0f}" for v in index], textposition="outside"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=[100] * len(d), name=last_label, marker_color=PALETTE[5]),
+            go.Bar(
+                x=names,
+                y=index,
+                name=this_label,
+                marker_color=PALETTE[0],
+                text=[f"{v:.0f}" for v in index],
+                textposition="outside",
+            ),
+        ]
+    )
     fig.update_layout(barmode="group")
     return themed(fig, title)
 

@@ -25,7 +25,7 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            out.isetitem(i, col.map(_neutralise, na_action="ignore"))
+            out.isetitem(i, col.map(_neutralise, na_action="ignore"))  # type: ignore[arg-type]
     return out.to_csv(index=False).encode("utf-8-sig")
 
 

@@ -704,9 +704,11 @@ def detect_table(headers: list[str]) -> tuple[str | None, dict[str, dict[str, st
     if best is not None:
         for name, t in TABLES.items():
             key = t.key[0]
-            if name != best and key in mappings[name].values() and key not in {
-                c.name for c in TABLES[best].columns
-            }:
+            if (
+                name != best
+                and key in mappings[name].values()
+                and key not in {c.name for c in TABLES[best].columns}
+            ):
                 return None, mappings
     return best, mappings
 

@@ -33,7 +33,8 @@ def overview_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     if trend.empty:
         return []
     kpi = overview.kpi_deltas(con, period, f).set_index("kpi")
-    now, before = float(kpi.loc["revenue", "value"]), float(kpi.loc["revenue", "previous"])
+    now = float(kpi.loc["revenue", "value"])  # type: ignore[arg-type]
+    before = float(kpi.loc["revenue", "previous"])  # type: ignore[arg-type]
     change = i18n.fmt_change((now - before) / before) if before else "–"
     title = i18n.t("overview.revenue_per_month", lang)
     takeaway = i18n.t(

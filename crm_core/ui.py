@@ -8,7 +8,7 @@ import importlib
 import inspect as pyinspect
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -346,11 +346,15 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
 
     box = container or st
     box.plotly_chart(fig, key=f"chart_{name}")
+
+    def render(fmt: str) -> Callable[[], bytes]:
+        return lambda: images.figure_image(fig, fmt)
+
     with box.popover("⬇", help=t("present.exports")):
         for fmt in ("png", "svg"):
             st.download_button(
                 t(f"present.{fmt}"),
-                data=lambda fmt=fmt: images.figure_image(fig, fmt),
+                data=render(fmt),
                 file_name=f"{name}.{fmt}",
                 mime="image/png" if fmt == "png" else "image/svg+xml",
                 key=f"dl_{name}_{fmt}",

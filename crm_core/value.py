@@ -379,9 +379,9 @@ def value_metrics(con: db.Connection) -> dict[str, Any]:
     return {
         "tiers": {
             r.tier: {
-                "customers": int(r.customers),
-                "revenue": float(r.revenue),
-                "revenue_share": float(r.revenue_share),
+                "customers": int(r.customers),  # type: ignore[arg-type]
+                "revenue": float(r.revenue),  # type: ignore[arg-type]
+                "revenue_share": float(r.revenue_share),  # type: ignore[arg-type]
             }
             for r in active.itertuples()
         },
