@@ -33,7 +33,7 @@ for box, k, value in zip(st.columns(4), c.HEADLINE, shown, strict=True):
 if not head["complaints"]:
     ui.empty_note(f)
     st.stop()
-tabs = st.tabs([tx(f"tab_{k}") for k in ("trend", "sla", "satisfaction", "value", "pareto")])
+tabs = st.tabs([tx(f"tab_{k}") for k in ("trend", "sla", "satisfaction", "value", "complaints_pareto")])
 with tabs[0]:
     left, mid, right = st.columns(3)
     grain = left.radio(tx("grain"), c.GRAINS, 2, names.get, key="c_grain", horizontal=True)
@@ -95,6 +95,6 @@ with tabs[3]:
 
 with tabs[4]:
     par = c.pareto(con, period, f)
-    ui.chart(charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "pareto")
+    ui.chart(charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto")
     vital = ", ".join(par.loc[par["vital_few"], "category"])
     st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=vital))
