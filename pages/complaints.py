@@ -33,7 +33,7 @@ for box, k, value in zip(st.columns(4), c.HEADLINE, shown, strict=True):
 if not head["complaints"]:
     ui.empty_note(f)
     st.stop()
-tabs = st.tabs([tx(f"tab_{k}") for k in ("trend", "sla", "satisfaction", "value", "complaints_pareto")])
+tabs = st.tabs([tx(f"tab_{k}") for k in ("trend", "sla", "satisfaction", "value", "pareto")])
 with tabs[0]:
     left, mid, right = st.columns(3)
     grain = left.radio(tx("grain"), c.GRAINS, 2, names.get, key="c_grain", horizontal=True)
