@@ -3,8 +3,8 @@
     python -m bench.run --sizes S,M            # S = 100 k, M = 1 M, L = 10 M orders, or a number
     python -m bench.run --sizes 20000 --runs 2 --out /tmp/RESULTS.md --data-dir /tmp/bench
 
-Every measurement runs in a subprocess of its own (`--worker TASK`), so peak RSS
-(resource.getrusage) belongs to that task alone and "cold" means a fresh process.
+Every measurement runs in a subprocess of its own (`--worker TASK`), so peak RSS (VmHWM on
+Linux, resource.getrusage elsewhere) belongs to that task alone and "cold" means a fresh process.
 Writes bench/RESULTS.md (text below its NOTES marker is kept) and bench/out/results.json.
 """
 
@@ -46,6 +46,16 @@ WORKER_TIMEOUT_S = 3600
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process in MB: getrusage's ru_maxrss, except where Linux shows the peak of
+    this program image alone (VmHWM). ru_maxrss survives execve: a worker forked from a driver
+    that once held 3 GB (DuckDB writing the L files) would report 3 GB whatever it used."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -225,7 +235,15 @@ def _name(b: Any) -> str:
     return next(k for k, v in baselines.BASELINES.items() if v is b)
 
 
+def worker_gen(n: int, out_dir: str) -> dict[str, Any]:
+    """The CSV files of `n` orders (bench/gen.py), made or reused."""
+    from bench import gen
+
+    return {"files": {t: str(p) for t, p in gen.generate(n, Path(out_dir)).items()}}
+
+
 WORKERS = {
+    "gen": worker_gen,
     "load": worker_load,
     "pages": worker_pages,
     "cold": worker_cold,
@@ -270,11 +288,14 @@ def _label(spec: str) -> tuple[str, int]:
 def bench_size(
     label: str, n: int, data_dir: Path, runs: int, pandas_timeout: float, log: Any
 ) -> dict:
-    from bench import gen, pages
+    from bench import pages
 
     d = data_dir / label
     t = time.perf_counter()
-    files = gen.generate(n, d)
+    made = run_worker("gen", {"n": n, "out_dir": str(d)})  # keeps this driver process small
+    if "error" in made:
+        raise RuntimeError(f"generating {label}: {made['error']}")
+    files = {t: Path(p) for t, p in made["files"].items()}
     res: dict[str, Any] = {"label": label, "orders": n, "gen_s": time.perf_counter() - t}
     res["loadavg"] = [os.getloadavg()[0]]
     res["csv_mb"] = sum(f.stat().st_size for f in files.values()) / 1e6

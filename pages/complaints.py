@@ -95,6 +95,8 @@ with tabs[3]:
 
 with tabs[4]:
     par = c.pareto(con, period, f)
-    ui.chart(charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto")
+    ui.chart(
+        charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto"
+    )
     vital = ", ".join(par.loc[par["vital_few"], "category"])
     st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=vital))
