@@ -22,19 +22,14 @@ known AS (
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
 ),
-f_complaints AS (
-    SELECT k.complaint_id
-    FROM complaints AS k
-    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
-    WHERE k.received_at >= $start AND k.received_at < $end_excl
-      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
-      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source)
-      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner)
-      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+-- @include f_complaints
+,
+period_complaints AS (
+    SELECT * FROM f_complaints WHERE received_at >= $start AND received_at < $end_excl
 )
 SELECT
     (SELECT count(*) FROM known) AS customers,
     (SELECT count(DISTINCT customer_id) FROM period_orders) AS active_customers,
     (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
     (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
-    (SELECT count(*) FROM f_complaints) AS complaints
+    (SELECT count(*) FROM period_complaints) AS complaints

@@ -16,15 +16,10 @@ f_leads AS (
       AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner OR l.owner = $owner)
       AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
 ),
-f_complaints AS (
-    SELECT k.*
-    FROM complaints AS k
-    LEFT JOIN customers AS c ON c.customer_id = k.customer_id
-    WHERE k.received_at >= $start AND k.received_at < $end_excl
-      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
-      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source)
-      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner)
-      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+-- @include f_complaints
+,
+period_complaints AS (
+    SELECT * FROM f_complaints WHERE received_at >= $start AND received_at < $end_excl
 ),
 firsts AS (
     SELECT customer_id, min(order_date) AS first_order_at FROM f_orders GROUP BY customer_id
@@ -35,5 +30,5 @@ SELECT
     (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
     (SELECT count(*) FROM firsts
      WHERE first_order_at >= $start AND first_order_at < $end_excl) AS new_customers,
-    (SELECT count(*) FROM f_complaints) AS complaints,
-    (SELECT avg(satisfaction) FROM f_complaints) AS satisfaction
+    (SELECT count(*) FROM period_complaints) AS complaints,
+    (SELECT avg(satisfaction) FROM period_complaints) AS satisfaction
