@@ -11,6 +11,7 @@ RawCursor) or Spark's `:name` marker. docs/backends.md describes the design and 
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import threading
 import urllib.parse
@@ -158,20 +159,22 @@ class Result:
     fetchdf = df
 
 
-class Remote:
+class Remote(abc.ABC):
     """A connection to a server backend; each cursor() is an independent session."""
 
     dialect: str = ""
     target: Target
 
+    @abc.abstractmethod
     def execute(self, query: str, parameters: Mapping[str, Any] | None = None) -> Result:
-        raise NotImplementedError
+        """Run one statement with bound parameters."""
 
+    @abc.abstractmethod
     def cursor(self) -> Remote:
-        raise NotImplementedError
+        """A new, independent session on the same server."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - optional: most sessions hold nothing to release
+        """Release the session's resources (nothing by default)."""
 
     def __enter__(self) -> Remote:
         return self
@@ -179,14 +182,14 @@ class Remote:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abc.abstractmethod
     def table_columns(self) -> dict[str, set[str]]:
         """Tables of the database (not temporary ones) and their column names."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def import_tables(self, source: duckdb.DuckDBPyConnection, names: list[str]) -> None:
         """Copy tables of a DuckDB connection (a load's typed stage) into this session, as
         temporary tables that live until the end of the current transaction."""
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- PostgreSQL
