@@ -1,13 +1,8 @@
 -- Grain: one row per customer known as of $as_of (window [$start, $end_excl), global filters),
 -- optionally only tier $tier_no or RFM code $rfm_code; best value rank first.
 WITH
-windows AS (
-    SELECT
-        1 AS w,
-        CAST($start AS DATE) AS start_date,
-        CAST($end_excl AS DATE) AS end_excl,
-        CAST($as_of AS DATE) AS as_of
-),
+-- @include value_window
+,
 -- @include value_base
 SELECT
     customer_id,

@@ -2,13 +2,8 @@
 -- 6 prospect) as of $as_of over the window [$start, $end_excl), under the global filters.
 -- Ratios are DOUBLE: Spark keeps only 6 decimals of a DECIMAL / DECIMAL quotient.
 WITH
-windows AS (
-    SELECT
-        1 AS w,
-        CAST($start AS DATE) AS start_date,
-        CAST($end_excl AS DATE) AS end_excl,
-        CAST($as_of AS DATE) AS as_of
-),
+-- @include value_window
+,
 -- @include value_base
 SELECT
     tier_no,

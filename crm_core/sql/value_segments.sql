@@ -1,13 +1,8 @@
 -- Grain: one row per RFM 8-segment code ('HHH' … 'LLL': R, F, M high/low against the mean)
 -- among customers buying in [$start, $end_excl), as of $as_of, under the global filters.
 WITH
-windows AS (
-    SELECT
-        1 AS w,
-        CAST($start AS DATE) AS start_date,
-        CAST($end_excl AS DATE) AS end_excl,
-        CAST($as_of AS DATE) AS as_of
-),
+-- @include value_window
+,
 -- @include value_base
 SELECT
     rfm_code,
