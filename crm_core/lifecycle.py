@@ -61,6 +61,8 @@ END_PATTERN_NAMES = {
     "lasting": {"zh": "长久保持", "en": "Lasting"},
     "ongoing": {"zh": "尚在发展", "en": "Still developing"},
 }
+# The stage member table shows this many customers (highest revenue first); downloads hold all.
+MEMBERS_SHOWN = 1000
 LIFECYCLE_FUNNEL = ("known", "exploration", "formation", "stability")
 CUSTOMER_FUNNEL = ("known", "first_purchase", "repeat", "loyal", "advocate")
 
@@ -113,9 +115,17 @@ def customer_stages(
     in words), end_pattern, purchases, first/last purchase date, days_since_last,
     relationship_days, span_days, median_gap_days, overdue_days, revenue, revenue_12m,
     revenue_prev_12m, source, owner."""
-    df = db.query(con, "lifecycle_customers", **_params(as_of, rules, filters))
+    df = _stage_rows(con, as_of, filters, rules)
     df["rule"] = explain(df, rules, as_of, lang)
     return df
+
+
+def _stage_rows(
+    con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
+) -> pd.DataFrame:
+    # customer_stages() without the rule text, which costs more than the query for a million
+    # customers: the page explains only the rows it shows (stage_members).
+    return db.query(con, "lifecycle_customers", **_params(as_of, rules, filters))
 
 
 def explain(df: pd.DataFrame, rules: LifecycleRules, as_of: dt.date, lang: str) -> pd.Series:
@@ -145,8 +155,17 @@ def explain(df: pd.DataFrame, rules: LifecycleRules, as_of: dt.date, lang: str) 
     return out
 
 
-def stage_members(stages: pd.DataFrame, stage: str) -> pd.DataFrame:
-    """The customers of one stage with the rule that placed them, highest revenue first."""
+def stage_members(
+    stages: pd.DataFrame,
+    stage: str,
+    limit: int | None = None,
+    rules: LifecycleRules = DEFAULT_RULES,
+    as_of: dt.date | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """The customers of one stage with the rule that placed them, highest revenue first (the
+    first `limit` of them). The rule text comes from `stages` or is written here for these rows
+    only (then `as_of` is needed)."""
     cols = [
         "customer_id",
         "rule",
@@ -157,10 +176,15 @@ def stage_members(stages: pd.DataFrame, stage: str) -> pd.DataFrame:
         "source",
         "owner",
     ]
-    df = stages.loc[stages["stage"] == stage, cols]
-    return df.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(
-        drop=True
-    )
+    df = stages.loc[stages["stage"] == stage]
+    df = df.sort_values(["revenue", "customer_id"], ascending=[False, True])
+    if limit is not None:
+        df = df.head(limit)
+    if "rule" not in df.columns:
+        if as_of is None:
+            raise ValueError("stage_members needs as_of to explain the rules")
+        df = df.assign(rule=explain(df, rules, as_of, lang))
+    return df[cols].reset_index(drop=True)
 
 
 def _fill(template: str, mask: pd.Series, cols: dict, values: dict) -> pd.Series:
@@ -191,7 +215,20 @@ def stage_counts(
 ) -> pd.DataFrame:
     """One row per stage in STAGES order (zeros included): customers, share, revenue (lifetime
     to `as_of`), revenue_12m."""
-    df = db.query(con, "lifecycle_stage_counts", **_params(as_of, rules, filters))
+    return _counts_frame(db.query(con, "lifecycle_stage_counts", **_params(as_of, rules, filters)))
+
+
+def counts_of(stages: pd.DataFrame) -> pd.DataFrame:
+    """stage_counts() from customer_stages() rows already fetched (the same numbers)."""
+    df = stages.groupby("stage", as_index=False).agg(
+        customers=("customer_id", "size"),
+        revenue=("revenue", "sum"),
+        revenue_12m=("revenue_12m", "sum"),
+    )
+    return _counts_frame(df)
+
+
+def _counts_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"stage": STAGES}).merge(df, on="stage", how="left")
     out[["customers", "revenue", "revenue_12m"]] = (
         out[["customers", "revenue", "revenue_12m"]].astype(float).fillna(0)
@@ -259,8 +296,15 @@ def stage_transitions(
 ) -> pd.DataFrame:
     """One row per (stage at `start`, stage at `end`) with customers moving between them;
     customers not yet known at `start` come from 'new'."""
-    a = db.query(con, "lifecycle_customers", **_params(start, rules, filters))
-    b = db.query(con, "lifecycle_customers", **_params(end, rules, filters))
+    b = _stage_rows(con, end, filters, rules)
+    return transitions_between(
+        db.query(con, "lifecycle_stage_of", **_params(start, rules, filters)), b
+    )
+
+
+def transitions_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """stage_transitions() from the stages at the start (`a`) and at the end (`b`), each with
+    customer_id and stage."""
     m = b[["customer_id", "stage"]].merge(
         a[["customer_id", "stage"]], on="customer_id", how="left", suffixes=("_to", "_from")
     )
@@ -423,7 +467,9 @@ class LifecycleReport:
 
     as_of: dt.date
     start: dt.date
-    customers: pd.DataFrame  # customer_stages() as of `as_of`
+    rules: LifecycleRules
+    lang: str
+    customers: pd.DataFrame  # customer_stages() as of `as_of`, without the rule text
     counts: pd.DataFrame
     lifecycle_funnel: pd.DataFrame
     customer_funnel: pd.DataFrame
@@ -443,16 +489,24 @@ def lifecycle_report(
 ) -> LifecycleReport:
     """Stages as of `as_of`, transitions since the day before `start`, end patterns, new vs lost
     per month and the retention of the cohorts acquired from `start` to `as_of`."""
-    customers = customer_stages(con, as_of, filters, rules, lang)
+    customers = _stage_rows(con, as_of, filters, rules)
+    before = _params(start - dt.timedelta(days=1), rules, filters)
     return LifecycleReport(
         as_of=as_of,
         start=start,
+        rules=rules,
+        lang=lang,
         customers=customers,
-        counts=stage_counts(con, as_of, filters, rules),
+        counts=counts_of(customers),
         lifecycle_funnel=lifecycle_funnel(customers),
         customer_funnel=customer_funnel(customers),
-        transitions=stage_transitions(con, start - dt.timedelta(days=1), as_of, filters, rules),
+        transitions=transitions_between(db.query(con, "lifecycle_stage_of", **before), customers),
         end_patterns=end_patterns(customers),
         new_lost=new_vs_lost(con, as_of, start, filters, rules.churn_days),
         cohorts=cohort_retention(con, as_of, start, as_of, filters),
     )
+
+
+def report_members(rep: LifecycleReport, stage: str, limit: int | None = None) -> pd.DataFrame:
+    """stage_members() of a lifecycle report: one stage's customers, highest revenue first."""
+    return stage_members(rep.customers, stage, limit, rep.rules, rep.as_of, rep.lang)

@@ -362,14 +362,18 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
             )
 
 
-def table_downloads(df: pd.DataFrame, name: str) -> None:
-    """CSV and XLSX downloads of a table, formula injection neutralised, built when clicked."""
+def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
+    """CSV and XLSX downloads of a table (or of the table a function returns, for a large one),
+    formula injection neutralised, built when clicked."""
     from crm_core import export
+
+    def table() -> pd.DataFrame:
+        return df() if callable(df) else df
 
     a, b = st.columns(2)
     a.download_button(
         t("common.download_csv"),
-        lambda: export.safe_csv(df),
+        lambda: export.safe_csv(table()),
         f"{name}.csv",
         mime="text/csv",
         key=f"csv_{name}",
@@ -377,7 +381,7 @@ def table_downloads(df: pd.DataFrame, name: str) -> None:
     )
     b.download_button(
         t("common.download_xlsx"),
-        lambda: export.safe_xlsx(df, name),
+        lambda: export.safe_xlsx(table(), name),
         f"{name}.xlsx",
         key=f"xlsx_{name}",
         on_click="ignore",

@@ -37,9 +37,12 @@ with tabs[0]:
     stage = st.selectbox(
         ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
     )
-    table = labelled(lifecycle.stage_members(rep.customers, stage))
-    st.dataframe(table, hide_index=True)
-    ui.table_downloads(table, f"lifecycle-{stage}")
+    n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
+    shown = lifecycle.MEMBERS_SHOWN
+    st.dataframe(labelled(lifecycle.report_members(rep, stage, shown)), hide_index=True)
+    if n_stage > shown:
+        st.caption(ui.t("lifecycle.members_top", shown=ui.num(shown), n=ui.num(n_stage)))
+    ui.table_downloads(lambda: labelled(lifecycle.report_members(rep, stage)), f"lifecycle-{stage}")
     st.subheader(ui.t("lifecycle.transitions_title"))
     st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
     flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}

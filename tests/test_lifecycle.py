@@ -393,3 +393,39 @@ def test_page_on_orders_only_database(tmp_path: Path, fixtures: Path, app_env: N
     con.close()
     at = make_app_test(path, "pages/lifecycle.py", {"lang": "zh"}).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_median_gap_odd_and_even_counts(hand: db.Connection, tmp_path: Path) -> None:
+    gaps = lifecycle.customer_stages(hand, AS_OF).set_index("customer_id")["median_gap_days"]
+    assert gaps["G120"] == 60  # one gap: 07-04 -> 09-02
+    assert gaps["SP500"] == 305.5  # gaps 366, 245: (366 + 245) / 2
+    assert gaps["SP499"] == 319.5  # gaps 394, 245: (394 + 245) / 2
+    assert pd.isna(gaps["E365"])  # one purchase, no gap
+    # Gaps 10, 30, 50, 200 (even count): (30 + 50) / 2 = 40; with a fifth gap of 5: 30.
+    days = ["2024-01-01", "2024-01-11", "2024-02-10", "2024-03-31", "2024-10-17", "2024-10-22"]
+    orders = "order_id,customer_id,order_date,amount\n" + "".join(
+        f"{c}{i},{c},{d} 10:00,100\n"
+        for c, n in (("EVEN", 5), ("ODD", 6))
+        for i, d in enumerate(days[:n])
+    )
+    con = db.connect(tmp_path / "median.duckdb")
+    _load(con, tmp_path, "customer_id,name\nEVEN,e\nODD,o\n", orders)
+    got = lifecycle.customer_stages(con, AS_OF).set_index("customer_id")["median_gap_days"]
+    assert got.to_dict() == {"EVEN": 40.0, "ODD": 30.0}
+    con.close()
+
+
+def test_report_reuses_its_rows(hand: db.Connection) -> None:
+    start = dt.date(2024, 7, 1)
+    rep = lifecycle.lifecycle_report(hand, start, AS_OF)
+    # The counts and transitions the report derives from its own rows equal the standalone SQL.
+    pd.testing.assert_frame_equal(rep.counts, lifecycle.stage_counts(hand, AS_OF))
+    pd.testing.assert_frame_equal(
+        rep.transitions, lifecycle.stage_transitions(hand, start - dt.timedelta(days=1), AS_OF)
+    )
+    # Members carry the rule text, written for the rows asked for only; highest revenue first.
+    full = lifecycle.customer_stages(hand, AS_OF).set_index("customer_id")["rule"]
+    top = lifecycle.report_members(rep, "stability", limit=2)
+    assert list(top["customer_id"]) == ["SP500", "SP499"]  # revenue 1,500 and 1,499 > 200 (S365)
+    assert top.set_index("customer_id")["rule"].to_dict() == full[["SP500", "SP499"]].to_dict()
+    assert len(lifecycle.report_members(rep, "stability")) == 3  # S365, SP500, SP499
