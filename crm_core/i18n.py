@@ -9,6 +9,7 @@ from typing import Any
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
+MISSING = "–"  # how a missing value is shown, in tables and tiles alike
 _DIR = Path(__file__).resolve().parent / "messages"
 
 
@@ -77,20 +78,58 @@ def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
     return f"{v:,.{decimals}f}"
 
 
+# Units of the compact form, largest first; a number is shortened from 10,000 on.
+_COMPACT_UNITS = {
+    "en": ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")),
+    "zh": ((1e12, "万亿"), (1e8, "亿"), (1e4, "万")),
+}
+_COMPACT_FROM = 1e4
+
+
+def fmt_compact(x: Any, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
+    """A number short enough for a metric tile, about three significant digits:
+    13.7K, 481M, 1.27B in English; 1.37万, 4.81亿 in Chinese. Below 10,000 as fmt_number."""
+    if x is None:
+        return MISSING
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if v != v:  # NaN
+        return MISSING
+    units = _COMPACT_UNITS.get(lang, _COMPACT_UNITS["en"])
+    if abs(v) < _COMPACT_FROM:
+        return fmt_number(v, lang, decimals)
+    for i, (size, unit) in enumerate(units):
+        if abs(v) < size:
+            continue
+        if i > 0 and abs(round(v / size)) >= units[i - 1][0] / size:
+            size, unit = units[i - 1]  # 999,999 is 1.00M, not 1,000K
+        scaled = v / size
+        digits = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
+        return f"{scaled:,.{digits}f}{unit}"
+    return fmt_number(v, lang, decimals)  # pragma: no cover - every unit is below _COMPACT_FROM
+
+
+def fmt_exact(x: Any, decimals: int = 0) -> str:
+    """Every digit, with thousands separators (what fmt_compact shortened): 480,706,782."""
+    return fmt_number(x, "en", decimals)
+
+
 def fmt_pct(x: Any, decimals: int = 1) -> str:
     """0.7123 -> '71.2%'."""
     if x is None:
-        return "–"
+        return MISSING
     v = float(x)
-    return "–" if v != v else f"{v * 100:.{decimals}f}%"
+    return MISSING if v != v else f"{v * 100:.{decimals}f}%"
 
 
 def fmt_change(x: Any, decimals: int = 1) -> str:
     """A relative change with its sign: 0.152 -> '+15.2%'."""
     if x is None:
-        return "–"
+        return MISSING
     v = float(x)
-    return "–" if v != v else f"{v * 100:+.{decimals}f}%"
+    return MISSING if v != v else f"{v * 100:+.{decimals}f}%"
 
 
 def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:

@@ -329,15 +329,34 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
     return overview.default_period(con)
 
 
+def metric(
+    box: Any, label: str, value: Any, delta: Any = None, decimals: int = 0, help: str | None = None
+) -> None:
+    """st.metric of a number in compact form (13.7K, 481M; 1.37万, 4.81亿) so that it fits a
+    narrow tile instead of ending in "…"; a numeric delta likewise (a text delta is shown as it
+    is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers."""
+    lg = lang()
+    shown, exact = i18n.fmt_compact(value, lg, decimals), i18n.fmt_exact(value, decimals)
+    note = None
+    if delta is None or isinstance(delta, str):
+        delta_shown = delta
+        if shown != exact:
+            note = t("common.exact", value=exact)
+    else:
+        delta_shown = i18n.fmt_compact(delta, lg, decimals)
+        delta_exact = i18n.fmt_exact(delta, decimals)
+        if shown != exact or delta_shown != delta_exact:
+            sign = "+" if float(delta) > 0 else ""
+            note = t("common.exact_change", value=exact, change=sign + delta_exact)
+    notes = [x for x in (help, note) if x]
+    box.metric(label, shown, delta=delta_shown, help="\n\n".join(notes) or None)
+
+
 def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
     """One st.metric per KPI (label = message `prefix.<kpi>`) with its change vs the period before."""
     cols = st.columns(len(deltas))
     for col, row in zip(cols, deltas.itertuples(), strict=True):
-        col.metric(
-            t(f"{prefix}.{row.kpi}"),
-            num(row.value),
-            delta=num(row.change) if row.previous else None,
-        )
+        metric(col, t(f"{prefix}.{row.kpi}"), row.value, row.change if row.previous else None)
 
 
 def chart(fig: Any, name: str, container: Any = None) -> None:

@@ -26,10 +26,11 @@ st.caption(tx("period", start=fmt_date(period.start, lang), end=fmt_date(period.
 if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", f.category)) if on]:
     st.info(" ".join(notes))
 head, names, cov = c.headline(con, period, f), ui.labels("complaints.col"), c.coverage(con)
-shown = (ui.num(head["complaints"]), ui.num(head["median_resolution_hours"], 1))
-shown += (fmt_pct(head["sla_breach_rate"]), fmt_pct(head["satisfied_share"]))
-for box, k, value in zip(st.columns(4), c.HEADLINE, shown, strict=True):
-    box.metric(names[k], value)
+for box, k in zip(st.columns(4), c.HEADLINE, strict=True):
+    if k.endswith(("rate", "share")):
+        box.metric(names[k], fmt_pct(head[k]))
+    else:  # counts and hours: compact when large, exact in the tooltip
+        ui.metric(box, names[k], head[k], decimals=1 if k.endswith("hours") else 0)
 if not head["complaints"]:
     ui.empty_note(f)
     st.stop()

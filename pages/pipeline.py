@@ -26,8 +26,8 @@ else:
     if o.basis != "vocabulary":
         st.warning(ui.t(f"pipeline.order_{o.basis}", stages=", ".join(o.inferred)))
     kpis = st.columns(4)
-    kpis[0].metric(ui.t("pipeline.leads"), ui.num(rates["leads"]))
-    kpis[1].metric(ui.t("pipeline.won"), ui.num(rates["won"]))
+    ui.metric(kpis[0], ui.t("pipeline.leads"), rates["leads"])
+    ui.metric(kpis[1], ui.t("pipeline.won"), rates["won"])
     kpis[2].metric(ui.t("pipeline.close_rate"), i18n.fmt_pct(rates["close_rate"]))
     ratio = 1 / rates["close_rate"] if rates["close_rate"] > 0 else None
     kpis[3].metric(ui.t("pipeline.ratio"), f"1 : {ratio:.1f}" if ratio else "–")
@@ -39,7 +39,7 @@ else:
     st.dataframe(labelled(rep.funnel.drop(columns=["segment", "key"])), hide_index=True)
     target = st.number_input(ui.t("pipeline.target"), min_value=0, value=10, key="pl_target")
     need = pipeline.prospects_needed(target, rates["close_rate"])
-    st.metric(ui.t("pipeline.prospects_needed"), ui.num(need))
+    ui.metric(st, ui.t("pipeline.prospects_needed"), need)
     by = st.radio(
         ui.t("pipeline.by"),
         ("source", "owner", "grade"),

@@ -65,7 +65,7 @@ with tabs[3]:
     mig = value.tier_migration(con, period, f, measure, lang=lang)
     keys = ("upgrades", "downgrades", "new", "revenue_at_stake")
     for col, key in zip(st.columns(len(keys)), keys, strict=True):
-        col.metric(t(f"pyramid.{key}"), ui.num(getattr(mig, key)))
+        ui.metric(col, t(f"pyramid.{key}"), getattr(mig, key))
     sides = t("pyramid.before", **span(mig.before)), t("pyramid.now", **span(mig.after))
     order = value.migration_order(lang)
     fig = charts.tier_sankey(mig.flows, order, t("pyramid.migration_chart"), *sides)

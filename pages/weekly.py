@@ -23,10 +23,12 @@ labels = {m: ui.t(f"weekly.measures.{m}") for m in weekly.MEASURES}
 cols = st.columns(len(table))
 for col, row in zip(cols, table.itertuples(), strict=True):
     decimals = 2 if row.measure == "satisfaction" else 0
-    col.metric(
+    ui.metric(
+        col,
         labels[row.measure],
-        ui.num(row.this_week, decimals),
+        row.this_week,
         delta=i18n.fmt_change(row.change_pct) if row.change_pct == row.change_pct else None,
+        decimals=decimals,
     )
 ui.chart(
     charts.week_index_bars(

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from conftest import make_app_test
 
-from crm_core import db, overview, weekly
+from crm_core import db, i18n, overview, weekly
 from crm_core.filters import Filters
 
 
 def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """Each tile's value with its tooltip (which holds the exact number of a shortened value)."""
+    return {m.label: f"{m.value} {m.help}" for m in at.metric}
 
 
 def test_url_filters_take_effect(demo_copy: Path, app_env: None) -> None:
@@ -22,7 +23,9 @@ def test_url_filters_take_effect(demo_copy: Path, app_env: None) -> None:
     con = db.connect(demo_copy)
     f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31), region="华东")
     kpis = overview.headline_kpis(con, overview.Period(f.start, f.end), f)  # type: ignore[arg-type]
-    assert _metrics(at)["Revenue"] == f"{float(kpis['revenue']):,.0f}"
+    revenue = next(m for m in at.metric if m.label == "Revenue")
+    assert revenue.value == i18n.fmt_compact(kpis["revenue"], "en")
+    assert i18n.fmt_exact(kpis["revenue"]) in revenue.help
     assert at.sidebar.selectbox(key="region").value == "华东"
     assert not at.warning
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_app_test
 
+from crm_core import i18n
+
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
 
@@ -54,12 +56,44 @@ def test_overview_numbers_match_core(demo_copy: Path, app_env: None) -> None:
     kpis = overview.headline_kpis(con, period)
     con.close()
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Revenue"] == f"{float(kpis['revenue']):,.0f}"
-    assert shown["Orders"] == f"{kpis['orders']:,.0f}"
+    assert shown["Revenue"] == i18n.fmt_compact(kpis["revenue"], "en")
+    assert shown["Orders"] == i18n.fmt_compact(kpis["orders"], "en")
+    assert shown["Customers"] == f"{kpis['customers']:,.0f}"  # below 10,000: every digit
     charts = at.get("plotly_chart")
     assert len(charts) == 2
     spec = json.loads(charts[0].proto.spec)
     assert spec["data"][0]["type"] == "bar"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_money_tiles_fit_and_keep_the_exact_value(
+    lang: str, demo_copy: Path, app_env: None
+) -> None:
+    # "480,706,782" ended in "…" in a fifth of a 1280 px screen: tiles show ~3 significant
+    # digits (481M, 4.81亿) and the tooltip gives every digit, as does the change.
+    from crm_core import db, overview
+
+    at = make_app_test(demo_copy, params={"lang": lang}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    row = overview.kpi_deltas(con, period).set_index("kpi").loc["revenue"]
+    con.close()
+    tile = next(m for m in at.metric if m.label == i18n.t("overview.revenue", lang))
+    assert tile.value == i18n.fmt_compact(row["value"], lang)
+    assert len(tile.value) <= 6, tile.value
+    assert tile.proto.delta == i18n.fmt_compact(row["change"], lang)
+    assert i18n.fmt_exact(row["value"]) in tile.help
+    assert i18n.fmt_exact(row["change"]) in tile.help
+    # Small numbers are shown whole and need no tooltip.
+    small = next(m for m in at.metric if m.label == i18n.t("overview.complaints", lang))
+    assert "…" not in small.value and not small.help
+    for page in ("pages/weekly.py", "pages/churn_clv.py", "pages/pyramid.py"):
+        at = make_app_test(demo_copy, page, {"lang": lang}).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        long = [m.value for m in at.metric if len(m.value) > 7]
+        assert not long, (page, long)
 
 
 def test_overview_filter_from_url(demo_copy: Path, app_env: None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crm_core import db, overview
+from crm_core import db, i18n, overview
 from crm_core.filters import DIMENSIONS, NO_FILTERS, Filters
 from e2e.served_app import (
     LANG_LABEL,
@@ -42,8 +43,44 @@ def _kpis(db_file: Path, filters: Filters = NO_FILTERS) -> dict[str, Any]:
 
 
 def _en(x: Any) -> str:
-    """A KPI as the English UI shows it (crm_core.i18n.fmt_number, lang="en")."""
-    return f"{float(x):,.0f}"
+    """A KPI as an English tile shows it (ui.metric: i18n.fmt_compact, 481M)."""
+    return i18n.fmt_compact(x, "en")
+
+
+def _exact(page: Any, label: str) -> str:
+    """The exact number behind a tile: the tooltip of a shortened value, else the value."""
+    tile = page.locator("[data-testid=stMetric]").filter(
+        has=page.locator(
+            "[data-testid=stMetricLabel]", has_text=re.compile(f"^{re.escape(label)}$")
+        )
+    )
+    help_icon = tile.locator("[data-testid=stTooltipHoverTarget]")
+    if help_icon.count() == 0:
+        return tile.locator("[data-testid=stMetricValue]").inner_text().strip()
+    help_icon.hover()
+    tip = page.locator("[data-testid=stTooltipContent]")
+    tip.wait_for()
+    text = tip.inner_text().strip()
+    page.mouse.move(0, 0)  # close it: one tooltip at a time
+    tip.wait_for(state="detached")
+    return text
+
+
+# Tiles whose values must fit their column at a laptop's 1280 x 800 (no "…").
+TILE_PAGES = ("/", "/weekly", "/churn_clv", "/pipeline", "/complaints")
+_CLIPPED_JS = """() => [...document.querySelectorAll('[data-testid=stMetricValue] *')]
+    .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_metric_values_fit_their_tiles(lang: str, server: Server, new_page: Any) -> None:
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    for path in TILE_PAGES:
+        open_app(page, f"{server.url}{path}?lang={lang}")
+        page.locator("[data-testid=stMetricValue]").first.wait_for()
+        assert page.evaluate(_CLIPPED_JS) == [], path
+    screenshot(page, f"tiles_{lang}_1280")
 
 
 def _assert_app_page(page: Any, name: str) -> None:
@@ -193,8 +230,11 @@ def test_upload_gbk_csv_then_overview(
     page.wait_for_selector(".js-plotly-plot")
     shown = metric_values(page)
     # Revenue: demo + 12,345.67 + 987.33 = demo + 13,333.00; orders +2; one new (buying) customer.
+    # Tiles show ~3 significant digits; their tooltips hold the exact numbers.
     assert shown["Revenue"] == _en(Decimal(before["revenue"]) + uploaded), shown
-    assert shown["Orders"] == _en(before["orders"] + 2), shown
+    exact = i18n.fmt_exact(Decimal(before["revenue"]) + uploaded)
+    assert exact in _exact(page, "Revenue"), exact
+    assert i18n.fmt_exact(before["orders"] + 2) in _exact(page, "Orders")
     assert shown["Customers"] == _en(before["customers"] + 1), shown
     assert shown["Active customers"] == _en(before["active_customers"] + 1), shown
     screenshot(page, "overview_after_upload")
