@@ -7,6 +7,7 @@ import datetime as dt
 import importlib
 import inspect as pyinspect
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -414,17 +415,51 @@ def labels(prefix: str) -> dict[str, str]:
     return {k[n:]: t(k) for k in i18n.catalogue() if k.startswith(prefix + ".")}
 
 
+# Columns that hold a fraction of 1 (0.2345) meant as a percentage (23.5%), by their crm_core
+# name: ... rate / share / retention / conversion / pct, share_of ..., probabilities.
+_SHARE_COLUMN = re.compile(
+    r"(?:^|_)(?:rate|share|retention|conversion|pct)$|^share_|^p_(?:alive|purchase)$|^lead_to_win$"
+)
+
+
+def is_share(column: Any) -> bool:
+    """Whether a crm_core result column holds fractions meant as percentages."""
+    return bool(_SHARE_COLUMN.search(str(column)))
+
+
+PERCENT_PLACES = 3  # fractions to 3 places: percentages with one decimal
+
+
+def percent_column(**kwargs: Any) -> Any:
+    """A st.dataframe column of fractions shown as percentages with one decimal (0.2345 -> 23.5%).
+    Streamlit truncates a value to the column's step (0.00898 would show as 0.8%): round the
+    shown values to PERCENT_PLACES first, and keep the unrounded frame for downloads."""
+    return st.column_config.NumberColumn(format="percent", step=10**-PERCENT_PLACES, **kwargs)
+
+
+def table(
+    df: pd.DataFrame,
+    label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """st.dataframe of `df` as `label(df)` shows it (headers, category names in the session's
+    language; same columns in the same order): missing values as "–" instead of None / NaN /
+    <NA>, share columns (is_share) as percentages. Returns the shown frame, values and types
+    unchanged, for the CSV / Excel downloads."""
+    shown = label(df) if label else df
+    names = dict(zip(df.columns, shown.columns, strict=True))
+    shares = [names[c] for c in df.columns if is_share(c) and pd.api.types.is_numeric_dtype(df[c])]
+    config = {c: percent_column() for c in shares}
+    config.update(kwargs.pop("column_config", None) or {})
+    kwargs.setdefault("hide_index", True)
+    display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
+    st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
+    return shown
+
+
 def labelled_table(df: pd.DataFrame, prefix: str) -> None:
-    """st.dataframe with each header from message `prefix.<column>`; columns whose names end in
-    rate / share / retention are shown as percentages."""
-    pct = [c for c in df.columns if str(c).endswith(("rate", "share", "retention"))]
-    st.dataframe(
-        df.rename(columns=lambda c: t(f"{prefix}.{c}")),
-        hide_index=True,
-        column_config={
-            t(f"{prefix}.{c}"): st.column_config.NumberColumn(format="percent") for c in pct
-        },
-    )
+    """A table (see `table`) with each header from message `prefix.<column>`."""
+    table(df, lambda d: d.rename(columns=lambda c: t(f"{prefix}.{c}")))
 
 
 def hide_sidebar() -> None:
@@ -515,7 +550,7 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
             )
         )
         source = mapping_editor(report, key)
-        st.dataframe(report.preview, hide_index=True, height=200)
+        st.dataframe(report.preview, hide_index=True, height=200, placeholder=i18n.MISSING)
         return source
 
 
@@ -591,4 +626,4 @@ def history_table(hist: pd.DataFrame) -> None:
     """The load history with its warnings decoded."""
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
-    st.dataframe(show, hide_index=True, width="stretch")
+    st.dataframe(show, hide_index=True, width="stretch", placeholder=i18n.MISSING)

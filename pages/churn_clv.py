@@ -39,8 +39,7 @@ with tabs[0]:
     if report.call_list.empty:
         st.info(ui.t("clv.call_list_empty"))
     else:
-        table = labelled(report.call_list)
-        st.dataframe(table, hide_index=True)
+        table = ui.table(report.call_list, labelled)
         st.download_button(
             ui.t("common.download_csv"), export.safe_csv(table),
             file_name=ui.t("clv.call_list_file"), mime="text/csv", key="clv_dl_risk",
@@ -50,11 +49,10 @@ with tabs[1]:
     ui.chart(
         clv_charts.pyramid_chart(report.pyramid, ui.t("clv.pyramid_title"), tiers), "clv_pyramid"
     )
-    st.dataframe(labelled(report.pyramid.assign(tier=tiers)), hide_index=True)
+    ui.table(report.pyramid.assign(tier=tiers), labelled)
 with tabs[2]:
     st.caption(ui.t("clv.next_help", n=len(report.next_purchases)))
-    table = labelled(report.next_purchases)
-    st.dataframe(table, hide_index=True)
+    table = ui.table(report.next_purchases, labelled)
     st.download_button(
         ui.t("common.download_csv"), export.safe_csv(table),
         file_name=ui.t("clv.next_file"), mime="text/csv", key="clv_dl_next",
@@ -89,4 +87,4 @@ with tabs[4]:
         fig = clv_charts.frequency_chart(h.by_frequency, ui.t("clv.frequency_title"), labels | axes)
         ui.chart(fig, "clv_holdout_by_frequency", right)
         st.caption(ui.t("clv.parameters"))
-        st.dataframe(labelled(clv.parameter_table(h.fit)), hide_index=True)
+        ui.table(clv.parameter_table(h.fit), labelled)

@@ -39,7 +39,11 @@ with tabs[0]:
     )
     n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
     shown = lifecycle.MEMBERS_SHOWN
-    st.dataframe(labelled(lifecycle.report_members(rep, stage, shown)), hide_index=True)
+    st.dataframe(
+        labelled(lifecycle.report_members(rep, stage, shown)),
+        hide_index=True,
+        placeholder=i18n.MISSING,
+    )
     if n_stage > shown:
         st.caption(ui.t("lifecycle.members_top", shown=ui.num(shown), n=ui.num(n_stage)))
     ui.table_downloads(lambda: labelled(lifecycle.report_members(rep, stage)), f"lifecycle-{stage}")
@@ -49,7 +53,10 @@ with tabs[0]:
     ui.chart(charts.transition_sankey(rep.transitions, flow_labels, ""), "lifecycle_flow")
     matrix = lifecycle.transition_matrix(rep.transitions)
     st.dataframe(
-        matrix.rename(index=flow_labels, columns=flow_labels).rename_axis(ui.t("lifecycle.from_to"))
+        matrix.rename(index=flow_labels, columns=flow_labels).rename_axis(
+            ui.t("lifecycle.from_to")
+        ),
+        placeholder=i18n.MISSING,
     )
 with tabs[1]:
     st.caption(ui.t("lifecycle.ends_help"))
@@ -87,7 +94,7 @@ with tabs[3]:
         charts.new_lost_bars(rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang),
         "lifecycle_new_lost",
     )
-    st.dataframe(labelled(rep.new_lost), hide_index=True)
+    st.dataframe(labelled(rep.new_lost), hide_index=True, placeholder=i18n.MISSING)
 with tabs[4]:
     st.caption(ui.t("lifecycle.cohorts_help"))
     heat = charts.cohort_heatmap(

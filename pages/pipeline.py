@@ -17,6 +17,10 @@ def labelled(df, stages=()):  # stage names and column headers in the session's 
     return pipeline.label_stages(df, lang, stages).rename(columns=keys)
 
 
+def show(df, stages=()):  # a table: labelled, shares as percentages, missing as "–"
+    return ui.table(df, lambda d: labelled(d, stages))
+
+
 rep = ui.cached(pipeline.funnel_report, con, start, end, f)
 if rep is None:
     st.info(ui.t("pipeline.no_leads"))
@@ -36,7 +40,7 @@ else:
     ui.chart(funnel, "pipeline_funnel")
     if rep.unplaced_lost:
         st.caption(ui.t("pipeline.lost_note", n=ui.num(rep.unplaced_lost), stage=steps[0]))
-    st.dataframe(labelled(rep.funnel.drop(columns=["segment", "key"])), hide_index=True)
+    show(rep.funnel.drop(columns=["segment", "key"]))
     target = st.number_input(ui.t("pipeline.target"), min_value=0, value=10, key="pl_target")
     need = pipeline.prospects_needed(target, rates["close_rate"])
     ui.metric(st, ui.t("pipeline.prospects_needed"), need)
@@ -48,11 +52,11 @@ else:
         key="pl_by",
     )
     seg = ui.cached(pipeline.funnel_by, con, start, end, f, by)
-    st.dataframe(labelled(seg, o.steps), hide_index=True)
+    show(seg, o.steps)
     st.subheader(ui.t("pipeline.velocity_title"))
     st.caption(ui.t("pipeline.velocity_help"))
     vel = rep.velocity.assign(status=[ui.t(f"pipeline.col.{s}") for s in rep.velocity["status"]])
-    st.dataframe(labelled(vel), hide_index=True)
+    show(vel)
 
 st.header(ui.t("pipeline.followup_title"))
 fu = ui.cached(pipeline.followup_report, con, start, end, f)
@@ -64,14 +68,13 @@ share = d["share"].iloc[0] if len(d) else None
 category = fu.delivery_category or ui.t("pipeline.all_orders")
 st.metric(ui.t("pipeline.followup_share", hours=pipeline.FOLLOWUP_HOURS), i18n.fmt_pct(share))
 st.caption(ui.t("pipeline.followup_help", category=category, n=ui.num(d["deliveries"].sum())))
-st.dataframe(labelled(fu.by_owner), hide_index=True)
+show(fu.by_owner)
 st.subheader(ui.t("pipeline.cadence_title"))
 cadence = charts.cadence_bars(fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual"))
 ui.chart(cadence, "pipeline_cadence")
-st.dataframe(labelled(fu.cadence), hide_index=True)
+show(fu.cadence)
 st.subheader(ui.t("pipeline.overdue_title"))
 st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))
-st.dataframe(labelled(fu.overdue_owners), hide_index=True)
-table = labelled(fu.overdue)
-st.dataframe(table, hide_index=True)
+show(fu.overdue_owners)
+table = show(fu.overdue)
 ui.table_downloads(table, "overdue-leads")

@@ -17,11 +17,12 @@ if period is None:
 
 def table(df, cols):
     """The columns under translated headers, shares as percentages; returns the shown frame."""
-    pct, num = (st.column_config.NumberColumn(format=x) for x in ("percent", "localized"))
+    pct, num = ui.percent_column(), st.column_config.NumberColumn(format="localized")
     numbers = df[cols].select_dtypes("number").columns
     config = {t(f"pyramid.col.{c}"): pct if c.endswith("share") else num for c in numbers}
-    shown = df[cols].round(2).rename(columns=lambda c: t(f"pyramid.col.{c}"))
-    st.dataframe(shown, hide_index=True, column_config=config)
+    places = {c: ui.PERCENT_PLACES if c.endswith("share") else 2 for c in cols}
+    shown = df[cols].round(places).rename(columns=lambda c: t(f"pyramid.col.{c}"))
+    st.dataframe(shown, hide_index=True, column_config=config, placeholder=i18n.MISSING)
     return shown
 
 

@@ -40,11 +40,13 @@ ui.chart(
     ),
     "weekly",
 )
-shown = table.assign(measure=table["measure"].map(labels)).rename(
-    columns={
-        c: ui.t(f"weekly.{c}")
-        for c in ("measure", "this_week", "last_week", "change", "change_pct")
-    }
+shown = ui.table(
+    table,
+    lambda d: d.assign(measure=d["measure"].map(labels)).rename(
+        columns={
+            c: ui.t(f"weekly.{c}")
+            for c in ("measure", "this_week", "last_week", "change", "change_pct")
+        }
+    ),
 )
-st.dataframe(shown, hide_index=True)
 ui.table_downloads(shown, f"weekly-{week_end:%Y-%m-%d}")

@@ -122,3 +122,74 @@ def test_first_start_builds_the_demo_database(tmp_path: Path, app_env: None) -> 
     assert db.exists()
     shown = {m.label: m.value for m in at.metric}
     assert shown["Revenue"] not in ("0", "–")
+
+
+# Columns holding fractions meant as percentages, by their English header, on each page.
+SHARE_HEADERS = {
+    "pages/weekly.py": {"Change %"},
+    "pages/churn_clv.py": {"P(alive)", "Share of CLV", "P(purchase in 90 days)"},
+    "pages/pipeline.py": {
+        "Conversion from previous", "Share of entry", "Close rate", "Lead to win",
+        "Share in time", "Share on cadence", "Share overdue",
+    },
+    "pages/complaints.py": {"Accept breach rate", "Share satisfied (4–5)", "Share of all paid"},
+    "pages/pyramid.py": {"Revenue share"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_tables_show_missing_as_a_dash_and_shares_as_percentages(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    # Missing values were shown as the text "None", shares as raw fractions (0.2345).
+    at = make_app_test(demo_copy, page, {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    formats: dict[str, str | None] = {}
+    for table in at.dataframe:
+        assert table.proto.placeholder == i18n.MISSING, (page, list(table.value.columns))
+        config = json.loads(table.proto.columns or "{}")
+        for header in table.value.columns:
+            fmt = config.get(str(header), {}).get("type_config", {}).get("format")
+            formats[str(header)] = formats.get(str(header)) or fmt
+            if header in SHARE_HEADERS.get(page, ()):
+                # Still the fraction in the data (and so in every download): only the display
+                # is a percentage.
+                assert table.value[header].dropna().between(-1, 1).all(), (page, header)
+    for header in SHARE_HEADERS.get(page, ()):
+        assert formats.get(header) == "percent", (page, header, formats.get(header))
+
+
+def test_share_columns_by_name() -> None:
+    from crm_core import ui
+
+    shares = ["close_rate", "share_of_entry", "clv_share", "p_alive", "lead_to_win", "change_pct"]
+    assert all(ui.is_share(c) for c in [*shares, "retention", "conversion", "share"])
+    others = ["customers", "median_hours", "revenue", "change", "rated", "shared_at", "rates_note"]
+    assert not any(ui.is_share(c) for c in others)
+
+
+def _table_script() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from crm_core import ui
+
+    df = pd.DataFrame({"owner": ["a", None], "close_rate": [0.00898, None], "leads": [3, None]})
+    st.session_state["returned"] = ui.table(df, lambda d: d.rename(columns=str.upper))
+
+
+def test_table_rounds_only_what_it_shows() -> None:
+    # Streamlit truncates a percent column to its step (0.00898 showed as 0.8 %): the table
+    # shows the fraction rounded to 3 places (0.9 %) and returns the exact one for downloads.
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_table_script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.dataframe[0]
+    assert shown.proto.placeholder == i18n.MISSING
+    assert shown.value["CLOSE_RATE"].iloc[0] == 0.009
+    config = json.loads(shown.proto.columns)["CLOSE_RATE"]
+    assert config["type_config"]["format"] == "percent"
+    returned = at.session_state["returned"]
+    assert returned["CLOSE_RATE"].iloc[0] == 0.00898
+    assert returned["LEADS"].dtype.kind == "f" and returned["OWNER"].isna().iloc[1]
