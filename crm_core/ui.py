@@ -8,6 +8,7 @@ import importlib
 import inspect as pyinspect
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -520,12 +521,33 @@ def upload_dir() -> Path:
     return Path(d)
 
 
-def flash(message: str | None = None) -> None:
-    """Keep a success message across st.rerun() (set it), or show and clear it (no argument)."""
+def flash(message: str | None = None, kind: str = "success") -> None:
+    """Keep a message (st.success / warning / error) across st.rerun(), or, with no argument,
+    show the kept messages in order and forget them."""
     if message is not None:
-        st.session_state["_crm_flash"] = message
-    elif msg := st.session_state.pop("_crm_flash", None):
-        st.success(msg)
+        st.session_state.setdefault("_crm_flash", []).append((kind, message))
+        return
+    for kept_kind, kept in st.session_state.pop("_crm_flash", []):
+        getattr(st, kept_kind)(kept)
+
+
+def uploader_key() -> str:
+    """The Data page's file-uploader key: a new key (after a load) is an empty uploader."""
+    return f"uploads_{st.session_state.get('_crm_upload_round', 0)}"
+
+
+def after_load(result: ingest.LoadResult) -> None:
+    """After a committed load: keep its messages for the next run, empty the file uploader and
+    drop the staged copies, then rerun, so that the sidebar's last-load caption (drawn before
+    the page) and the load history show this load."""
+    for kind, text in report_lines(result.reports):
+        flash(text, kind)
+    flash(t("data.committed", id=result.load_id))
+    st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
+    staged = st.session_state.pop("_crm_upload_dir", None)
+    if staged:
+        shutil.rmtree(staged, ignore_errors=True)
+    st.rerun()
 
 
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
@@ -602,24 +624,30 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     )
 
 
-def report_messages(reports: list[ingest.FileReport]) -> None:
-    """Errors and warnings of a validation or load, each naming its file."""
+def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
+    """(kind, text) of the errors, warnings and successes of a validation or load."""
+    lines = []
     for r in reports:
         if r.errors:
-            st.error(r.error_text())
-        for w in r.warnings:
-            st.warning(w)
+            lines.append(("error", r.error_text()))
+        lines += [("warning", w) for w in r.warnings]
         if r.ok and r.rows_read:
-            st.success(
-                t(
-                    "data.file_ok",
-                    file=r.file_name,
-                    table=r.table,
-                    read=f"{r.rows_read:,}",
-                    loaded=f"{r.rows_loaded:,}",
-                    rejected=f"{r.rows_rejected:,}",
-                )
+            ok = t(
+                "data.file_ok",
+                file=r.file_name,
+                table=r.table,
+                read=f"{r.rows_read:,}",
+                loaded=f"{r.rows_loaded:,}",
+                rejected=f"{r.rows_rejected:,}",
             )
+            lines.append(("success", ok))
+    return lines
+
+
+def report_messages(reports: list[ingest.FileReport]) -> None:
+    """Errors and warnings of a validation or load, each naming its file."""
+    for kind, text in report_lines(reports):
+        getattr(st, kind)(text)
 
 
 def history_table(hist: pd.DataFrame) -> None:

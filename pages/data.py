@@ -10,9 +10,14 @@ st.title(ui.t("data.title"))
 con = ui.connection()
 ui.flash()
 files = st.file_uploader(
-    ui.t("data.uploader"), type=["csv", "txt", "tsv"], accept_multiple_files=True, key="uploads"
+    ui.t("data.uploader"),
+    type=["csv", "txt", "tsv"],
+    accept_multiple_files=True,
+    key=ui.uploader_key(),  # a new key after each load: an empty uploader
 )
-sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
+sources = [
+    s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"{ui.uploader_key()}_{i}"))
+]
 
 if sources:
     mode = st.radio(ui.t("data.mode"), ingest.MODES, horizontal=True, help=ui.t("data.mode_help"))
@@ -26,12 +31,11 @@ if sources:
         bar = st.progress(0.0, ui.t("data.starting"))
         try:
             result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
-            ui.fresh_read(con)
-            ui.report_messages(result.reports)
-            st.success(ui.t("data.committed", id=result.load_id))
         except ingest.IngestError as e:
             ui.report_messages(e.reports)
             st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
+        else:
+            ui.after_load(result)  # reruns: the sidebar and the history show the new load
 
 st.subheader(ui.t("data.history"))
 hist = ingest.load_history(con)
@@ -40,7 +44,11 @@ if hist.empty:
 else:
     ui.history_table(hist)
     undoable = hist[hist["can_roll_back"]]["load_id"].drop_duplicates().tolist()
-    target = st.selectbox(ui.t("data.rollback_to"), undoable, index=None) if undoable else None
+    target = (
+        st.selectbox(ui.t("data.rollback_to"), undoable, index=None, key="rollback")
+        if undoable
+        else None
+    )
     if target and st.button(ui.t("data.rollback_button", id=target)):
         ui.flash(ui.t("data.rolled_back", ids=ingest.rollback_to_before(con, int(target))))
         st.rerun()

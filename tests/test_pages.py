@@ -114,6 +114,44 @@ def test_data_page_upload_and_load(demo_copy: Path, app_env: None, fixtures: Pat
     assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
 
 
+def test_a_load_empties_the_uploader_and_updates_the_sidebar(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    # The sidebar is drawn before the page: without a rerun its "last load" caption named the
+    # previous load, and the loaded file stayed in the uploader, ready to be loaded twice.
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    assert any("last load: #1 " in c.value for c in at.sidebar.caption)
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert len(at.expander) == 1  # the file's panel
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    caption = " ".join(c.value for c in at.sidebar.caption)
+    assert "last load: #2 orders_gbk.csv" in caption, caption
+    # The messages of the load survive the rerun: the file's report, then the commit.
+    success = [s.value for s in at.success]
+    assert any("orders_gbk.csv: orders" in x for x in success), success
+    assert success[-1] == "Load 2 committed.", success
+    # An empty uploader (a new widget), no file panel, no load button.
+    uploader = at.get("file_uploader")[0]
+    assert "uploads_1" in uploader.proto.id, uploader.proto.id
+    assert not at.session_state["uploads_1"]
+    assert len(at.expander) == 0
+    assert not [b for b in at.button if b.label == "Load"]
+    history = at.dataframe[0].value
+    assert 2 in set(history["load_id"]), history
+    # The next run (any widget) shows the page without the old messages.
+    at.run()
+    assert not at.success
+    # Rolling the load back reruns the same way.
+    at.selectbox(key="rollback").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == ["Rolled back load(s) [2]."]
+    assert any("last load: #1 " in c.value for c in at.sidebar.caption)
+
+
 def test_first_start_builds_the_demo_database(tmp_path: Path, app_env: None) -> None:
     # Managers must see real numbers at once: no database file yet -> built from data/demo.
     db = tmp_path / "fresh" / "crm.duckdb"
