@@ -15,9 +15,7 @@ files = st.file_uploader(
     accept_multiple_files=True,
     key=ui.uploader_key(),  # a new key after each load: an empty uploader
 )
-sources = [
-    s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"{ui.uploader_key()}_{i}"))
-]
+sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
     mode = st.radio(ui.t("data.mode"), ingest.MODES, horizontal=True, help=ui.t("data.mode_help"))
