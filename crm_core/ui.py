@@ -550,6 +550,38 @@ def after_load(result: ingest.LoadResult) -> None:
     st.rerun()
 
 
+LOAD_MODES = ("append", "replace")  # append first: the default leaves loaded rows alone
+
+
+def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
+    """The load mode: append by default; replace one click away, its consequences next to it
+    and, once chosen, the rows it deletes."""
+    # Labels looked up here, not in format_func: AppTest calls format_func outside the
+    # session, where lang() falls back to the default language.
+    names = {m: t(f"data.mode_{m}") for m in LOAD_MODES}
+    mode = st.radio(
+        t("data.mode"),
+        LOAD_MODES,
+        format_func=names.__getitem__,
+        captions=[t(f"data.mode_{m}_help") for m in LOAD_MODES],
+        horizontal=True,
+        help=t("data.mode_help", keep=config.UNDO_KEEP),
+        key="load_mode",
+    )
+    if mode == "replace":
+        counts = db.table_counts(con)
+        tables = sorted({s.table for s in sources if s.table})
+        st.warning(
+            t(
+                "data.replace_warning",
+                tables=", ".join(t("data.table_rows", table=x, n=f"{counts[x]:,}") for x in tables),
+                keep=config.UNDO_KEEP,
+            ),
+            icon=":material/warning:",
+        )
+    return mode
+
+
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
     """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
     with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):

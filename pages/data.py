@@ -18,7 +18,7 @@ files = st.file_uploader(
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
-    mode = st.radio(ui.t("data.mode"), ingest.MODES, horizontal=True, help=ui.t("data.mode_help"))
+    mode = ui.load_mode(con, sources)
     skip = st.checkbox(ui.t("data.skip_bad"))
     for s in sources:
         s.skip_bad_rows = skip

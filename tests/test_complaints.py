@@ -434,6 +434,7 @@ def test_cfpb_upload_through_the_data_page(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="file0_table").value == "complaints"
+    at.radio(key="load_mode").set_value("replace").run()  # the CFPB file instead of the demo's
     next(b for b in at.button if b.label == "Load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("committed" in s.value for s in at.success), [s.value for s in at.success]

@@ -152,6 +152,40 @@ def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     assert any("last load: #1 " in c.value for c in at.sidebar.caption)
 
 
+def test_load_mode_defaults_to_append_and_states_what_replace_deletes(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db
+
+    con = db.connect(demo_copy)
+    orders = db.table_counts(con)["orders"]
+    con.close()
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    mode = at.radio(key="load_mode")
+    assert mode.value == "append" and mode.options == ["Append", "Replace"]
+    replace_caption = i18n.t("data.mode_replace_help", "en")
+    assert list(mode.proto.captions)[1] == replace_caption  # its consequence, next to it
+    assert "Deletes every current row" in replace_caption
+    assert not at.warning, [w.value for w in at.warning]
+    # Replace is one click away; once chosen, the page says which rows it deletes.
+    mode.set_value("replace").run()
+    warning = " ".join(w.value for w in at.warning)
+    assert f"orders ({orders:,} rows)" in warning, warning
+    mode = at.radio(key="load_mode").set_value("append").run()
+    assert not at.warning
+    # The default load keeps the demo orders and adds the file's.
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(demo_copy)
+    after = db.table_counts(con)["orders"]
+    mode_logged = con.execute("SELECT DISTINCT mode FROM load_history WHERE load_id = 2").fetchall()
+    con.close()
+    assert after > orders and mode_logged == [("append",)]
+
+
 def test_first_start_builds_the_demo_database(tmp_path: Path, app_env: None) -> None:
     # Managers must see real numbers at once: no database file yet -> built from data/demo.
     db = tmp_path / "fresh" / "crm.duckdb"

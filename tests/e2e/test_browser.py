@@ -212,9 +212,10 @@ def test_upload_gbk_csv_then_overview(
     # The detected table is shown in the "Table" selectbox of the file's panel.
     table_box = page.locator("[data-testid=stSelectbox]").filter(has_text="Table")
     assert table_box.locator("input").input_value() == "orders"
-    n = runs(page)
-    page.get_by_text("append", exact=True).click()  # keep the demo orders, add the new ones
-    wait_idle(page, after=n)
+    # Append (keep the demo orders, add the new ones) is the default; Replace is one click away.
+    mode = page.locator("[data-testid=stRadio]").filter(has_text="Replace")
+    assert mode.get_by_role("radio", name="Append").is_checked()
+    assert not mode.get_by_role("radio", name="Replace").is_checked()
     n = runs(page)
     page.get_by_role("button", name="Load", exact=True).click()
     wait_idle(page, after=n)
