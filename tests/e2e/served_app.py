@@ -105,10 +105,10 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running `streamlit run app.py` on a private database."""
+    """A running `streamlit run app.py` on a private DuckDB file or a (shareable) server URL."""
 
     url: str
-    db_path: Path
+    db_path: Path | str
     proc: subprocess.Popen
     log_path: Path
 
@@ -118,8 +118,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(db_path: Path, name: str) -> Iterator[Server]:
-    """Start the app on `db_path` (cwd = repo root), wait for health, kill its group at the end."""
+def serve(db_path: Path | str, name: str) -> Iterator[Server]:
+    """Start the app on `db_path` (cwd = repo root), wait for health, kill its group at the end.
+
+    `db_path` is anything CRM_LENS_DB accepts: a DuckDB file, or a postgresql:// URL that several
+    servers may share."""
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / f"server-{name}.log"
