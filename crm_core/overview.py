@@ -54,16 +54,30 @@ def default_period(con: db.Connection) -> Period | None:
 
 def headline_kpis(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> dict:
     """Known customers, active (buying) customers, revenue, orders, complaints in the period."""
-    rows = db.query_rows(
-        con, "overview_kpis", start=period.start, end_excl=period.end_excl, **filters.params()
-    )
-    return dict(zip(KPI_NAMES, rows[0], strict=True))
+    return _kpis(con, period, period.start, filters)[0]
+
+
+def _kpis(
+    con: db.Connection, period: Period, prev_start: dt.date, filters: Filters
+) -> tuple[dict, dict]:
+    # The KPIs of `period` and of [prev_start, period.start), from one statement.
+    row = db.query_rows(
+        con,
+        "overview_kpis",
+        start=period.start,
+        end_excl=period.end_excl,
+        prev_start=prev_start,
+        **filters.params(),
+    )[0]
+    now = dict(zip(KPI_NAMES, row[:5], strict=True))
+    # Known customers do not depend on the period.
+    before = dict(zip(KPI_NAMES, (row[0], *row[5:]), strict=True))
+    return now, before
 
 
 def kpi_deltas(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> pd.DataFrame:
     """Each KPI for the period and the previous period of equal length, with the change."""
-    now = headline_kpis(con, period, filters)
-    before = headline_kpis(con, period.previous(), filters)
+    now, before = _kpis(con, period, period.previous().start, filters)
     df = pd.DataFrame(
         {
             "kpi": KPI_NAMES,

@@ -13,7 +13,8 @@ v_history AS (
         w.w,
         o.customer_id,
         count(*) FILTER (WHERE o.order_date >= w.start_date) AS window_lines,
-        count(DISTINCT o.order_id) FILTER (WHERE o.order_date >= w.start_date) AS orders,
+        -- CASE, not FILTER: DuckDB runs a filtered distinct aggregate much slower.
+        count(DISTINCT CASE WHEN o.order_date >= w.start_date THEN o.order_id END) AS orders,
         coalesce(sum(o.amount) FILTER (WHERE o.order_date >= w.start_date), 0) AS revenue,
         -- Profit counts lines whose cost is known; a line without cost adds nothing.
         coalesce(

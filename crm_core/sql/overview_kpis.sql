@@ -1,11 +1,15 @@
--- Grain: one row of headline KPIs for the period [$start, $end_excl) under the global filters.
+-- Grain: one row of headline KPIs under the global filters for the period [$start, $end_excl)
+-- and, in the prev_ columns, for the period [$prev_start, $start) before it (pass $prev_start =
+-- $start for none). One scan of the order lines serves both periods.
 WITH
 -- @include f_customers
 ,
 -- @include f_orders
 ,
 period_orders AS (
-    SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
+    SELECT customer_id, order_id, amount, order_date >= $start AS in_period
+    FROM f_orders
+    WHERE order_date >= $prev_start AND order_date < $end_excl
 ),
 -- Under a customer filter every customer with orders is in f_customers already; without one,
 -- the customers with orders come from the customer_orders summary unless a category narrows them.
@@ -24,12 +28,34 @@ known AS (
 ),
 -- @include f_complaints
 ,
-period_complaints AS (
-    SELECT * FROM f_complaints WHERE received_at >= $start AND received_at < $end_excl
+order_kpis AS (
+    -- Grouped by period rather than count(DISTINCT …) FILTER: DuckDB runs distinct aggregates
+    -- with a filter far slower than one distinct aggregate per group.
+    SELECT
+        in_period,
+        count(DISTINCT customer_id) AS active_customers,
+        sum(amount) AS revenue,
+        count(DISTINCT order_id) AS orders
+    FROM period_orders
+    GROUP BY in_period
+),
+complaint_kpis AS (
+    SELECT
+        count(CASE WHEN received_at >= $start THEN 1 END) AS complaints,
+        count(CASE WHEN received_at < $start THEN 1 END) AS prev_complaints
+    FROM f_complaints
+    WHERE received_at >= $prev_start AND received_at < $end_excl
 )
 SELECT
     (SELECT count(*) FROM known) AS customers,
-    (SELECT count(DISTINCT customer_id) FROM period_orders) AS active_customers,
-    (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
-    (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
-    (SELECT count(*) FROM period_complaints) AS complaints
+    coalesce(o.active_customers, 0) AS active_customers,
+    coalesce(o.revenue, 0) AS revenue,
+    coalesce(o.orders, 0) AS orders,
+    c.complaints,
+    coalesce(p.active_customers, 0) AS prev_active_customers,
+    coalesce(p.revenue, 0) AS prev_revenue,
+    coalesce(p.orders, 0) AS prev_orders,
+    c.prev_complaints
+FROM complaint_kpis AS c
+LEFT JOIN order_kpis AS o ON o.in_period
+LEFT JOIN order_kpis AS p ON NOT p.in_period
