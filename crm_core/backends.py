@@ -173,6 +173,11 @@ class Remote(abc.ABC):
     def cursor(self) -> Remote:
         """A new, independent session on the same server."""
 
+    def changed_since_begin(self) -> bool:
+        """Whether a load or rollback committed since this cursor's BEGIN, so that the reads of
+        the block may mix old and new data (engines whose blocks are not snapshots say so)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional: most sessions hold nothing to release
         """Release the session's resources (nothing by default)."""
 
@@ -314,6 +319,12 @@ class PgConnection(Remote):
         with self._pool.connection() as c:
             self._version0 = self._load_version(c)
         self._block = True
+
+    def changed_since_begin(self) -> bool:
+        if not self._block:
+            return False
+        with self._pool.connection() as c:
+            return self._load_version(c) != self._version0
 
     def _writer(self) -> Any:
         """The block's write transaction, started (lock taken, freshness checked) on first use."""

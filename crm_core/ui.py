@@ -120,15 +120,31 @@ def connection() -> db.Connection:
     return cur
 
 
+# A render on a server engine overlapped by a load's commit is run again up to this many times.
+RERENDERS = 3
+
+
 @contextlib.contextmanager
 def consistent_read(con: db.Connection) -> Iterator[None]:
     """Run one page render in one read transaction: every query of the page sees the same data,
-    even when a load commits half-way through the render."""
+    even when a load commits half-way through the render.
+
+    DuckDB gives the render a snapshot. PostgreSQL reads each statement's committed data (a
+    page-long snapshot would block a load's swap), so a render that a load's commit overlapped is
+    run again (at most RERENDERS times in a row): the render left on screen is all old or all new.
+    """
     con.execute("BEGIN TRANSACTION")
+    stale = False
     try:
         yield
+        stale = not db.is_duckdb(con) and con.changed_since_begin()  # type: ignore[union-attr]
     finally:
         con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
+    tries = st.session_state.get("_crm_rerenders", 0)
+    if stale and tries < RERENDERS:
+        st.session_state["_crm_rerenders"] = tries + 1
+        st.rerun()
+    st.session_state["_crm_rerenders"] = 0
 
 
 def fresh_read(con: db.Connection) -> None:

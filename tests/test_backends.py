@@ -239,6 +239,41 @@ def test_pages_render_on_postgres(pg_url: str, app_env: None) -> None:
         assert at.title, page
 
 
+def test_a_render_overlapped_by_a_commit_is_flagged(pg_url: str, fixtures: Path) -> None:
+    pg = db.connect(pg_url)
+    ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
+    reader = pg.cursor()
+    reader.execute("BEGIN TRANSACTION")
+    _revenue(reader)
+    assert not reader.changed_since_begin()
+    ingest.load(pg, [ingest.Source(fixtures / "line_items.csv", "orders")], "append")
+    # The reader's next statement sees the new rows: its render would mix, so it is flagged.
+    assert reader.changed_since_begin()
+    reader.execute("ROLLBACK")
+    reader.execute("BEGIN TRANSACTION")
+    assert not reader.changed_since_begin()
+    reader.execute("ROLLBACK")
+
+
+def test_overlapped_renders_run_again_a_bounded_number_of_times(
+    pg_url: str, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core import ui
+
+    ingest.load_demo(db.connect(pg_url))
+    calls: list[int] = []
+
+    def always_changed(self: backends.PgConnection) -> bool:
+        calls.append(1)
+        return True  # as if a load committed during every render
+
+    monkeypatch.setattr(backends.PgConnection, "changed_since_begin", always_changed)
+    at = make_app_test(pg_url, "pages/overview.py", {"lang": "en"}).run()  # type: ignore[arg-type]
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title
+    assert len(calls) == ui.RERENDERS + 1  # the first render, then RERENDERS reruns, then it stops
+
+
 # --------------------------------------------------------------------------- Spark
 
 
