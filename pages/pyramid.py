@@ -32,7 +32,7 @@ def span(p):
 
 names = {m: t(f"pyramid.measure_{m}") for m in value.MEASURES}
 measure = st.radio(t("pyramid.measure"), value.measures(con), format_func=names.get)
-pyr = value.value_pyramid(con, period, f, measure, lang=lang)
+pyr = ui.cached(value.value_pyramid, con, period, f, measure, lang=lang)
 n_active = value.active_customers(pyr)
 st.caption(t("pyramid.as_of", n=ui.num(n_active), **span(period)))
 if n_active == 0:
@@ -47,7 +47,7 @@ with tabs[0]:
     with right:
         table(pyr, value.PYRAMID_COLUMNS)
 with tabs[1]:
-    par = value.pareto(con, period, f)
+    par = ui.cached(value.pareto, con, period, f)
     top = i18n.fmt_pct(par.top_revenue_share)
     k, n = ui.num(par.top_customers), ui.num(par.customers)
     st.metric(t("pyramid.pareto_metric"), top, help=t("pyramid.pareto_help", n=n, k=k))
@@ -57,13 +57,13 @@ with tabs[1]:
         fig = charts.concentration_curve(par.curve, par.top_share, *texts)
         ui.chart(charts.mark_point(fig, par.top_share, par.top_revenue_share, point), "pareto")
 with tabs[2]:
-    segs = value.rfm_segments(con, period, f, lang)
+    segs = ui.cached(value.rfm_segments, con, period, f, lang)
     st.caption(t("pyramid.rfm_note"))
     heat = {c: t(f"pyramid.col.{c}") for c in value.HEATMAP_METRICS}
     ui.chart(charts.segment_heatmap(segs, heat, t("pyramid.rfm_chart"), lang), "rfm_segments")
     table(segs, value.SEGMENT_COLUMNS)
 with tabs[3]:
-    mig = value.tier_migration(con, period, f, measure, lang=lang)
+    mig = ui.cached(value.tier_migration, con, period, f, measure, lang=lang)
     keys = ("upgrades", "downgrades", "new", "revenue_at_stake")
     for col, key in zip(st.columns(len(keys)), keys, strict=True):
         ui.metric(col, t(f"pyramid.{key}"), getattr(mig, key))
@@ -75,6 +75,6 @@ with tabs[4]:
     choices = value.drill_choices(lang)
     group = {c: t(f"pyramid.group_{c.split(':')[0]}") + " · " + choices[c] for c in choices}
     choice = st.selectbox(t("pyramid.drill"), list(choices), key="drill", format_func=group.get)
-    rows = value.customer_list(con, period, f, choice, measure, lang=lang)
+    rows = ui.cached(value.customer_list, con, period, f, choice, measure, lang=lang)
     st.caption(t("pyramid.rows", n=ui.num(len(rows))))
     ui.table_downloads(table(rows, list(rows.columns)), "customers-" + choice.replace(":", "-"))
