@@ -1,4 +1,5 @@
-"""The Overview page's numbers computed two other ways, to compare speed and check equality.
+"""Pages' numbers computed two other ways, to compare speed and check equality: the Overview's
+(range, filter options, KPIs, monthly trend) and the Lifecycle's stage counts.
 
 - plain SQL: what one writes straight over the raw tables (no summary tables, no crm_core);
 - pandas: what a hand-made Streamlit dashboard does — read the tables into DataFrames once
@@ -17,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core import db, overview
+from crm_core import db, lifecycle, overview
 from crm_core.filters import Filters
 
 KPIS = overview.KPI_NAMES
@@ -175,15 +176,16 @@ def pandas_read(con: db.Connection) -> dict[str, pd.DataFrame]:
     """Whole tables into DataFrames, orders pre-joined to the customer dimensions: what a
     dashboard keeps in st.cache_data."""
     customers = con.execute(
-        "SELECT customer_id, region, source, owner, segment FROM customers"
+        "SELECT customer_id, region, source, owner, segment, created_at FROM customers"
     ).df()
     orders = con.execute(
         "SELECT order_id, customer_id, order_date, amount, category, is_return FROM orders"
     ).df()
     complaints = con.execute("SELECT complaint_id, customer_id, received_at FROM complaints").df()
     orders["amount"] = orders["amount"].astype("float64")
-    orders = orders.merge(customers, on="customer_id", how="left")
-    complaints = complaints.merge(customers, on="customer_id", how="left")
+    dims = customers[["customer_id", *CUSTOMER_DIMS]]
+    orders = orders.merge(dims, on="customer_id", how="left")
+    complaints = complaints.merge(dims, on="customer_id", how="left")
     return {"customers": customers, "orders": orders, "complaints": complaints}
 
 
@@ -243,6 +245,101 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
     return normalise(rng, options, kpis, monthly)
 
 
+# --------------------------------------------------------------------------- lifecycle
+# The Lifecycle page's headline numbers: customers and revenue of the last 12 months per stage as
+# of the period's end, default rules (docs/lifecycle.md). The crm_core column of the comparison
+# is the whole page set (stages, transitions, new vs lost, cohorts), so the ratios understate.
+
+
+def _stages(rows: list[tuple[Any, Any, Any]]) -> dict[str, Any]:
+    got = {str(s): [_num(n), _num(r)] for s, n, r in rows}
+    return {"stages": {s: got.get(s, [0.0, 0.0]) for s in lifecycle.STAGES}}
+
+
+def core_lifecycle(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """Stage counts through crm_core."""
+    c = lifecycle.stage_counts(con, _period(f).end, f)
+    return _stages(list(c[["stage", "customers", "revenue_12m"]].itertuples(False)))
+
+
+PLAIN_LIFECYCLE = f"""
+    WITH fo AS ({_PLAIN_FILTERED_ORDERS} AND CAST(o.order_date AS DATE) <= $as_of),
+    days AS (
+        SELECT customer_id, CAST(order_date AS DATE) AS d, sum(amount) AS a
+        FROM fo GROUP BY 1, 2),
+    gaps AS (
+        SELECT *, d - lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS g FROM days),
+    per AS (
+        SELECT customer_id, count(*) AS n, min(d) AS first_d, max(d) AS last_d,
+               median(g) AS med, coalesce(sum(a) FILTER (WHERE d > $as_of - 365), 0) AS r12
+        FROM gaps GROUP BY 1),
+    known AS (
+        SELECT customer_id FROM customers c
+        WHERE (c.created_at IS NULL OR CAST(c.created_at AS DATE) <= $as_of)
+          AND {_PLAIN_CUSTOMER_FILTER}
+        UNION SELECT customer_id FROM per)
+    SELECT
+        CASE
+            WHEN p.n IS NULL THEN 'prospect'
+            WHEN $as_of - p.last_d > 365 THEN 'lost'
+            WHEN p.n = 1 THEN 'exploration'
+            WHEN $as_of - p.last_d > greatest(2 * p.med, 90) THEN 'decline'
+            WHEN $as_of - p.first_d < 365 THEN 'formation'
+            ELSE 'stability'
+        END AS stage,
+        count(*),
+        coalesce(sum(p.r12), 0)
+    FROM known k LEFT JOIN per p ON p.customer_id = k.customer_id
+    GROUP BY 1
+"""
+
+
+def plain_lifecycle(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """Stage counts in one plain DuckDB statement over orders and customers."""
+    params = f.params() | {"as_of": _period(f).end}
+    return _stages(con.execute(PLAIN_LIFECYCLE, params).fetchall())
+
+
+def pandas_lifecycle(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any]:
+    """Stage counts with pandas groupby over the order lines."""
+    orders, customers = frames["orders"], frames["customers"]
+    as_of = pd.Timestamp(_period(f).end)
+    live = orders[~orders["is_return"]]
+    fo = live[
+        _dims_mask(live, f, (*CUSTOMER_DIMS, "category"))
+        & (live["order_date"] < as_of + pd.Timedelta(days=1))
+    ]
+    days = (
+        fo.assign(d=fo["order_date"].dt.normalize())
+        .groupby(["customer_id", "d"], as_index=False)["amount"]
+        .sum()
+        .sort_values(["customer_id", "d"])
+    )
+    days["g"] = days.groupby("customer_id")["d"].diff().dt.days
+    per = days.groupby("customer_id").agg(
+        n=("d", "size"), first=("d", "min"), last=("d", "max"), med=("g", "median")
+    )
+    recent = days[days["d"] > as_of - pd.Timedelta(days=365)]
+    per["r12"] = recent.groupby("customer_id")["amount"].sum().reindex(per.index).fillna(0.0)
+    created = customers["created_at"]
+    fc = customers[
+        _dims_mask(customers, f, CUSTOMER_DIMS)
+        & (created.isna() | (created.dt.normalize() <= as_of))
+    ]
+    known = per.reindex(pd.Index(fc["customer_id"].unique()).union(per.index))
+    since = (as_of - known["last"]).dt.days
+    age = (as_of - known["first"]).dt.days
+    overdue = (2 * known["med"]).clip(lower=90)
+    stage = pd.Series("stability", index=known.index)
+    stage[age < 365] = "formation"
+    stage[since > overdue] = "decline"
+    stage[known["n"] == 1] = "exploration"
+    stage[since > 365] = "lost"
+    stage[known["n"].isna()] = "prospect"  # the first rule that holds wins: set last
+    g = known.assign(stage=stage, r12=known["r12"].fillna(0.0)).groupby("stage")
+    return _stages(list(zip(g.size().index, g.size(), g["r12"].sum(), strict=True)))
+
+
 @dataclass(frozen=True)
 class Baseline:
     core: Callable[[db.Connection, Filters], dict[str, Any]]
@@ -253,6 +350,7 @@ class Baseline:
 
 BASELINES: dict[str, Baseline] = {
     "overview": Baseline(core_overview, plain_overview, pandas_read, pandas_overview),
+    "lifecycle": Baseline(core_lifecycle, plain_lifecycle, pandas_read, pandas_lifecycle),
 }
 
 
