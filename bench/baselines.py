@@ -1,5 +1,6 @@
 """Pages' numbers computed two other ways, to compare speed and check equality: the Overview's
-(range, filter options, KPIs, monthly trend) and the Lifecycle's stage counts.
+(range, filter options, KPIs, monthly trend), the Pyramid's value tiers and the Lifecycle's
+stage counts.
 
 - plain SQL: what one writes straight over the raw tables (no summary tables, no crm_core);
 - pandas: what a hand-made Streamlit dashboard does — read the tables into DataFrames once
@@ -14,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
-from crm_core import db, lifecycle, overview
+from crm_core import db, lifecycle, overview, value
 from crm_core.filters import Filters
 
 KPIS = overview.KPI_NAMES
@@ -245,6 +247,95 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
     return normalise(rng, options, kpis, monthly)
 
 
+# --------------------------------------------------------------------------- pyramid
+# The Pyramid page's headline numbers: customers and window revenue per value tier (1-4 active,
+# ranked by revenue; 5 inactive; 6 prospect), default cuts (docs/metrics.md). The crm_core column
+# is the whole page set (Pareto, RFM, migration, customer list too), so the ratios understate.
+
+
+def _tiers(rows: list[tuple[Any, Any, Any]]) -> dict[str, Any]:
+    got = {int(t): [_num(n), _num(r)] for t, n, r in rows}
+    return {"tiers": {str(t): got.get(t, [0.0, 0.0]) for t in range(1, 7)}}
+
+
+def core_pyramid(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """Value tiers through crm_core."""
+    pyr = value.value_pyramid(con, _period(f), f, "revenue")
+    return _tiers([(i + 1, r.customers, r.revenue) for i, r in enumerate(pyr.itertuples())])
+
+
+PLAIN_PYRAMID = f"""
+    WITH fo AS ({_PLAIN_FILTERED_ORDERS} AND o.order_date < $e1),
+    per AS (
+        SELECT customer_id,
+               coalesce(sum(amount) FILTER (WHERE order_date >= $s1), 0) AS rev,
+               count(*) FILTER (WHERE order_date >= $s1) AS lines
+        FROM fo GROUP BY 1),
+    ranked AS (
+        SELECT customer_id, rev,
+               row_number() OVER (ORDER BY rev DESC, customer_id) AS rk,
+               count(*) OVER () AS n
+        FROM per WHERE lines > 0),
+    known AS (
+        SELECT customer_id FROM customers c
+        WHERE (c.created_at IS NULL OR c.created_at < $e1) AND {_PLAIN_CUSTOMER_FILTER}
+        UNION SELECT customer_id FROM per)
+    SELECT
+        CASE
+            WHEN r.rk <= ceil(CAST($c1 AS DECIMAL(9, 6)) * r.n) THEN 1
+            WHEN r.rk <= ceil(CAST($c2 AS DECIMAL(9, 6)) * r.n) THEN 2
+            WHEN r.rk <= ceil(CAST($c3 AS DECIMAL(9, 6)) * r.n) THEN 3
+            WHEN r.rk IS NOT NULL THEN 4
+            WHEN p.customer_id IS NOT NULL THEN 5
+            ELSE 6
+        END,
+        count(*),
+        coalesce(sum(r.rev), 0)
+    FROM known k
+    LEFT JOIN per p ON p.customer_id = k.customer_id
+    LEFT JOIN ranked r ON r.customer_id = k.customer_id
+    GROUP BY 1
+"""
+
+
+def plain_pyramid(con: db.Connection, f: Filters) -> dict[str, Any]:
+    """Value tiers in one plain DuckDB statement over orders and customers."""
+    c1, c2, c3 = value.TIER_CUTS
+    params = f.params() | {"s1": f.start, "e1": _period(f).end_excl, "c1": c1, "c2": c2, "c3": c3}
+    return _tiers(con.execute(PLAIN_PYRAMID, params).fetchall())
+
+
+def pandas_pyramid(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any]:
+    """Value tiers with pandas groupby and a sort over the order lines."""
+    orders, customers = frames["orders"], frames["customers"]
+    p = _period(f)
+    start, end = pd.Timestamp(p.start), pd.Timestamp(p.end_excl)
+    live = orders[~orders["is_return"]]
+    fo = live[_dims_mask(live, f, (*CUSTOMER_DIMS, "category")) & (live["order_date"] < end)]
+    history = pd.Index(fo["customer_id"].unique())
+    win = fo[fo["order_date"] >= start].groupby("customer_id")["amount"].sum()
+    ranked = (
+        win.rename("rev").reset_index().sort_values(["rev", "customer_id"], ascending=[False, True])
+    )
+    n = len(ranked)
+    ranked["rk"] = range(1, n + 1)
+    # Tier k holds ranks up to ceil(cut_k * n), in exact fractions as the SQL's decimals.
+    bounds = [math.ceil(Fraction(str(c)) * n) for c in value.TIER_CUTS]
+    ranked["tier"] = 4
+    for k, b in reversed(list(enumerate(bounds, start=1))):
+        ranked.loc[ranked["rk"] <= b, "tier"] = k
+    created = customers["created_at"]
+    fc = customers[_dims_mask(customers, f, CUSTOMER_DIMS) & (created.isna() | (created < end))]
+    known = pd.Index(fc["customer_id"].unique()).union(history)
+    tier = pd.Series(6, index=known)
+    tier[tier.index.isin(history)] = 5
+    tier[ranked["customer_id"]] = ranked["tier"].to_numpy()
+    rev = pd.Series(0.0, index=known)
+    rev[ranked["customer_id"]] = ranked["rev"].to_numpy()
+    g = pd.DataFrame({"tier": tier, "rev": rev}).groupby("tier")["rev"]
+    return _tiers(list(zip(g.size().index, g.size(), g.sum(), strict=True)))
+
+
 # --------------------------------------------------------------------------- lifecycle
 # The Lifecycle page's headline numbers: customers and revenue of the last 12 months per stage as
 # of the period's end, default rules (docs/lifecycle.md). The crm_core column of the comparison
@@ -350,6 +441,7 @@ class Baseline:
 
 BASELINES: dict[str, Baseline] = {
     "overview": Baseline(core_overview, plain_overview, pandas_read, pandas_overview),
+    "pyramid": Baseline(core_pyramid, plain_pyramid, pandas_read, pandas_pyramid),
     "lifecycle": Baseline(core_lifecycle, plain_lifecycle, pandas_read, pandas_lifecycle),
 }
 

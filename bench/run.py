@@ -450,9 +450,10 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "into DataFrames once (read time shown, not counted; the pages share one read), then "
         "masks and groupby per interaction. Equal = crm_core, plain SQL and pandas give the same "
         "numbers for 4 filter combinations (none, region, category, both). Overview: every number "
-        "of the page. Lifecycle: the stage counts and 12-month revenue per stage, while the "
-        "crm_core column times the whole page set (transitions, new vs lost, cohorts as well), so "
-        "its ratios understate.",
+        "of the page. Pyramid: customers and revenue per value tier; Lifecycle: customers and "
+        "12-month revenue per stage — for these two the crm_core column times the whole page set "
+        "(Pareto, RFM, migration, customer list; transitions, new vs lost, cohorts), so their "
+        "ratios understate.",
         "",
         "| size | page | crm_core ms | plain SQL ms | plain / crm_core | ≥ 5× | pandas ms | pandas / crm_core | ≥ 20× | pandas read s | pandas peak RSS MB | equal |",
         "|---|---|---:|---:|---:|---|---:|---:|---|---:|---:|---|",
