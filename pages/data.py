@@ -48,5 +48,6 @@ else:
         else None
     )
     if target and st.button(ui.t("data.rollback_button", id=target)):
-        ui.flash(ui.t("data.rolled_back", ids=ingest.rollback_to_before(con, int(target))))
+        ids = ingest.rollback_to_before(con, int(target))
+        ui.flash(ui.t("data.rolled_back", ids=", ".join(f"#{i}" for i in ids)))
         st.rerun()

@@ -148,7 +148,7 @@ def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     at.selectbox(key="rollback").set_value(2).run()
     next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [s.value for s in at.success] == ["Rolled back load(s) [2]."]
+    assert [s.value for s in at.success] == ["Rolled back load(s) #2."]
     assert any("last load: #1 " in c.value for c in at.sidebar.caption)
 
 
