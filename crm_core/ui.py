@@ -702,4 +702,4 @@ def history_table(hist: pd.DataFrame) -> None:
     """The load history with its warnings decoded."""
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
-    st.dataframe(show, hide_index=True, width="stretch", placeholder=i18n.MISSING)
+    table(show, lambda d: d.rename(columns=lambda c: t(f"data.hist.{c}")), width="stretch")
