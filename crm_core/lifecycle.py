@@ -296,10 +296,16 @@ def stage_transitions(
 ) -> pd.DataFrame:
     """One row per (stage at `start`, stage at `end`) with customers moving between them;
     customers not yet known at `start` come from 'new'."""
-    b = _stage_rows(con, end, filters, rules)
     return transitions_between(
-        db.query(con, "lifecycle_stage_of", **_params(start, rules, filters)), b
+        _stage_of(con, start, filters, rules), _stage_of(con, end, filters, rules)
     )
+
+
+def _stage_of(
+    con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
+) -> pd.DataFrame:
+    # customer_id and stage only: what a transition needs.
+    return db.query(con, "lifecycle_stage_of", **_params(as_of, rules, filters))
 
 
 def transitions_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -490,7 +496,7 @@ def lifecycle_report(
     """Stages as of `as_of`, transitions since the day before `start`, end patterns, new vs lost
     per month and the retention of the cohorts acquired from `start` to `as_of`."""
     customers = _stage_rows(con, as_of, filters, rules)
-    before = _params(start - dt.timedelta(days=1), rules, filters)
+    before = _stage_of(con, start - dt.timedelta(days=1), filters, rules)
     return LifecycleReport(
         as_of=as_of,
         start=start,
@@ -500,7 +506,7 @@ def lifecycle_report(
         counts=counts_of(customers),
         lifecycle_funnel=lifecycle_funnel(customers),
         customer_funnel=customer_funnel(customers),
-        transitions=transitions_between(db.query(con, "lifecycle_stage_of", **before), customers),
+        transitions=transitions_between(before, customers),
         end_patterns=end_patterns(customers),
         new_lost=new_vs_lost(con, as_of, start, filters, rules.churn_days),
         cohorts=cohort_retention(con, as_of, start, as_of, filters),
