@@ -116,6 +116,12 @@ def is_duckdb(con: Connection) -> bool:
     return not isinstance(con, backends.Remote)
 
 
+def changed_since_begin(con: Connection) -> bool:
+    """Whether a load committed since `con`'s BEGIN, so that the block's reads may mix old and
+    new data: never on DuckDB, whose block is a snapshot."""
+    return isinstance(con, backends.Remote) and con.changed_since_begin()
+
+
 def import_tables(con: Connection, source: Connection, names: list[str]) -> None:
     """Copy tables of a scratch DuckDB into `con`'s open transaction as temporary tables."""
     if isinstance(con, backends.Remote) and isinstance(source, duckdb.DuckDBPyConnection):

@@ -137,7 +137,7 @@ def consistent_read(con: db.Connection) -> Iterator[None]:
     stale = False
     try:
         yield
-        stale = not db.is_duckdb(con) and con.changed_since_begin()  # type: ignore[union-attr]
+        stale = db.changed_since_begin(con)
     finally:
         con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
     tries = st.session_state.get("_crm_rerenders", 0)
@@ -474,9 +474,9 @@ def table(
     return shown
 
 
-def labelled_table(df: pd.DataFrame, prefix: str) -> None:
+def labelled_table(df: pd.DataFrame, prefix: str, **kwargs: Any) -> None:
     """A table (see `table`) with each header from message `prefix.<column>`."""
-    table(df, lambda d: d.rename(columns=lambda c: t(f"{prefix}.{c}")))
+    table(df, lambda d: d.rename(columns=lambda c: t(f"{prefix}.{c}")), **kwargs)
 
 
 def hide_sidebar() -> None:
@@ -702,4 +702,4 @@ def history_table(hist: pd.DataFrame) -> None:
     """The load history with its warnings decoded."""
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
-    table(show, lambda d: d.rename(columns=lambda c: t(f"data.hist.{c}")), width="stretch")
+    labelled_table(show, "data.hist", width="stretch")
