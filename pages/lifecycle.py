@@ -39,11 +39,7 @@ with tabs[0]:
     )
     n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
     shown = lifecycle.MEMBERS_SHOWN
-    st.dataframe(
-        labelled(lifecycle.report_members(rep, stage, shown)),
-        hide_index=True,
-        placeholder=i18n.MISSING,
-    )
+    ui.table(lifecycle.report_members(rep, stage, shown), labelled)
     if n_stage > shown:
         st.caption(ui.t("lifecycle.members_top", shown=ui.num(shown), n=ui.num(n_stage)))
     ui.table_downloads(lambda: labelled(lifecycle.report_members(rep, stage)), f"lifecycle-{stage}")
@@ -94,7 +90,7 @@ with tabs[3]:
         charts.new_lost_bars(rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang),
         "lifecycle_new_lost",
     )
-    st.dataframe(labelled(rep.new_lost), hide_index=True, placeholder=i18n.MISSING)
+    ui.table(rep.new_lost, labelled)
 with tabs[4]:
     st.caption(ui.t("lifecycle.cohorts_help"))
     heat = charts.cohort_heatmap(
