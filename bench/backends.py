@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import statistics
 import sys
 import tempfile
@@ -32,6 +33,16 @@ from crm_core import db, ingest, overview  # noqa: E402
 from crm_core.filters import Filters  # noqa: E402
 
 ENGINES = ("duckdb", "postgresql", "spark")
+# The throw-away server gets what a DBA would give a 2-core, 24 GB analytics box; PostgreSQL's
+# defaults (128 MB shared buffers, 4 MB work_mem) would make every sort and hash spill to disk.
+PG_SETTINGS = {
+    "shared_buffers": "2GB",
+    "work_mem": "256MB",
+    "maintenance_work_mem": "1GB",
+    "effective_cache_size": "12GB",
+    "max_wal_size": "8GB",
+    "max_parallel_workers_per_gather": "2",
+}
 
 
 def _sources(data: Path) -> list[ingest.Source]:
@@ -45,17 +56,34 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t
 
 
-def bench_engine(target: str, data: Path, runs: int) -> dict[str, Any]:
-    """Load time and the median time of each page set on one engine."""
+def bench_engine(
+    target: str,
+    data: Path,
+    runs: int,
+    names: list[str],
+    warm: bool = True,
+    progress: Callable[[dict[str, Any]], None] = lambda out: None,
+) -> dict[str, Any]:
+    """Load time and the median time of each page set on one engine.
+
+    `progress` gets the results so far after the load and after each page set, so a long run
+    (Spark at L) that is stopped still leaves what it measured.
+    """
     t0 = time.perf_counter()
     con = db.connect(target)
     ingest.load(con, _sources(data))
-    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "pages": {}}
+    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "pages": {}, "warm": warm}
+    _log(f"  load {out['load_s']:.1f} s")
+    progress(out)
     period = overview.default_period(con)
     if period is None:
         return out
-    for name, fn in pages.PAGES.items():
-        fn(con, Filters(start=period.start, end=period.end))  # warm: plans, caches, JIT
+    for name in names:
+        fn = pages.PAGES[name]
+        if warm:  # plans, caches, JIT
+            _log(
+                f"  {name} warm {_timed(lambda fn=fn: fn(con, Filters(start=period.start, end=period.end))):.1f} s"
+            )
         times = [
             _timed(
                 lambda k=k, fn=fn: fn(
@@ -65,8 +93,14 @@ def bench_engine(target: str, data: Path, runs: int) -> dict[str, Any]:
             for k in range(1, runs + 1)
         ]
         out["pages"][name] = statistics.median(times)
+        _log(f"  {name} {' '.join(f'{t:.1f}' for t in times)} s")
+        progress(out)
     con.close()
     return out
+
+
+def _log(msg: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
 
 
 def render(size: str, results: dict[str, dict[str, Any]]) -> str:
@@ -95,8 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: a throw-away server)")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--pages", default=",".join(pages.PAGES), help="page sets to time")
+    ap.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="skip the untimed first run of each page set (halves a slow engine's run)",
+    )
+    ap.add_argument("--out", type=Path, default=None, help="Markdown table; a .json beside it")
     args = ap.parse_args(argv)
+    names = [n for n in args.pages.split(",") if n]
+    unknown = sorted(set(names) - set(pages.PAGES))
+    if unknown:
+        print(f"unknown page sets: {', '.join(unknown)}; known: {', '.join(pages.PAGES)}")
+        return 2
     data = args.data_dir / args.size
     if not (data / "orders.csv").exists():
         print(f"no bench data in {data}: run python -m bench.run --sizes {args.size} first")
@@ -118,21 +163,33 @@ def main(argv: list[str] | None = None) -> int:
                         if bindir is None:
                             print("PostgreSQL is not installed; skipping it")
                             continue
-                        server = PgServer(bindir)
+                        server = PgServer(bindir, PG_SETTINGS)
                         server.start()
                         target = server.create_database()
                 else:
                     target = f"spark:local[2]?warehouse={Path(tmp) / 'warehouse'}"
-                print(f"{engine}: loading {data} …", file=sys.stderr)
-                results[engine] = bench_engine(target, data, args.runs)
+                _log(f"{engine}: loading {data} …")
+                results[engine] = bench_engine(
+                    target,
+                    data,
+                    args.runs,
+                    names,
+                    warm=not args.no_warm,
+                    progress=lambda out, e=engine: _save(args.out, args.size, {**results, e: out}),
+                )
         finally:
             if server is not None:
                 server.stop()
-    text = render(args.size, results)
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    print(render(args.size, results))
+    _save(args.out, args.size, results)
     return 0
+
+
+def _save(out: Path | None, size: str, results: dict[str, dict[str, Any]]) -> None:
+    if out is None:
+        return
+    out.write_text(render(size, results), encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ def _free_port() -> int:
 class PgServer:
     """A PostgreSQL cluster in a temp folder on a free loopback port, trust auth, C collation."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, settings: dict[str, str] | None = None) -> None:
         self.bindir = bindir
+        self.settings = settings or {}
         self.root = Path(tempfile.mkdtemp(prefix="crm_lens_pg_"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -92,7 +93,7 @@ class PgServer:
         opts = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {k}={v}" for k, v in self.settings.items())
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
