@@ -80,6 +80,7 @@ DEFAULT_FOLLOWUP_DAYS = 30.0  # leads with no or an unknown grade
 # data; all orders when none is present.
 DELIVERY_CATEGORIES = ("新车销售", "新车", "整车销售", "New vehicle", "New car", "Vehicle sales")
 FOLLOWUP_HOURS = 24
+OVERDUE_SHOWN = 1000  # overdue leads listed on the page; the downloads hold all of them
 
 
 def _norm(s: object) -> str:
@@ -315,6 +316,26 @@ def data_end(con: db.Connection) -> dt.date | None:
     return db.scalar(con, "pipeline_data_end")
 
 
+def _interval_params(
+    as_of: dt.date,
+    start: dt.date | None,
+    end: dt.date | None,
+    filters: Filters,
+    intervals: dict[str, float] | None,
+) -> dict[str, object]:
+    """The parameters of the _pipeline_lead_rows.sql queries: period, filters and the required
+    contact interval per grade (GRADE_FOLLOWUP_DAYS unless `intervals` says otherwise)."""
+    days = {**GRADE_FOLLOWUP_DAYS, **(intervals or {})}
+    return {
+        "as_of": as_of,
+        "start": start,
+        "end_excl": end + dt.timedelta(days=1) if end else None,
+        **{f"days_{g.lower()}": float(days[g]) for g in GRADES},
+        "days_other": DEFAULT_FOLLOWUP_DAYS,
+        **filters.params(),
+    }
+
+
 def lead_contacts(
     con: db.Connection,
     as_of: dt.date,
@@ -323,95 +344,98 @@ def lead_contacts(
     filters: Filters = NO_FILTERS,
     intervals: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """One row per filtered lead created by `as_of` with its contacts to `as_of`
-    (pipeline_lead_contacts.sql) plus required_days (its grade's interval in `intervals`,
-    default GRADE_FOLLOWUP_DAYS) and actual_days (open days per contact: how often it was
-    actually contacted)."""
-    df = db.query(
-        con,
-        "pipeline_lead_contacts",
-        as_of=as_of,
-        start=start,
-        end_excl=end + dt.timedelta(days=1) if end else None,
-        **filters.params(),
+    """One row per filtered lead created by `as_of` with its contacts to `as_of`, required_days
+    (its grade's interval in `intervals`, default GRADE_FOLLOWUP_DAYS), actual_days (open days
+    per contact: how often it was actually contacted) and days_overdue; a drill-down, the page
+    aggregates in SQL (grade_cadence, overdue_by_owner)."""
+    return db.query(
+        con, "pipeline_lead_contacts", **_interval_params(as_of, start, end, filters, intervals)
     )
-    return _with_cadence(df, intervals)
 
 
-def _with_cadence(df: pd.DataFrame, intervals: dict[str, float] | None = None) -> pd.DataFrame:
-    intervals = intervals or GRADE_FOLLOWUP_DAYS
-    grade = df["grade"].fillna("").str.strip().str.upper()
-    df["required_days"] = grade.map(intervals).fillna(DEFAULT_FOLLOWUP_DAYS).astype(float)
-    df["actual_days"] = (df["open_days"].astype(float) / df["contacts"].clip(lower=1)).where(
-        df["contacts"] > 0
+def grade_cadence(
+    con: db.Connection,
+    as_of: dt.date,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    filters: Filters = NO_FILTERS,
+    intervals: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Per lead grade (H, A, B, C, then others) of the leads created in [start, end]: leads,
+    never_contacted, required_days, median actual days between contacts, share of contacted
+    leads on cadence (actual <= required) and median hours from creation to the first contact."""
+    out = db.query(
+        con, "pipeline_cadence", **_interval_params(as_of, start, end, filters, intervals)
     )
-    return df
-
-
-def grade_cadence(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Per lead grade (H, A, B, C, then others): leads, never_contacted, required_days, median
-    actual days between contacts, share of contacted leads on cadence (actual <= required) and
-    median hours from creation to the first contact."""
-    df = contacts.assign(grade=contacts["grade"].fillna("–"))
-    on = (df["actual_days"] <= df["required_days"]).astype(float)
-    df["on_cadence"] = on.where(df["actual_days"].notna())
-    out = df.groupby("grade").agg(
-        leads=("lead_id", "size"),
-        never_contacted=("contacts", lambda c: int((c == 0).sum())),
-        required_days=("required_days", "first"),
-        median_actual_days=("actual_days", "median"),
-        on_cadence_share=("on_cadence", "mean"),
-        median_hours_to_first_contact=("hours_to_first_contact", "median"),
-    )
-    order = {g: i for i, g in enumerate(GRADES)}
-    out = out.reset_index().sort_values("grade", key=lambda s: s.map(order).fillna(len(order)))
+    out = out.astype({"leads": int, "never_contacted": int})
+    rank = out["grade"].map({g: i for i, g in enumerate(GRADES)}).fillna(len(GRADES))
+    out = out.assign(_rank=rank).sort_values(["_rank", "grade"]).drop(columns="_rank")
     return out.reset_index(drop=True)
 
 
-def open_leads(contacts: pd.DataFrame, order: StageOrder) -> pd.DataFrame:
-    """The leads still open at as_of (not closed by then and not at a won / lost stage), with
-    overdue = days since the last contact (or creation) > the grade's interval."""
-    cls = _classify(
-        contacts["stage"], contacts["outcome"], set(order.won_values), set(order.lost_values)
-    )
+def _still_open(df: pd.DataFrame, order: StageOrder, closed_later: pd.Series) -> pd.Series:
     # A lead closed after as_of was open then, whatever its stage says now.
-    df = contacts[
-        ~contacts["closed_by_as_of"].astype(bool)
-        & ((cls == "open") | contacts["closed_at"].notna())
-    ].copy()
-    df["days_overdue"] = df["days_since_contact"].astype(float) - df["required_days"]
-    df["overdue"] = df["days_overdue"] > 0
-    return df
+    cls = _classify(df["stage"], df["outcome"], set(order.won_values), set(order.lost_values))
+    return (cls == "open") | closed_later.astype(bool)
 
 
-def overdue_by_owner(open_: pd.DataFrame) -> pd.DataFrame:
-    """Per owner: open leads, overdue leads, share overdue, worst days overdue; worst first."""
-    df = open_.assign(owner=open_["owner"].fillna("–"))
-    out = df.groupby("owner").agg(
-        open_leads=("lead_id", "size"),
-        overdue=("overdue", "sum"),
-        max_days_overdue=("days_overdue", "max"),
+def overdue_by_owner(
+    con: db.Connection,
+    as_of: dt.date,
+    order: StageOrder,
+    end: dt.date | None = None,
+    filters: Filters = NO_FILTERS,
+    intervals: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Per owner, of the leads still open at as_of (not closed by then, not at a won / lost
+    stage): open leads, overdue leads (days since the last contact, or creation, above the
+    grade's interval), share overdue, worst days overdue; most overdue first."""
+    groups = db.query(
+        con, "pipeline_overdue_groups", **_interval_params(as_of, None, end, filters, intervals)
     )
+    cols = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
+    if groups.empty:
+        return pd.DataFrame(columns=cols)
+    groups = groups[_still_open(groups, order, groups["closed_later"])]
+    out = groups.groupby("owner").agg(
+        open_leads=("open_leads", "sum"),
+        overdue=("overdue", "sum"),
+        max_days_overdue=("max_days_overdue", "max"),
+    )
+    out = out.astype({"open_leads": int, "overdue": int})
     out["overdue_share"] = out["overdue"] / out["open_leads"]
-    out["overdue"] = out["overdue"].astype(int)
-    return out.reset_index().sort_values(["overdue", "owner"], ascending=[False, True])
+    out = out.reset_index().sort_values(["overdue", "owner"], ascending=[False, True])
+    return out[cols].reset_index(drop=True)
 
 
-def overdue_list(open_: pd.DataFrame) -> pd.DataFrame:
-    """The overdue open leads, by owner, longest overdue first."""
-    cols = [
-        "owner",
-        "lead_id",
-        "grade",
-        "stage",
-        "created_at",
-        "last_contact_at",
-        "days_since_contact",
-        "required_days",
-        "days_overdue",
-    ]
-    df = open_[open_["overdue"]][cols]
-    return df.sort_values(["owner", "days_overdue"], ascending=[True, False]).reset_index(drop=True)
+OVERDUE_COLUMNS = [
+    "owner",
+    "lead_id",
+    "grade",
+    "stage",
+    "created_at",
+    "last_contact_at",
+    "days_since_contact",
+    "required_days",
+    "days_overdue",
+]
+
+
+def overdue_list(
+    con: db.Connection,
+    as_of: dt.date,
+    order: StageOrder,
+    end: dt.date | None = None,
+    filters: Filters = NO_FILTERS,
+    intervals: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """The leads still open at as_of and overdue for a contact, by owner, longest overdue
+    first."""
+    df = db.query(
+        con, "pipeline_overdue_leads", **_interval_params(as_of, None, end, filters, intervals)
+    )
+    df = df[_still_open(df, order, df["closed_at"].notna())]
+    return df[OVERDUE_COLUMNS].reset_index(drop=True)
 
 
 def delivery_category(
@@ -449,21 +473,34 @@ def followup_deliveries(
     return df
 
 
-def followup_summary(deliveries: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Deliveries, followed up in time, share and median hours to the first contact; one row per
-    `by` value (e.g. 'owner', lowest share first) or one row (column `segment` = '(all)')."""
-    df = deliveries.assign(_all="(all)")
-    key = by or "_all"
-    df[key] = df[key].fillna("–")
-    out = df.groupby(key).agg(
-        deliveries=("order_id", "size"),
-        within=("within", "sum"),
-        median_hours=("hours_to_contact", "median"),
+def followup_summary(
+    con: db.Connection,
+    start: dt.date,
+    end: dt.date,
+    filters: Filters = NO_FILTERS,
+    category: str | None = "auto",
+    by: str | None = None,
+    hours: int = FOLLOWUP_HOURS,
+) -> pd.DataFrame:
+    """Deliveries in [start, end], those followed up within `hours`, share and median hours to
+    the first contact; one row per `by` value ('owner', lowest share first) or one row (column
+    `segment` = '(all)'); no rows without deliveries. category as for followup_deliveries()."""
+    if category == "auto":
+        category = delivery_category(con)
+    out = db.query(
+        con,
+        "pipeline_followup_summary",
+        start=start,
+        end_excl=end + dt.timedelta(days=1),
+        delivery_category=category,
+        hours=hours,
+        by=by or "",
+        **filters.params(),
     )
+    out = out.astype({"deliveries": int, "within": int})
     out["share"] = out["within"] / out["deliveries"]
-    out["within"] = out["within"].astype(int)
-    out = out.reset_index().rename(columns={"_all": "segment"})
-    return out.sort_values("share").reset_index(drop=True)
+    out = out.rename(columns={"segment": by}) if by else out
+    return out.sort_values(["share", by or "segment"]).reset_index(drop=True)
 
 
 def metrics_block(con: db.Connection) -> dict[str, object]:
@@ -485,9 +522,9 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
         rng = db.query_rows(con, "pipeline_order_range")[0]
         has_contacts = db.scalar(con, "pipeline_has_interactions")
         if rng[0] is not None and has_contacts:
-            d = followup_deliveries(con, rng[0], rng[1])
+            d = followup_summary(con, rng[0], rng[1])
             if len(d):
-                out["followup_24h_share"] = round(float(d["within"].mean()), 4)
+                out["followup_24h_share"] = round(float(d["share"].iloc[0]), 4)
     return out
 
 
@@ -595,22 +632,26 @@ def followup_report(
         return None
     category = delivery_category(con)
     d_start, d_end = start or rng[0], end or rng[1]
-    deliveries = (
-        followup_deliveries(con, d_start, d_end, filters, category)
-        if d_start is not None and d_end is not None
-        else pd.DataFrame(columns=["order_id", "owner", "hours_to_contact", "within"])
-    )
-    everyone = lead_contacts(con, as_of, None, end, filters)
+    if d_start is not None and d_end is not None:
+        deliveries = followup_summary(con, d_start, d_end, filters, category)
+        by_owner = followup_summary(con, d_start, d_end, filters, category, "owner")
+    else:
+        deliveries = pd.DataFrame(columns=["segment", "deliveries", "within", "share"])
+        by_owner = pd.DataFrame(columns=["owner", "deliveries", "within", "share"])
     stats = stage_stats(con, None, end, filters, None, as_of)
-    open_ = open_leads(everyone, stage_order(stats)) if len(stats) else everyone.iloc[:0]
-    if "overdue" not in open_:
-        open_ = open_.assign(overdue=pd.Series(dtype=bool), days_overdue=pd.Series(dtype=float))
+    if len(stats):
+        order = stage_order(stats)
+        owners = overdue_by_owner(con, as_of, order, end, filters)
+        overdue = overdue_list(con, as_of, order, end, filters)
+    else:
+        owners = pd.DataFrame(columns=["owner", "open_leads", "overdue", "overdue_share"])
+        overdue = pd.DataFrame(columns=OVERDUE_COLUMNS)
     return FollowupReport(
         as_of=as_of,
         delivery_category=category,
-        deliveries=followup_summary(deliveries),
-        by_owner=rounded(followup_summary(deliveries, "owner")),
-        cadence=rounded(grade_cadence(lead_contacts(con, as_of, start, end, filters))),
-        overdue_owners=rounded(overdue_by_owner(open_)),
-        overdue=rounded(overdue_list(open_)),
+        deliveries=deliveries,
+        by_owner=rounded(by_owner),
+        cadence=rounded(grade_cadence(con, as_of, start, end, filters)),
+        overdue_owners=rounded(owners),
+        overdue=rounded(overdue),
     )

@@ -76,5 +76,11 @@ show(fu.cadence)
 st.subheader(ui.t("pipeline.overdue_title"))
 st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))
 show(fu.overdue_owners)
-table = show(fu.overdue)
-ui.table_downloads(table, "overdue-leads")
+shown = pipeline.OVERDUE_SHOWN
+if len(fu.overdue) > shown:
+    longest = fu.overdue.nlargest(shown, "days_overdue", keep="first")
+    show(longest)
+    st.caption(ui.t("pipeline.overdue_top", shown=ui.num(shown), n=ui.num(len(fu.overdue))))
+    ui.table_downloads(lambda: labelled(fu.overdue), "overdue-leads")
+else:
+    ui.table_downloads(show(fu.overdue), "overdue-leads")

@@ -265,3 +265,22 @@ def test_table_rounds_only_what_it_shows() -> None:
     returned = at.session_state["returned"]
     assert returned["CLOSE_RATE"].iloc[0] == 0.00898
     assert returned["LEADS"].dtype.kind == "f" and returned["OWNER"].isna().iloc[1]
+
+
+def test_pipeline_lists_the_longest_overdue_and_says_how_many(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 10 M orders 245 k leads were overdue and all went to the browser; the page now lists
+    # the longest overdue and says how many there are (the downloads hold all).
+    from crm_core import db, pipeline
+
+    monkeypatch.setattr(pipeline, "OVERDUE_SHOWN", 5)
+    con = db.connect(demo_copy)
+    order = pipeline.stage_order(pipeline.stage_stats(con))
+    n = len(pipeline.overdue_list(con, pipeline.data_end(con), order))
+    con.close()
+    at = make_app_test(demo_copy, "pages/pipeline.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    listed = at.dataframe[-1].value
+    assert len(listed) == 5 and listed["Days overdue"].is_monotonic_decreasing
+    assert f"Showing the 5 longest overdue of {n:,}" in " ".join(c.value for c in at.caption)

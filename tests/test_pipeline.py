@@ -219,10 +219,14 @@ def test_24h_boundaries(fu_con: db.Connection) -> None:
     assert got == {"A": True, "B": True, "C": False, "D": False, "E": False}
     assert d.set_index("customer_id").loc["C", "hours_to_contact"] == pytest.approx(24 + 1 / 60)
     assert "s1" not in set(d["order_id"])  # a service visit is not a delivery
-    s = pipeline.followup_summary(d).iloc[0]
-    assert (s["deliveries"], s["within"], s["share"]) == (5, 2, 0.4)
-    by = pipeline.followup_summary(d, "owner").set_index("owner")
+    march = (fu_con, dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    s = pipeline.followup_summary(*march).iloc[0]
+    # A and B of the 5 deliveries in time: 2 / 5; hours A 23.98, B 24, C 24.02 -> median 24.
+    assert (s["segment"], s["deliveries"], s["within"], s["share"]) == ("(all)", 5, 2, 0.4)
+    assert s["median_hours"] == pytest.approx(24.0)
+    by = pipeline.followup_summary(*march, by="owner").set_index("owner")
     assert by.loc["王芳", "share"] == 1.0 and by.loc["李强", "share"] == 0.0
+    assert by["deliveries"].sum() == 5
 
 
 def test_all_orders_count_without_a_delivery_category(fu_con: db.Connection) -> None:
@@ -258,19 +262,27 @@ def test_grade_cadence_and_overdue(tmp_path: Path) -> None:
     assert contacts.loc["H1", "actual_days"] == pytest.approx(10 / 3)
     assert contacts.loc["W1", "actual_days"] == 2.0
     assert contacts.loc["H1", "hours_to_first_contact"] == 12.0
-    cad = pipeline.grade_cadence(contacts.reset_index()).set_index("grade")
+    cad = pipeline.grade_cadence(con, as_of).set_index("grade")
     assert cad.index.tolist() == ["H", "A", "C"]
     assert cad.loc["H", "on_cadence_share"] == 0.5  # W1 on cadence, H1 not
+    assert cad.loc["H", "median_actual_days"] == pytest.approx((10 / 3 + 2) / 2)
     assert cad.loc["C", "never_contacted"] == 1
-    order = pipeline.stage_order(pipeline.stage_stats(con, as_of=as_of))
-    open_ = pipeline.open_leads(contacts.reset_index(), order).set_index("lead_id")
-    assert set(open_.index) == {"H1", "A1", "C1"}  # W1 is won
+    assert cad.loc["C", "required_days"] == 30.0
     # H1: 12-08 -> 12-11 = 3 d > 2 (1 d overdue); A1: 6 d <= 7; C1: 10 d since creation <= 30.
-    assert open_["overdue"].to_dict() == {"H1": True, "A1": False, "C1": False}
-    assert open_.loc["H1", "days_overdue"] == pytest.approx(1.0)
-    owners = pipeline.overdue_by_owner(open_.reset_index()).set_index("owner")
+    assert contacts.loc["H1", "days_overdue"] == pytest.approx(1.0)
+    assert contacts.loc["A1", "days_overdue"] == pytest.approx(6 - 7)
+    order = pipeline.stage_order(pipeline.stage_stats(con, as_of=as_of))
+    owners = pipeline.overdue_by_owner(con, as_of, order).set_index("owner")
+    # W1 (李强) is won: 王芳 has H1 and A1 open, H1 overdue; 李强 has C1, not overdue (-20 d).
     assert owners.loc["王芳", ["open_leads", "overdue"]].tolist() == [2, 1]
-    assert pipeline.overdue_list(open_.reset_index())["lead_id"].tolist() == ["H1"]
+    assert owners.loc["李强", ["open_leads", "overdue", "max_days_overdue"]].tolist() == [1, 0, -20]
+    assert owners.index.tolist() == ["王芳", "李强"]  # most overdue first
+    assert pipeline.overdue_list(con, as_of, order)["lead_id"].tolist() == ["H1"]
+    # A stricter house rule for A leads (5 days) makes A1 overdue too.
+    strict = pipeline.overdue_list(con, as_of, order, intervals={"A": 5.0})
+    # A1: 12-05 -> 12-11 = 6 d > 5; both 1 d overdue for the same owner: by lead id.
+    assert strict["lead_id"].tolist() == ["A1", "H1"]
+    assert strict.set_index("lead_id").loc["A1", "days_overdue"] == pytest.approx(1.0)
     con.close()
 
 

@@ -1,0 +1,21 @@
+-- Grain: one row per lead grade (as written; no grade = '–') of the filtered leads created by
+-- $as_of: leads, leads never contacted, the required contact interval, the median actual one,
+-- the share of contacted leads on cadence (actual <= required) and the median hours from
+-- creation to the first contact.
+WITH
+-- @include pipeline_lead_rows
+SELECT
+    coalesce(grade, '–') AS grade,
+    count(*) AS leads,
+    sum(CASE WHEN contacts = 0 THEN 1 ELSE 0 END) AS never_contacted,
+    min(required_days) AS required_days,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY actual_days) AS median_actual_days,
+    avg(CASE
+        WHEN actual_days IS NULL THEN NULL
+        WHEN actual_days <= required_days THEN 1.0
+        ELSE 0.0
+    END) AS on_cadence_share,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_first_contact)
+        AS median_hours_to_first_contact
+FROM lead_rows
+GROUP BY coalesce(grade, '–')
