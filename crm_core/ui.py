@@ -445,6 +445,18 @@ def is_share(column: Any) -> bool:
 
 
 PERCENT_PLACES = 3  # fractions to 3 places: percentages with one decimal
+# Numbers that are labels, not quantities: never shown with thousands separators.
+_LABEL_NUMBER = re.compile(r"(?:^|_)(?:id|year|no|code)$")
+
+
+def needs_separators(column: Any, values: pd.Series) -> bool:
+    """Whether a numeric table column is a quantity large enough (some |value| >= 1,000) to be
+    shown with thousands separators (1,234,567.5); shares, ids and years never are."""
+    if is_share(column) or _LABEL_NUMBER.search(str(column)):
+        return False
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    return bool((values.abs() >= 1000).any())
 
 
 def percent_column(**kwargs: Any) -> Any:
@@ -461,12 +473,17 @@ def table(
 ) -> pd.DataFrame:
     """st.dataframe of `df` as `label(df)` shows it (headers, category names in the session's
     language; same columns in the same order): missing values as "–" instead of None / NaN /
-    <NA>, share columns (is_share) as percentages. Returns the shown frame, values and types
-    unchanged, for the CSV / Excel downloads."""
+    <NA>, share columns (is_share) as percentages, large quantities with thousands separators.
+    Returns the shown frame, values and types unchanged, for the CSV / Excel downloads."""
     shown = label(df) if label else df
     names = dict(zip(df.columns, shown.columns, strict=True))
     shares = [names[c] for c in df.columns if is_share(c) and pd.api.types.is_numeric_dtype(df[c])]
     config = {c: percent_column() for c in shares}
+    config |= {
+        names[c]: st.column_config.NumberColumn(format="localized")
+        for c in df.columns
+        if needs_separators(c, df[c])
+    }
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
     display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown

@@ -284,3 +284,36 @@ def test_pipeline_lists_the_longest_overdue_and_says_how_many(
     listed = at.dataframe[-1].value
     assert len(listed) == 5 and listed["Days overdue"].is_monotonic_decreasing
     assert f"Showing the 5 longest overdue of {n:,}" in " ".join(c.value for c in at.caption)
+
+
+def test_large_quantities_get_thousands_separators() -> None:
+    # Money in the CLV, Weekly and Pipeline tables showed as 1234567.5 on a projector.
+    import pandas as pd
+
+    from crm_core import ui
+
+    assert ui.needs_separators("revenue", pd.Series([1234567.5, None]))
+    assert ui.needs_separators("leads", pd.Series([8000, 12]))
+    assert not ui.needs_separators("days_overdue", pd.Series([12.5, 999.9]))  # all below 1,000
+    assert not ui.needs_separators("year", pd.Series([2024, 2025]))
+    assert not ui.needs_separators("order_id", pd.Series([100234]))
+    assert not ui.needs_separators("close_rate", pd.Series([0.5]))
+    assert not ui.needs_separators("owner", pd.Series(["a"]))
+
+
+def _money_script() -> None:
+    import pandas as pd
+
+    from crm_core import ui
+
+    ui.table(pd.DataFrame({"owner": ["a"], "revenue": [1234567.5], "year": [2024]}))
+
+
+def test_tables_format_money_localized() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_money_script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["revenue"]["type_config"]["format"] == "localized"
+    assert "year" not in config
