@@ -31,7 +31,7 @@ as_of = i18n.fmt_date(s["as_of"], ui.lang())
 st.caption(ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])))
 kpis = ("customers", "repeat_buyers", "alive_below_0_5", "expected_purchases", "clv_total")
 for col, key in zip(st.columns(len(kpis)), kpis, strict=True):
-    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key])
+    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
 
 tabs = st.tabs([ui.t(f"clv.tab_{k}") for k in ("risk", "value", "next", "alive", "quality")])
 with tabs[0]:

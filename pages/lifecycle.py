@@ -58,7 +58,7 @@ with tabs[1]:
     st.caption(ui.t("lifecycle.ends_help"))
     totals = rep.end_patterns.set_index("end_pattern")["customers"]
     for col, key in zip(st.columns(len(patterns)), patterns, strict=True):
-        col.metric(patterns[key], ui.num(totals.get(key, 0)))
+        ui.metric(col, patterns[key], totals.get(key, 0))
     by = st.radio(
         ui.t("lifecycle.ends_by"),
         ("cohort_year", "cohort_quarter", "source"),

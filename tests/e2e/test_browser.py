@@ -66,9 +66,10 @@ def _exact(page: Any, label: str) -> str:
     return text
 
 
-# Tiles whose values must fit their column at a laptop's 1280 x 800 (no "…").
+# Tiles whose values and labels must fit their column at a laptop's 1280 x 800 (no "…").
 TILE_PAGES = ("/", "/weekly", "/churn_clv", "/pipeline", "/complaints")
-_CLIPPED_JS = """() => [...document.querySelectorAll('[data-testid=stMetricValue] *')]
+_CLIPPED_JS = """() => [...document.querySelectorAll(
+        '[data-testid=stMetricValue] *, [data-testid=stMetricLabel] *')]
     .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText)"""
 
 
