@@ -2,6 +2,7 @@
 
     python -m bench.backends --size S                       # 100 k orders, all three engines
     python -m bench.backends --size L --engines duckdb,postgresql --pg postgresql://u@h/db
+    python -m bench.backends --size L --engines spark --runs 1 --no-warm --out bench/out/spark.md
 
 Loads bench/data/<size>/*.csv (written by `python -m bench.run` / bench.gen) through
 crm_core.ingest into each engine — PostgreSQL: --pg URL, else a throw-away local server started
