@@ -459,18 +459,27 @@ def followup_deliveries(
     first_contact_at (first interaction with the customer at or after delivery, within 30 days),
     hours_to_contact, within (contact at most `hours` after delivery, both ends included).
     category='auto' uses delivery_category(); None counts every order."""
-    if category == "auto":
-        category = delivery_category(con)
-    df = db.query(
-        con,
-        "pipeline_followup_24h",
-        start=start,
-        end_excl=end + dt.timedelta(days=1),
-        delivery_category=category,
-        hours=hours,
-        **filters.params(),
+    return db.query(
+        con, "pipeline_followup_24h", **_followup_params(con, start, end, filters, category, hours)
     )
-    return df
+
+
+def _followup_params(
+    con: db.Connection,
+    start: dt.date,
+    end: dt.date,
+    filters: Filters,
+    category: str | None,
+    hours: int,
+) -> dict[str, object]:
+    """The parameters of the _pipeline_followups.sql queries."""
+    return {
+        "start": start,
+        "end_excl": end + dt.timedelta(days=1),
+        "delivery_category": delivery_category(con) if category == "auto" else category,
+        "hours": hours,
+        **filters.params(),
+    }
 
 
 def followup_summary(
@@ -485,18 +494,8 @@ def followup_summary(
     """Deliveries in [start, end], those followed up within `hours`, share and median hours to
     the first contact; one row per `by` value ('owner', lowest share first) or one row (column
     `segment` = '(all)'); no rows without deliveries. category as for followup_deliveries()."""
-    if category == "auto":
-        category = delivery_category(con)
-    out = db.query(
-        con,
-        "pipeline_followup_summary",
-        start=start,
-        end_excl=end + dt.timedelta(days=1),
-        delivery_category=category,
-        hours=hours,
-        by=by or "",
-        **filters.params(),
-    )
+    params = _followup_params(con, start, end, filters, category, hours)
+    out = db.query(con, "pipeline_followup_summary", by=by or "", **params)
     out = out.astype({"deliveries": int, "within": int})
     out["share"] = out["within"] / out["deliveries"]
     out = out.rename(columns={"segment": by}) if by else out
