@@ -39,19 +39,10 @@ def _clv_result(con: db.Connection, filters: Filters) -> Any:
     return clv.churn_clv(con, filters)
 
 
-def _stage_order(con: db.Connection, filters: Filters) -> Any:
-    from crm_core import pipeline
-
-    period = overview.default_period(con)
-    end = period.end if period else None
-    return pipeline.stage_order(pipeline.stage_stats(con, None, end, filters, None, end))
-
-
 # Arguments that are themselves crm_core results, computed (once) only when a call needs them.
 DERIVED: dict[str, Callable[[db.Connection, Filters], Any]] = {
     "result": _clv_result,  # clv.call_list, clv.next_purchases
     "params": lambda con, f: _clv_result(con, f).fit.bgnbd,  # clv.cumulative_tracking
-    "order": _stage_order,  # pipeline.overdue_by_owner, pipeline.overdue_list
 }
 
 

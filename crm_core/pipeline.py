@@ -373,29 +373,41 @@ def grade_cadence(
     return out.reset_index(drop=True)
 
 
+def _open_order(
+    con: db.Connection, as_of: dt.date, end: dt.date | None, filters: Filters
+) -> StageOrder | None:
+    # The stage order of every lead created by `end`, as the overdue figures classify them.
+    stats = stage_stats(con, None, end, filters, None, as_of)
+    return stage_order(stats) if len(stats) else None
+
+
 def _still_open(df: pd.DataFrame, order: StageOrder, closed_later: pd.Series) -> pd.Series:
     # A lead closed after as_of was open then, whatever its stage says now.
     cls = _classify(df["stage"], df["outcome"], set(order.won_values), set(order.lost_values))
     return (cls == "open") | closed_later.astype(bool)
 
 
+OWNER_COLUMNS = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
+
+
 def overdue_by_owner(
     con: db.Connection,
     as_of: dt.date,
-    order: StageOrder,
+    order: StageOrder | None = None,
     end: dt.date | None = None,
     filters: Filters = NO_FILTERS,
     intervals: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per owner, of the leads still open at as_of (not closed by then, not at a won / lost
     stage): open leads, overdue leads (days since the last contact, or creation, above the
-    grade's interval), share overdue, worst days overdue; most overdue first."""
+    grade's interval), share overdue, worst days overdue; most overdue first. `order`: the stage
+    order of the leads created by `end` unless given."""
+    order = order or _open_order(con, as_of, end, filters)
+    if order is None:
+        return pd.DataFrame(columns=OWNER_COLUMNS)
     groups = db.query(
         con, "pipeline_overdue_groups", **_interval_params(as_of, None, end, filters, intervals)
     )
-    cols = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
-    if groups.empty:
-        return pd.DataFrame(columns=cols)
     groups = groups[_still_open(groups, order, groups["closed_later"])]
     out = groups.groupby("owner").agg(
         open_leads=("open_leads", "sum"),
@@ -405,7 +417,7 @@ def overdue_by_owner(
     out = out.astype({"open_leads": int, "overdue": int})
     out["overdue_share"] = out["overdue"] / out["open_leads"]
     out = out.reset_index().sort_values(["overdue", "owner"], ascending=[False, True])
-    return out[cols].reset_index(drop=True)
+    return out[OWNER_COLUMNS].reset_index(drop=True)
 
 
 OVERDUE_COLUMNS = [
@@ -424,13 +436,16 @@ OVERDUE_COLUMNS = [
 def overdue_list(
     con: db.Connection,
     as_of: dt.date,
-    order: StageOrder,
+    order: StageOrder | None = None,
     end: dt.date | None = None,
     filters: Filters = NO_FILTERS,
     intervals: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The leads still open at as_of and overdue for a contact, by owner, longest overdue
-    first."""
+    first (`order` as for overdue_by_owner)."""
+    order = order or _open_order(con, as_of, end, filters)
+    if order is None:
+        return pd.DataFrame(columns=OVERDUE_COLUMNS)
     df = db.query(
         con, "pipeline_overdue_leads", **_interval_params(as_of, None, end, filters, intervals)
     )
@@ -637,20 +652,21 @@ def followup_report(
     else:
         deliveries = pd.DataFrame(columns=["segment", "deliveries", "within", "share"])
         by_owner = pd.DataFrame(columns=["owner", "deliveries", "within", "share"])
-    stats = stage_stats(con, None, end, filters, None, as_of)
-    if len(stats):
-        order = stage_order(stats)
-        owners = overdue_by_owner(con, as_of, order, end, filters)
-        overdue = overdue_list(con, as_of, order, end, filters)
-    else:
-        owners = pd.DataFrame(columns=["owner", "open_leads", "overdue", "overdue_share"])
-        overdue = pd.DataFrame(columns=OVERDUE_COLUMNS)
+    order = _open_order(con, as_of, end, filters)
     return FollowupReport(
         as_of=as_of,
         delivery_category=category,
         deliveries=deliveries,
         by_owner=rounded(by_owner),
         cadence=rounded(grade_cadence(con, as_of, start, end, filters)),
-        overdue_owners=rounded(owners),
-        overdue=rounded(overdue),
+        overdue_owners=rounded(overdue_by_owner(con, as_of, order, end, filters)),
+        overdue=rounded(overdue_list(con, as_of, order, end, filters)),
     )
+
+
+def report_overdue(report: FollowupReport, limit: int | None = None) -> pd.DataFrame:
+    """The report's overdue leads by owner; when there are more than `limit`, the `limit`
+    longest overdue, longest first (what the page lists; its downloads hold all)."""
+    if limit is None or len(report.overdue) <= limit:
+        return report.overdue
+    return report.overdue.nlargest(limit, "days_overdue", keep="first")

@@ -77,10 +77,7 @@ st.subheader(ui.t("pipeline.overdue_title"))
 st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))
 show(fu.overdue_owners)
 shown = pipeline.OVERDUE_SHOWN
+show(pipeline.report_overdue(fu, shown))
 if len(fu.overdue) > shown:
-    longest = fu.overdue.nlargest(shown, "days_overdue", keep="first")
-    show(longest)
     st.caption(ui.t("pipeline.overdue_top", shown=ui.num(shown), n=ui.num(len(fu.overdue))))
-    ui.table_downloads(lambda: labelled(fu.overdue), "overdue-leads")
-else:
-    ui.table_downloads(show(fu.overdue), "overdue-leads")
+ui.table_downloads(lambda: labelled(pipeline.report_overdue(fu)), "overdue-leads")
