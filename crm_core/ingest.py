@@ -20,12 +20,23 @@ import duckdb
 import pandas as pd
 
 from crm_core import config, db
-from crm_core.schema import SQL_TYPES, TABLES, Table, detect_table
+from crm_core.schema import (
+    SQL_TYPES,
+    TABLES,
+    ColumnProfile,
+    Guess,
+    Table,
+    amount_derivable,
+    detect_table,
+    infer_columns,
+    missing_required,
+)
 
 Progress = Callable[[float, str], None]
 MODES = ("replace", "append")
 EXAMPLES = 5  # problem examples kept per column in a report
 HEADER_LIMIT = 1 << 20  # a header line longer than 1 MB is not a CSV header
+SAMPLE_ROWS = 2000  # data rows read to find a required column from its values
 CHUNK = 1 << 20
 
 # Values of a status column that mark an order line as a return (lower-cased, exact).
@@ -129,6 +140,10 @@ class FileReport:
     line_items: bool = False
     stage: str | None = None
     preview: pd.DataFrame | None = None
+    # Required columns found from the file's values, not its headers: column -> the guess.
+    inferred: dict[str, Guess] = field(default_factory=dict)
+    # Required columns that several headers could be, for the user to choose: column -> headers.
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -489,12 +504,8 @@ def inspect(source: Source, workdir: Path | None = None) -> FileReport:
         report = FileReport(source.file_name)
         utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, wd)
         report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
-        detected, mappings = detect_table(report.headers)
-        report.table = source.table or detected
-        if report.table:
-            report.mapping = dict(mappings[report.table])
-        if source.mapping:
-            _apply_overrides(report, source.mapping, source.strict_mapping)
+        _check_overrides(report, source)
+        _map_columns(report, source, utf8)
         with open(utf8, encoding="utf-8-sig", newline="") as f:
             rows = []
             reader = csv.reader(f, delimiter=report.delimiter)
@@ -510,11 +521,12 @@ def inspect(source: Source, workdir: Path | None = None) -> FileReport:
             shutil.rmtree(wd, ignore_errors=True)
 
 
-def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool = True) -> None:
-    for src, target in overrides.items():
+def _check_overrides(report: FileReport, source: Source) -> None:
+    """With one file, a --map naming a header the file lacks is a typo: say so."""
+    if not source.strict_mapping:
+        return
+    for src in source.mapping or {}:
         if src not in report.headers:
-            if not strict:
-                continue
             report.errors.append(
                 Problem(
                     None,
@@ -522,11 +534,81 @@ def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool
                     f"its columns are {report.headers}",
                 )
             )
-            continue
-        for k in [k for k, v in report.mapping.items() if v == target or k == src]:
-            del report.mapping[k]
-        if target:
-            report.mapping[src] = target
+
+
+def profile_columns(
+    path: Path, delimiter: str, headers: list[str], rows: int = SAMPLE_ROWS
+) -> dict[str, ColumnProfile]:
+    """How the first `rows` data rows of a UTF-8 CSV look, per header: non-blank values, values
+    parsing as dates (as a load would parse them, either day order), id-shaped and distinct
+    values. A file DuckDB cannot read gives no profiles (the load reports why)."""
+    names = [_ident(i) for i in range(len(headers))]
+    col_struct = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    raw = (
+        f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', "
+        f"escape='\"', ignore_errors=true, null_padding=true, columns={col_struct}, "
+        f"max_line_size=8388608)"
+    )
+    # Only values shaped like a date go through try_strptime's format list: it costs about a
+    # microsecond per failing format.
+    shaped = (
+        "(\\d{1,4}[-/.年]\\d{1,2}[-/.月]\\d{1,4}|\\d{1,2}[ -][A-Za-z]{3,9}[ -]\\d{4}"
+        "|[A-Za-z]{3,9} \\d{1,2}, \\d{4}).*"
+    )
+    parts = []
+    for c in names:
+        v = f"NULLIF(trim({c}), '')"
+        ts = f"coalesce({_timestamp_expr(c, 'mdy')}, {_timestamp_expr(c, 'dmy')})"
+        digits = f"regexp_full_match({v}, '\\d+(\\.\\d+)?')"
+        parts.append(
+            f"count({v}), "
+            f"count(CASE WHEN regexp_full_match({v}, '{shaped}') THEN {ts} END), "
+            f"count(CASE WHEN {digits} THEN {ts} END), "
+            f"count(CASE WHEN regexp_full_match(regexp_replace({v}, '^(\\d+)\\.0+$', '\\1'), "
+            f"'[A-Za-z0-9][A-Za-z0-9_-]*') THEN 1 END), "
+            f"count(DISTINCT {v})"
+        )
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        row = con.execute(
+            f"SELECT {', '.join(parts)} FROM (SELECT * FROM {raw} LIMIT {int(rows)})",
+            {"path": str(path), "delim": delimiter},
+        ).fetchone()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    vals = list(row or [])
+    return {
+        h: ColumnProfile(h, *(int(x) for x in vals[5 * i : 5 * i + 5]))
+        for i, h in enumerate(headers)
+    }
+
+
+def _map_columns(report: FileReport, source: Source, utf8: Path) -> None:
+    """The file's table and header mapping: the user's overrides, then header synonyms, then,
+    for required columns still missing, the file's values (kept in report.inferred, or
+    report.ambiguous when several columns fit)."""
+    overrides = source.mapping or {}
+    detected, mappings = detect_table(report.headers, overrides)
+    table = source.table if source.table in TABLES else None
+    table = table or detected
+    profiles: dict[str, ColumnProfile] | None = None
+    if table is None or missing_required(TABLES[table], set(mappings[table].values())):
+        profiles = profile_columns(utf8, report.delimiter, report.headers)
+        if table is None and source.table is None:
+            table, mappings = detect_table(report.headers, overrides, profiles)
+    report.table = source.table or table
+    if table is None:
+        return
+    report.mapping = dict(mappings[table])
+    if profiles:
+        ignored = {h for h, c in overrides.items() if not c}
+        report.inferred, report.ambiguous = infer_columns(
+            TABLES[table], report.mapping, profiles, ignored
+        )
+        report.mapping.update({g.header: c for c, g in report.inferred.items()})
 
 
 def _ident(i: int) -> str:
@@ -539,26 +621,31 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     report.sha256 = sha256_of(Path(source.path))
     utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, workdir)
     report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
-    detected, mappings = detect_table(report.headers)
     if source.table and source.table not in TABLES:
         _fail(source.file_name, f"unknown table {source.table!r}; one of {sorted(TABLES)}")
-    report.table = source.table or detected
+    _check_overrides(report, source)
+    _map_columns(report, source, utf8)
     if report.table is None:
+        _, mappings = detect_table(report.headers, source.mapping)
         best = max(TABLES, key=lambda t: len(mappings[t]))
-        missing = [c for c in TABLES[best].required if c not in mappings[best].values()]
+        missing = missing_required(TABLES[best], set(mappings[best].values()))
+        closest = (
+            f"closest: {best}, missing {missing}"
+            if mappings[best]
+            else "no column has a known header"
+        )
+        table_arg = best if mappings[best] else "orders"
         report.errors.append(
             Problem(
                 None,
                 "cannot tell which table this file is: no table has all its required columns "
-                f"(closest: {best}, missing {missing}). Columns found: {report.headers[:30]}. "
-                "Name the table, or map the columns by hand (--map SOURCE=column)",
+                f"({closest}). Columns found: {report.headers[:30]}. Name the table "
+                f'(e.g. --{table_arg} FILE) and map the missing columns (--map "SOURCE=column"), '
+                "or use the Data page",
             )
         )
         return report
     table = TABLES[report.table]
-    report.mapping = dict(mappings[report.table])
-    if source.mapping:
-        _apply_overrides(report, source.mapping, source.strict_mapping)
     for src, target in report.mapping.items():
         if target not in {c.name for c in table.columns}:
             report.errors.append(
@@ -567,12 +654,17 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 )
             )
     mapped = set(report.mapping.values())
-    derive_amount = (
-        table.name == "orders" and "amount" not in mapped and {"quantity", "unit_price"} <= mapped
-    )
-    missing = [
-        c for c in table.required if c not in mapped and not (c == "amount" and derive_amount)
-    ]
+    derive_amount = amount_derivable(table, mapped)
+    for target, headers in report.ambiguous.items():
+        report.errors.append(
+            Problem(
+                target,
+                f"{len(headers)} columns could be {target}: "
+                + ", ".join(f"{h!r}" for h in headers)
+                + f'. Choose one: --map "{headers[0]}={target}" (or in the Data page)',
+            )
+        )
+    missing = [c for c in missing_required(table, mapped) if c not in report.ambiguous]
     if table.one_of and not mapped & set(table.one_of):
         missing.append(" or ".join(table.one_of))
     if missing:
@@ -580,7 +672,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             Problem(
                 None,
                 f"missing required column(s) for {table.name}: {missing}. The file's columns "
-                f"are {report.headers[:30]}; map them with --map SOURCE={missing[0]} or in the Data page",
+                f"are {report.headers[:30]}; map one of them with "
+                f'--map "SOURCE={missing[0]}" or in the Data page',
             )
         )
     if report.errors:
@@ -1207,6 +1300,8 @@ def describe_reports(reports: list[FileReport]) -> str:
             f"{r.file_name}: {r.table or '?'} — {r.rows_read} rows read, "
             f"{r.rows_loaded} loaded, {r.rows_rejected} rejected ({r.encoding})\n"
         )
+        for g in r.inferred.values():
+            out.write(f"  inferred: {g.column} ← {g.header} ({g.describe()})\n")
         for w in r.warnings:
             out.write(f"  ! {w}\n")
         if r.errors:
