@@ -586,10 +586,10 @@ def profile_columns(
     }
 
 
-def _map_columns(report: FileReport, source: Source, utf8: Path) -> None:
+def _map_columns(report: FileReport, source: Source, utf8: Path) -> dict[str, ColumnProfile] | None:
     """The file's table and header mapping: the user's overrides, then header synonyms, then,
     for required columns still missing, the file's values (kept in report.inferred, or
-    report.ambiguous when several columns fit)."""
+    report.ambiguous when several columns fit). Returns the column profiles when it sampled."""
     overrides = source.mapping or {}
     detected, mappings = detect_table(report.headers, overrides)
     table = source.table if source.table in TABLES else None
@@ -601,7 +601,7 @@ def _map_columns(report: FileReport, source: Source, utf8: Path) -> None:
             table, mappings = detect_table(report.headers, overrides, profiles)
     report.table = source.table or table
     if table is None:
-        return
+        return profiles
     report.mapping = dict(mappings[table])
     if profiles:
         ignored = {h for h, c in overrides.items() if not c}
@@ -609,6 +609,7 @@ def _map_columns(report: FileReport, source: Source, utf8: Path) -> None:
             TABLES[table], report.mapping, profiles, ignored
         )
         report.mapping.update({g.header: c for c, g in report.inferred.items()})
+    return profiles
 
 
 def _ident(i: int) -> str:
@@ -624,11 +625,18 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     if source.table and source.table not in TABLES:
         _fail(source.file_name, f"unknown table {source.table!r}; one of {sorted(TABLES)}")
     _check_overrides(report, source)
-    _map_columns(report, source, utf8)
+    profiles = _map_columns(report, source, utf8)
     if report.table is None:
-        _, mappings = detect_table(report.headers, source.mapping)
-        best = max(TABLES, key=lambda t: len(mappings[t]))
-        missing = missing_required(TABLES[best], set(mappings[best].values()))
+        overrides = source.mapping or {}
+        _, mappings = detect_table(report.headers, overrides)
+        named = {c for c in overrides.values() if c}
+        eligible = [t for t in TABLES if named <= {c.name for c in TABLES[t].columns}]
+        best = max(eligible or list(TABLES), key=lambda t: len(mappings[t]))
+        found = set(mappings[best].values())
+        if profiles:
+            ignored = {h for h, c in overrides.items() if not c}
+            found |= set().union(*infer_columns(TABLES[best], mappings[best], profiles, ignored))
+        missing = missing_required(TABLES[best], found)
         closest = (
             f"closest: {best}, missing {missing}"
             if mappings[best]
@@ -640,7 +648,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 None,
                 "cannot tell which table this file is: no table has all its required columns "
                 f"({closest}). Columns found: {report.headers[:30]}. Name the table "
-                f'(e.g. --{table_arg} FILE) and map the missing columns (--map "SOURCE=column"), '
+                f"(e.g. --{table_arg} FILE) and map the missing columns "
+                f'(--map "SOURCE={missing[0] if mappings[best] and missing else "column"}"), '
                 "or use the Data page",
             )
         )

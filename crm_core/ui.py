@@ -658,11 +658,14 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         report = ingest.inspect(ingest.Source(Path(st.session_state[f"{key}_path"]), table))
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
     required = set(ingest.TABLES[table].required)
-    fc, mt, ex = t("data.file_column"), t("data.maps_to"), t("data.example")
+    guesses(report)
+    fc, mt, nt, ex = t("data.file_column"), t("data.maps_to"), t("data.note"), t("data.example")
+    notes = guess_notes(report)
     frame = pd.DataFrame(
         {
             fc: report.headers,
             mt: [report.mapping.get(h, "") for h in report.headers],
+            nt: [notes.get(h, "") for h in report.headers],
             ex: [
                 str(report.preview[h].iloc[0])
                 if report.preview is not None and len(report.preview)
@@ -676,7 +679,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         key=f"{key}_map_{table}",
         hide_index=True,
         width="stretch",
-        disabled=[fc, ex],
+        disabled=[fc, nt, ex],
         column_config={
             mt: st.column_config.SelectboxColumn(
                 options=targets, help=t("data.required", cols=", ".join(sorted(required)))
@@ -687,6 +690,41 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     return ingest.Source(
         Path(st.session_state[f"{key}_path"]), table, mapping, name=report.file_name
     )
+
+
+def md_escape(text: str) -> str:
+    """User-derived text (a file's header) made safe for Streamlit's Markdown: every Markdown
+    character backslash-escaped, so it shows as written and never becomes a link or image."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+def guess_notes(report: ingest.FileReport) -> dict[str, str]:
+    """The mapping table's note per file column: a guessed column, or a candidate of a tie."""
+    notes = {g.header: t("data.guessed") for g in report.inferred.values()}
+    for col, headers in report.ambiguous.items():
+        for h in headers:
+            notes[h] = t("data.candidate", col=col)
+    return notes
+
+
+def guesses(report: ingest.FileReport) -> None:
+    """Say which required columns were found from the file's values (pre-selected below, to be
+    confirmed) and which several columns could be, for the user to choose."""
+    lines = [
+        t(
+            f"data.guess_{g.rule}",
+            col=g.column,
+            header=md_escape(g.header),
+            share=f"{g.matched / g.values:.0%}",
+            distinct=f"{g.matched:,}",
+            n=f"{g.values:,}",
+        )
+        for g in report.inferred.values()
+    ]
+    if lines:
+        st.info(t("data.guessed_info") + "\n\n" + "\n".join(f"- {x}" for x in lines))
+    for col, headers in report.ambiguous.items():
+        st.warning(t("data.ambiguous", col=col, headers="、".join(md_escape(h) for h in headers)))
 
 
 def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:

@@ -515,3 +515,122 @@ def test_cfpb_complaints_and_maven_pipeline_auto_map(shared_data: Path, con: db.
         if r["engage_date"].strip():
             expected[r["deal_stage"]] = expected.get(r["deal_stage"], 0) + 1
     assert stages == expected
+
+
+# --------------------------------------------------------------------------- columns from content
+
+
+def test_an_unrecognised_date_header_is_found_from_its_values(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    f = write_csv(
+        tmp_path / "inv.csv",
+        "订单号,客户编号,日期X,金额\n"
+        'A1,C1,2024/1/31,"¥1,234.50"\nA2,C2,2024年2月3日,10\nA3,C1,2024-02-05 09:30,5\n',
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert report.table == "orders"
+    g = report.inferred["order_date"]
+    # 3 of the 3 values parse as dates: 100 %.
+    assert (g.header, g.rule, g.matched, g.values) == ("日期X", "dates", 3, 3)
+    assert report.mapping["日期X"] == "order_date"
+    assert orders(con, "order_id, customer_id, order_date, amount") == [
+        ("A1", "C1", T(2024, 1, 31), D("1234.50")),
+        ("A2", "C2", T(2024, 2, 3), D("10")),
+        ("A3", "C1", T(2024, 2, 5, 9, 30), D("5")),
+    ]
+
+
+def test_a_customer_id_is_found_from_repetition(con: db.Connection, tmp_path: Path) -> None:
+    # 买家X repeats (B01 twice); 备注X is free text; 数量X repeats too (1, 2, 1, 1), but only
+    # 买家X names a buyer.
+    f = write_csv(
+        tmp_path / "shop.csv",
+        "订单号,买家X,下单时间,实付金额,数量X,备注X\n"
+        "T1,B01,2024/3/1,10,1,加急 发顺丰\nT2,B02,2024/3/2,20,2,\nT3,B01,2024/3/3,30,1,周末送\n"
+        "T4,B03,2024/3/4,40,1,\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    g = report.inferred["customer_id"]
+    # 4 non-blank values, 3 distinct ids (B01, B02, B03).
+    assert (g.header, g.rule, g.matched, g.values) == ("买家X", "ids", 3, 4)
+    assert orders(con, "order_id, customer_id") == [
+        ("T1", "B01"),
+        ("T2", "B02"),
+        ("T3", "B01"),
+        ("T4", "B03"),
+    ]
+
+
+def test_excel_serials_are_dates_only_under_a_date_header(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # 客户号X holds 5-digit numbers that would read as Excel serials; only 开单日X names a date.
+    f = write_csv(
+        tmp_path / "serials.csv",
+        "订单号,客户号X,开单日X,金额\nS1,17850,45322,1\nS2,13047,45323,2\nS3,17850,45324,3\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert {c: g.header for c, g in report.inferred.items()} == {
+        "customer_id": "客户号X",
+        "order_date": "开单日X",
+    }
+    # Serial 45322 counted from 1899-12-30 is 2024-01-31, then one day each.
+    assert orders(con, "customer_id, order_date") == [
+        ("17850", T(2024, 1, 31)),
+        ("13047", T(2024, 2, 1)),
+        ("17850", T(2024, 2, 2)),
+    ]
+
+
+def test_line_items_with_quantity_and_unit_price_are_orders(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # No amount column: the amount is quantity x unit price, so the file is an orders file.
+    f = write_csv(
+        tmp_path / "lines.csv",
+        "单据编号,客户编号,单据日期,商品名称,数量,含税单价\n"
+        'X1,C1,2024/1/31,机油,3,"¥1,234.50"\nX1,C1,2024/1/31,滤芯,2,￥45.00\n'
+        "X2,C2,2024/2/1,雨刷,1,88\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.line_items, report.inferred) == ("orders", True, {})
+    assert orders(con, "order_id, line_no, quantity, unit_price, amount") == [
+        ("X1", 1, 3.0, D("1234.50"), D("3703.50")),  # 3 x 1,234.50 = 3,703.50
+        ("X1", 2, 2.0, D("45"), D("90")),  # 2 x 45.00 = 90.00
+        ("X2", 1, 1.0, D("88"), D("88")),  # 1 x 88 = 88
+    ]
+    # 3,703.50 + 90 + 88 = 3,881.50
+    assert metrics(con)["revenue"] == 3881.5
+
+
+def test_resolution_time_is_not_a_handling_start(con: db.Connection, tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "tickets.csv",
+        "工单编号,投诉时间,投诉类别,处理时间,处理完成时间\n"
+        "K1,2024/5/1 09:00,质量,2024/5/1 10:00,2024/5/2 16:30\n"
+        "K2,2024/5/3 08:00,服务,,\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert report.mapping["处理完成时间"] == "handled_at"
+    assert "处理时间" not in report.mapping  # when handling began: no column holds that
+    assert con.execute(
+        "SELECT complaint_id, accepted_at, handled_at, closed_at FROM complaints ORDER BY 1"
+    ).fetchall() == [
+        ("K1", None, T(2024, 5, 2, 16, 30), None),
+        ("K2", None, None, None),
+    ]
+
+
+def test_the_sample_is_the_first_2000_rows_and_long_fields_are_read(tmp_path: Path) -> None:
+    long = "x" * 200_000  # over the csv module's 128 KB field limit
+    rows = "".join(
+        f"R{i},C{i % 7},2024/1/{i % 28 + 1},{long if i == 0 else 1}\n" for i in range(2500)
+    )
+    f = write_csv(tmp_path / "big.csv", "订单号,客户编号,日期X,备注X\n" + rows)
+    profiles = ingest.profile_columns(f, ",", ["订单号", "客户编号", "日期X", "备注X"])
+    # 2,500 data rows, 2,000 sampled; 7 customers C0..C6 repeat; every 日期X value is a date.
+    assert profiles["日期X"].values == profiles["日期X"].date_count == 2000
+    assert (profiles["客户编号"].distinct, profiles["客户编号"].id_like) == (7, True)
+    assert (profiles["订单号"].distinct, profiles["订单号"].id_like) == (2000, False)
+    assert profiles["备注X"].values == 2000

@@ -114,6 +114,35 @@ def test_data_page_upload_and_load(demo_copy: Path, app_env: None, fixtures: Pat
     assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
 
 
+def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_env: None) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    one = "订单号,客户编号,日期X,金额\nA1,C1,2024/1/31,10\nA2,C2,2024/2/1,20\n"
+    at.get("file_uploader")[0].set_value(("one.csv", one.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    editor = at.dataframe[0].value.set_index("文件列")
+    # Pre-selected and marked as a guess, for the user to confirm.
+    assert editor.loc["日期X", "对应字段"] == "order_date"
+    assert editor.loc["日期X", "说明"] == "推测，请确认"
+    assert editor.loc["订单号", "说明"] == ""  # matched by its header: no note
+    # 2 of 2 values are dates: 100 %; the header is escaped for Markdown (日期X has nothing to
+    # escape).
+    assert any("order_date ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
+    two = "订单号,客户编号,开票X,付款X,金额\nA1,C1,2024/1/31,2024/2/3,10\nA2,C2,2024/2/1,2024/2/4,20\n"
+    at.get("file_uploader")[0].set_value(("two.csv", two.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    editor = at.dataframe[0].value.set_index("文件列")
+    # A tie: nothing pre-selected, both candidates named.
+    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["", ""]
+    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：order_date"] * 2
+    assert any("开票X、付款X" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_headers_are_escaped_for_markdown() -> None:
+    from crm_core import ui
+
+    assert ui.md_escape("![x](http://e/a.png)") == r"\!\[x\]\(http://e/a\.png\)"
+
+
 def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     demo_copy: Path, app_env: None, fixtures: Path
 ) -> None:
