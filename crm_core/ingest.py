@@ -559,11 +559,16 @@ def profile_columns(
     for c in names:
         v = f"NULLIF(trim({c}), '')"
         ts = f"coalesce({_timestamp_expr(c, 'mdy')}, {_timestamp_expr(c, 'dmy')})"
-        digits = f"regexp_full_match({v}, '\\d+(\\.\\d+)?')"
+        # Digit-only values a load reads as dates: 20240131, 20240131093000, Excel serials.
+        digit_ts = (
+            f"CASE WHEN regexp_full_match({v}, '\\d{{8}}|\\d{{14}}') "
+            f"THEN try_strptime({v}, ['%Y%m%d', '%Y%m%d%H%M%S']) "
+            f"WHEN regexp_full_match({v}, '[1-9]\\d{{4}}(\\.\\d+)?') THEN TIMESTAMP '1899-12-30' END"
+        )
         parts.append(
             f"count({v}), "
             f"count(CASE WHEN regexp_full_match({v}, '{shaped}') THEN {ts} END), "
-            f"count(CASE WHEN {digits} THEN {ts} END), "
+            f"count({digit_ts}), "
             f"count(CASE WHEN regexp_full_match(regexp_replace({v}, '^(\\d+)\\.0+$', '\\1'), "
             f"'[A-Za-z0-9][A-Za-z0-9_-]*') THEN 1 END), "
             f"count(DISTINCT {v})"
@@ -627,7 +632,7 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     _check_overrides(report, source)
     profiles = _map_columns(report, source, utf8)
     if report.table is None:
-        overrides = source.mapping or {}
+        overrides = {h: c for h, c in (source.mapping or {}).items() if h in report.headers}
         _, mappings = detect_table(report.headers, overrides)
         named = {c for c in overrides.values() if c}
         eligible = [t for t in TABLES if named <= {c.name for c in TABLES[t].columns}]

@@ -961,9 +961,11 @@ def detect_table(
     `overrides` (header -> column) apply first: only a table having every column they name
     qualifies. With `profiles`, a required column found from content (inferred, or with several
     candidates) counts as present, worth less than a matched header."""
-    mappings = {name: table_mapping(t, headers, overrides) for name, t in TABLES.items()}
-    named = {c for c in (overrides or {}).values() if c}
-    ignored = {h for h, c in (overrides or {}).items() if not c}
+    # With several files, an override names a header of some of them only.
+    given = {h: c for h, c in (overrides or {}).items() if h in headers}
+    mappings = {name: table_mapping(t, headers, given) for name, t in TABLES.items()}
+    named = {c for c in given.values() if c}
+    ignored = {h for h, c in given.items() if not c}
     best, best_score = None, -1.0
     for name, t in TABLES.items():
         if not named <= {c.name for c in t.columns}:

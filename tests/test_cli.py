@@ -93,7 +93,9 @@ def test_load_prints_what_it_inferred(tmp_path: Path) -> None:
     assert v.returncode == 0 and "inferred: order_date ← 开票日期X" in v.stdout
 
 
-def test_two_date_columns_are_refused_and_the_advised_map_loads(tmp_path: Path) -> None:
+def test_two_date_columns_are_refused_and_the_advised_map_loads(
+    tmp_path: Path, fixtures: Path
+) -> None:
     dbp = tmp_path / "a.duckdb"
     f = write(
         tmp_path / "two.csv",
@@ -115,6 +117,22 @@ def test_two_date_columns_are_refused_and_the_advised_map_loads(tmp_path: Path) 
     other = run_cli("load", "--db", str(dbp), "--file", str(f), "--map", "付款X=order_date")
     assert other.returncode == 0, other.stderr
     assert _orders(dbp) == [("A1", "2024-02-03"), ("A2", "2024-02-04")]
+    # With several files, a --map applies to the file that has the column; the others are
+    # detected as usual.
+    both = run_cli(
+        "load",
+        "--db",
+        str(dbp),
+        "--file",
+        str(f),
+        "--file",
+        str(fixtures / "customers_bom.csv"),
+        "--map",
+        "开票X=order_date",
+    )
+    assert both.returncode == 0, both.stderr
+    assert "two.csv: orders — 2 rows read" in both.stdout
+    assert "customers_bom.csv: customers — " in both.stdout
 
 
 def test_map_with_file_applies_before_detection_as_the_errors_advise(tmp_path: Path) -> None:
