@@ -20,6 +20,7 @@ stages, patterns = lifecycle.stage_labels(lang), lifecycle.end_pattern_labels(la
 st.caption(
     ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(len(rep.customers)))
 )
+ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f))  # what the history cannot tell
 
 
 def labelled(df):  # column headers in the session's language
