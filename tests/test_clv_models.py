@@ -378,6 +378,30 @@ def test_fit_recovers_simulated_parameters() -> None:
     assert fit.alpha == pytest.approx(alpha, rel=0.15)
     assert fit.a == pytest.approx(a, rel=0.3)
     assert fit.b == pytest.approx(b, rel=0.3)
+    # With churn in the data the dropout part is identified.
+    assert bgnbd_identification(fit, x, t_x, big_t).status == "ok"
+
+
+def test_no_churn_in_the_data_is_not_identified() -> None:
+    # 500 customers observed for 26-52 weeks who buy at rates ~ Gamma(2, 10) (0.2 a week on
+    # average) and never stop: nothing tells how fast customers drop out.
+    rng = np.random.default_rng(1)
+    big_t = rng.uniform(26, 52, 500)
+    lam = rng.gamma(2.0, 1 / 10, 500)
+    x, t_x = [], []
+    for t_end, rate in zip(big_t, lam, strict=True):
+        times = np.cumsum(rng.exponential(1 / rate, 200))
+        times = times[times <= t_end]
+        x.append(len(times))
+        t_x.append(times[-1] if len(times) else 0.0)
+    fit = fit_bgnbd(x, t_x, big_t)
+    ident = bgnbd_identification(fit, x, t_x, big_t)
+    assert ident.status == "not_identified"
+    assert fit.a < 1e-4  # the dropout probability is pushed to 0 ...
+    flat = next(r for r in ident.reasons if r["code"] == "flat_likelihood")
+    assert max(flat["b_div"], flat["b_mul"]) < 1e-3  # ... and b can be anything
+    # The purchase rate is still recovered: r ~ 2, alpha ~ 10.
+    assert fit.r == pytest.approx(2.0, rel=0.15) and fit.alpha == pytest.approx(10.0, rel=0.15)
 
 
 def test_rfm_summary_counts_local_days_across_dst() -> None:
