@@ -531,6 +531,14 @@ def history_warnings(
     return out
 
 
+def censored_until(warnings: list[dict[str, Any]]) -> dt.date | None:
+    """The last left-censored first-purchase day of history_warnings() (None: none)."""
+    for w in warnings:
+        if w["code"] == "left_censored":
+            return dt.date.fromisoformat(w["censored_until"])
+    return None
+
+
 @dataclass(frozen=True)
 class LifecycleReport:
     """Everything the Lifecycle page shows for one period and filter set."""

@@ -504,6 +504,13 @@ def test_page_shows_the_short_history(tmp_path: Path, app_env: None) -> None:
     text = " ".join(w.value for w in at.warning)
     assert "订单历史只有 90 天" in text and "已流失或稳定期" in text, text
     assert "可能在数据开始前就已购买" in text
+    # The new-vs-lost chart shades the censored months (all three: January to March 2024).
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    shaded = [s["layout"] for s in specs if s["layout"].get("shapes")]
+    assert len(shaded) == 1, [s["layout"].get("title") for s in specs]
+    assert "数据开始前购买" in shaded[0]["annotations"][0]["text"]
+    assert shaded[0]["shapes"][0]["x0"].startswith("2023-12-17")  # 2024-01-01 - 15 days
+    assert shaded[0]["shapes"][0]["x1"].startswith("2024-03-16")  # 2024-03-01 + 15 days
     at = make_app_test(path, "pages/overview.py", {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("covers only 90 days" in w.value for w in at.warning)
