@@ -514,3 +514,20 @@ def test_page_shows_the_short_history(tmp_path: Path, app_env: None) -> None:
     at = make_app_test(path, "pages/overview.py", {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("covers only 90 days" in w.value for w in at.warning)
+
+
+def test_demo_history_warnings(demo_con: db.Connection) -> None:
+    # Independently, in pandas: first non-return order day per customer vs the data's first day.
+    orders = demo_con.execute(
+        "SELECT customer_id, CAST(order_date AS DATE) AS d FROM orders WHERE NOT is_return"
+    ).df()
+    first = pd.to_datetime(orders.groupby("customer_id")["d"].min())
+    start, end = pd.to_datetime(orders["d"]).min(), pd.to_datetime(orders["d"]).max()
+    censored = int(((first - start).dt.days < lifecycle.CHURN_DAYS).sum())
+    got = lifecycle.history_warnings(demo_con)
+    # Three years of history: no short_history; a third of the buyers left-censored -> a note.
+    assert (end - start).days > lifecycle.CHURN_DAYS
+    assert [w["code"] for w in got] == ["left_censored"]
+    assert got[0]["customers"] == censored and got[0]["buyers"] == len(first)
+    assert got[0]["severity"] == "note"
+    assert [w["code"] for w in metrics.metrics(demo_con)["warnings"]] == ["left_censored"]
