@@ -552,3 +552,22 @@ def test_accept_sla_needs_acceptance_times(con: db.Connection) -> None:
     assert metrics.metrics(con)["sla_accept_breach_rate"] is None
     codes = [w["code"] for w in complaints.sla_warnings(con, period)]
     assert codes == ["no_acceptance_time"]
+
+
+def test_page_says_what_the_clock_cannot_tell(demo_copy: Path, app_env: None) -> None:
+    con = db.connect(demo_copy)
+    # The latest handled complaint with feedback (inside the default period) gets its feedback
+    # an hour before handling, and no complaint keeps its acceptance time.
+    con.execute(
+        "UPDATE complaints SET feedback_at = handled_at - INTERVAL 1 HOUR "
+        "WHERE complaint_id = (SELECT max_by(complaint_id, received_at) FROM complaints "
+        "WHERE handled_at IS NOT NULL AND feedback_at IS NOT NULL)"
+    )
+    con.execute("UPDATE complaints SET accepted_at = NULL")
+    con.close()
+    at = make_app_test(demo_copy, "pages/complaints.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("1 条记录的处理时间为负") for w in warnings), warnings
+    assert any("已单独计数，未计入时长" in w for w in warnings)
+    assert any("文件中没有受理时间" in i.value for i in at.info), [i.value for i in at.info]
