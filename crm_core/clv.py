@@ -444,7 +444,8 @@ def holdout_validation(
 
     Defaults: `default_holdout_split`. Per customer the conditional expectation (eq. 10) over
     the holdout is compared with the purchases actually made; in aggregate, the cohort's
-    cumulative repeat purchases (eq. 7) with the actual ones. Raises `ClvRefused`.
+    cumulative repeat purchases (eq. 7) with the actual ones. Raises `ClvRefused` (also when
+    the calibration fit is not identified: key holdout_not_identified).
     """
     split = default_holdout_split(con, filters)
     if split is None:
@@ -461,6 +462,14 @@ def holdout_validation(
         )
     summary = customer_summary(con, calibration_end, unit, filters, observation_end)
     fit = fit_models(summary, calibration_end, unit)
+    if not fit.churn_identified:
+        # Predictions of a fit that cannot pin churn down would test nothing.
+        raise ClvRefused(
+            "holdout_not_identified",
+            f"the history up to the holdout split {calibration_end} cannot pin the churn model "
+            "down, so the model cannot be tested on it",
+            split=calibration_end,
+        )
     x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
     duration = summary["holdout_duration"]
     customers = summary[["frequency", "holdout_frequency"]].copy()

@@ -202,6 +202,11 @@ def test_one_year_of_retail_invoices_is_not_identified(uci_db: Path) -> None:
     for k in ("r", "alpha"):
         assert doc["standard_errors"][k] < 0.1 * doc["bgnbd"][k], k
     assert block == doc
+    con = db.connect(uci_db)
+    with pytest.raises(clv.ClvRefused) as e:  # the calibration part is even shorter
+        clv.holdout_validation(con)
+    con.close()
+    assert e.value.key == "holdout_not_identified"
     out = run_cli("clv", "--db", str(uci_db), "--json")
     assert out.returncode == 0, out.stderr
     cli_doc = json.loads(out.stdout)  # strict JSON: no Infinity / NaN
