@@ -467,6 +467,78 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
     return out
 
 
+def history_warnings(
+    con: db.Connection, filters: Filters = NO_FILTERS, rules: LifecycleRules = DEFAULT_RULES
+) -> list[dict[str, Any]]:
+    """What the order history cannot tell about lifecycle stages (docs/metrics.md, "What each
+    warning means"): a list of {code, severity, ...params}, empty when nothing to say.
+
+    - `short_history`: the history (last - first non-return order date over all orders, in
+      days) is too short for a stage rule: no customer can be `lost` while it is <= churn_days,
+      none `stability` while it is < formation_days. Params: history_days, threshold (the
+      longest rule: "churn_days" or "formation_days"), threshold_days, unreachable_stages,
+      first_order_date, last_order_date. Severity "warning".
+    - `left_censored`: buying customers (under the filters) whose first purchase is fewer than
+      churn_days days after the data start: had they bought the day before the export begins,
+      they would not have been lost in between, so whether they are new is unknown and their
+      relationship is longer than it looks. Params: customers, buyers, share (4 decimals),
+      horizon_days (= churn_days), first_order_date, censored_until (the last first-purchase
+      day that is censored). Severity "warning" with a short history or when at least half the
+      buyers are censored, else "note".
+    """
+    rows = db.query_rows(con, "lifecycle_history", censor_days=rules.churn_days, **filters.params())
+    if not rows or rows[0][0] is None:
+        return []
+    first, last, buyers, censored = rows[0]
+    history = (last - first).days
+    out: list[dict[str, Any]] = []
+    unreachable = [
+        stage
+        for stage, short in (
+            ("lost", history <= rules.churn_days),
+            ("stability", history < rules.formation_days),
+        )
+        if short
+    ]
+    if unreachable:
+        longest = "churn_days" if rules.churn_days >= rules.formation_days else "formation_days"
+        out.append(
+            {
+                "code": "short_history",
+                "severity": "warning",
+                "history_days": history,
+                "threshold": longest,
+                "threshold_days": getattr(rules, longest),
+                "unreachable_stages": unreachable,
+                "first_order_date": first.isoformat(),
+                "last_order_date": last.isoformat(),
+            }
+        )
+    if censored:
+        share = round(censored / buyers, 4)
+        out.append(
+            {
+                "code": "left_censored",
+                "severity": "warning" if unreachable or share >= 0.5 else "note",
+                "customers": int(censored),
+                "buyers": int(buyers),
+                "share": share,
+                "horizon_days": rules.churn_days,
+                "first_order_date": first.isoformat(),
+                "censored_until": (first + dt.timedelta(days=rules.churn_days - 1)).isoformat(),
+            }
+        )
+    return out
+
+
+def censored_until(warnings: list[dict[str, Any]]) -> dt.date | None:
+    """The last left-censored first-purchase day of history_warnings() (None: none)."""
+    for w in warnings:
+        if w["code"] == "left_censored":
+            return dt.date.fromisoformat(w["censored_until"])
+    return None
+
+
 @dataclass(frozen=True)
 class LifecycleReport:
     """Everything the Lifecycle page shows for one period and filter set."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_core import clv, complaints, db, lifecycle, pipeline, value
+from crm_core import caveats, clv, complaints, db, lifecycle, pipeline, value
 
 
 def base_metrics(con: db.Connection) -> dict[str, Any]:
@@ -28,4 +28,6 @@ def metrics(con: db.Connection) -> dict[str, Any]:
     out.update(pipeline.metrics_block(con))  # lead_funnel, lead_close_rate, followup_24h_share
     # complaints_monthly, median_resolution_hours, sla_breach_rate, satisfied_share, ...
     out.update(complaints.metrics_block(con))
+    # What the data cannot tell: [{code, severity, message, ...}] (docs/metrics.md).
+    out["warnings"] = caveats.metrics_warnings(con, out["clv"])
     return out

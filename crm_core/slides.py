@@ -306,7 +306,7 @@ def clv_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     except FitError:  # ClvRefused included: the data cannot support a fit
         return []
     s = report.summary
-    if not s["customers"]:
+    if not s["customers"] or s["status"] != "ok":  # not identified: no P(alive) to present
         return []
     title = i18n.t("clv.alive_title", lang)
     labels = {"x": i18n.t("clv.alive_x", lang), "y": i18n.t("clv.customers_axis", lang)}

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import backends, config, db, i18n, ingest, overview, summaries
+from crm_core import backends, caveats, config, db, i18n, ingest, overview, summaries
 from crm_core.filters import DIMENSIONS, Filters
 
 
@@ -529,6 +529,24 @@ def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
     active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
     st.info(t("common.empty", active=f" ({active})" if active else ""))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|<>~$])")
+
+
+def escape_md(text: str) -> str:
+    """Text shown literally where Streamlit renders Markdown (backslash before each special)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
+    """caveats.data_warnings() on a page: st.warning for each warning, st.info for each note
+    (when `notes`), in this session's language, escaped."""
+    for w in warnings:
+        if w["severity"] == "warning":
+            st.warning(escape_md(caveats.message(w, lang())))
+        elif notes:
+            st.info(escape_md(caveats.message(w, lang())))
 
 
 def period_caption(period: overview.Period) -> None:

@@ -57,6 +57,7 @@ with tabs[1]:
     if missing := c.missing_for_sla(cov):
         st.info(tx("sla_needs", cols=", ".join(missing)))
     else:
+        ui.data_warnings(c.sla_warnings(con, period, f))  # no acceptance times, negative times
         with st.expander(tx("sla_settings")):
             grid, sla = st.columns(3), {}
             for (stage, i), (sev, hours) in c.DEFAULT_SLA.cells().items():

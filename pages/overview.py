@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import charts, overview, ui
+from crm_core import charts, lifecycle, overview, ui
 
 ui.page_guard()
 
@@ -15,6 +15,7 @@ if period is None:
     st.stop()
 
 ui.period_caption(period)
+ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f), notes=False)
 ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:

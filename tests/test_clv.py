@@ -21,7 +21,10 @@ OBSERVATION_END = dt.date(1998, 6, 30)  # 39 weeks after CALIBRATION_END
 # Fader, Hardie & Lee (2005) on the CDNOW sample; Gamma-Gamma: Fader & Hardie (2013).
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
-CLV_KEYS = {"bgnbd", "gammagamma", "customers", "repeat_buyers", "alive_below_0_5", "clv_total"}
+CLV_KEYS = {"bgnbd", "gammagamma", "customers", "repeat_buyers", "alive_below_0_5", "clv_total",
+            "status", "standard_errors", "reasons"}  # fmt: skip
+# Fader, Hardie & Lee (2005), Table: standard errors of the CDNOW BG/NBD estimates.
+PUBLISHED_SE = {"r": 0.0125, "alpha": 0.378, "a": 0.186, "b": 0.705}
 
 
 def _cdnow_raw(shared: Path) -> pd.DataFrame:
@@ -60,6 +63,22 @@ def cdnow_db(cdnow_raw: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) 
     path = folder / "cdnow.duckdb"
     con = db.connect(path)
     ingest.load(con, [ingest.Source(csv, "orders")], "replace")
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def uci_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The UCI online-retail sample as exported: one year of invoice lines (2010-12-01 to
+    2011-12-09), loaded through ingest like a user's file."""
+    from conftest import shared_data_dir
+
+    src = shared_data_dir() / "uci_online_retail" / "online_retail_40k_line_sample.csv"
+    if not src.is_file():
+        pytest.skip(f"UCI sample not found at {src}")
+    path = tmp_path_factory.mktemp("uci") / "uci.duckdb"
+    con = db.connect(path)
+    ingest.load(con, [ingest.Source(src)], "replace")
     con.close()
     return path
 
@@ -154,6 +173,57 @@ def test_cli_clv_json_on_cdnow(cdnow_db: Path) -> None:
     assert doc["clv_total"] > 0
 
 
+def test_cdnow_fit_is_identified_with_the_published_standard_errors(
+    cdnow_con: db.Connection,
+) -> None:
+    doc = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="week"))
+    assert doc["status"] == "ok" and doc["reasons"] == []
+    # Observed information at the optimum: within 3 % of the published standard errors.
+    for k, v in PUBLISHED_SE.items():
+        assert doc["standard_errors"][k] == pytest.approx(v, rel=0.03), k
+    assert doc["alive_below_0_5"] > 0 and doc["clv_total"] > 0
+
+
+def test_one_year_of_retail_invoices_is_not_identified(uci_db: Path) -> None:
+    con = db.connect(uci_db)
+    result = clv.churn_clv(con)
+    doc = clv.clv_json(result)
+    block = metrics.metrics(con)["clv"]
+    con.close()
+    assert doc["status"] == "not_identified"
+    # The churn figures are withheld, not reported as "0 likely gone".
+    assert doc["alive_below_0_5"] is None and doc["clv_total"] is None
+    codes = {r["code"] for r in doc["reasons"]}
+    assert "flat_likelihood" in codes  # b / 10 and b x 10 fit as well (drop < 1)
+    flat = next(r for r in doc["reasons"] if r["code"] == "flat_likelihood")
+    assert flat["b_div"] < 1 and flat["b_mul"] < 1
+    assert doc["bgnbd"]["a"] < 1e-3  # dropout probability pushed towards 0
+    # The purchase rate is still pinned down: relative standard errors of r and alpha < 10 %.
+    for k in ("r", "alpha"):
+        assert doc["standard_errors"][k] < 0.1 * doc["bgnbd"][k], k
+    assert block == doc
+    con = db.connect(uci_db)
+    with pytest.raises(clv.ClvRefused) as e:  # the calibration part is even shorter
+        clv.holdout_validation(con)
+    con.close()
+    assert e.value.key == "holdout_not_identified"
+    out = run_cli("clv", "--db", str(uci_db), "--json")
+    assert out.returncode == 0, out.stderr
+    cli_doc = json.loads(out.stdout)  # strict JSON: no Infinity / NaN
+    assert cli_doc["status"] == "not_identified" and cli_doc["clv_total"] is None
+
+
+def test_page_explains_instead_of_zero_at_risk(uci_db: Path, app_env: None) -> None:
+    at = make_app_test(uci_db, "pages/churn_clv.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(w.value for w in at.warning)
+    assert "too short or too steady to estimate churn risk" in text, text
+    labels = [m.label for m in at.metric]
+    assert labels == ["Customers", "Repeat buyers"]  # no "Likely gone: 0", no CLV
+    assert not at.get("plotly_chart")
+    assert any("10th or 10 times its value" in c.value for c in at.caption)
+
+
 def test_day_and_week_units_agree(cdnow_con: db.Connection) -> None:
     week = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="week"))
     day = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="day"))
@@ -245,7 +315,8 @@ def test_tiny_dataset_is_refused_everywhere(tiny_db: Path) -> None:
     assert isinstance(e.value, clv_models.FitError)
     block = metrics.metrics(con)["clv"]
     con.close()
-    assert set(block) == {"error"} and "at least 20 customers" in block["error"]
+    assert set(block) == {"error", "status"} and "at least 20 customers" in block["error"]
+    assert block["status"] == "insufficient_data"
     out = run_cli("clv", "--db", str(tiny_db), "--json")
     assert out.returncode != 0 and out.stdout == ""
     assert "CLV fit refused" in out.stderr and "at least 20 customers" in out.stderr
