@@ -23,10 +23,35 @@ from crm_core import config, db
 from crm_core.schema import SQL_TYPES, TABLES, Table, detect_table
 
 Progress = Callable[[float, str], None]
-MODES = ("replace", "append")
+MODES = ("append", "replace", "replace-all")
 EXAMPLES = 5  # problem examples kept per column in a report
 HEADER_LIMIT = 1 << 20  # a header line longer than 1 MB is not a CSV header
+HEADER_CELL_LIMIT = 1000  # characters: a longer header cell is data, not a column name
+LINE_LIMIT = 8 << 20  # the longest row DuckDB's reader is given (max_line_size)
 CHUNK = 1 << 20
+# Python's csv module refuses fields over 128 KB by default (a global setting); the preview and
+# header readers must take any row the DuckDB reader takes.
+csv.field_size_limit(max(csv.field_size_limit(), LINE_LIMIT))
+
+# Encodings offered by name (the Data page's choice, the CLI's --encoding help); any other
+# text encoding Python knows is accepted too.
+ENCODINGS = ("utf-8", "gb18030", "gbk", "big5", "utf-16", "cp1252", "shift_jis")
+# First bytes of files that are not text; refused with what they look like.
+BINARY_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls) or another Office file"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+)
+# Control bytes a text export never holds (tab, LF, CR, form feed and Ctrl-Z it may).
+CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0e-\x19\x1b-\x1f]")
 
 # Values of a status column that mark an order line as a return (lower-cased, exact).
 RETURN_WORDS = (
@@ -95,7 +120,7 @@ class Problem:
 
 @dataclass
 class Source:
-    """A file to load: path, optional forced table, optional header mapping overrides."""
+    """A file to load: path, optional forced table, header mapping overrides and encoding."""
 
     path: Path
     table: str | None = None
@@ -104,6 +129,7 @@ class Source:
     date_order: str | None = None  # "dmy" / "mdy" for ambiguous a/b/yyyy dates
     skip_bad_rows: bool = False  # reject rows with unparseable values instead of the file
     strict_mapping: bool = True  # an override naming a header the file lacks is an error
+    encoding: str | None = None  # the file's text encoding; None = decided from the file
 
     @property
     def file_name(self) -> str:
@@ -236,43 +262,97 @@ def _high_runs_are_gbk(sample: bytes) -> bool:
     return bool(runs)
 
 
-def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str]:
-    """A UTF-8 copy of the file (or the file itself when it already is UTF-8) and its encoding."""
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
-    if not head.strip():
-        _fail(file_name, "the file is empty")
-    encoding = None
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif b"\x00" in head:
+def normalise_encoding(name: str) -> str:
+    """Python's codec name for an encoding a user chose ("GBK" -> "gbk", "utf8" -> "utf-8",
+    "windows-1252" -> "cp1252"); IngestError for a name that is not a text encoding."""
+    try:
+        info = codecs.lookup(name.strip())
+    except (LookupError, ValueError):
+        info = None
+    # base64, rot13, zlib … are codecs too, but not text encodings of a file.
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise IngestError(
+            f"unknown text encoding {name!r}; use one of {', '.join(ENCODINGS)} (or any "
+            "encoding name Python knows, e.g. gbk, shift_jis, utf-16-le)"
+        )
+    return info.name
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file that is not text looks like, from its first bytes (None: may be text)."""
+    for magic, kind in BINARY_MAGIC:
+        if head.startswith(magic):
+            if magic.startswith(b"PK") and (b"[Content_Types].xml" in head or b"xl/" in head):
+                return "an Excel workbook (.xlsx)"
+            return kind
+    return None
+
+
+def _control_bytes(head: bytes) -> tuple[int, int | None]:
+    """How many control bytes that never occur in a text export the head holds, and where the
+    first one is (tab, CR, LF, form feed and Ctrl-Z do occur)."""
+    found = CONTROL_BYTES.findall(head)
+    m = CONTROL_BYTES.search(head)
+    return len(found), m.start() if m else None
+
+
+def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
+    """Refuse a file that is an archive, workbook, image or other binary data, not text.
+    `wide`: a UTF-16/32 file, whose text holds NUL bytes."""
+    kind = _binary_kind(head)
+    if kind:
+        hint = (
+            "Open it in Excel or WPS and save it as CSV (Save As › CSV UTF-8), then load that file"
+            if "Excel" in kind
+            else "Load the CSV export itself"
+        )
+        _fail(file_name, f"this is not a CSV text export: it looks like {kind}. {hint}")
+    if wide:
+        return
+    if b"\x00" in head:
         _fail(
             file_name,
             "the file contains NUL bytes: it is binary, not a CSV text export",
             row=_line_of(path, head.index(b"\x00")),
         )
-    if encoding is None or encoding == "utf-8-sig":
-        bad, non_ascii_before = _utf8_error_offset(path)
-        if bad is None:
-            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
-            if nul is not None:
-                _fail(
-                    file_name,
-                    "the file contains NUL bytes: it is binary, not a CSV text export",
-                    row=_line_of(path, nul),
-                )
-            return path, encoding or "utf-8"
-        if encoding == "utf-8-sig" or non_ascii_before:
-            _fail(
-                file_name,
-                "the file mixes text encodings: earlier lines are UTF-8, this one is "
-                "not. Re-export the whole file in one encoding",
-                row=_line_of(path, bad),
-            )
-        encoding = _guess_legacy_encoding(path, bad)
-    out = workdir / (Path(file_name).stem[:40] + ".utf8.csv")
+    n, first = _control_bytes(head)
+    if first is not None and n >= max(8, len(head) // 100):
+        _fail(
+            file_name,
+            f"this is not a CSV text export: it holds binary data ({n} control bytes in its "
+            "first 64 KB)",
+            row=_line_of(path, first),
+        )
+
+
+class _Undecodable(Exception):
+    def __init__(self, offset: int, sample: bytes):
+        super().__init__(offset)
+        self.offset, self.sample = offset, sample
+
+
+def _decodes_wholly(path: Path, encoding: str) -> bool:
+    """Whether every byte of the file decodes strictly in `encoding` (streamed)."""
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_like_utf8_chinese(prefix: bytes) -> bool:
+    """Whether the valid UTF-8 bytes before the first invalid one hold Chinese text: GBK bytes
+    read as UTF-8 make two-byte sequences (投 = CD B6 is "Ͷ") and hardly ever three-byte CJK."""
+    text = prefix.decode("utf-8", errors="ignore")
+    return sum(1 for ch in text if "\u3400" <= ch <= "\u9fff") >= 2
+
+
+def _transcode(path: Path, out: Path, file_name: str, encoding: str) -> None:
+    """Write the file as UTF-8 to `out`; _Undecodable at the first byte `encoding` rejects."""
     dec = codecs.getincrementaldecoder(encoding)("strict")
     offset = 0
     try:
@@ -283,19 +363,96 @@ def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str
                     _fail(
                         file_name,
                         "the file contains NUL characters: it is not a CSV text export",
-                        row=_line_of(path, offset + chunk.find(b"\x00")),
+                        row=_line_of(path, offset + max(chunk.find(b"\x00"), 0)),
                     )
                 dst.write(text.lstrip("\ufeff") if offset == 0 else text)
                 offset += len(chunk)
             dst.write(dec.decode(b"", final=True))
     except UnicodeDecodeError as e:
+        raise _Undecodable(offset + e.start, e.object[e.start : e.start + 4]) from None
+
+
+def decode_to_utf8(
+    path: Path, file_name: str, workdir: Path, encoding: str | None = None
+) -> tuple[Path, str]:
+    """A UTF-8 copy of the file (or the file itself when it already is UTF-8) and its encoding.
+
+    `encoding` None decides from the whole file, streamed: a BOM; else UTF-8 when every byte
+    is valid UTF-8; else a legacy code page (GB18030 unless clearly Western), also when the
+    first bytes happen to be valid UTF-8 (投 = CD B6) as long as GB18030 decodes the whole
+    file. UTF-8 Chinese followed by bytes that are not is refused as mixed encodings. A given
+    `encoding` (any name normalise_encoding accepts) is used as it is."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if not head.strip():
+        _fail(file_name, "the file is empty")
+    forced = normalise_encoding(encoding) if encoding else None
+    guess: str | None = None
+    wide = (
+        forced.startswith(("utf-16", "utf-32"))
+        if forced
+        else head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    )
+    _refuse_binary(path, file_name, head, wide)
+    if forced in ("utf-8", "utf-8-sig"):
+        forced = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    if forced is None:
+        if head.startswith(codecs.BOM_UTF8):
+            forced = "utf-8-sig"
+        elif wide:
+            guess = "utf-16"
+    if forced in ("utf-8", "utf-8-sig") or (forced is None and guess is None):
+        bad, non_ascii_before = _utf8_error_offset(path)
+        if bad is None:
+            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
+            if nul is not None:
+                _fail(
+                    file_name,
+                    "the file contains NUL bytes: it is binary, not a CSV text export",
+                    row=_line_of(path, nul),
+                )
+            return path, forced or "utf-8"
+        if forced == "utf-8":
+            _fail(
+                file_name,
+                "the file is not UTF-8 (the encoding chosen): undecodable bytes",
+                row=_line_of(path, bad),
+                value=repr(head[bad : bad + 4]) if bad < len(head) else None,
+            )
+        mixed = forced == "utf-8-sig" or (
+            non_ascii_before
+            and (_looks_like_utf8_chinese(head[:bad]) or not _decodes_wholly(path, "gb18030"))
+        )
+        if mixed:
+            _fail(
+                file_name,
+                "the file mixes text encodings: earlier lines are UTF-8, this one is "
+                "not. Re-export the whole file in one encoding, or choose the encoding "
+                "(--encoding)",
+                row=_line_of(path, bad),
+            )
+        guess = _guess_legacy_encoding(path, bad)
+    chosen = forced or guess or "gb18030"
+    out = workdir / (Path(file_name).stem[:40] + ".utf8.csv")
+    try:
+        _transcode(path, out, file_name, chosen)
+    except _Undecodable as e:
+        if forced is None and chosen != "gb18030" and _decodes_wholly(path, "gb18030"):
+            # The guess (Big5, cp1252 …) fails somewhere; GB18030 reads every byte.
+            _transcode(path, out, file_name, "gb18030")
+            return out, "gb18030"
+        what = (
+            f"the file is not {chosen} text (the encoding chosen)"
+            if forced
+            else f"the file is neither UTF-8 nor {chosen}"
+        )
         _fail(
             file_name,
-            f"the file is neither UTF-8 nor {encoding}: undecodable bytes",
-            row=_line_of(path, offset + e.start),
-            value=repr(e.object[e.start : e.start + 4]),
+            f"{what}: undecodable bytes",
+            row=_line_of(path, e.offset),
+            value=repr(e.sample),
         )
-    return out, encoding
+    return out, chosen
 
 
 def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
@@ -314,9 +471,21 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
     except csv.Error:
         counts = {d: first.count(d) for d in ",\t;|"}
         delim = max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
-    headers = next(csv.reader([first], delimiter=delim))
+    try:
+        headers = next(csv.reader([first], delimiter=delim))
+    except csv.Error as e:
+        _fail(file_name, f"the header row cannot be read as CSV ({e})", row=1, value=first[:200])
     if any(h.count('"') for h in headers):
         _fail(file_name, "the header row has unbalanced quotes", row=1, value=first[:200])
+    long = next((i for i, h in enumerate(headers) if len(h) > HEADER_CELL_LIMIT), None)
+    if long is not None:
+        _fail(
+            file_name,
+            f"header column {long + 1} is {len(headers[long]):,} characters long: the first row "
+            "is not a header row (or the file is not a CSV export)",
+            row=1,
+            value=headers[long][:80] + "…",
+        )
     headers = [h.strip() or f"column_{i + 1}" for i, h in enumerate(headers)]
     seen: dict[str, int] = {}
     for i, h in enumerate(headers):  # Excel allows repeated headers; keep them apart
@@ -487,7 +656,9 @@ def inspect(source: Source, workdir: Path | None = None) -> FileReport:
     try:
         assert wd is not None
         report = FileReport(source.file_name)
-        utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, wd)
+        utf8, report.encoding = decode_to_utf8(
+            Path(source.path), source.file_name, wd, source.encoding
+        )
         report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
         detected, mappings = detect_table(report.headers)
         report.table = source.table or detected
@@ -495,19 +666,33 @@ def inspect(source: Source, workdir: Path | None = None) -> FileReport:
             report.mapping = dict(mappings[report.table])
         if source.mapping:
             _apply_overrides(report, source.mapping, source.strict_mapping)
-        with open(utf8, encoding="utf-8-sig", newline="") as f:
-            rows = []
-            reader = csv.reader(f, delimiter=report.delimiter)
-            next(reader, None)
-            for i, r in enumerate(reader):
-                if i >= 20:
-                    break
-                rows.append((r + [""] * len(report.headers))[: len(report.headers)])
-        report.preview = pd.DataFrame(rows, columns=report.headers)
+        report.preview = _preview(utf8, report)
         return report
     finally:
         if own and wd is not None:
             shutil.rmtree(wd, ignore_errors=True)
+
+
+PREVIEW_ROWS = 20
+PREVIEW_CELL = 500  # characters of a cell shown in the preview
+
+
+def _preview(utf8: Path, report: FileReport) -> pd.DataFrame:
+    """The first data rows as text, one column per header; long cells shortened with "…"."""
+    rows: list[list[str]] = []
+    n = len(report.headers)
+    with open(utf8, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=report.delimiter)
+        try:
+            next(reader, None)
+            for r in reader:
+                if len(rows) >= PREVIEW_ROWS:
+                    break
+                cells = [c if len(c) <= PREVIEW_CELL else c[:PREVIEW_CELL] + "…" for c in r]
+                rows.append((cells + [""] * n)[:n])
+        except csv.Error as e:
+            _fail(report.file_name, f"cannot read the CSV ({e})", row=reader.line_num)
+    return pd.DataFrame(rows, columns=report.headers)
 
 
 def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool = True) -> None:
@@ -537,7 +722,9 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     """Decode, map, type and check one file into the temp table `stage`; nothing else changes."""
     report = FileReport(source.file_name)
     report.sha256 = sha256_of(Path(source.path))
-    utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, workdir)
+    utf8, report.encoding = decode_to_utf8(
+        Path(source.path), source.file_name, workdir, source.encoding
+    )
     report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
     detected, mappings = detect_table(report.headers)
     if source.table and source.table not in TABLES:
@@ -591,7 +778,7 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     raw = (
         f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', "
         f"escape='\"', strict_mode=true, null_padding=false, columns={col_struct}, "
-        f"max_line_size=8388608)"
+        f"max_line_size={LINE_LIMIT})"
     )
     params = {"path": str(utf8), "delim": report.delimiter}
     src_of = {target: names[report.headers.index(src)] for src, target in report.mapping.items()}

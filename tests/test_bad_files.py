@@ -61,7 +61,10 @@ CASES = [
     refused("bom_then_blank_lines.csv", "the first line is blank", rows=(1,)),
     refused("header_only.csv", "has a header but no data rows"),
     refused("binary_junk.csv", "contains NUL bytes"),
-    refused("orders_xlsx_renamed_to_csv.csv", "contains NUL bytes", rows=(1,)),
+    refused(
+        "orders_xlsx_renamed_to_csv.csv",
+        "not a CSV text export: it looks like an Excel workbook (.xlsx)",
+    ),
     refused("orders_nul_bytes.csv", "contains NUL bytes", rows=(3,)),
     refused("orders_mixed_encoding.csv", "mixes text encodings", rows=(5,)),
     refused("orders_utf16_broken_surrogate.csv", "neither UTF-8 nor utf-16", rows=(3,)),
