@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -168,6 +169,8 @@ class FileReport:
 class LoadResult:
     load_id: int
     reports: list[FileReport]
+    # replace-all: the tables no file named that held rows, with the rows they held (now 0).
+    emptied: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -1124,7 +1127,11 @@ def load(
     mode: str = "replace",
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load files as one batch: all files are checked first, then swapped in one transaction."""
+    """Load files as one batch: all files are checked first, then swapped in one transaction.
+
+    `mode`: "append" adds the files' rows, a row whose key is already loaded replaces it;
+    "replace" swaps in each named table whole; "replace-all" does that and also empties every
+    canonical table no file names (the demo data gone in one step). Each can be rolled back."""
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of {MODES}")
     if not sources:
@@ -1151,9 +1158,9 @@ def load(
         if bad:
             raise IngestError("\n".join(r.error_text() for r in bad), reports)
         say(0.85, "swapping in")
-        load_id = _swap(cur, reports, mode, started, stage)
+        load_id, emptied = _swap(cur, reports, mode, started, stage)
         say(1.0, "done")
-        return LoadResult(load_id, reports)
+        return LoadResult(load_id, reports, emptied)
     finally:
         if stage is not cur:
             stage.close()
@@ -1191,8 +1198,9 @@ def _swap(
     mode: str,
     started: dt.datetime,
     stage: db.Connection | None = None,
-) -> int:
-    """One transaction: keep undo data, replace or upsert each table, refresh summaries, log.
+) -> tuple[int, dict[str, int]]:
+    """One transaction: keep undo data, replace or upsert each table, empty the tables no file
+    names (replace-all), refresh summaries, log. Returns the load id and the emptied tables.
 
     `stage` holds the checked stage tables when it is not `cur` (a scratch DuckDB for a
     PostgreSQL or Spark target): they are shipped into the transaction first."""
@@ -1214,7 +1222,7 @@ def _swap(
             cols = ", ".join(cols_cache[table])
             staged = " UNION ALL ".join(f"SELECT {cols} FROM {r.stage}" for r in rs)
             undo = f"_undo_{load_id}_{table}"
-            if mode == "replace":
+            if mode in ("replace", "replace-all"):
                 cur.execute(f"ALTER TABLE {table} RENAME TO {undo}")
                 cur.execute(db.table_ddl(table))
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
@@ -1229,6 +1237,15 @@ def _swap(
                 cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "upserted"
+        emptied: dict[str, int] = {}
+        if mode == "replace-all":
+            counts = db.table_counts(cur)
+            for table in TABLES:
+                if table not in by_table and counts[table]:
+                    # Kept whole as undo data, like a replaced table: rollback renames it back.
+                    cur.execute(f"ALTER TABLE {table} RENAME TO _undo_{load_id}_{table}")
+                    cur.execute(db.table_ddl(table))
+                    emptied[table] = counts[table]
         _warn_unknown_customers(cur, reports)
         from crm_core import summaries
 
@@ -1263,9 +1280,26 @@ def _swap(
                     f"value, reason FROM {rej}",
                     {"id": load_id, "file": r.file_name, "table": r.table},
                 )
+        for table, n in emptied.items():
+            # One history row per emptied table (no file): rollback finds its undo data here.
+            cur.execute(
+                "INSERT INTO load_history VALUES ($id, NULL, $table, NULL, NULL, 0, 0, 0, $mode, "
+                "$start, $end, 'loaded', $warn, 'replaced')",
+                {
+                    "id": load_id,
+                    "table": table,
+                    "mode": mode,
+                    "start": started,
+                    "end": finished,
+                    "warn": json.dumps(
+                        [f"{table}: emptied, {n} row(s) removed (no file named it)"],
+                        ensure_ascii=False,
+                    ),
+                },
+            )
         _prune_undo(cur, load_id)
         cur.execute("COMMIT")
-        return load_id
+        return load_id, emptied
     except BaseException:
         cur.execute("ROLLBACK")
         raise
@@ -1367,6 +1401,41 @@ def demo_sources() -> list[Source]:
         for t in TABLES
         if (config.DEMO_DIR / f"{t}.csv").exists()
     ]
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_of(Path(path))
+
+
+def demo_hashes() -> dict[str, str]:
+    """sha256 of each shipped demo CSV by table (computed once per file version)."""
+    out = {}
+    for s in demo_sources():
+        st = Path(s.path).stat()
+        out[s.table or ""] = _file_sha(str(s.path), st.st_mtime_ns, st.st_size)
+    return out
+
+
+def demo_tables(con: db.Connection, hist: pd.DataFrame | None = None) -> list[str]:
+    """The canonical tables that still hold rows of the demo company: a live load of the demo
+    CSV (same sha256) that no later replace of that table removed. [] when every row is the
+    user's own. `hist`: load_history(con), when the caller has it already."""
+    hist = load_history(con) if hist is None else hist
+    live = hist[hist["status"] == "loaded"].sort_values("load_id", ascending=False)
+    demo = demo_hashes()
+    counts = db.table_counts(con)
+    out = []
+    for table in TABLES:
+        if not counts[table] or table not in demo:
+            continue
+        for row in live[live["table_name"] == table].itertuples():
+            if row.sha256 == demo[table]:
+                out.append(table)
+                break
+            if row.mode != "append":  # replaced: nothing older is left in the table
+                break
+    return out
 
 
 def load_demo(con: db.Connection, progress: Progress | None = None) -> LoadResult:

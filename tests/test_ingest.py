@@ -158,7 +158,7 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
         FIXTURES / "orders_gbk.csv",
     )
     assert load.returncode == 0, load.stderr
-    assert "load 1 committed (replace)" in load.stdout
+    assert "load 1 committed (append)" in load.stdout  # the default mode, as on the Data page
     out = cli("metrics", "--json", "--db", dbp)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
