@@ -307,6 +307,8 @@ def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
         hint = (
             "Open it in Excel or WPS and save it as CSV (Save As › CSV UTF-8), then load that file"
             if "Excel" in kind
+            else "Extract the CSV file from it and load that"
+            if "archive" in kind or "compressed" in kind
             else "Load the CSV export itself"
         )
         _fail(file_name, f"this is not a CSV text export: it looks like {kind}. {hint}")
@@ -326,6 +328,11 @@ def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
             "first 64 KB)",
             row=_line_of(path, first),
         )
+
+
+def _hex(raw: bytes) -> str:
+    """Bytes as a reader can compare them with a hex viewer: "B6 A9 B5 A5"."""
+    return " ".join(f"{b:02X}" for b in raw)
 
 
 class _Undecodable(Exception):
@@ -420,7 +427,7 @@ def decode_to_utf8(
                 file_name,
                 "the file is not UTF-8 (the encoding chosen): undecodable bytes",
                 row=_line_of(path, bad),
-                value=repr(head[bad : bad + 4]) if bad < len(head) else None,
+                value=_hex(head[bad : bad + 4]) if bad < len(head) else None,
             )
         mixed = forced == "utf-8-sig" or (
             non_ascii_before
@@ -453,7 +460,7 @@ def decode_to_utf8(
             file_name,
             f"{what}: undecodable bytes",
             row=_line_of(path, e.offset),
-            value=repr(e.sample),
+            value=_hex(e.sample),
         )
     return out, chosen
 
