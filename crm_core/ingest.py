@@ -317,7 +317,7 @@ def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
     if b"\x00" in head:
         _fail(
             file_name,
-            "the file contains NUL bytes: it is binary, not a CSV text export",
+            "this is not a CSV text export: the file contains NUL bytes (binary data)",
             row=_line_of(path, head.index(b"\x00")),
         )
     n, first = _control_bytes(head)
@@ -372,7 +372,7 @@ def _transcode(path: Path, out: Path, file_name: str, encoding: str) -> None:
                 if "\x00" in text:
                     _fail(
                         file_name,
-                        "the file contains NUL characters: it is not a CSV text export",
+                        "this is not a CSV text export: the file contains NUL characters",
                         row=_line_of(path, offset + max(chunk.find(b"\x00"), 0)),
                     )
                 dst.write(text.lstrip("\ufeff") if offset == 0 else text)
@@ -418,7 +418,7 @@ def decode_to_utf8(
             if nul is not None:
                 _fail(
                     file_name,
-                    "the file contains NUL bytes: it is binary, not a CSV text export",
+                    "this is not a CSV text export: the file contains NUL bytes (binary data)",
                     row=_line_of(path, nul),
                 )
             return path, forced or "utf-8"
