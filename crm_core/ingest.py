@@ -437,8 +437,8 @@ def decode_to_utf8(
             _fail(
                 file_name,
                 "the file mixes text encodings: earlier lines are UTF-8, this one is "
-                "not. Re-export the whole file in one encoding, or choose the encoding "
-                "(--encoding)",
+                "not. Re-export the whole file in one encoding, or name its encoding "
+                "(--encoding, or 'File encoding' on the Data page)",
                 row=_line_of(path, bad),
             )
         guess = _guess_legacy_encoding(path, bad)
