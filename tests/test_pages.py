@@ -434,3 +434,17 @@ def test_start_with_my_own_data_removes_the_demo(
     next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [i.value for i in at.sidebar.info] == [demo_note]
+
+
+def test_sidebar_names_the_tables_still_holding_demo_data(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db, ingest
+
+    con = db.connect(demo_copy)
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")], "replace")
+    con.close()
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = i18n.t("sidebar.demo_some", "en", tables="orders, complaints, leads, interactions")
+    assert [i.value for i in at.sidebar.info] == [expected]
