@@ -1138,7 +1138,9 @@ def load(
 
     `mode`: "append" adds the files' rows, a row whose key is already loaded replaces it;
     "replace" swaps in each named table whole; "replace-all" does that and also empties every
-    canonical table no file names (the demo data gone in one step). Each can be rolled back."""
+    canonical table no file names (the demo data gone in one step). Each can be rolled back.
+    The CLI and the Data page append by default; this function's default stays "replace" for
+    the scripts and tests written against it."""
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of {MODES}")
     if not sources:
