@@ -70,6 +70,13 @@ def _file_args(p: argparse.ArgumentParser) -> None:
         help="order of ambiguous dates like 03/04/2024 (default: from the data)",
     )
     p.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help=f"text encoding of every file named (e.g. {', '.join(ingest.ENCODINGS)}); "
+        "default: decided from each whole file",
+    )
+    p.add_argument(
         "--skip-bad-rows",
         action="store_true",
         help="reject rows with unparseable values (kept in load_rejects) instead of "
@@ -84,6 +91,7 @@ def _sources(args: argparse.Namespace) -> list[ingest.Source]:
             raise ingest.IngestError(f"--map {m!r}: expected SOURCE=column")
         src, _, target = m.partition("=")
         mapping[src.strip()] = target.strip()
+    encoding = ingest.normalise_encoding(args.encoding) if args.encoding else None
     out = []
     paths = [(t, p) for t in [*TABLES, "file"] for p in getattr(args, t)]
     for t, path in paths:
@@ -96,6 +104,7 @@ def _sources(args: argparse.Namespace) -> list[ingest.Source]:
                 mapping or None,
                 date_order=args.date_order,
                 skip_bad_rows=args.skip_bad_rows,
+                encoding=encoding,
                 # With several files, a --map entry applies where it fits.
                 strict_mapping=len(paths) == 1,
             )
@@ -124,8 +133,11 @@ def _load_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mode",
         choices=ingest.MODES,
-        default="replace",
-        help="replace the tables named, or append with upsert by primary key",
+        default="append",
+        help="append (the default, as on the Data page; deletes nothing): add the files' rows, "
+        "a row whose key is loaded already is updated; replace: swap in each named table whole; "
+        "replace-all: replace, and empty every table no file names (start with your own data "
+        "instead of the demo's). Every load can be rolled back",
     )
     _file_args(p)
 
@@ -137,6 +149,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     result = ingest.load(con, sources, args.mode, progress=_progress)
     print(ingest.describe_reports(result.reports), end="")
+    for table, n in result.emptied.items():
+        print(f"{table}: emptied ({n} rows removed; no file named it)")
     print(f"load {result.load_id} committed ({args.mode})")
     return 0
 

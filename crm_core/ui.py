@@ -232,14 +232,27 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     return _cached_call(target, str(db_path()), version, args, items, _con=con)
 
 
-def _last_load(con: db.Connection) -> str:
-    hist = ingest.load_history(con)
+def _last_load(hist: pd.DataFrame) -> str:
     live = hist[hist["status"] == "loaded"]
     if live.empty:
         return _no_load()
     batch = live[live["load_id"] == live["load_id"].iloc[0]]
-    files = batch["file_name"].iloc[0] if len(batch) == 1 else t("sidebar.files", n=len(batch))
+    # A replace-all load also logs the tables it emptied, with no file.
+    names = batch["file_name"].dropna()
+    files = names.iloc[0] if len(names) == 1 else t("sidebar.files", n=len(names))
     return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
+
+
+def demo_note(con: db.Connection, hist: pd.DataFrame) -> None:
+    """Sidebar: say so while (some of) the data shown is still the demo company's."""
+    demo = ingest.demo_tables(con, hist)
+    if not demo:
+        return
+    if set(demo) == set(ingest.demo_hashes()):
+        text = t("sidebar.demo_all")
+    else:
+        text = t("sidebar.demo_some", tables=", ".join(demo))
+    st.sidebar.info(text, icon=":material/science:")
 
 
 def _no_load() -> str:
@@ -254,7 +267,9 @@ def sidebar(con: db.Connection) -> Filters:
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
-        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(con)))
+        hist = ingest.load_history(con)
+        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(hist)))
+        demo_note(con, hist)
         if rng:
             st.caption(
                 t(
@@ -593,7 +608,10 @@ def after_load(result: ingest.LoadResult) -> None:
     the page) and the load history show this load."""
     for kind, text in report_lines(result.reports):
         flash(text, kind)
+    if result.emptied:
+        flash(t("data.emptied", tables=", ".join(result.emptied)))
     flash(t("data.committed", id=result.load_id))
+    st.session_state.pop("_crm_own_data", None)
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
     staged = st.session_state.pop("_crm_upload_dir", None)
     if staged:
@@ -633,28 +651,106 @@ def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
     return mode
 
 
+# The encodings offered on the Data page ("" = decided from the file); any other is a CLI flag.
+ENCODING_CHOICES = ("", "utf-8", "gb18030", "big5", "utf-16", "cp1252")
+
+
+def _escape_md(text: str) -> str:
+    """User-derived text (a file name, a cell value) shown literally, not as Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
+
+
+def encoding_choice(key: str) -> str | None:
+    """The file encoding chosen for an upload: None = detect it from the file."""
+    labels = {e: t(f"data.enc.{e or 'auto'}") for e in ENCODING_CHOICES}
+    chosen = st.selectbox(
+        t("data.encoding"),
+        ENCODING_CHOICES,
+        format_func=labels.__getitem__,
+        key=f"{key}_encoding",
+        help=t("data.encoding_help"),
+    )
+    return chosen or None
+
+
+def start_with_own_data(con: db.Connection, sources: list[ingest.Source]) -> bool:
+    """The Data page's "start with my own data" action: a button, then a confirmation naming
+    the tables the files replace and the tables emptied. True once confirmed: load the files
+    with mode "replace-all"."""
+    if st.button(
+        t("data.own_data"), icon=":material/restart_alt:", help=t("data.own_data_help"), key="own"
+    ):
+        st.session_state["_crm_own_data"] = True
+    if not st.session_state.get("_crm_own_data"):
+        return False
+    counts = db.table_counts(con)
+    given = sorted({s.table for s in sources if s.table})
+    emptied = [x for x in ingest.TABLES if x not in given and counts[x]]
+
+    def rows(tables: list[str]) -> str:
+        return ", ".join(t("data.table_rows", table=x, n=f"{counts[x]:,}") for x in tables)
+
+    st.warning(
+        t(
+            "data.own_data_confirm",
+            replaced=rows(given),
+            emptied=rows(emptied) or t("data.none"),
+            keep=config.UNDO_KEEP,
+        ),
+        icon=":material/warning:",
+    )
+    go, cancel = st.columns(2)
+    if cancel.button(t("data.own_data_cancel"), key="own_cancel", width="stretch"):
+        st.session_state.pop("_crm_own_data", None)
+        st.rerun()
+    return go.button(t("data.own_data_go"), type="primary", key="own_go", width="stretch")
+
+
+def run_load(con: db.Connection, sources: list[ingest.Source], mode: str) -> None:
+    """Load the files with a progress bar; the file reports and a plain error when refused,
+    else after_load (which reruns the page)."""
+    bar = st.progress(0.0, t("data.starting"))
+
+    def say(frac: float, message: str) -> None:
+        bar.progress(frac, message)
+
+    try:
+        result = ingest.load(con, sources, mode, progress=say)
+    except ingest.IngestError as e:
+        report_messages(e.reports)
+        st.error(t("data.nothing_loaded") + ("" if e.reports else f" {_escape_md(str(e))}"))
+    else:
+        after_load(result)  # reruns: the sidebar and the history show the new load
+
+
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
-    """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
+    """One uploaded file: facts, encoding and table choice, editable mapping, preview; the
+    source to load."""
     with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
         st.session_state[f"{key}_path"] = str(
             ingest.stage_upload(up.getvalue(), up.name, upload_dir())
         )
+        encoding = encoding_choice(key)
         try:
             report = ingest.inspect(
-                ingest.Source(Path(st.session_state[f"{key}_path"]), name=up.name)
+                ingest.Source(
+                    Path(st.session_state[f"{key}_path"]), name=up.name, encoding=encoding
+                )
             )
         except ingest.IngestError as e:
-            st.error(str(e))
+            st.error(_escape_md(str(e)))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=report.encoding,
+                encoding=report.encoding + ("" if encoding else t("data.detected")),
                 delimiter=repr(report.delimiter),
                 n=len(report.headers),
             )
         )
         source = mapping_editor(report, key)
+        if source is not None:
+            source.encoding = encoding
         st.dataframe(report.preview, hide_index=True, height=200, placeholder=i18n.MISSING)
         return source
 
@@ -673,7 +769,13 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         st.warning(t("data.unknown_table"))
         return None
     if table != report.table:
-        report = ingest.inspect(ingest.Source(Path(st.session_state[f"{key}_path"]), table))
+        report = ingest.inspect(
+            ingest.Source(
+                Path(st.session_state[f"{key}_path"]),
+                table,
+                encoding=st.session_state.get(f"{key}_encoding") or None,
+            )
+        )
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
     required = set(ingest.TABLES[table].required)
     guesses(report)

@@ -26,14 +26,9 @@ if sources:
     if check.button(ui.t("data.validate"), width="stretch"):
         ui.report_messages(ingest.validate(sources))
     if go.button(ui.t("data.load"), type="primary", width="stretch"):
-        bar = st.progress(0.0, ui.t("data.starting"))
-        try:
-            result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
-        except ingest.IngestError as e:
-            ui.report_messages(e.reports)
-            st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
-        else:
-            ui.after_load(result)  # reruns: the sidebar and the history show the new load
+        ui.run_load(con, sources, mode)
+    if ui.start_with_own_data(con, sources):
+        ui.run_load(con, sources, "replace-all")
 
 st.subheader(ui.t("data.history"))
 hist = ingest.load_history(con)

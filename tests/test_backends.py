@@ -110,6 +110,25 @@ def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Pa
     assert _revenue(pg) == 151534.0
 
 
+def _replace_all_and_back(con: db.Connection, fixtures: Path) -> None:
+    """customers_bom.csv (4) + orders_gbk.csv (5), then replace-all with line_items.csv: the
+    customers are emptied, and rolling back brings them back."""
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")])
+    ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")], "append")
+    own = ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "replace-all")
+    assert own.emptied == {"customers": 4}
+    assert db.table_counts(con)["customers"] == 0
+    hist = ingest.load_history(con)
+    assert hist[hist["load_id"] == 3]["table_name"].tolist() == ["orders", "customers"]
+    assert ingest.rollback_to_before(con, 3) == [3]
+    assert db.table_counts(con)["customers"] == 4
+    assert _revenue(con) == 151534.0
+
+
+def test_postgres_replace_all_and_rollback(pg_url: str, fixtures: Path) -> None:
+    _replace_all_and_back(db.connect(pg_url), fixtures)
+
+
 def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monkeypatch) -> None:
     pg = db.connect(pg_url)
     ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
@@ -289,3 +308,7 @@ def test_spark_load_append_rollback(spark_url: str, fixtures: Path, tmp_path: Pa
     assert _revenue(sp) == 151534.0
     # Another process (here: another cursor) sees the committed manifest.
     assert _revenue(db.connect(spark_url)) == 151534.0
+
+
+def test_spark_replace_all_and_rollback(spark_url: str, fixtures: Path) -> None:
+    _replace_all_and_back(db.connect(spark_url), fixtures)

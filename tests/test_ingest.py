@@ -158,7 +158,7 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
         FIXTURES / "orders_gbk.csv",
     )
     assert load.returncode == 0, load.stderr
-    assert "load 1 committed (replace)" in load.stdout
+    assert "load 1 committed (append)" in load.stdout  # the default mode, as on the Data page
     out = cli("metrics", "--json", "--db", dbp)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -634,3 +634,183 @@ def test_the_sample_is_the_first_2000_rows_and_long_fields_are_read(tmp_path: Pa
     assert (profiles["客户编号"].distinct, profiles["客户编号"].id_like) == (7, True)
     assert (profiles["订单号"].distinct, profiles["订单号"].id_like) == (2000, False)
     assert profiles["备注X"].values == 2000
+
+
+# --------------------------------------------------------------------------- encodings
+
+# A complaints export with Chinese headers, saved as GB18030 by a Chinese Excel.
+COMPLAINTS_GB = (
+    "投诉编号,客户编号,投诉日期,投诉类别,处理状态\n"
+    "T1,001,2024/1/31,物流延误,已处理\n"
+    "T2,002,2024/2/1,产品质量,处理中\n"
+    "T3,001,2024/2/15,服务态度,已结案\n"
+)
+
+
+def test_gb18030_export_whose_first_header_is_valid_utf8(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    f = write_csv(tmp_path / "投诉导出.csv", COMPLAINTS_GB, "gb18030")
+    raw = f.read_bytes()
+    # 投 = CD B6 is also the valid UTF-8 "Ͷ" (U+0376); 诉 = CB DF is not UTF-8. Judged from its
+    # first characters the file was refused as mixing encodings in row 1.
+    assert raw[:4] == b"\xcd\xb6\xcb\xdf" and raw[:2].decode("utf-8") == "\u0376"
+    assert ingest.inspect(ingest.Source(f)).encoding == "gb18030"
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.encoding, report.rows_read, report.rows_loaded) == (
+        "complaints",
+        "gb18030",
+        3,
+        3,
+    )
+    assert con.execute(
+        "SELECT complaint_id, customer_id, received_at, category, status FROM complaints ORDER BY 1"
+    ).fetchall() == [
+        ("T1", "001", T(2024, 1, 31), "物流延误", "已处理"),
+        ("T2", "002", T(2024, 2, 1), "产品质量", "处理中"),
+        ("T3", "001", T(2024, 2, 15), "服务态度", "已结案"),
+    ]
+    assert con.execute("SELECT encoding FROM load_history").fetchall() == [("gb18030",)]
+
+
+def test_encoding_names_are_checked() -> None:
+    assert [
+        ingest.normalise_encoding(n)
+        for n in ("UTF8", "GBK", "cp936", "windows-1252", "Big5", "utf-16", " gb18030 ")
+    ] == ["utf-8", "gbk", "gbk", "cp1252", "big5", "utf-16", "gb18030"]
+    for bad in ("klingon", "", "base64", "rot13"):  # base64 / rot13 are codecs, not encodings
+        with pytest.raises(ingest.IngestError, match="unknown text encoding"):
+            ingest.normalise_encoding(bad)
+
+
+def test_cli_encoding_flag(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    f = write_csv(tmp_path / "complaints.csv", COMPLAINTS_GB, "gb18030")
+    forced = cli("load", "--db", dbp, "--encoding", "GBK", "--complaints", f)
+    assert forced.returncode == 0, forced.stderr
+    assert "complaints.csv: complaints — 3 rows read, 3 loaded, 0 rejected (gbk)" in forced.stdout
+    wrong = cli("load", "--db", dbp, "--encoding", "utf-8", "--complaints", f)
+    assert wrong.returncode == 2
+    assert "the file is not UTF-8 (the encoding chosen)" in error_of(wrong)
+    # The first byte UTF-8 rejects: 诉 (CB DF) then 编 (B1 E0); 投 (CD B6) passed as "Ͷ".
+    assert "row 1: 'CB DF B1 E0'" in error_of(wrong)
+    for command in (("load", "--db", dbp), ("validate",)):
+        r = cli(*command, "--encoding", "klingon", "--complaints", f)
+        assert r.returncode == 2
+        assert error_of(r).startswith("error: unknown text encoding 'klingon'")
+    checked = cli("validate", "--encoding", "gb18030", "--complaints", f)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "(gb18030)" in checked.stdout
+    con = db.connect(dbp)
+    try:  # only the first load went in
+        assert con.execute("SELECT load_id, encoding FROM load_history").fetchall() == [(1, "gbk")]
+        assert con.execute("SELECT count(*) FROM complaints").fetchone() == (3,)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- replace-all
+
+
+def test_replace_all_empties_every_other_table_and_rolls_back(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    load_baseline(con)  # load 1: 4 customers, 5 orders
+    c = write_csv(tmp_path / "complaints.csv", COMPLAINTS_GB, "gb18030")
+    ingest.load(con, [ingest.Source(c)], "append")  # load 2: 3 complaints
+    before = snapshot(con)
+    f = write_csv(tmp_path / "own.csv", ORDER_HEAD + "M1,001,2024-06-01,10\nM2,002,2024-06-02,20\n")
+    result = ingest.load(con, [ingest.Source(f, "orders")], "replace-all")
+    # leads and interactions were empty already: nothing to empty there.
+    assert result.emptied == {"customers": 4, "complaints": 3}
+    assert db.table_counts(con) == {
+        "customers": 0,
+        "orders": 2,
+        "complaints": 0,
+        "leads": 0,
+        "interactions": 0,
+    }
+    assert metrics(con)["revenue"] == 30.0  # 10 + 20: the baseline's orders are gone
+    assert con.execute(
+        "SELECT file_name, table_name, mode, rows_loaded, undo_kind FROM load_history "
+        "WHERE load_id = 3 ORDER BY table_name"
+    ).fetchall() == [
+        (None, "complaints", "replace-all", 0, "replaced"),
+        (None, "customers", "replace-all", 0, "replaced"),
+        ("own.csv", "orders", "replace-all", 2, "replaced"),
+    ]
+    assert ingest.rollback_to_before(con, 3) == [3]
+    assert snapshot(con) == before
+
+
+def test_demo_tables_until_the_users_own_data_replaces_them(demo_copy: Path) -> None:
+    con = db.connect(demo_copy)
+    try:
+        every = ["customers", "orders", "complaints", "leads", "interactions"]
+        counts = db.table_counts(con)
+        assert ingest.demo_tables(con) == every
+        # Own orders appended: the demo orders are still there, mixed in.
+        first = ingest.load(con, [ingest.Source(FIXTURES / "orders_gbk.csv")], "append")
+        assert ingest.demo_tables(con) == every
+        # Own customers replacing the demo's: that table is the user's alone.
+        ingest.load(con, [ingest.Source(FIXTURES / "customers_bom.csv")], "replace")
+        assert ingest.demo_tables(con) == ["orders", "complaints", "leads", "interactions"]
+        own = ingest.load(con, [ingest.Source(FIXTURES / "orders_gbk.csv")], "replace-all")
+        assert own.emptied == {
+            "customers": 4,  # customers_bom.csv's
+            "complaints": counts["complaints"],
+            "leads": counts["leads"],
+            "interactions": counts["interactions"],
+        }
+        assert ingest.demo_tables(con) == []
+        assert db.table_counts(con)["orders"] == 5  # orders_gbk.csv only
+        # Undoing the three loads gives the demo back, row for row.
+        assert ingest.rollback_to_before(con, first.load_id) == [4, 3, 2]
+        assert db.table_counts(con) == counts
+        assert ingest.demo_tables(con) == every
+    finally:
+        con.close()
+
+
+def test_cli_default_mode_appends_like_the_data_page(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    assert cli("load", "--db", dbp, "--file", FIXTURES / "customers_bom.csv").returncode == 0
+    first = cli("load", "--db", dbp, "--orders", FIXTURES / "orders_gbk.csv")
+    assert "load 2 committed (append)" in first.stdout
+    more = write_csv(
+        tmp_path / "more.csv", ORDER_HEAD + "SO2,001,2024-02-16,250\nSO9,003,2024-05-01,80\n"
+    )
+    assert cli("load", "--db", dbp, "--orders", more).returncode == 0
+    con = db.connect(dbp)
+    try:  # SO1..SO5 kept, SO2 updated, SO9 added
+        assert orders(con, "order_id, amount")[1] == ("SO2", D("250"))
+        assert len(orders(con)) == 6
+    finally:
+        con.close()
+    # An explicit --mode replace still swaps the table whole.
+    assert cli("load", "--db", dbp, "--mode", "replace", "--orders", more).returncode == 0
+    own = cli("load", "--db", dbp, "--mode", "replace-all", "--orders", more)
+    assert own.returncode == 0, own.stderr
+    assert "customers: emptied (4 rows removed; no file named it)" in own.stdout
+    assert "load 5 committed (replace-all)" in own.stdout
+    con = db.connect(dbp)
+    try:
+        assert con.execute(
+            "SELECT load_id, mode FROM load_history WHERE file_name IS NOT NULL ORDER BY 1"
+        ).fetchall() == [
+            (1, "append"),
+            (2, "append"),
+            (3, "append"),
+            (4, "replace"),
+            (5, "replace-all"),
+        ]
+        assert orders(con, "order_id") == [("SO2",), ("SO9",)]
+        assert db.table_counts(con)["customers"] == 0
+    finally:
+        con.close()
+    assert cli("rollback", "--db", dbp, "--to-before", "5").returncode == 0
+    con = db.connect(dbp)
+    try:
+        assert db.table_counts(con)["customers"] == 4
+    finally:
+        con.close()

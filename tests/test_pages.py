@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -346,3 +348,132 @@ def test_tables_format_money_localized() -> None:
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["revenue"]["type_config"]["format"] == "localized"
     assert "year" not in config
+
+
+def unescaped(markdown: str) -> str:
+    """An error box's text as the user reads it (file names and values are Markdown-escaped)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Path) -> None:
+    # A complaints export in GB18030 whose first header bytes (投 = CD B6) are valid UTF-8.
+    text = (
+        "投诉编号,客户编号,投诉日期,投诉类别\nT1,001,2024/1/31,物流延误\nT2,002,2024/2/1,产品质量\n"
+    )
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value(("complaints.csv", text.encode("gb18030"), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    choice = at.selectbox(key="file0_encoding")
+    assert choice.label == "File encoding" and choice.value == ""  # detect automatically
+    assert choice.options[:3] == [
+        "Detect automatically",
+        "UTF-8",
+        "GB18030 / GBK (Simplified Chinese)",
+    ]
+    facts = " ".join(c.value for c in at.main.caption)
+    assert "Encoding gb18030 (detected)" in facts, facts
+    assert at.selectbox(key="file0_table").value == "complaints"
+    # A chosen encoding is used as it is, and a wrong one says so instead of guessing.
+    choice.set_value("utf-8").run()
+    assert not at.exception
+    assert any("not UTF-8 (the encoding chosen)" in unescaped(e.value) for e in at.error)
+    at.selectbox(key="file0_encoding").set_value("gb18030").run()
+    facts = " ".join(c.value for c in at.main.caption)
+    assert "Encoding gb18030 ·" in facts and "(detected)" not in facts, facts
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "photo.csv",
+            (ROOT / "tests/fixtures/bad/orders_png_renamed_to_csv.csv").read_bytes(),
+            "it looks like a PNG image",
+        ),
+        (
+            "book.csv",
+            (ROOT / "tests/fixtures/bad/orders_xlsx_renamed_to_csv.csv").read_bytes(),
+            "it looks like an Excel workbook",
+        ),
+        ("noise.csv", random.Random(14).randbytes(5000), "not a CSV text export"),
+    ],
+    ids=["png", "xlsx", "random"],
+)
+def test_data_page_refuses_a_binary_upload_in_an_error_box(
+    name: str, data: bytes, message: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(unescaped(e.value) for e in at.error)
+    assert f"{name}: this is not a CSV text export" in errors, errors
+    assert message in errors, errors
+    assert not [b for b in at.button if b.label == "Load"]
+
+
+def test_data_page_previews_a_200_kb_field(demo_copy: Path, app_env: None) -> None:
+    note = "x" * 204_800
+    text = f"order_id,customer_id,order_date,amount,product\nL1,001,2024-05-01,10,{note}\n"
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value(("orders.csv", text.encode(), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="file0_table").value == "orders"
+
+
+def test_start_with_my_own_data_removes_the_demo(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db
+
+    con = db.connect(demo_copy)
+    counts = db.table_counts(con)
+    con.close()
+    demo_note = i18n.t("sidebar.demo_all", "en")
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    assert [i.value for i in at.sidebar.info] == [demo_note]
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    own = at.button(key="own")
+    assert own.label == "Start with my own data (remove the demo data)"
+    # A confirmation first, naming what is replaced and what is emptied; cancel leaves it.
+    own.click().run()
+    warning = " ".join(w.value for w in at.warning)
+    assert f"replace orders ({counts['orders']:,} rows) whole" in warning, warning
+    assert f"customers ({counts['customers']:,} rows)" in warning, warning
+    at.button(key="own_cancel").click().run()
+    assert not at.warning and not [b for b in at.button if b.key == "own_go"]
+    at.button(key="own").click().run()
+    at.button(key="own_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    success = [s.value for s in at.success]
+    assert "Emptied: customers, complaints, leads, interactions." in success, success
+    assert success[-1] == "Load 2 committed.", success
+    assert not at.sidebar.info  # no demo data left
+    con = db.connect(demo_copy)
+    after = db.table_counts(con)
+    con.close()
+    assert after == {"customers": 0, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0}
+    # Rolling it back brings the demo and its note back.
+    at.selectbox(key="rollback").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [i.value for i in at.sidebar.info] == [demo_note]
+
+
+def test_sidebar_names_the_tables_still_holding_demo_data(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db, ingest
+
+    con = db.connect(demo_copy)
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")], "replace")
+    con.close()
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = i18n.t("sidebar.demo_some", "en", tables="orders, complaints, leads, interactions")
+    assert [i.value for i in at.sidebar.info] == [expected]
