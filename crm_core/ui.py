@@ -20,6 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core import backends, config, db, i18n, ingest, overview, summaries
 from crm_core.filters import DIMENSIONS, Filters
+from crm_core.text import md_escape, safe_figure
 
 
 def lang() -> str:
@@ -34,6 +35,17 @@ def lang() -> str:
 def t(key: str, **kwargs: Any) -> str:
     """The catalogue message `key` in this session's language."""
     return i18n.t(key, lang(), **kwargs)
+
+
+def md(value: Any) -> str:
+    """User-derived text (a file name, cell value, URL parameter) for a Streamlit call that
+    renders Markdown (caption, warning, subheader, label, metric label): shown literally."""
+    return md_escape(value)
+
+
+def md_lines(value: Any) -> str:
+    """Like md, for a multi-line message (an ingest error naming files, rows and values)."""
+    return md_escape(value, keep_newlines=True)
 
 
 def num(x: Any, decimals: int = 0) -> str:
@@ -238,7 +250,7 @@ def _last_load(con: db.Connection) -> str:
     if live.empty:
         return _no_load()
     batch = live[live["load_id"] == live["load_id"].iloc[0]]
-    files = batch["file_name"].iloc[0] if len(batch) == 1 else t("sidebar.files", n=len(batch))
+    files = md(batch["file_name"].iloc[0]) if len(batch) == 1 else t("sidebar.files", n=len(batch))
     return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
 
 
@@ -254,7 +266,7 @@ def sidebar(con: db.Connection) -> Filters:
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
-        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(con)))
+        st.caption(t("sidebar.database", name=md(name), last=_last_load(con)))
         if rng:
             st.caption(
                 t(
@@ -299,7 +311,7 @@ def sidebar(con: db.Connection) -> Filters:
             )
     snapshot_control()
     for name, value in param_notes():
-        st.sidebar.warning(t("common.bad_param", name=name, value=value[:60]))
+        st.sidebar.warning(t("common.bad_param", name=md(name), value=md(value[:60])))
     st.session_state["_crm_param_notes"] = []
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
@@ -382,6 +394,7 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
     from crm_core import images
 
     box = container or st
+    fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
     box.plotly_chart(fig, key=f"chart_{name}")
 
     def render(fmt: str) -> Callable[[], bytes]:
@@ -515,7 +528,7 @@ def slide_index(n: int) -> int:
     except ValueError:
         i = -1
     if not 0 <= i < n:
-        st.caption(t("common.bad_param", name="slide", value=raw))
+        st.caption(t("common.bad_param", name="slide", value=md(raw[:60])))
         return 0
     return i
 
@@ -527,7 +540,7 @@ def goto_slide(i: int, n: int) -> None:
 
 def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
-    active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
+    active = ", ".join(f"{t('dim.' + k)} = {md(v)}" for k, v in f.active.items())
     st.info(t("common.empty", active=f" ({active})" if active else ""))
 
 
@@ -617,7 +630,7 @@ def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
 
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
     """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
-    with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
+    with st.expander(f"{md(up.name)} · {up.size / 1e6:.1f} MB", expanded=True):
         st.session_state[f"{key}_path"] = str(
             ingest.stage_upload(up.getvalue(), up.name, upload_dir())
         )
@@ -626,13 +639,13 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
                 ingest.Source(Path(st.session_state[f"{key}_path"]), name=up.name)
             )
         except ingest.IngestError as e:
-            st.error(str(e))
+            st.error(md_lines(e))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=report.encoding,
-                delimiter=repr(report.delimiter),
+                encoding=md(report.encoding),
+                delimiter=md(repr(report.delimiter)),
                 n=len(report.headers),
             )
         )
@@ -694,13 +707,13 @@ def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
     lines = []
     for r in reports:
         if r.errors:
-            lines.append(("error", r.error_text()))
-        lines += [("warning", w) for w in r.warnings]
+            lines.append(("error", md_lines(r.error_text())))
+        lines += [("warning", md_lines(w)) for w in r.warnings]
         if r.ok and r.rows_read:
             ok = t(
                 "data.file_ok",
-                file=r.file_name,
-                table=r.table,
+                file=md(r.file_name),
+                table=md(r.table),
                 read=f"{r.rows_read:,}",
                 loaded=f"{r.rows_loaded:,}",
                 rejected=f"{r.rows_rejected:,}",

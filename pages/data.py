@@ -31,7 +31,7 @@ if sources:
             result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
         except ingest.IngestError as e:
             ui.report_messages(e.reports)
-            st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
+            st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {ui.md_lines(e)}"))
         else:
             ui.after_load(result)  # reruns: the sidebar and the history show the new load
 

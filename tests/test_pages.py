@@ -317,3 +317,70 @@ def test_tables_format_money_localized() -> None:
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["revenue"]["type_config"]["format"] == "localized"
     assert "year" not in config
+
+
+# Elements whose text Streamlit shows as plain text (cells, options): hostile values may appear.
+PLAIN_TEXT_ELEMENTS = {"arrow_data_frame", "selectbox", "multiselect", "text", "code"}
+
+
+def _strings(message) -> list[str]:
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(x) -> None:
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(MessageToDict(message))
+    return out
+
+
+def unsafe_texts(at) -> list[tuple[str, str]]:
+    """(element type, text) of every rendered element that would show a hostile payload as a
+    link, image or HTML: an unescaped evil.example URL in Markdown, a tag in a chart."""
+    found = []
+    for node in at._tree:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if proto is None or kind in PLAIN_TEXT_ELEMENTS:
+            continue
+        if kind == "plotly_chart":
+            spec = proto.spec
+            found += [(kind, tag) for tag in ("<a href", "<img") if tag in spec]
+            continue
+        found += [(kind, s[:120]) for s in _strings(proto) if "https://evil.example" in s]
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_cells_and_file_names_render_as_text(
+    page: str, hostile_copy: Path, app_env: None
+) -> None:
+    # Cells (region, source, owner, segment, category, stage, complaint category) and the last
+    # load's file name hold Markdown links, images, <a href>, LaTeX and colour directives.
+    from hostile import FILE_NAME
+
+    at = make_app_test(hostile_copy, page, {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not unsafe_texts(at), unsafe_texts(at)
+    if page == "pages/overview.py":
+        caption = " ".join(c.value for c in at.sidebar.caption)
+        assert "Session expired" in caption and FILE_NAME not in caption, caption
+
+
+def test_hostile_filter_values_render_as_text(hostile_copy: Path, app_env: None) -> None:
+    from hostile import IMAGE, LINK
+
+    # A valid hostile region (the filter is applied: its empty-note names it) and a tampered one.
+    for region in (LINK, "[Session expired](https://evil.example/x)", IMAGE + " <b>x</b>"):
+        for page in ("pages/overview.py", "pages/complaints.py"):
+            at = make_app_test(hostile_copy, page, {"lang": "en", "region": region}).run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert not unsafe_texts(at), (region, unsafe_texts(at))
