@@ -12,6 +12,7 @@ from typing import Any
 from crm_core import backends, config, db, ingest
 from crm_core.images import ImageExportUnavailable
 from crm_core.schema import TABLES
+from crm_core.text import redact
 
 # Subcommands register here so later features add theirs without touching the parser core.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
@@ -30,7 +31,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
         "--db",
         default=None,
         help=f"DuckDB file, postgresql://user@host:port/db or spark:local[2] (README, Backends; "
-        f"default: $CRM_LENS_DB or {config.db_path()})",
+        f"default: $CRM_LENS_DB or {redact(config.db_target())})",
     )
 
 
@@ -115,7 +116,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     result = ingest.load_demo(con, progress=_progress)
     print(ingest.describe_reports(result.reports), end="")
-    print(f"demo database ready: {args.db or config.db_path()}")
+    print(f"demo database ready: {backends.parse_target(args.db or config.db_target()).display}")
     return 0
 
 
@@ -341,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.BackendUnavailable,
         backends.TransactionConflict,
     ) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(e)}", file=sys.stderr)
         return 2
 
 
