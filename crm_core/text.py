@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
 # CommonMark lets any ASCII punctuation be backslash-escaped, and an escaped character is shown
-# as itself. Escaping all of it also defuses Streamlit's extensions ($LaTeX$, :red[colour],
-# :material/icons:, emoji short codes) and GFM's bare-URL autolinks (https\:\/\/...).
-_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+# as itself. Escaped: link / image / code / emphasis / table / strike-through syntax, HTML and
+# autolinks (< >), Streamlit's $LaTeX$, :colour[...] / :material/icons: / emoji short codes
+# (which also breaks GFM's bare https:// autolinks), e-mail autolinks (@), headings (#). Kept:
+# the punctuation of ordinary names (. , - ' / = % & ;) and an underscore inside a word
+# (orders_2024.csv), which CommonMark never reads as emphasis.
+_MD_ALWAYS = re.compile(r"([\\`*\[\]()!<>|~$:{}#@+^])")
+_MD_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_MD_WWW = re.compile(r"(?i)\b(www)\.")  # GFM autolinks www.example.com without a scheme
+_MD_LIST_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=])", re.MULTILINE)
 _NEWLINES = re.compile(r"[\r\n]+")
 
 
@@ -17,10 +22,23 @@ def md_escape(value: Any, keep_newlines: bool = False) -> str:
     """`value` as text that Streamlit's Markdown shows literally: no link, image, heading, list,
     emphasis, LaTeX or colour. Line breaks become spaces (one line), or with `keep_newlines`
     Markdown hard breaks so that a multi-line message keeps its lines."""
-    s = _MD_SPECIAL.sub(r"\\\1", str(value))
-    if keep_newlines:
-        return "  \n".join(_NEWLINES.split(s))
-    return _NEWLINES.sub(" ", s)
+    s = str(value)
+    s = _MD_ALWAYS.sub(r"\\\1", s)
+    s = _MD_EDGE_UNDERSCORE.sub(r"\\_", s)
+    s = _MD_WWW.sub(r"\1\\.", s)
+    lines = (
+        [line.strip("\r") for line in _NEWLINES.split(s)]
+        if keep_newlines
+        else [_NEWLINES.sub(" ", s)]
+    )
+    lines = [_MD_LIST_START.sub(_escape_list_marker, line) for line in lines]
+    return "  \n".join(lines)
+
+
+def _escape_list_marker(m: re.Match[str]) -> str:
+    if m.group(2) is not None:
+        return f"{m.group(1)}{m.group(2)}\\{m.group(3)}"
+    return f"{m.group(4)}\\{m.group(5)}"
 
 
 _PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

@@ -8,8 +8,8 @@ import importlib
 import inspect as pyinspect
 import json
 import re
-import shutil
-import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import backends, config, db, i18n, ingest, overview, summaries
+from crm_core import backends, config, db, i18n, ingest, overview, summaries, uploads
 from crm_core.filters import DIMENSIONS, Filters
 from crm_core.text import md_escape, safe_figure
 
@@ -558,13 +558,32 @@ def period_caption(period: overview.Period) -> None:
 # --------------------------------------------------------------------------- Data page
 
 
-def upload_dir() -> Path:
-    """A per-session folder that keeps uploaded files between reruns."""
-    d = st.session_state.get("_crm_upload_dir")
-    if d is None or not Path(d).exists():
-        d = tempfile.mkdtemp(prefix="crm_lens_upload_")
-        st.session_state["_crm_upload_dir"] = d
-    return Path(d)
+@st.cache_resource(show_spinner=False)
+def _swept_at_start() -> float:
+    # Once per process: staged uploads of processes that are gone (a crash, a restart) and of
+    # long-idle sessions hold personal data nobody will load.
+    uploads.process_root()
+    uploads.sweep()
+    return time.time()
+
+
+def session_uploads() -> uploads.SessionUploads:
+    """This session's staged uploads. The object lives in session_state only: when Streamlit
+    drops an ended session, its folder is removed with it; idle ones are swept at start-up and
+    every UPLOAD_STALE_HOURS."""
+    swept = _swept_at_start()
+    if time.time() - swept > 3600 * config.UPLOAD_STALE_HOURS:
+        _swept_at_start.clear()
+        _swept_at_start()
+    staged = st.session_state.get("_crm_uploads")
+    if staged is None:
+        staged = st.session_state["_crm_uploads"] = uploads.SessionUploads()
+    return staged
+
+
+def keep_uploads(files: list[Any] | None) -> None:
+    """Forget the staged copies of files taken out of the uploader."""
+    session_uploads().keep({up.file_id for up in files or []})
 
 
 def flash(message: str | None = None, kind: str = "success") -> None:
@@ -590,10 +609,32 @@ def after_load(result: ingest.LoadResult) -> None:
         flash(text, kind)
     flash(t("data.committed", id=result.load_id))
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
-    staged = st.session_state.pop("_crm_upload_dir", None)
-    if staged:
-        shutil.rmtree(staged, ignore_errors=True)
+    session_uploads().clear()
     st.rerun()
+
+
+# One load or rollback at a time per process: a second one waits this long, then is told that
+# a load is running (two at once failed with "Catalog write-write conflict").
+LOAD_WAIT_SECONDS = 5.0
+_load_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive_load() -> Iterator[None]:
+    """Run a load or rollback alone: if another session's is running, wait LOAD_WAIT_SECONDS,
+    then say so and stop this run; a full disk is said plainly, not shown as a traceback."""
+    if not _load_lock.acquire(timeout=LOAD_WAIT_SECONDS):
+        st.warning(t("security.load_running"), icon=":material/hourglass_top:")
+        st.stop()
+    try:
+        yield
+    except Exception as e:
+        if not uploads.is_disk_full(e):
+            raise
+        st.error(t("security.disk_full"))
+        st.stop()
+    finally:
+        _load_lock.release()
 
 
 LOAD_MODES = ("append", "replace")  # append first: the default leaves loaded rows alone
@@ -631,9 +672,12 @@ def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
     """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
     with st.expander(f"{md(up.name)} · {up.size / 1e6:.1f} MB", expanded=True):
-        st.session_state[f"{key}_path"] = str(
-            ingest.stage_upload(up.getvalue(), up.name, upload_dir())
-        )
+        try:
+            staged = session_uploads().stage(up.file_id, up.name, up, up.size)
+        except uploads.UploadRefused as e:
+            st.error(t(f"security.upload_{e.key}", file=md(up.name), **e.facts))
+            return None
+        st.session_state[f"{key}_path"] = str(staged)
         try:
             report = ingest.inspect(
                 ingest.Source(Path(st.session_state[f"{key}_path"]), name=up.name)

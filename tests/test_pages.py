@@ -384,3 +384,69 @@ def test_hostile_filter_values_render_as_text(hostile_copy: Path, app_env: None)
             at = make_app_test(hostile_copy, page, {"lang": "en", "region": region}).run()
             assert not at.exception, [e.value for e in at.exception]
             assert not unsafe_texts(at), (region, unsafe_texts(at))
+
+
+def test_data_page_refuses_uploads_over_the_session_bound(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core import config
+
+    monkeypatch.setattr(config, "MAX_SESSION_FILES", 1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    hostile = "[Session expired](https://evil.example/f).csv"
+    at.get("file_uploader")[0].set_value(
+        [("orders_gbk.csv", data, "text/csv"), (hostile, data, "text/csv")]
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("at most 1 files" in e and "\\[Session expired\\]" in e for e in errors), errors
+    assert not unsafe_texts(at), unsafe_texts(at)
+    staged = at.session_state["_crm_uploads"]
+    assert len(list(staged.dir.iterdir())) == 1  # the first file, written once
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not staged.dir.exists()  # the load removed the staged copy
+
+
+def test_a_second_simultaneous_load_is_told_to_wait(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two loads at once failed with "TransactionException: Catalog write-write conflict".
+    from crm_core import db, ui
+
+    monkeypatch.setattr(ui, "LOAD_WAIT_SECONDS", 0.1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert ui._load_lock.acquire(timeout=1)  # another session's load is running
+    try:
+        next(b for b in at.button if b.label == "导入").click().run()
+    finally:
+        ui._load_lock.release()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("另一个导入正在进行" in w.value for w in at.warning), [w.value for w in at.warning]
+    con = db.connect(demo_copy)
+    assert con.execute("SELECT max(load_id) FROM load_history").fetchone()[0] == 1  # type: ignore[index]
+
+
+def test_a_full_disk_during_a_load_is_a_clear_message(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from crm_core import ingest
+
+    def disk_full(*args, **kwargs):
+        raise duckdb.IOException('Could not write file "crm.duckdb.wal": No space left on device')
+
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    monkeypatch.setattr(ingest, "_swap", disk_full)
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("disk is full" in e.value for e in at.error), [e.value for e in at.error]
