@@ -333,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup(p)
         p.set_defaults(func=fn)
     args = parser.parse_args(argv)
+    db.private_umask()
     try:
         return int(args.func(args))
     except (

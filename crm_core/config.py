@@ -58,3 +58,5 @@ UPLOAD_DIR = os.environ.get("CRM_LENS_UPLOAD_DIR", "")
 MAX_SESSION_FILES = int(os.environ.get("CRM_LENS_MAX_SESSION_FILES", "10"))
 MAX_SESSION_UPLOAD_MB = int(os.environ.get("CRM_LENS_MAX_SESSION_UPLOAD_MB", "1500"))
 UPLOAD_STALE_HOURS = float(os.environ.get("CRM_LENS_UPLOAD_STALE_HOURS", "6"))
+# Meeting snapshots (crm_core/snapshot.py) are deleted this many days after they were made.
+SNAPSHOT_DAYS = float(os.environ.get("CRM_LENS_SNAPSHOT_DAYS", "30"))

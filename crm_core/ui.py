@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import backends, config, db, i18n, ingest, overview, summaries, uploads
+from crm_core import backends, config, db, i18n, ingest, overview, snapshot, summaries, uploads
 from crm_core.filters import DIMENSIONS, Filters
 from crm_core.text import md_escape, safe_figure
 
@@ -90,6 +90,7 @@ def page_guard() -> None:
 
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
+    db.private_umask()
     con = db.connect(path)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
@@ -166,21 +167,30 @@ def fresh_read(con: db.Connection) -> None:
 
 
 def _follow_snapshot(cur: db.Connection, path: Path) -> None:
-    from crm_core import snapshot
-
     raw = st.query_params.get("snapshot")
-    wanted = int(raw) if raw is not None and raw.isdigit() else None
-    if raw is not None and (wanted is None or not snapshot.snapshot_file(path, wanted).exists()):
-        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw)]
-        wanted = None
+    found = snapshot.info(path, raw) if raw is not None else None
+    if found is not None and not snapshot.can_view(found, viewer_scope()):
+        found = None  # said like an unknown link: the id's existence is not revealed
+    if raw is not None and found is None:
+        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw[:60])]
+    wanted = found.id if found else None
     if wanted != st.session_state.get("_crm_snapshot"):
         snapshot.use(cur, path, wanted)
         st.session_state["_crm_snapshot"] = wanted
+        st.session_state["_crm_snapshot_info"] = found
 
 
-def active_snapshot() -> int | None:
-    """The load this session's view is frozen at, or None for live data."""
-    return st.session_state.get("_crm_snapshot")
+def viewer_scope() -> Filters | None:
+    """What this session's user may see (Filters with regions / owners set by sign-in), or None
+    for an unrestricted viewer. Snapshots made under a wider scope are refused to them."""
+    return st.session_state.get("_crm_scope")
+
+
+def active_snapshot() -> snapshot.SnapshotInfo | None:
+    """The snapshot this session's view is frozen at, or None for live data."""
+    if st.session_state.get("_crm_snapshot") is None:
+        return None
+    return st.session_state.get("_crm_snapshot_info")
 
 
 def param_notes() -> list[tuple[str, str]]:
@@ -189,10 +199,9 @@ def param_notes() -> list[tuple[str, str]]:
 
 
 def _freeze() -> None:
-    from crm_core import snapshot
-
     path = db_path()
-    st.query_params["snapshot"] = str(snapshot.freeze(_shared_connection(str(path)), path))
+    con = _shared_connection(str(path))
+    st.query_params["snapshot"] = snapshot.freeze(con, path, scope=viewer_scope())
 
 
 def _unfreeze() -> None:
@@ -208,9 +217,9 @@ def snapshot_control() -> None:
     """Sidebar: freeze the view for a meeting (a shareable link), or go back to live data."""
     if backends.is_remote(db_target()):
         return  # snapshots are DuckDB files (crm_core/snapshot.py)
-    version = active_snapshot()
+    frozen = active_snapshot()
     with st.sidebar:
-        if version is None:
+        if frozen is None:
             st.button(
                 t("snapshot.freeze"),
                 icon=":material/push_pin:",
@@ -219,7 +228,11 @@ def snapshot_control() -> None:
                 width="stretch",
             )
         else:
-            st.info(t("snapshot.frozen", id=version), icon=":material/push_pin:")
+            expires = i18n.fmt_date(frozen.expires_at.date(), lang())
+            st.info(
+                t("snapshot.frozen_until", id=frozen.load_id, expires=expires),
+                icon=":material/push_pin:",
+            )
             st.button(t("snapshot.live"), on_click=_unfreeze, width="stretch")
 
 
