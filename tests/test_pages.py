@@ -450,3 +450,14 @@ def test_a_full_disk_during_a_load_is_a_clear_message(
     next(b for b in at.button if b.label == "Load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("disk is full" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", ["pages/lifecycle.py", "pages/present.py", "pages/overview.py"])
+def test_a_period_without_first_purchases_renders(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    # The demo data start in 2023-08: nobody's first purchase is in 2020 (Lifecycle and Present
+    # crashed with "merge on object and datetime64 columns").
+    params = {"lang": "en", "start": "2020-01-01", "end": "2020-03-31"}
+    at = make_app_test(demo_copy, page, params).run()
+    assert not at.exception, [e.value for e in at.exception]
