@@ -16,6 +16,11 @@ _MD_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_WWW = re.compile(r"(?i)\b(www)\.")  # GFM autolinks www.example.com without a scheme
 _MD_LIST_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=])", re.MULTILINE)
 _NEWLINES = re.compile(r"[\r\n]+")
+# GFM turns bare URLs (https://x, www.x) and e-mail addresses into links after escapes are
+# resolved, so a backslash does not stop it: an invisible word joiner does (the text reads and
+# wraps the same).
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(https?|ftps?|mailto|www|xmpp)(?=\\[:.])|(?=\\@)")
 
 
 def md_escape(value: Any, keep_newlines: bool = False) -> str:
@@ -26,6 +31,7 @@ def md_escape(value: Any, keep_newlines: bool = False) -> str:
     s = _MD_ALWAYS.sub(r"\\\1", s)
     s = _MD_EDGE_UNDERSCORE.sub(r"\\_", s)
     s = _MD_WWW.sub(r"\1\\.", s)
+    s = _AUTOLINK.sub(lambda m: (m.group(1) or "") + WORD_JOINER, s)
     lines = (
         [line.strip("\r") for line in _NEWLINES.split(s)]
         if keep_newlines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -323,6 +324,9 @@ def test_tables_format_money_localized() -> None:
 PLAIN_TEXT_ELEMENTS = {"arrow_data_frame", "selectbox", "multiselect", "text", "code"}
 
 
+UNSAFE_MARKDOWN = re.compile(r"https?\\?://evil|(?<!\\)\]\(|\w\\?@evil|www\\?\.evil")
+
+
 def _strings(message) -> list[str]:
     from google.protobuf.json_format import MessageToDict
 
@@ -355,7 +359,9 @@ def unsafe_texts(at) -> list[tuple[str, str]]:
             spec = proto.spec
             found += [(kind, tag) for tag in ("<a href", "<img") if tag in spec]
             continue
-        found += [(kind, s[:120]) for s in _strings(proto) if "https://evil.example" in s]
+        # A bare "https://" or "@" (GFM autolinks them even when backslash-escaped), or an
+        # unescaped link / image.
+        found += [(kind, s[:120]) for s in _strings(proto) if UNSAFE_MARKDOWN.search(s)]
     return found
 
 

@@ -8,29 +8,28 @@ import plotly.graph_objects as go
 import pytest
 from hostile import ANCHOR, HOSTILE, IMAGE, LINK
 
-from crm_core.text import md_escape, plotly_escape, redact, safe_figure
+from crm_core.text import WORD_JOINER, md_escape, plotly_escape, redact, safe_figure
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_md_escape_leaves_no_markdown(value: str) -> None:
     out = md_escape(value)
-    # Every ASCII punctuation character is backslash-escaped: no link, image, emphasis, LaTeX,
-    # colour directive or bare-URL autolink survives.
+    # Markdown's specials are backslash-escaped, and a word joiner after "https" stops GFM's
+    # bare-URL autolinks: no link, image, emphasis, LaTeX or colour directive survives.
     assert "https://" not in out and "](" not in out and "**" not in out and ":red[" not in out
     for special in "$<[:!*":
         assert not re.search(r"(?<!\\)" + re.escape(special), out), (special, out)
-    assert out.replace("\\", "") == value
+    assert out.replace("\\", "").replace(WORD_JOINER, "") == value
 
 
 def test_md_escape_examples() -> None:
-    assert md_escape(LINK) == r"\[Session expired\]\(https\://evil.example/login\)"
+    wj = WORD_JOINER
+    assert md_escape(LINK) == rf"\[Session expired\]\(https{wj}\://evil.example/login\)"
     assert md_escape("1. a\n# b") == r"1\. a \# b"  # one line: no list, no heading
-    assert (
-        md_escape("- a") == r"\- a"
-        and md_escape("see www.evil.example") == r"see www\.evil.example"
-    )
+    assert md_escape("- a") == r"\- a"
+    assert md_escape("see www.evil.example") == rf"see www{wj}\.evil.example"
     assert md_escape("_x_ orders_2024.csv") == r"\_x\_ orders_2024.csv"  # intraword _ is safe
-    assert md_escape("a@evil.example") == r"a\@evil.example"  # no mailto autolink
+    assert md_escape("a@evil.example") == rf"a{wj}\@evil.example"  # no mailto autolink
     assert md_escape("a\nb", keep_newlines=True) == "a  \nb"
     assert md_escape("华东 客户") == "华东 客户"  # CJK text untouched
     assert md_escape(12) == "12"
