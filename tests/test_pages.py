@@ -467,3 +467,14 @@ def test_a_period_without_first_purchases_renders(
     params = {"lang": "en", "start": "2020-01-01", "end": "2020-03-31"}
     at = make_app_test(demo_copy, page, params).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_deployed_config_shows_visitors_no_tracebacks() -> None:
+    # Streamlit's default ("full") sends every uncaught exception's traceback to the browser.
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        cfg = tomllib.load(f)
+    assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["client"]["toolbarMode"] == "viewer"
+    assert cfg["server"]["enableXsrfProtection"] is True
