@@ -150,6 +150,7 @@ class SessionUploads:
             if path.exists():
                 os.utime(self.dir)  # still in use: not stale
                 return path
+            del self.files[upload_id]  # swept while the session slept: stage it again
         if len(self.files) >= config.MAX_SESSION_FILES:
             raise UploadRefused("too_many", n=config.MAX_SESSION_FILES)
         limit = config.MAX_SESSION_UPLOAD_MB * 1_000_000

@@ -105,6 +105,9 @@ def test_start_up_sweep_removes_dead_and_stale_folders(private_base: Path) -> No
     removed = uploads.sweep()
     assert set(removed) == {dead_root, earlier, idle.dir}
     assert live.dir.is_dir() and not dead_root.exists()
+    # The idle session comes back: its file is staged again, within its bound of files.
+    again = idle.stage("a", "a.csv", io.BytesIO(b"y"), 1)
+    assert again.read_bytes() == b"y" and len(idle.files) == 1
 
 
 def test_loads_and_validations_leave_no_scratch_files(con, fixtures: Path, tmp_path: Path) -> None:
