@@ -97,6 +97,8 @@ def _shared_connection(path: str) -> db.Connection:
         # First start with no data: managers should see real numbers at once.
         ingest.load_demo(con)
     summaries.ensure(con)
+    if db.is_duckdb(con):
+        snapshot.expire(Path(path))  # links past CRM_LENS_SNAPSHOT_DAYS go at start-up too
     return con
 
 
