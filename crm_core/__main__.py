@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback."""
+"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback|purge|..."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 
 from crm_core import backends, config, db, ingest
 from crm_core.images import ImageExportUnavailable
+from crm_core.purge import PurgeError
 from crm_core.schema import TABLES
+from crm_core.text import redact
 
 # Subcommands register here so later features add theirs without touching the parser core.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
@@ -30,7 +32,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
         "--db",
         default=None,
         help=f"DuckDB file, postgresql://user@host:port/db or spark:local[2] (README, Backends; "
-        f"default: $CRM_LENS_DB or {config.db_path()})",
+        f"default: $CRM_LENS_DB or {redact(config.db_target())})",
     )
 
 
@@ -124,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     result = ingest.load_demo(con, progress=_progress)
     print(ingest.describe_reports(result.reports), end="")
-    print(f"demo database ready: {args.db or config.db_path()}")
+    print(f"demo database ready: {backends.parse_target(args.db or config.db_target()).display}")
     return 0
 
 
@@ -263,6 +265,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--customer", required=True, metavar="ID", help="the customer id to erase")
+
+
+@command("purge", _purge_setup)
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Erase one customer: live rows, undo data, rejected rows and snapshots holding them."""
+    from crm_core import purge
+
+    _require_db(args.db)
+    target = args.db or config.db_target()
+    con = db.connect(target)
+    db_file = None if backends.is_remote(target) else Path(backends.parse_target(target).url)
+    result = purge.purge_customer(con, args.customer, db_file)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
 DOC_MARK = "<!-- generated from crm_core/schema.py: python -m crm_core schema-doc -->\n"
 
 
@@ -346,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup(p)
         p.set_defaults(func=fn)
     args = parser.parse_args(argv)
+    db.private_umask()
     try:
         return int(args.func(args))
     except (
@@ -354,8 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ImageExportUnavailable,
         backends.BackendUnavailable,
         backends.TransactionConflict,
+        PurgeError,
     ) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(e)}", file=sys.stderr)
         return 2
 
 

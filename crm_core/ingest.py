@@ -9,10 +9,8 @@ import functools
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from crm_core import config, db
+from crm_core import config, db, uploads
 from crm_core.schema import (
     SQL_TYPES,
     TABLES,
@@ -677,7 +675,7 @@ def _date_order(
 def inspect(source: Source, workdir: Path | None = None) -> FileReport:
     """Encoding, delimiter, headers, detected table, suggested mapping and a 20-row preview."""
     own = workdir is None
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_")) if own else workdir
+    wd = uploads.work_dir() if own else workdir
     try:
         assert wd is not None
         report = FileReport(source.file_name)
@@ -1209,10 +1207,8 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
 
 def validate(sources: Iterable[Source]) -> list[FileReport]:
     """Check files as a load would, in a scratch database; the real database is not touched."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    db.ensure_schema(con)
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_"))
+    con = db.scratch()  # the same memory cap as a load
+    wd = uploads.work_dir()
     reports = []
     try:
         for i, s in enumerate(sources):
@@ -1256,7 +1252,7 @@ def load(
     cur = con.cursor()  # temp tables live on this cursor only
     # PostgreSQL / Spark: decode, type and check in a scratch DuckDB; _swap ships the stage.
     stage = cur if db.is_duckdb(con) else db.scratch()
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_"))
+    wd = uploads.work_dir()
     started = dt.datetime.now()
     reports: list[FileReport] = []
     try:
@@ -1560,15 +1556,6 @@ def load_demo(con: db.Connection, progress: Progress | None = None) -> LoadResul
     if not sources:
         raise IngestError(f"no demo data in {config.DEMO_DIR}")
     return load(con, sources, "replace", progress)
-
-
-def stage_upload(data: bytes, name: str, workdir: Path) -> Path:
-    """Write an uploaded file's bytes to disk so it streams through the same path as the CLI."""
-    safe = re.sub(r"[^\w.\-]+", "_", os.path.basename(name))[:80] or "upload.csv"
-    p = workdir / safe
-    with open(p, "wb") as f:
-        f.write(data)
-    return p
 
 
 def describe_reports(reports: list[FileReport]) -> str:

@@ -425,6 +425,9 @@ def cohort_retention(
         ],
         columns=["cohort", "months_since", "cohort_size"],
     )
+    # Typed even when empty (a period in which nobody made a first purchase): the merge needs
+    # the same key types on both sides.
+    grid = grid.astype({"cohort": df["cohort"].dtype, "months_since": df["months_since"].dtype})
     df = grid.merge(df[["cohort", "months_since", "customers"]], how="left")
     df["customers"] = df["customers"].fillna(0).astype(int)
     df["retention"] = df["customers"] / df["cohort_size"]

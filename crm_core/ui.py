@@ -8,8 +8,8 @@ import importlib
 import inspect as pyinspect
 import json
 import re
-import shutil
-import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,20 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import backends, caveats, config, db, i18n, ingest, overview, summaries
+from crm_core import (
+    backends,
+    caveats,
+    config,
+    db,
+    i18n,
+    ingest,
+    overview,
+    snapshot,
+    summaries,
+    uploads,
+)
 from crm_core.filters import DIMENSIONS, Filters
+from crm_core.text import md_escape, safe_figure
 
 
 def lang() -> str:
@@ -34,6 +46,17 @@ def lang() -> str:
 def t(key: str, **kwargs: Any) -> str:
     """The catalogue message `key` in this session's language."""
     return i18n.t(key, lang(), **kwargs)
+
+
+def md(value: Any) -> str:
+    """User-derived text (a file name, cell value, URL parameter) for a Streamlit call that
+    renders Markdown (caption, warning, subheader, label, metric label): shown literally."""
+    return md_escape(value)
+
+
+def md_lines(value: Any) -> str:
+    """Like md, for a multi-line message (an ingest error naming files, rows and values)."""
+    return md_escape(value, keep_newlines=True)
 
 
 def num(x: Any, decimals: int = 0) -> str:
@@ -78,12 +101,15 @@ def page_guard() -> None:
 
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
+    db.private_umask()
     con = db.connect(path)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
         # First start with no data: managers should see real numbers at once.
         ingest.load_demo(con)
     summaries.ensure(con)
+    if db.is_duckdb(con):
+        snapshot.expire(Path(path))  # links past CRM_LENS_SNAPSHOT_DAYS go at start-up too
     return con
 
 
@@ -154,21 +180,30 @@ def fresh_read(con: db.Connection) -> None:
 
 
 def _follow_snapshot(cur: db.Connection, path: Path) -> None:
-    from crm_core import snapshot
-
     raw = st.query_params.get("snapshot")
-    wanted = int(raw) if raw is not None and raw.isdigit() else None
-    if raw is not None and (wanted is None or not snapshot.snapshot_file(path, wanted).exists()):
-        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw)]
-        wanted = None
+    found = snapshot.info(path, raw) if raw is not None else None
+    if found is not None and not snapshot.can_view(found, viewer_scope()):
+        found = None  # said like an unknown link: the id's existence is not revealed
+    if raw is not None and found is None:
+        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw[:60])]
+    wanted = found.id if found else None
     if wanted != st.session_state.get("_crm_snapshot"):
         snapshot.use(cur, path, wanted)
         st.session_state["_crm_snapshot"] = wanted
+        st.session_state["_crm_snapshot_info"] = found
 
 
-def active_snapshot() -> int | None:
-    """The load this session's view is frozen at, or None for live data."""
-    return st.session_state.get("_crm_snapshot")
+def viewer_scope() -> Filters | None:
+    """What this session's user may see (Filters with regions / owners set by sign-in), or None
+    for an unrestricted viewer. Snapshots made under a wider scope are refused to them."""
+    return st.session_state.get("_crm_scope")
+
+
+def active_snapshot() -> snapshot.SnapshotInfo | None:
+    """The snapshot this session's view is frozen at, or None for live data."""
+    if st.session_state.get("_crm_snapshot") is None:
+        return None
+    return st.session_state.get("_crm_snapshot_info")
 
 
 def param_notes() -> list[tuple[str, str]]:
@@ -177,10 +212,9 @@ def param_notes() -> list[tuple[str, str]]:
 
 
 def _freeze() -> None:
-    from crm_core import snapshot
-
     path = db_path()
-    st.query_params["snapshot"] = str(snapshot.freeze(_shared_connection(str(path)), path))
+    con = _shared_connection(str(path))
+    st.query_params["snapshot"] = snapshot.freeze(con, path, scope=viewer_scope())
 
 
 def _unfreeze() -> None:
@@ -196,9 +230,9 @@ def snapshot_control() -> None:
     """Sidebar: freeze the view for a meeting (a shareable link), or go back to live data."""
     if backends.is_remote(db_target()):
         return  # snapshots are DuckDB files (crm_core/snapshot.py)
-    version = active_snapshot()
+    frozen = active_snapshot()
     with st.sidebar:
-        if version is None:
+        if frozen is None:
             st.button(
                 t("snapshot.freeze"),
                 icon=":material/push_pin:",
@@ -207,7 +241,11 @@ def snapshot_control() -> None:
                 width="stretch",
             )
         else:
-            st.info(t("snapshot.frozen", id=version), icon=":material/push_pin:")
+            expires = i18n.fmt_date(frozen.expires_at.date(), lang())
+            st.info(
+                t("snapshot.frozen_until", id=frozen.load_id, expires=expires),
+                icon=":material/push_pin:",
+            )
             st.button(t("snapshot.live"), on_click=_unfreeze, width="stretch")
 
 
@@ -239,7 +277,7 @@ def _last_load(hist: pd.DataFrame) -> str:
     batch = live[live["load_id"] == live["load_id"].iloc[0]]
     # A replace-all load also logs the tables it emptied, with no file.
     names = batch["file_name"].dropna()
-    files = names.iloc[0] if len(names) == 1 else t("sidebar.files", n=len(names))
+    files = md(names.iloc[0]) if len(names) == 1 else t("sidebar.files", n=len(names))
     return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
 
 
@@ -268,7 +306,7 @@ def sidebar(con: db.Connection) -> Filters:
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
         hist = ingest.load_history(con)
-        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(hist)))
+        st.caption(t("sidebar.database", name=md(name), last=_last_load(hist)))
         demo_note(con, hist)
         if rng:
             st.caption(
@@ -314,7 +352,7 @@ def sidebar(con: db.Connection) -> Filters:
             )
     snapshot_control()
     for name, value in param_notes():
-        st.sidebar.warning(t("common.bad_param", name=name, value=value[:60]))
+        st.sidebar.warning(t("common.bad_param", name=md(name), value=md(value[:60])))
     st.session_state["_crm_param_notes"] = []
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
@@ -397,6 +435,7 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
     from crm_core import images
 
     box = container or st
+    fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
     box.plotly_chart(fig, key=f"chart_{name}")
 
     def render(fmt: str) -> Callable[[], bytes]:
@@ -530,7 +569,7 @@ def slide_index(n: int) -> int:
     except ValueError:
         i = -1
     if not 0 <= i < n:
-        st.caption(t("common.bad_param", name="slide", value=raw))
+        st.caption(t("common.bad_param", name="slide", value=md(raw[:60])))
         return 0
     return i
 
@@ -542,16 +581,11 @@ def goto_slide(i: int, n: int) -> None:
 
 def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
-    active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
+    active = ", ".join(f"{t('dim.' + k)} = {md(v)}" for k, v in f.active.items())
     st.info(t("common.empty", active=f" ({active})" if active else ""))
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|<>~$])")
-
-
-def escape_md(text: str) -> str:
-    """Text shown literally where Streamlit renders Markdown (backslash before each special)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
@@ -559,9 +593,9 @@ def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
     (when `notes`), in this session's language, escaped."""
     for w in warnings:
         if w["severity"] == "warning":
-            st.warning(escape_md(caveats.message(w, lang())))
+            st.warning(md_lines(caveats.message(w, lang())))
         elif notes:
-            st.info(escape_md(caveats.message(w, lang())))
+            st.info(md_lines(caveats.message(w, lang())))
 
 
 def period_caption(period: overview.Period) -> None:
@@ -578,13 +612,32 @@ def period_caption(period: overview.Period) -> None:
 # --------------------------------------------------------------------------- Data page
 
 
-def upload_dir() -> Path:
-    """A per-session folder that keeps uploaded files between reruns."""
-    d = st.session_state.get("_crm_upload_dir")
-    if d is None or not Path(d).exists():
-        d = tempfile.mkdtemp(prefix="crm_lens_upload_")
-        st.session_state["_crm_upload_dir"] = d
-    return Path(d)
+@st.cache_resource(show_spinner=False)
+def _swept_at_start() -> float:
+    # Once per process: staged uploads of processes that are gone (a crash, a restart) and of
+    # long-idle sessions hold personal data nobody will load.
+    uploads.process_root()
+    uploads.sweep()
+    return time.time()
+
+
+def session_uploads() -> uploads.SessionUploads:
+    """This session's staged uploads. The object lives in session_state only: when Streamlit
+    drops an ended session, its folder is removed with it; idle ones are swept at start-up and
+    every UPLOAD_STALE_HOURS."""
+    swept = _swept_at_start()
+    if time.time() - swept > 3600 * config.UPLOAD_STALE_HOURS:
+        _swept_at_start.clear()
+        _swept_at_start()
+    staged = st.session_state.get("_crm_uploads")
+    if staged is None:
+        staged = st.session_state["_crm_uploads"] = uploads.SessionUploads()
+    return staged
+
+
+def keep_uploads(files: list[Any] | None) -> None:
+    """Forget the staged copies of files taken out of the uploader."""
+    session_uploads().keep({up.file_id for up in files or []})
 
 
 def flash(message: str | None = None, kind: str = "success") -> None:
@@ -613,10 +666,32 @@ def after_load(result: ingest.LoadResult) -> None:
     flash(t("data.committed", id=result.load_id))
     st.session_state.pop("_crm_own_data", None)
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
-    staged = st.session_state.pop("_crm_upload_dir", None)
-    if staged:
-        shutil.rmtree(staged, ignore_errors=True)
+    session_uploads().clear()
     st.rerun()
+
+
+# One load or rollback at a time per process: a second one waits this long, then is told that
+# a load is running (two at once failed with "Catalog write-write conflict").
+LOAD_WAIT_SECONDS = 5.0
+_load_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive_load() -> Iterator[None]:
+    """Run a load or rollback alone: if another session's is running, wait LOAD_WAIT_SECONDS,
+    then say so and stop this run; a full disk is said plainly, not shown as a traceback."""
+    if not _load_lock.acquire(timeout=LOAD_WAIT_SECONDS):
+        st.warning(t("security.load_running"), icon=":material/hourglass_top:")
+        st.stop()
+    try:
+        yield
+    except Exception as e:
+        if not uploads.is_disk_full(e):
+            raise
+        st.error(t("security.disk_full"))
+        st.stop()
+    finally:
+        _load_lock.release()
 
 
 LOAD_MODES = ("append", "replace")  # append first: the default leaves loaded rows alone
@@ -653,11 +728,6 @@ def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
 
 # The encodings offered on the Data page ("" = decided from the file); any other is a CLI flag.
 ENCODING_CHOICES = ("", "utf-8", "gb18030", "big5", "utf-16", "cp1252")
-
-
-def _escape_md(text: str) -> str:
-    """User-derived text (a file name, a cell value) shown literally, not as Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def encoding_choice(key: str) -> str | None:
@@ -714,22 +784,26 @@ def run_load(con: db.Connection, sources: list[ingest.Source], mode: str) -> Non
     def say(frac: float, message: str) -> None:
         bar.progress(frac, message)
 
-    try:
-        result = ingest.load(con, sources, mode, progress=say)
-    except ingest.IngestError as e:
-        report_messages(e.reports)
-        st.error(t("data.nothing_loaded") + ("" if e.reports else f" {_escape_md(str(e))}"))
-    else:
-        after_load(result)  # reruns: the sidebar and the history show the new load
+    with exclusive_load():  # one load at a time; a second one waits, then is told why
+        try:
+            result = ingest.load(con, sources, mode, progress=say)
+        except ingest.IngestError as e:
+            report_messages(e.reports)
+            st.error(t("data.nothing_loaded") + ("" if e.reports else f" {md_lines(e)}"))
+            return
+    after_load(result)  # reruns: the sidebar and the history show the new load
 
 
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
     """One uploaded file: facts, encoding and table choice, editable mapping, preview; the
     source to load."""
-    with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
-        st.session_state[f"{key}_path"] = str(
-            ingest.stage_upload(up.getvalue(), up.name, upload_dir())
-        )
+    with st.expander(f"{md(up.name)} · {up.size / 1e6:.1f} MB", expanded=True):
+        try:
+            staged = session_uploads().stage(up.file_id, up.name, up, up.size)
+        except uploads.UploadRefused as e:
+            st.error(t(f"security.upload_{e.key}", file=md(up.name), **e.facts))
+            return None
+        st.session_state[f"{key}_path"] = str(staged)
         encoding = encoding_choice(key)
         try:
             report = ingest.inspect(
@@ -738,13 +812,13 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
                 )
             )
         except ingest.IngestError as e:
-            st.error(_escape_md(str(e)))
+            st.error(md_lines(e))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=report.encoding + ("" if encoding else t("data.detected")),
-                delimiter=repr(report.delimiter),
+                encoding=md(report.encoding) + ("" if encoding else t("data.detected")),
+                delimiter=md(repr(report.delimiter)),
                 n=len(report.headers),
             )
         )
@@ -812,12 +886,6 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     )
 
 
-def md_escape(text: str) -> str:
-    """User-derived text (a file's header) made safe for Streamlit's Markdown: every Markdown
-    character backslash-escaped, so it shows as written and never becomes a link or image."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
-
-
 def guess_notes(report: ingest.FileReport) -> dict[str, str]:
     """The mapping table's note per file column: a guessed column, or a candidate of a tie."""
     notes = {g.header: t("data.guessed") for g in report.inferred.values()}
@@ -834,7 +902,7 @@ def guesses(report: ingest.FileReport) -> None:
         t(
             f"data.guess_{g.rule}",
             col=g.column,
-            header=md_escape(g.header),
+            header=md(g.header),
             share=f"{g.matched / g.values:.0%}",
             distinct=f"{g.matched:,}",
             n=f"{g.values:,}",
@@ -844,7 +912,7 @@ def guesses(report: ingest.FileReport) -> None:
     if lines:
         st.info(t("data.guessed_info") + "\n\n" + "\n".join(f"- {x}" for x in lines))
     for col, headers in report.ambiguous.items():
-        st.warning(t("data.ambiguous", col=col, headers="、".join(md_escape(h) for h in headers)))
+        st.warning(t("data.ambiguous", col=col, headers="、".join(md(h) for h in headers)))
 
 
 def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
@@ -852,13 +920,13 @@ def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
     lines = []
     for r in reports:
         if r.errors:
-            lines.append(("error", r.error_text()))
-        lines += [("warning", w) for w in r.warnings]
+            lines.append(("error", md_lines(r.error_text())))
+        lines += [("warning", md_lines(w)) for w in r.warnings]
         if r.ok and r.rows_read:
             ok = t(
                 "data.file_ok",
-                file=r.file_name,
-                table=r.table,
+                file=md(r.file_name),
+                table=md(r.table),
                 read=f"{r.rows_read:,}",
                 loaded=f"{r.rows_loaded:,}",
                 rejected=f"{r.rows_rejected:,}",

@@ -101,4 +101,4 @@ with tabs[4]:
         charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto"
     )
     vital = ", ".join(par.loc[par["vital_few"], "category"])
-    st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=vital))
+    st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=ui.md(vital)))

@@ -15,6 +15,7 @@ files = st.file_uploader(
     accept_multiple_files=True,
     key=ui.uploader_key(),  # a new key after each load: an empty uploader
 )
+ui.keep_uploads(files)
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
@@ -43,6 +44,7 @@ else:
         else None
     )
     if target and st.button(ui.t("data.rollback_button", id=target)):
-        ids = ingest.rollback_to_before(con, int(target))
+        with ui.exclusive_load():
+            ids = ingest.rollback_to_before(con, int(target))
         ui.flash(ui.t("data.rolled_back", ids=", ".join(f"#{i}" for i in ids)))
         st.rerun()

@@ -115,3 +115,21 @@ def app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CRM_LENS_DB", os.environ.get("CRM_LENS_DB", ""))
     yield
     st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def hostile_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database with Markdown / HTML payloads in cells and a file name (tests/hostile.py),
+    built once per test session (tests must not modify it)."""
+    from hostile import build_hostile_db
+
+    return build_hostile_db(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+
+
+@pytest.fixture
+def hostile_copy(hostile_db_file: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    dst = tmp_path / "hostile_copy.duckdb"
+    shutil.copy(hostile_db_file, dst)
+    return dst

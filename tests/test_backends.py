@@ -46,6 +46,14 @@ def test_warehouse_and_password_handling() -> None:
     assert "s3cret" not in shown and shown == "postgresql://crm@h:5432/crm"
 
 
+def test_spark_connect_token_is_not_shown() -> None:
+    # The sidebar and error messages show Target.display: the token stayed in it.
+    shown = backends.parse_target("sc://spark:15002/;token=abc123;user_id=crm").display
+    assert "abc123" not in shown and shown == "sc://spark:15002/;token=***;user_id=crm"
+    shown = backends.parse_target("postgresql://crm@h/crm?password=pw&sslmode=require").display
+    assert "pw&" not in shown and "sslmode=require" in shown
+
+
 def test_duckdb_default_stays_a_raw_connection(tmp_path: Path) -> None:
     # The embedded default gets no wrapper and no translation: zero overhead.
     con = db.connect(tmp_path / "x.duckdb")
@@ -247,6 +255,16 @@ def test_cli_metrics_on_postgres_and_spark(pg_url: str, spark_url: str, demo_db_
         assert out.returncode == 0, out.stderr[-3000:]
         got = json.loads(out.stdout)
         assert not diff(normalize(want), normalize(got)), diff(normalize(want), normalize(got))
+
+
+def test_cli_demo_output_hides_the_password(pg_url: str) -> None:
+    # `demo` printed "demo database ready: postgresql://user:password@...".
+    with_password = pg_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    assert with_password != pg_url
+    out = _cli("demo", "--db", with_password)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "s3cret-pw" not in out.stdout + out.stderr
+    assert "demo database ready: postgresql://postgres@" in out.stdout
 
 
 def test_pages_render_on_postgres(pg_url: str, app_env: None) -> None:

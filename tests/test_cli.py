@@ -176,3 +176,24 @@ def _orders(dbp: Path) -> list[tuple]:
         ).fetchall()
     finally:
         con.close()
+
+
+def test_report_for_a_year_without_first_purchases(tmp_path: Path) -> None:
+    # The last 12 months (2025-02-01 .. 2026-01-31) hold only 001's repeat order: the lifecycle
+    # cohorts are empty, and `report` crashed on them.
+    from crm_core import db, ingest
+    from crm_core.__main__ import main
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "订单编号,客户编号,下单时间,实付金额\nSO1,001,2024/1/5,100\nSO2,002,2024/2/5,50\n"
+        "SO3,001,2026/1/31,80\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "crm.duckdb"
+    con = db.connect(path)
+    ingest.load(con, [ingest.Source(orders, "orders")])
+    con.close()
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(path), "--out", str(out), "--lang", "en"]) == 0
+    assert "<section>" in out.read_text(encoding="utf-8")

@@ -531,3 +531,19 @@ def test_demo_history_warnings(demo_con: db.Connection) -> None:
     assert got[0]["customers"] == censored and got[0]["buyers"] == len(first)
     assert got[0]["severity"] == "note"
     assert [w["code"] for w in metrics.metrics(demo_con)["warnings"]] == ["left_censored"]
+
+
+def test_a_period_without_first_purchases(demo_con) -> None:
+    # Nobody's first purchase falls in 2020 (the demo data start in 2023-08): the cohort table
+    # is empty, and the report, its matrix and its heatmap are empty, not a crash ("merge on
+    # object and datetime64 columns").
+    import datetime as dt
+
+    from crm_core import charts, lifecycle
+
+    start, end = dt.date(2020, 1, 1), dt.date(2020, 3, 31)
+    cohorts = lifecycle.cohort_retention(demo_con, end, start, end)
+    assert cohorts.empty and list(cohorts.columns)[:3] == ["cohort", "months_since", "cohort_size"]
+    rep = lifecycle.lifecycle_report(demo_con, start, end)
+    assert rep.cohorts.empty
+    charts.cohort_heatmap(lifecycle.retention_matrix(rep.cohorts), "t", "x", "y")

@@ -142,7 +142,9 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
 def test_headers_are_escaped_for_markdown() -> None:
     from crm_core import ui
 
-    assert ui.md_escape("![x](http://e/a.png)") == r"\!\[x\]\(http://e/a\.png\)"
+    # One escaping helper for every page (crm_core/text.py): no image or link survives.
+    out = ui.md("![x](http://e/a.png)")
+    assert out.startswith(r"\!\[x\]\(") and "](" not in out
 
 
 def test_a_load_empties_the_uploader_and_updates_the_sidebar(
@@ -477,3 +479,163 @@ def test_sidebar_names_the_tables_still_holding_demo_data(
     assert not at.exception, [e.value for e in at.exception]
     expected = i18n.t("sidebar.demo_some", "en", tables="orders, complaints, leads, interactions")
     assert [i.value for i in at.sidebar.info] == [expected]
+
+
+# Elements whose text Streamlit shows as plain text (cells, options): hostile values may appear.
+PLAIN_TEXT_ELEMENTS = {"arrow_data_frame", "selectbox", "multiselect", "text", "code"}
+
+
+UNSAFE_MARKDOWN = re.compile(r"https?\\?://evil|(?<!\\)\]\(|\w\\?@evil|www\\?\.evil")
+
+
+def _strings(message) -> list[str]:
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(x) -> None:
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(MessageToDict(message))
+    return out
+
+
+def unsafe_texts(at) -> list[tuple[str, str]]:
+    """(element type, text) of every rendered element that would show a hostile payload as a
+    link, image or HTML: an unescaped evil.example URL in Markdown, a tag in a chart."""
+    found = []
+    for node in at._tree:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if proto is None or kind in PLAIN_TEXT_ELEMENTS:
+            continue
+        if kind == "plotly_chart":
+            spec = proto.spec
+            found += [(kind, tag) for tag in ("<a href", "<img") if tag in spec]
+            continue
+        # A bare "https://" or "@" (GFM autolinks them even when backslash-escaped), or an
+        # unescaped link / image.
+        found += [(kind, s[:120]) for s in _strings(proto) if UNSAFE_MARKDOWN.search(s)]
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_cells_and_file_names_render_as_text(
+    page: str, hostile_copy: Path, app_env: None
+) -> None:
+    # Cells (region, source, owner, segment, category, stage, complaint category) and the last
+    # load's file name hold Markdown links, images, <a href>, LaTeX and colour directives.
+    from hostile import FILE_NAME
+
+    at = make_app_test(hostile_copy, page, {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not unsafe_texts(at), unsafe_texts(at)
+    if page == "pages/overview.py":
+        caption = " ".join(c.value for c in at.sidebar.caption)
+        assert "Session expired" in caption and FILE_NAME not in caption, caption
+
+
+def test_hostile_filter_values_render_as_text(hostile_copy: Path, app_env: None) -> None:
+    from hostile import IMAGE, LINK
+
+    # A valid hostile region (the filter is applied: its empty-note names it) and a tampered one.
+    for region in (LINK, "[Session expired](https://evil.example/x)", IMAGE + " <b>x</b>"):
+        for page in ("pages/overview.py", "pages/complaints.py"):
+            at = make_app_test(hostile_copy, page, {"lang": "en", "region": region}).run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert not unsafe_texts(at), (region, unsafe_texts(at))
+
+
+def test_data_page_refuses_uploads_over_the_session_bound(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core import config
+
+    monkeypatch.setattr(config, "MAX_SESSION_FILES", 1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    hostile = "[Session expired](https://evil.example/f).csv"
+    at.get("file_uploader")[0].set_value(
+        [("orders_gbk.csv", data, "text/csv"), (hostile, data, "text/csv")]
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("at most 1 files" in e and "\\[Session expired\\]" in e for e in errors), errors
+    assert not unsafe_texts(at), unsafe_texts(at)
+    staged = at.session_state["_crm_uploads"]
+    assert len(list(staged.dir.iterdir())) == 1  # the first file, written once
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not staged.dir.exists()  # the load removed the staged copy
+
+
+def test_a_second_simultaneous_load_is_told_to_wait(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two loads at once failed with "TransactionException: Catalog write-write conflict".
+    from crm_core import db, ui
+
+    monkeypatch.setattr(ui, "LOAD_WAIT_SECONDS", 0.1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert ui._load_lock.acquire(timeout=1)  # another session's load is running
+    try:
+        next(b for b in at.button if b.label == "导入").click().run()
+    finally:
+        ui._load_lock.release()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("另一个导入正在进行" in w.value for w in at.warning), [w.value for w in at.warning]
+    con = db.connect(demo_copy)
+    assert con.execute("SELECT max(load_id) FROM load_history").fetchone()[0] == 1  # type: ignore[index]
+
+
+def test_a_full_disk_during_a_load_is_a_clear_message(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from crm_core import ingest
+
+    def disk_full(*args, **kwargs):
+        raise duckdb.IOException('Could not write file "crm.duckdb.wal": No space left on device')
+
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    monkeypatch.setattr(ingest, "_swap", disk_full)
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("disk is full" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", ["pages/lifecycle.py", "pages/present.py", "pages/overview.py"])
+def test_a_period_without_first_purchases_renders(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    # The demo data start in 2023-08: nobody's first purchase is in 2020 (Lifecycle and Present
+    # crashed with "merge on object and datetime64 columns").
+    params = {"lang": "en", "start": "2020-01-01", "end": "2020-03-31"}
+    at = make_app_test(demo_copy, page, params).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_deployed_config_shows_visitors_no_tracebacks() -> None:
+    # Streamlit's default ("full") sends every uncaught exception's traceback to the browser.
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        cfg = tomllib.load(f)
+    assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["client"]["toolbarMode"] == "viewer"
+    assert cfg["server"]["enableXsrfProtection"] is True
