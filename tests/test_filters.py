@@ -279,3 +279,42 @@ def test_pipeline_page_says_category_does_not_apply_to_leads(
     assert any("产品品类筛选不适用于线索" in c for c in captions), captions
     at = make_app_test(demo_copy, "pages/pipeline.py", {"lang": "zh", "region": "华东"}).run()
     assert not any("不适用于线索" in c.value for c in at.caption)
+
+
+def _cached_script() -> None:
+    import datetime as dt
+
+    import streamlit as st
+
+    from crm_core import overview, ui
+    from crm_core.filters import Filters
+
+    con = ui.connection()
+    p = overview.Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    for regions in (("华东",), ("华北",)):
+        st.text(
+            float(ui.cached(overview.headline_kpis, con, p, Filters(regions=regions))["revenue"])
+        )
+
+
+def test_cached_results_are_keyed_by_the_scope(
+    small: db.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_env: None
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    small.close()
+    monkeypatch.setenv("CRM_LENS_DB", str(tmp_path / "small.duckdb"))
+    at = AppTest.from_function(_cached_script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # 华东 100 + 50 + 30.50 = 180.5; 华北 200: two scopes, two cache entries.
+    assert [t.value for t in at.text] == ["180.5", "200.0"]
+
+
+def test_sidebar_refuses_a_url_region_outside_the_scope(demo_copy: Path, app_env: None) -> None:
+    at = make_app_test(demo_copy, "pages/pipeline.py", {"lang": "en", "region": "华北"})
+    at.session_state["_crm_scope"] = (("华东",), ())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    f = at.session_state["_crm_filters"]
+    assert (f.region, f.regions) == (None, ("华东",))  # the scope applies, never 华北
+    assert any("region=华北" in w.value for w in at.sidebar.warning)
