@@ -117,6 +117,18 @@ def inapplicable(table: str, f: Filters) -> list[str]:
     return [k for k in f.active if k not in applies]
 
 
+def not_applied_note(table: str, f: Filters, lang: str) -> str:
+    """The sentence naming the active filters that do not apply to `table` (inapplicable), for a
+    caption or a slide's takeaway; "" when every active filter applies."""
+    from crm_core import i18n
+
+    dims = inapplicable(table, f)
+    if not dims:
+        return ""
+    names = i18n.t("filters.joiner", lang).join(i18n.t(f"dim.{d}", lang) for d in dims)
+    return i18n.t("filters.not_applied", lang, dims=names, table=i18n.t(f"filters.{table}", lang))
+
+
 NO_FILTERS = Filters()
 
 

@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core import backends, config, db, i18n, ingest, overview, summaries
-from crm_core.filters import DIMENSIONS, Filters, filter_options, inapplicable
+from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 
 
 def lang() -> str:
@@ -558,10 +558,8 @@ def filter_note(table: str, f: Filters, container: Any = None) -> None:
     """A caption under a section built from `table` naming the active filters that do not apply
     to it (filters.inapplicable), so that its figures are not read as filtered; nothing when all
     apply."""
-    dims = inapplicable(table, f)
-    if dims:
-        names = t("filters.joiner").join(t(f"dim.{d}") for d in dims)
-        (container or st).caption(t("filters.not_applied", dims=names, table=t(f"filters.{table}")))
+    if note := not_applied_note(table, f, lang()):
+        (container or st).caption(note)
 
 
 def period_caption(period: overview.Period) -> None:

@@ -15,7 +15,7 @@ from conftest import make_app_test
 from parity_support import diff, normalize
 from test_cli import run_cli
 
-from crm_core import complaints, db, ingest, overview, pagesets, pipeline
+from crm_core import complaints, db, ingest, overview, pagesets, pipeline, slides
 from crm_core.filters import NOWHERE, Filters, ScopeError, inapplicable, unknown_values
 from crm_core.metrics import filters_not_applied
 
@@ -109,6 +109,10 @@ def test_customer_type_and_category_do_not_apply_to_leads(small: db.Connection) 
     # Not filtered by them (rather than losing every lead without a customer): 3 as for 华东.
     assert _funnel(small, f)["new_lead"] == 3
     assert filters_not_applied(f)["pipeline"] == ["segment", "category"]
+    # The presenter's slide says so too (the deck and report are built from it).
+    takeaway = slides.pipeline_slides(small, Filters(category="新车销售"), "zh")[0].takeaway
+    assert takeaway.endswith("产品品类筛选不适用于线索：本部分未按其筛选。")
+    assert "不适用" not in slides.pipeline_slides(small, Filters(region="华东"), "zh")[0].takeaway
 
 
 # --------------------------------------------------------------------------- complaints
