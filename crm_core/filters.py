@@ -132,11 +132,13 @@ def not_applied_note(table: str, f: Filters, lang: str) -> str:
 NO_FILTERS = Filters()
 
 
-def filter_options(con: Any) -> dict[str, list[str]]:
-    """The values each dimension can take in the data, sorted ({dimension: [values]})."""
+def filter_options(con: Any, scope: Filters | None = None) -> dict[str, list[str]]:
+    """The values each dimension can take in the data, sorted ({dimension: [values]}), within the
+    scope of `scope` (its regions / owners; its other fields are ignored)."""
     from crm_core import db
 
-    df = db.query(con, "filter_options")
+    s = Filters(regions=scope.regions, owners=scope.owners) if scope else NO_FILTERS
+    df = db.query(con, "filter_options", **s.params())
     return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
 
 

@@ -263,10 +263,7 @@ def sidebar(con: db.Connection) -> Filters:
     rng = overview.data_range(con)
     period = overview.default_period(con)
     regions, owners = scope()
-    options = _filter_options(con)
-    for dim, allowed in (("region", regions), ("owner", owners)):
-        if allowed:
-            options[dim] = [v for v in options.get(dim, []) if v in allowed]
+    options = filter_options(con, Filters(regions=regions, owners=owners))
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
@@ -344,10 +341,6 @@ def _check_params(options: dict[str, list[str]]) -> None:
     if raw is not None and raw not in i18n.LANGS:
         notes.append(("lang", raw))
     st.session_state["_crm_param_notes"] = notes
-
-
-def _filter_options(con: db.Connection) -> dict[str, list[str]]:
-    return filter_options(con)
 
 
 def filters() -> Filters:

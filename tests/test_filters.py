@@ -16,7 +16,14 @@ from parity_support import diff, normalize
 from test_cli import run_cli
 
 from crm_core import complaints, db, ingest, overview, pagesets, pipeline, slides
-from crm_core.filters import NOWHERE, Filters, ScopeError, inapplicable, unknown_values
+from crm_core.filters import (
+    NOWHERE,
+    Filters,
+    ScopeError,
+    filter_options,
+    inapplicable,
+    unknown_values,
+)
 from crm_core.metrics import filters_not_applied
 
 CUSTOMERS = """customer_id,name,region,owner,source,segment
@@ -322,3 +329,13 @@ def test_sidebar_refuses_a_url_region_outside_the_scope(demo_copy: Path, app_env
     f = at.session_state["_crm_filters"]
     assert (f.region, f.regions) == (None, ("华东",))  # the scope applies, never 华北
     assert any("region=华北" in w.value for w in at.sidebar.warning)
+
+
+def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
+    everything = filter_options(small)
+    # Regions: customers 华东 华北, leads 华东 华北, complaints 华南.
+    assert everything["region"] == sorted(["华东", "华北", "华南"])
+    east = filter_options(small, Filters(regions=("华东",)))
+    assert east["region"] == ["华东"]
+    assert east["owner"] == ["李强", "王芳"]  # C1/C3 王芳; L1 王芳, L4 李强 (its own 华东)
+    assert filter_options(small, Filters(owners=("李强",)))["region"] == sorted(["华东", "华北"])
