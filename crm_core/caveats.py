@@ -77,7 +77,10 @@ def message(w: dict[str, Any], lang: str = "en") -> str:
     return i18n.t(f"warning.{code}", lang)
 
 
-def metrics_warnings(con: db.Connection, clv_block: dict[str, Any]) -> list[dict[str, Any]]:
-    """The `warnings` list of `metrics --json`: data_warnings (no filters) and clv_warning, each
-    with its English `message`."""
-    return [w | {"message": message(w, "en")} for w in data_warnings(con) + clv_warning(clv_block)]
+def metrics_warnings(
+    con: db.Connection, clv_block: dict[str, Any], f: Filters = NO_FILTERS
+) -> list[dict[str, Any]]:
+    """The `warnings` list of `metrics --json`: data_warnings under the document's filters and
+    clv_warning, each with its English `message`."""
+    ws = data_warnings(con, f) + clv_warning(clv_block)
+    return [w | {"message": message(w, "en")} for w in ws]

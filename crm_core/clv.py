@@ -341,11 +341,12 @@ def _json_reason(reason: dict[str, object]) -> dict[str, object]:
 _INSUFFICIENT = ("no_orders", "too_few_customers", "too_few_repeat_buyers", "too_few_spend")
 
 
-def clv_metrics(con: db.Connection) -> dict[str, Any]:
-    """`clv_json` for the defaults, or {"error": reason, "status": "insufficient_data" |
-    "not_identified"} when the fit is refused; never raises."""
+def clv_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """`clv_json` for the defaults under the filters' dimensions (the fit always uses the whole
+    history: the period does not apply), or {"error": reason} when the fit is refused; never
+    raises."""
     try:
-        return clv_json(churn_clv(con))
+        return clv_json(churn_clv(con, filters))
     except ClvRefused as e:
         status = "insufficient_data" if e.key in _INSUFFICIENT else "not_identified"
         return {"error": str(e), "status": status}

@@ -30,7 +30,7 @@ from crm_core import (
     summaries,
     uploads,
 )
-from crm_core.filters import DIMENSIONS, Filters
+from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 from crm_core.text import md_escape, safe_figure
 
 
@@ -196,7 +196,8 @@ def _follow_snapshot(cur: db.Connection, path: Path) -> None:
 def viewer_scope() -> Filters | None:
     """What this session's user may see (Filters with regions / owners set by sign-in), or None
     for an unrestricted viewer. Snapshots made under a wider scope are refused to them."""
-    return st.session_state.get("_crm_scope")
+    regions, owners = scope()
+    return Filters(regions=regions, owners=owners) if regions or owners else None
 
 
 def active_snapshot() -> snapshot.SnapshotInfo | None:
@@ -297,11 +298,24 @@ def _no_load() -> str:
     return t("sidebar.no_load")
 
 
+def set_scope(regions: tuple[str, ...] = (), owners: tuple[str, ...] = ()) -> None:
+    """Restrict this session to these regions / owners (empty = unrestricted): the sidebar offers
+    only them, and every page's filters (ui.filters()) carry them as Filters.regions / owners."""
+    st.session_state["_crm_scope"] = (tuple(regions), tuple(owners))
+
+
+def scope() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """This session's (regions, owners) scope; ((), ()) = unrestricted."""
+    return st.session_state.get("_crm_scope", ((), ()))
+
+
 def sidebar(con: db.Connection) -> Filters:
-    """The shared sidebar: database facts and the global filters (mirrored in the URL)."""
+    """The shared sidebar: database facts and the global filters (mirrored in the URL), within
+    the session's scope (set_scope): a URL value outside it is refused with a note."""
     rng = overview.data_range(con)
     period = overview.default_period(con)
-    options = _filter_options(con)
+    regions, owners = scope()
+    options = filter_options(con, Filters(regions=regions, owners=owners))
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
@@ -358,7 +372,7 @@ def sidebar(con: db.Connection) -> Filters:
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
         **values,
-    )
+    ).within_scope(regions, owners)
     st.session_state["_crm_filters"] = f
     return f
 
@@ -383,14 +397,11 @@ def _check_params(options: dict[str, list[str]]) -> None:
     st.session_state["_crm_param_notes"] = notes
 
 
-def _filter_options(con: db.Connection) -> dict[str, list[str]]:
-    df = db.query(con, "filter_options")
-    return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
-
-
 def filters() -> Filters:
-    """The global filters chosen in the sidebar of this run."""
-    return st.session_state.get("_crm_filters", Filters())
+    """The global filters chosen in the sidebar of this run, always within the session's scope
+    (a page that runs before the sidebar still gets the scope)."""
+    f = st.session_state.get("_crm_filters", Filters())
+    return f.within_scope(*scope())
 
 
 def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
@@ -585,9 +596,6 @@ def empty_note(f: Filters) -> None:
     st.info(t("common.empty", active=f" ({active})" if active else ""))
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|<>~$])")
-
-
 def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
     """caveats.data_warnings() on a page: st.warning for each warning, st.info for each note
     (when `notes`), in this session's language, escaped."""
@@ -596,6 +604,14 @@ def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
             st.warning(md_lines(caveats.message(w, lang())))
         elif notes:
             st.info(md_lines(caveats.message(w, lang())))
+
+
+def filter_note(table: str, f: Filters, container: Any = None) -> None:
+    """A caption under a section built from `table` naming the active filters that do not apply
+    to it (filters.inapplicable), so that its figures are not read as filtered; nothing when all
+    apply."""
+    if note := not_applied_note(table, f, lang()):
+        (container or st).caption(note)
 
 
 def period_caption(period: overview.Period) -> None:

@@ -17,6 +17,7 @@ if period is None:
 ui.period_caption(period)
 ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f), notes=False)
 ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
+ui.filter_note("complaints", f)  # the complaints tile
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:
     ui.empty_note(f)
