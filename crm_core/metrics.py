@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from crm_core import clv, complaints, db, lifecycle, pipeline, value
+from crm_core.filters import NO_FILTERS, Filters
 
 
-def base_metrics(con: db.Connection) -> dict[str, Any]:
-    """Table sizes, total revenue (returns excluded), buying customers and the order date range."""
-    revenue, buyers, first, last = db.query_rows(con, "metrics_base")[0]
+def base_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """Table sizes, gross sales (`revenue`, returns excluded), `net_revenue` and `returns_amount`,
+    customers with net spend > 0 and the order date range (docs/metrics.md, "Net or gross")."""
+    row = db.query_rows(con, "metrics_base", **filters.params())[0]
+    revenue, net, returned, buyers, first, last = row
     return {
         "tables": db.table_counts(con),
-        "revenue": float(revenue) if revenue is not None else 0.0,
+        "revenue": float(revenue or 0),
+        "net_revenue": float(net or 0),
+        "returns_amount": float(returned or 0),
         "customers_with_orders": int(buyers or 0),
         "first_order_date": first.isoformat() if first else None,
         "last_order_date": last.isoformat() if last else None,
