@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback."""
+"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import backends, config, db, ingest
+from crm_core.filters import Filters
 from crm_core.images import ImageExportUnavailable
 from crm_core.schema import TABLES
 
@@ -167,6 +168,58 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     _require_db(args.db)
     con = db.connect(args.db)
     print(json.dumps(metrics(con), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    """The global filters as flags: --start/--end (the period) and one value per dimension."""
+    import datetime as dt
+
+    from crm_core.filters import DIMENSIONS
+
+    for end in ("start", "end"):
+        p.add_argument(
+            f"--{end}",
+            type=dt.date.fromisoformat,
+            default=None,
+            metavar="YYYY-MM-DD",
+            help=f"period {end}, inclusive (default: the 12 months up to the last order date)",
+        )
+    for dim in DIMENSIONS:
+        p.add_argument(f"--{dim}", default=None, metavar="VALUE", help=f"only this {dim}")
+
+
+def _filters_from(args: argparse.Namespace) -> Filters:
+    from crm_core.filters import DIMENSIONS
+
+    return Filters(
+        start=args.start, end=args.end, **{dim: getattr(args, dim) for dim in DIMENSIONS}
+    )
+
+
+def _customers_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    _filter_args(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array (the default)")
+
+
+@command("customers", _customers_setup)
+def cmd_customers(args: argparse.Namespace) -> int:
+    """Print one JSON object per customer (tier, net revenue, RFM, stage, P(alive))."""
+    from crm_core import customers
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    try:
+        df = customers.customer_table(con, _filters_from(args))
+    except ValueError as e:  # a period that starts after it ends
+        raise ingest.IngestError(str(e)) from e
+    # A JSON array with one customer per line, written row by row.
+    out = sys.stdout
+    out.write("[")
+    for i, row in enumerate(customers.json_rows(df)):
+        out.write(("\n" if i == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n" if len(df) else "]\n")
     return 0
 
 

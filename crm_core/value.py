@@ -367,6 +367,36 @@ def customer_list(
     return df[cols]
 
 
+def customer_values(
+    con: db.Connection,
+    period: Period,
+    filters: Filters = NO_FILTERS,
+    measure: str = "revenue",
+    cuts: Sequence[float] = TIER_CUTS,
+) -> pd.DataFrame:
+    """One row per customer known as of period.end (value_customers.sql), with stable keys.
+
+    Columns: customer_id, name, owner, region, source, customer_type, tier (TIER_KEYS key),
+    rfm_segment (SEGMENTS key, None for non-buyers), net_revenue, gross_revenue,
+    returns_amount (window money, float), profit, orders, last_order_date (date or NaT),
+    recency_days, r_score, f_score, m_score, value_rank; best rank first.
+    """
+    df = db.query(
+        con,
+        "value_customers",
+        **_params(period, filters, measure, cuts),
+        tier_no=None,
+        rfm_code=None,
+    )
+    df["tier"] = df["tier_no"].map(dict(enumerate(TIER_KEYS, start=1)))
+    df["rfm_segment"] = df["rfm_code"].map({s.code: s.key for s in SEGMENTS})
+    df = df.rename(columns={"monetary": "net_revenue", "frequency": "orders"})
+    for c in ("net_revenue", "gross_revenue", "returns_amount", "profit"):
+        df[c] = df[c].astype(float)
+    df["last_order_date"] = pd.to_datetime(df["last_order_date"]).dt.date
+    return df.drop(columns=["tier_no", "rfm_code"])
+
+
 # --------------------------------------------------------------------------- metrics JSON
 
 
