@@ -449,3 +449,53 @@ def test_page_drill_down_and_profit(demo_copy: Path, app_env: None) -> None:
     assert not at.exception, [e.value for e in at.exception]
     spec = _charts(at)[0]
     assert spec["layout"]["annotations"][-1]["text"] == "Profit share"
+
+
+# --------------------------------------------------------------------------- net of returns
+
+NET_2024 = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+
+
+def test_a_cancelled_whale_is_ranked_on_net_spend(net_con: db.Connection) -> None:
+    # Buyers (net revenue > 0 in 2024; fixture table in conftest.py): N02 800, N07 600, N06 100,
+    # N01 2.90 -> n = 4; ceil(.04) = ceil(.2) = ceil(.8) = 1 -> diamond N02, gold and silver
+    # empty, regular N07, N06, N01. N01 ordered 168,000 but is ranked last on its 2.90.
+    # N03 (200 - 200 = 0) bought but nets to 0 -> sleeping; N04 (a 0.00 line only) never bought
+    # anything of value and N05 has no order -> prospects.
+    cv = value.customer_values(net_con, NET_2024).set_index("customer_id")
+    assert cv["tier"].to_dict() == {
+        "N02": "diamond", "N07": "regular", "N06": "regular", "N01": "regular",
+        "N03": "sleeping", "N04": "prospect", "N05": "prospect",
+    }  # fmt: skip
+    assert cv.loc["N01", "net_revenue"] == pytest.approx(2.90)  # 168,000 - 167,997.10
+    assert cv.loc["N01", "gross_revenue"] == 168000
+    assert cv.loc["N01", "returns_amount"] == pytest.approx(167997.10)
+    # The C-invoice with a positive amount nets against N07's sale: 1,000 - |400| = 600.
+    assert cv.loc["N07", "net_revenue"] == 600
+    pyr = value.value_pyramid(net_con, NET_2024).set_index("tier")
+    assert value.active_customers(pyr.reset_index()) == 4  # N03 and N04 are not buyers
+    # Regular net 600 + 100 + 2.90 = 702.90 of the buyers' 1,502.90.
+    assert pyr.loc["regular", "revenue"] == pytest.approx(702.90)
+    assert pyr.loc["regular", "revenue_share"] == pytest.approx(702.90 / 1502.90)
+    assert pyr.loc["sleeping", "returns_amount"] == 200
+
+
+def test_rfm_monetary_and_frequency_are_net(net_con: db.Connection) -> None:
+    # R (days to 2024-12-31): N01 244, N02 152, N06 121, N07 334; mean 851 / 4 = 212.75.
+    # F (non-return orders with a positive line): N01 1, N02 2, N06 1, N07 1; mean 1.25.
+    # M (net): 2.90, 800, 100, 600; mean 1,502.90 / 4 = 375.725.
+    #   N01 L L L, N02 H H H, N06 H L L, N07 L L H.
+    cv = value.customer_values(net_con, NET_2024).set_index("customer_id")
+    assert cv["rfm_segment"].dropna().to_dict() == {
+        "N02": "important_value", "N07": "important_winback",
+        "N06": "general_development", "N01": "general_winback",
+    }  # fmt: skip
+    assert cv.loc["N01", "orders"] == 1
+    assert cv.loc["N04", "orders"] == 0  # its only order is worth 0.00
+
+
+def test_pareto_top20_share_is_net(net_con: db.Connection) -> None:
+    # 4 buyers, top ceil(0.2 * 4) = 1 = N02: 800 / 1,502.90 (gross would rank N01's 168,000).
+    p = value.pareto(net_con, NET_2024)
+    assert (p.customers, p.top_customers) == (4, 1)
+    assert p.top_revenue_share == pytest.approx(800 / 1502.90)
