@@ -119,7 +119,7 @@ def test_line_items_revenue_returns_and_rejected_row(con: db.Connection) -> None
         ("536365", 1, "17850", T(2010, 12, 1, 8, 26), 6.0, D("2.55"), D("15.30"), False),
         ("536365", 2, "17850", T(2010, 12, 1, 8, 26), 2.0, D("3.39"), D("6.78"), False),
         ("536366", 1, "13047", T(2010, 12, 2, 9, 0), 1.0, D("10.00"), D("10.00"), False),
-        # The "C" invoice is a cancellation: a return, kept out of value metrics.
+        # The "C" invoice is a cancellation: a return, subtracted in net figures.
         ("C536367", 1, "17850", T(2010, 12, 3, 10, 0), -1.0, D("2.55"), D("-2.55"), True),
     ]
     m = metrics(con)
