@@ -23,16 +23,24 @@ PROSPECT = "prospect"  # a known customer the value query does not reach (no sal
 
 
 def table_period(con: db.Connection, filters: Filters = NO_FILTERS) -> Period | None:
-    """The value window: [filters.start, filters.end], either end defaulting to the 12 months up
-    to the last order date (overview.default_period); None when there is no order and no date."""
+    """The value window [filters.start, filters.end]. Without dates: the 12 months up to the last
+    order date (overview.default_period); --end alone: the 12 months up to it; --start alone: up
+    to the last order date. None when there is no order and no date to go by."""
     default = overview.default_period(con)
-    start = filters.start or (default.start if default else None)
     end = filters.end or (default.end if default else None)
-    if start is None or end is None:
+    if end is None:
         return None
+    start = filters.start or (default.start if default and not filters.end else _year_before(end))
     if start > end:
         raise ValueError(f"the period starts after it ends: {start} > {end}")
     return Period(start, end)
+
+
+def _year_before(end: dt.date) -> dt.date:
+    # The first day of the 12 months ending on `end` (29 Feb: from 1 March a year before).
+    if end.month == 2 and end.day == 29:
+        return dt.date(end.year - 1, 3, 1)
+    return end.replace(year=end.year - 1) + dt.timedelta(days=1)
 
 
 def customer_table(con: db.Connection, filters: Filters = NO_FILTERS) -> pd.DataFrame:

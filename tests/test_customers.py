@@ -100,3 +100,14 @@ def test_demo_table_agrees_with_the_pages(demo_con: db.Connection) -> None:
     got = df.set_index("customer_id")["p_alive"]
     assert got.notna().sum() == len(fit)
     assert (got[fit.index] == fit).all()
+
+
+def test_table_period_defaults(net_con: db.Connection) -> None:
+    # Last order date 2024-09-01 (1006): default 2023-09-02 .. 2024-09-01; --end alone takes the
+    # 12 months up to it; --start alone runs to the last order date.
+    P = overview.Period
+    assert customers.table_period(net_con) == P(dt.date(2023, 9, 2), dt.date(2024, 9, 1))
+    got = customers.table_period(net_con, Filters(end=dt.date(2024, 2, 29)))
+    assert got == P(dt.date(2023, 3, 1), dt.date(2024, 2, 29))
+    got = customers.table_period(net_con, Filters(start=dt.date(2024, 1, 1)))
+    assert got == P(dt.date(2024, 1, 1), dt.date(2024, 9, 1))
