@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback|purge|..."""
+"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|..."""
 
 from __future__ import annotations
 
@@ -225,6 +225,34 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     _check_filters(con, f)
     print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _customers_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    _filter_args(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array (the default)")
+
+
+@command("customers", _customers_setup)
+def cmd_customers(args: argparse.Namespace) -> int:
+    """Print one JSON object per customer (tier, net revenue, RFM, stage, P(alive))."""
+    from crm_core import customers
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    f = _filters_from(args)
+    _check_filters(con, f)
+    try:
+        df = customers.customer_table(con, f)
+    except ValueError as e:  # a period that starts after it ends
+        raise ingest.IngestError(str(e)) from e
+    # A JSON array with one customer per line, written row by row.
+    out = sys.stdout
+    out.write("[")
+    for i, row in enumerate(customers.json_rows(df)):
+        out.write(("\n" if i == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n" if len(df) else "]\n")
     return 0
 
 

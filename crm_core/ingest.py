@@ -1185,7 +1185,7 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         if n_ret:
             report.warnings.append(
                 f"{report.file_name}: {n_ret} return/cancellation line(s) "
-                "flagged; they are kept out of value metrics"
+                "flagged; value figures subtract them (net of returns)"
             )
         if report.line_items:
             report.warnings.append(

@@ -308,6 +308,17 @@ def _stage_of(
     return db.query(con, "lifecycle_stage_of", **_params(as_of, rules, filters))
 
 
+def stage_of_customers(
+    con: db.Connection,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    rules: LifecycleRules = DEFAULT_RULES,
+) -> pd.DataFrame:
+    """One row per customer known by `as_of`: customer_id, stage (a STAGES key) — the stages of
+    customer_stages() without the numbers and rule text, cheap enough for every customer."""
+    return _stage_of(con, as_of, filters, rules)
+
+
 def transitions_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """stage_transitions() from the stages at the start (`a`) and at the end (`b`), each with
     customer_id and stage."""

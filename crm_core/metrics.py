@@ -27,12 +27,16 @@ def _bounds(f: Filters) -> dict[str, dt.date | None]:
 
 
 def base_metrics(con: db.Connection, f: Filters = NO_FILTERS) -> dict[str, Any]:
-    """Table sizes (whole tables), revenue (returns excluded), buying customers and the order
-    date range, of the order lines in the filters' period (all time without one)."""
-    revenue, buyers, first, last = db.query_rows(con, "metrics_base", **_bounds(f), **f.params())[0]
+    """Table sizes (whole tables), gross sales (`revenue`, returns excluded), `net_revenue` and
+    `returns_amount`, customers with net spend > 0 and the order date range, of the order lines in
+    the filters' period (all time without one; docs/metrics.md, "Net or gross")."""
+    row = db.query_rows(con, "metrics_base", **_bounds(f), **f.params())[0]
+    revenue, net, returned, buyers, first, last = row
     return {
         "tables": db.table_counts(con),
-        "revenue": float(revenue) if revenue is not None else 0.0,
+        "revenue": float(revenue or 0),
+        "net_revenue": float(net or 0),
+        "returns_amount": float(returned or 0),
         "customers_with_orders": int(buyers or 0),
         "first_order_date": first.isoformat() if first else None,
         "last_order_date": last.isoformat() if last else None,

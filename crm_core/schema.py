@@ -419,7 +419,11 @@ ORDERS = Table(
     ),
     derived=(
         Column("line_no", "int", doc="Position of the line within its order (1 for plain orders)."),
-        Column("is_return", "bool", doc="Cancellation or return: kept out of value metrics."),
+        Column(
+            "is_return",
+            "bool",
+            doc="Cancellation or return: not a sale; net figures subtract its |amount|.",
+        ),
     ),
 )
 

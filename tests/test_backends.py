@@ -16,6 +16,7 @@ from conftest import ROOT, make_app_test
 from parity_support import diff, normalize
 
 from crm_core import backends, db, dialects, ingest
+from crm_core.filters import NO_FILTERS
 
 # --------------------------------------------------------------------------- no server needed
 
@@ -97,7 +98,8 @@ def test_shims() -> None:
 
 
 def _revenue(con: db.Connection) -> float:
-    return float(db.query_rows(con, "metrics_base")[0][0] or 0)
+    # Gross sales (metrics_base takes the global filter parameters; none set here).
+    return float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0] or 0)
 
 
 def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Path) -> None:
@@ -157,6 +159,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from crm_core import db, overview, value
+    from crm_core.filters import NO_FILTERS
     con = db.connect(sys.argv[1])
     end = time.monotonic() + float(sys.argv[2])
     while time.monotonic() < end:
@@ -164,7 +167,7 @@ READER = textwrap.dedent(
             both = con.execute(
                 "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
                 "(SELECT sum(revenue) FROM customer_orders)").fetchone()
-            rev = float(db.query_rows(con, "metrics_base")[0][0])
+            rev = float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0])
             period = overview.default_period(con)
             overview.kpi_deltas(con, period)
             value.value_pyramid(con, period)

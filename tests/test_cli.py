@@ -197,3 +197,29 @@ def test_report_for_a_year_without_first_purchases(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     assert main(["report", "--db", str(path), "--out", str(out), "--lang", "en"]) == 0
     assert "<section>" in out.read_text(encoding="utf-8")
+
+
+def test_metrics_json_net_of_returns(net_con, db_file: Path) -> None:
+    # The returns fixture (conftest.py), all time for the headline block:
+    #   revenue (gross sales) 50 + 168,000 + 500 + 300 + 200 + 0 + 100 + 1,000 = 170,150.00
+    #   returns_amount |-167,997.10| + |-200| + |400| = 168,597.10
+    #   net_revenue 170,150.00 - 168,597.10 = 1,552.90
+    #   customers_with_orders: net > 0 -> N01 52.90, N02, N06, N07 = 4 (N03 0, N04 0 are not)
+    # Default window: the 12 months to the last order date (1006, 2024-09-01), 2023-09-02 ..
+    # 2024-09-01: buyers N02 800, N07 600, N06 100, N01 2.90 (its 2023-06-01 line is outside)
+    # -> diamond N02; top 20 % = 1 customer: 800 / 1,502.90.
+    net_con.close()
+    out = run_cli("metrics", "--json", "--db", str(db_file))
+    assert out.returncode == 0, out.stderr
+    m = json.loads(out.stdout)
+    assert m["revenue"] == 170150.0
+    assert m["returns_amount"] == 168597.1
+    assert m["net_revenue"] == 1552.9
+    assert m["customers_with_orders"] == 4
+    assert m["tiers"]["diamond"] == {
+        "customers": 1,
+        "revenue": 800.0,
+        "revenue_share": 800 / 1502.9,
+    }
+    assert m["tiers"]["regular"]["customers"] == 3
+    assert abs(m["pareto_top20_share"] - 800 / 1502.9) < 1e-12

@@ -433,3 +433,40 @@ def test_page_on_a_dataset_too_small_to_fit(tiny_db: Path, app_env: None) -> Non
     assert not at.exception, [e.value for e in at.exception]
     assert any("Too few customers" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not at.get("plotly_chart")
+
+
+# ------------------------------------------------------------------------- net of returns
+
+
+def test_summary_nets_returns_by_purchase_day(net_con: db.Connection) -> None:
+    # Fixture table in conftest.py; calibration end 2024-12-31.
+    # N01: purchase days 2023-06-01 (50) and 2024-05-01 (168,000 - 167,997.10 cancelled the
+    #      same day = 2.90) -> x = 1, monetary value (mean repeat day) 2.90, past value 52.90.
+    # N07: 02-01 1,000 is a purchase; 02-03 is a return day only (-400), no purchase -> x = 0,
+    #      past value 1,000 - 400 = 600.
+    # N03: 06-01 200 purchase, 06-10 return -200 -> x = 0, past value 0.
+    # N04: a 0.00 sale with no return is still a transaction (x = 0, past value 0).
+    s = clv.customer_summary(net_con, dt.date(2024, 12, 31), "day")
+    assert sorted(s.index) == ["N01", "N02", "N03", "N04", "N06", "N07"]
+    assert s.loc["N01", "frequency"] == 1
+    assert s.loc["N01", "monetary_value"] == pytest.approx(2.90)
+    assert s.loc["N01", "calibration_revenue"] == pytest.approx(52.90)
+    assert (s.loc["N07", "frequency"], s.loc["N07", "calibration_revenue"]) == (0, 600)
+    assert s.loc["N03", "calibration_revenue"] == 0
+
+
+def test_a_same_day_cancellation_is_no_purchase(con: db.Connection, tmp_path: Path) -> None:
+    # K1 buys 100 and cancels it the same day: no purchase day, so not in the summary; K2's
+    # 60 then -20 the same day is one purchase of 40.
+    f = tmp_path / "orders.csv"
+    f.write_text(
+        "order_id,customer_id,order_date,amount\n"
+        "1,K1,2024-03-01 10:00,100\nC2,K1,2024-03-01 10:05,-100\n"
+        "3,K2,2024-03-01 11:00,60\nC4,K2,2024-03-01 12:00,-20\n5,K2,2024-04-01 09:00,10\n"
+    )
+    ingest.load(con, [ingest.Source(f, "orders")])
+    s = clv.customer_summary(con, dt.date(2024, 6, 30), "day")
+    assert list(s.index) == ["K2"]
+    # Purchase days 03-01 (40) and 04-01 (10): x = 1, monetary value 10, past value 50.
+    assert (s.loc["K2", "frequency"], s.loc["K2", "monetary_value"]) == (1, 10)
+    assert s.loc["K2", "calibration_revenue"] == 50

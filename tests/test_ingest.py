@@ -119,12 +119,15 @@ def test_line_items_revenue_returns_and_rejected_row(con: db.Connection) -> None
         ("536365", 1, "17850", T(2010, 12, 1, 8, 26), 6.0, D("2.55"), D("15.30"), False),
         ("536365", 2, "17850", T(2010, 12, 1, 8, 26), 2.0, D("3.39"), D("6.78"), False),
         ("536366", 1, "13047", T(2010, 12, 2, 9, 0), 1.0, D("10.00"), D("10.00"), False),
-        # The "C" invoice is a cancellation: a return, kept out of value metrics.
+        # The "C" invoice is a cancellation: a return, subtracted in net figures.
         ("C536367", 1, "17850", T(2010, 12, 3, 10, 0), -1.0, D("2.55"), D("-2.55"), True),
     ]
     m = metrics(con)
     # 6 x 2.55 + 2 x 3.39 + 10.00 = 15.30 + 6.78 + 10.00 = 32.08
     assert m["revenue"] == 32.08
+    # The cancellation C536367 (-1 x 2.55) is subtracted in the net: 32.08 - 2.55 = 29.53.
+    assert m["returns_amount"] == 2.55
+    assert m["net_revenue"] == pytest.approx(29.53, abs=1e-9)
     assert m["customers_with_orders"] == 2  # 17850 and 13047 ("17850.0" loses its ".0")
     # The line with no CustomerID (row 6) is rejected and kept, with why, in load_rejects.
     assert con.execute(
@@ -166,7 +169,11 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
         "tables": {"customers": 4, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0},
         # 1234.50 + 200 + 150000 + 99.5 = 151534.0; SO4 (-300) is a return and left out.
         "revenue": 151534.0,
-        # 001, 002 and 005; SO4 is a return and customer 004's only order, so 004 does not count.
+        # SO4 is subtracted in the net: 151534.0 - 300 = 151234.0.
+        "net_revenue": 151234.0,
+        "returns_amount": 300.0,
+        # 001, 002 and 005; SO4 is a return and customer 004's only order (net -300 <= 0), so
+        # 004 does not count.
         "customers_with_orders": 3,
         "first_order_date": "2024-01-31",
         "last_order_date": "2024-04-01",
@@ -467,19 +474,28 @@ def test_uci_online_retail_through_the_cli(shared_data: Path, tmp_path: Path) ->
     assert load.returncode == 0, load.stderr
     m = json.loads(cli("metrics", "--json", "--db", dbp).stdout)
 
-    revenue, buyers, lines = D(0), set(), 0
+    revenue, returned, lines = D(0), D(0), 0
+    net: dict[str, D] = {}
     with open(src, encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             lines += 1
             cid = r["CustomerID"].strip()
-            if not cid or r["InvoiceNo"].startswith("C") or D(r["Quantity"]) < 0:
+            if not cid:
                 continue
-            revenue += D(r["Quantity"]) * D(r["UnitPrice"])
-            buyers.add(cid)
+            amount = D(r["Quantity"]) * D(r["UnitPrice"])
+            if r["InvoiceNo"].startswith("C") or D(r["Quantity"]) < 0:
+                returned += abs(amount)  # a cancellation: subtracted in the net
+                net[cid] = net.get(cid, D(0)) - abs(amount)
+                continue
+            revenue += amount
+            net[cid] = net.get(cid, D(0)) + amount
     assert lines == 40_000
     assert round(revenue, 2) == D("602976.58")
     assert round(D(str(m["revenue"])), 2) == round(revenue, 2)
-    assert m["customers_with_orders"] == len(buyers)
+    assert round(D(str(m["returns_amount"])), 2) == round(returned, 2)
+    assert round(D(str(m["net_revenue"])), 2) == round(revenue - returned, 2)
+    # Buyers: customers whose net spend (sales minus cancellations) is > 0.
+    assert m["customers_with_orders"] == sum(1 for v in net.values() if v > 0)
     assert (m["first_order_date"], m["last_order_date"]) == ("2010-12-01", "2011-12-09")
 
 

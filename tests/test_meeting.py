@@ -88,9 +88,10 @@ def test_weekly_comparison_by_hand(con: db.Connection, fixtures: Path) -> None:
     assert df.loc["revenue", "this_week"] == 99.5
     assert df.loc["new_customers", "this_week"] == 1  # customer 005's first order
     assert df.loc["orders", "last_week"] == 0
-    # Week ending 2024-03-07 = 03-01..03-07: SO3 (150,000; SO4 on 03-02 is a return).
+    # Week ending 2024-03-07 = 03-01..03-07: SO3 (150,000) and SO4 on 03-02, a return of 300
+    # that counts against its week: revenue is net, 150,000 - 300 = 149,700; one order (SO3).
     df = weekly.weekly_comparison(con, dt.date(2024, 3, 7)).set_index("measure")
-    assert df.loc["revenue", "this_week"] == 150000.0
+    assert df.loc["revenue", "this_week"] == 149700.0
     assert df.loc["orders", "this_week"] == 1
 
 

@@ -19,7 +19,9 @@ firsts AS (
 SELECT
     (SELECT count(*) FROM f_leads) AS new_leads,
     (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
-    (SELECT coalesce(sum(amount), 0) FROM period_orders) AS revenue,
+    -- Net of returns: the returns dated in the week count against it.
+    (SELECT coalesce(sum(net_amount), 0) FROM f_lines
+     WHERE order_date >= $start AND order_date < $end_excl) AS revenue,
     (SELECT count(*) FROM firsts
      WHERE first_order_at >= $start AND first_order_at < $end_excl) AS new_customers,
     (SELECT count(*) FROM period_complaints) AS complaints,
