@@ -436,8 +436,9 @@ def bgnbd_identification(
     method). The fit is ``not_identified`` when
 
     - a parameter is on the edge of the optimiser's box (``at_bound``);
-    - H is not positive definite (standard errors inf) or its condition number exceeds 1e10
-      (``singular_information``);
+    - H is not positive definite (standard errors inf; r and alpha then get their standard
+      errors conditional on a and b, from the r, alpha block of H, when that block is positive
+      definite) or its condition number exceeds 1e10 (``singular_information``);
     - se(log theta) > MAX_LOG_SE = 1 for a parameter (``large_standard_error``);
     - refitting r, alpha, a with b fixed at b / 10 or b x 10 lowers the log-likelihood by less
       than PROFILE_MIN_DROP = 1 (``flat_likelihood``): a tenfold other b fits as well. This
@@ -471,6 +472,13 @@ def bgnbd_identification(
     cond = float(eig.max() / eig.min()) if positive else math.inf
     # Nearly singular but positive definite: the (huge) standard errors still say how flat.
     log_se = np.sqrt(np.diag(np.linalg.inv(hess))) if positive else np.full(4, math.inf)
+    if not positive:
+        # The dropout part (a, b) is what a short history cannot pin down; the purchase part
+        # (r, alpha) usually still is: its standard errors conditional on a and b at their
+        # estimates (the r, alpha block of H), reported so the user sees what is known.
+        block = hess[:2, :2]
+        if np.all(np.isfinite(block)) and np.linalg.eigvalsh(block).min() > 0:
+            log_se[:2] = np.sqrt(np.diag(np.linalg.inv(block)))
     if not cond <= MAX_HESSIAN_CONDITION:
         reasons.append({"code": "singular_information", "condition_number": cond})
     for name, se in zip(_BGNBD_NAMES, log_se, strict=True):

@@ -81,7 +81,7 @@ def test_cli_customers_json(net_con: db.Connection, db_file: Path) -> None:
     east = {r["customer_id"]: r["tier"] for r in json.loads(out.stdout)}
     assert east == {"N01": "regular", "N02": "diamond", "N05": "prospect"}
     bad = run_cli("customers", "--db", str(db_file), "--start", "2024-12-31", "--end", "2024-01-01")
-    assert bad.returncode == 2 and "starts after it ends" in bad.stderr
+    assert bad.returncode == 2 and "is after --end" in bad.stderr
 
 
 def test_demo_table_agrees_with_the_pages(demo_con: db.Connection) -> None:

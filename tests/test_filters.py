@@ -168,11 +168,12 @@ def test_scope_equals_the_single_filter_and_adds_up(small: db.Connection) -> Non
     def revenue(f: Filters) -> float:
         return float(overview.headline_kpis(small, p, f)["revenue"])
 
-    assert revenue(Filters(regions=("华东",))) == revenue(Filters(region="华东")) == 180.5
-    # 华东 100 + 50 + 30.50 (C1, C3) + 华北 200 (C2) = 380.50; the return O5 never counts.
+    # Net of returns (docs/metrics.md, "Net or gross"): 华东 100 + 50 + 30.50 − 20 (C1's return
+    # O5) = 160.50; + 华北 200 (C2) = 360.50.
+    assert revenue(Filters(regions=("华东",))) == revenue(Filters(region="华东")) == 160.5
     both = Filters(regions=("华东", "华北"))
     assert revenue(both) == revenue(Filters(region="华东")) + revenue(Filters(region="华北"))
-    assert revenue(both) == 380.5
+    assert revenue(both) == 360.5
     assert _funnel(small, both)["new_lead"] == 4  # 华东 3 + 华北 1; L5 has no region
     # A single region outside the scope finds nothing: the scope is never widened.
     assert revenue(Filters(region="华北", regions=("华东",))) == 0
@@ -184,6 +185,7 @@ def test_scoped_page_calls_equal_the_region_filter(demo_con: db.Connection) -> N
     scoped = pagesets.calls(demo_con, Filters(regions=("华东",)))
     assert [c.name for c in single] == [c.name for c in scoped]
     failures = []
+
     def outcome(call):  # a refusal (a fit the region's data cannot pin down) is an outcome too
         try:
             return normalize(call(demo_con))
@@ -323,8 +325,8 @@ def test_cached_results_are_keyed_by_the_scope(
     monkeypatch.setenv("CRM_LENS_DB", str(tmp_path / "small.duckdb"))
     at = AppTest.from_function(_cached_script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
-    # 华东 100 + 50 + 30.50 = 180.5; 华北 200: two scopes, two cache entries.
-    assert [t.value for t in at.text] == ["180.5", "200.0"]
+    # Net: 华东 100 + 50 + 30.50 − 20 (return O5) = 160.5; 华北 200: two scopes, two cache entries.
+    assert [t.value for t in at.text] == ["160.5", "200.0"]
 
 
 def test_sidebar_refuses_a_url_region_outside_the_scope(demo_copy: Path, app_env: None) -> None:

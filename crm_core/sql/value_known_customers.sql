@@ -1,7 +1,7 @@
 -- Grain: one row per customer id found in any table under the global filters: the customers
 -- table, order lines (returns included), leads, complaints and interactions; with the customer's
 -- name, region, owner, source and type (customers.segment) when the customers table has them. An id missing from
--- the customers table passes only while no customer filter is set (as in f_orders); the
+-- the customers table passes only while no customer filter or scope is set (as in f_orders); the
 -- category filter narrows order lines only, so it keeps every customer of the customers table.
 WITH
 -- @include f_customers
@@ -17,16 +17,19 @@ ids AS (
     WHERE customer_id IS NOT NULL
         AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+        AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
     UNION
     SELECT customer_id FROM complaints
     WHERE customer_id IS NOT NULL
         AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+        AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
     UNION
     SELECT customer_id FROM interactions
     WHERE customer_id IS NOT NULL
         AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+        AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
 )
 SELECT
     ids.customer_id,
