@@ -70,3 +70,17 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     out = run_cli("metrics", "--db", str(tmp_path / "nope.duckdb"), "--json")
     assert out.returncode == 2
     assert "no such database" in out.stderr
+
+
+def test_history_json_lists_each_file_of_each_load(tmp_path: Path, fixtures: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    assert (
+        run_cli("load", "--db", str(db), "--orders", str(fixtures / "orders_gbk.csv")).returncode
+        == 0
+    )
+    out = run_cli("history", "--db", str(db), "--json")
+    assert out.returncode == 0, out.stderr
+    [h] = json.loads(out.stdout)
+    assert (h["load_id"], h["file_name"], h["table_name"]) == (1, "orders_gbk.csv", "orders")
+    assert h["encoding"] == "gb18030"
+    assert isinstance(h["warnings"], list)
