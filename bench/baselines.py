@@ -95,6 +95,16 @@ _PLAIN_FILTERED_ORDERS = """
       AND ($owner IS NULL OR c.owner = $owner) AND ($segment IS NULL OR c.segment = $segment)
       AND ($category IS NULL OR o.category = $category)
 """
+# Every line, returns included, with its net amount (a return's -|amount|): docs/metrics.md,
+# "Net or gross".
+_PLAIN_FILTERED_LINES = """
+    SELECT o.order_id, o.customer_id, o.order_date, o.amount, o.is_return,
+           CASE WHEN o.is_return THEN -abs(o.amount) ELSE o.amount END AS net
+    FROM orders o LEFT JOIN customers c ON c.customer_id = o.customer_id
+    WHERE ($region IS NULL OR c.region = $region) AND ($source IS NULL OR c.source = $source)
+      AND ($owner IS NULL OR c.owner = $owner) AND ($segment IS NULL OR c.segment = $segment)
+      AND ($category IS NULL OR o.category = $category)
+"""
 _PLAIN_CUSTOMER_FILTER = """
     ($region IS NULL OR c.region = $region) AND ($source IS NULL OR c.source = $source)
     AND ($owner IS NULL OR c.owner = $owner) AND ($segment IS NULL OR c.segment = $segment)
@@ -110,12 +120,18 @@ PLAIN_SQL = {
         UNION ALL SELECT DISTINCT 'category', category FROM orders WHERE category IS NOT NULL
     """,
     "kpis": f"""
-        WITH fo AS ({_PLAIN_FILTERED_ORDERS})
+        WITH fl AS ({_PLAIN_FILTERED_LINES}),
+        fo AS (SELECT * FROM fl WHERE NOT is_return),
+        per AS (
+            SELECT customer_id,
+                   sum(net) FILTER (WHERE order_date >= $s1 AND order_date < $e1) AS n1,
+                   sum(net) FILTER (WHERE order_date >= $s0 AND order_date < $e0) AS n0
+            FROM fl GROUP BY 1)
         SELECT
-            count(DISTINCT customer_id) FILTER (WHERE order_date >= $s1 AND order_date < $e1),
-            count(DISTINCT customer_id) FILTER (WHERE order_date >= $s0 AND order_date < $e0),
-            coalesce(sum(amount) FILTER (WHERE order_date >= $s1 AND order_date < $e1), 0),
-            coalesce(sum(amount) FILTER (WHERE order_date >= $s0 AND order_date < $e0), 0),
+            (SELECT count(*) FILTER (WHERE n1 > 0) FROM per),
+            (SELECT count(*) FILTER (WHERE n0 > 0) FROM per),
+            (SELECT coalesce(sum(n1), 0) FROM per),
+            (SELECT coalesce(sum(n0), 0) FROM per),
             count(DISTINCT order_id) FILTER (WHERE order_date >= $s1 AND order_date < $e1),
             count(DISTINCT order_id) FILTER (WHERE order_date >= $s0 AND order_date < $e0),
             (SELECT count(*) FROM (
@@ -130,14 +146,20 @@ PLAIN_SQL = {
         FROM fo
     """,
     "monthly": f"""
-        WITH fo AS ({_PLAIN_FILTERED_ORDERS}),
+        WITH fl AS ({_PLAIN_FILTERED_LINES}),
+        fo AS (SELECT * FROM fl WHERE NOT is_return),
         firsts AS (SELECT customer_id, min(order_date) AS first_at FROM fo GROUP BY customer_id),
         news AS (SELECT CAST(date_trunc('month', first_at) AS DATE) AS month, count(*) AS n
                  FROM firsts GROUP BY 1),
         months AS (
-            SELECT CAST(date_trunc('month', order_date) AS DATE) AS month, sum(amount) AS revenue,
-                   count(DISTINCT order_id) AS orders, count(DISTINCT customer_id) AS customers
-            FROM fo WHERE order_date >= $s1 AND order_date < $e1 GROUP BY 1)
+            SELECT month, sum(rev) AS revenue, sum(orders) AS orders,
+                   count(*) FILTER (WHERE rev > 0) AS customers
+            FROM (
+                SELECT CAST(date_trunc('month', order_date) AS DATE) AS month, customer_id,
+                       sum(net) AS rev,
+                       count(DISTINCT order_id) FILTER (WHERE NOT is_return) AS orders
+                FROM fl WHERE order_date >= $s1 AND order_date < $e1 GROUP BY 1, 2)
+            GROUP BY month)
         SELECT m.month, m.revenue, m.orders, m.customers, coalesce(n.n, 0)
         FROM months m LEFT JOIN news n ON n.month = m.month
     """,
@@ -209,7 +231,9 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
     options = {d: customers[d].dropna().unique().tolist() for d in CUSTOMER_DIMS}
     options["category"] = orders["category"].dropna().unique().tolist()
 
-    fo = live[_dims_mask(live, f, (*CUSTOMER_DIMS, "category"))]
+    fl = orders[_dims_mask(orders, f, (*CUSTOMER_DIMS, "category"))]
+    fl = fl.assign(net=fl["amount"].where(~fl["is_return"], -fl["amount"].abs()))
+    fo = fl[~fl["is_return"]]
     fc = customers[_dims_mask(customers, f, CUSTOMER_DIMS)]
     known = len(set(fc["customer_id"]).union(fo["customer_id"].unique()))
 
@@ -218,10 +242,11 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
 
     def kpis_of(q: overview.Period) -> tuple[int, float, int, int]:
         po = fo[in_period(fo["order_date"], q)]
+        per = fl[in_period(fl["order_date"], q)].groupby("customer_id")["net"].sum()
         fk = complaints[_dims_mask(complaints, f, CUSTOMER_DIMS)]
         return (
-            po["customer_id"].nunique(),
-            float(po["amount"].sum()),
+            int((per > 0).sum()),
+            float(per.sum()),
             po["order_id"].nunique(),
             int(in_period(fk["received_at"], q).sum()),
         )
@@ -234,12 +259,18 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
         "orders": (now[2], before[2]),
         "complaints": (now[3], before[3]),
     }
-    po = fo[in_period(fo["order_date"], p)]
-    month = po["order_date"].dt.to_period("M").dt.start_time
-    g = po.groupby(month).agg(
-        revenue=("amount", "sum"),
-        orders=("order_id", "nunique"),
-        customers=("customer_id", "nunique"),
+    pl = fl[in_period(fl["order_date"], p)]
+    pl = pl.assign(
+        month=pl["order_date"].dt.to_period("M").dt.start_time,
+        sale_id=pl["order_id"].where(~pl["is_return"]),
+    )
+    per = pl.groupby(["month", "customer_id"]).agg(
+        rev=("net", "sum"), orders=("sale_id", "nunique")
+    )
+    g = per.groupby(level="month").agg(
+        revenue=("rev", "sum"),
+        orders=("orders", "sum"),
+        customers=("rev", lambda r: int((r > 0).sum())),
     )
     firsts = fo.groupby("customer_id")["order_date"].min().dt.to_period("M").dt.start_time
     g["new_customers"] = firsts.value_counts().reindex(g.index).fillna(0)
@@ -249,7 +280,7 @@ def pandas_overview(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, An
 
 # --------------------------------------------------------------------------- pyramid
 # The Pyramid page's headline numbers: customers and window revenue per value tier (1-4 active,
-# ranked by revenue; 5 inactive; 6 prospect), default cuts (docs/metrics.md). The crm_core column
+# ranked by net revenue > 0; 5 sleeping; 6 prospect), default cuts (docs/metrics.md). The crm_core column
 # is the whole page set (Pareto, RFM, migration, customer list too), so the ratios understate.
 
 
@@ -265,17 +296,17 @@ def core_pyramid(con: db.Connection, f: Filters) -> dict[str, Any]:
 
 
 PLAIN_PYRAMID = f"""
-    WITH fo AS ({_PLAIN_FILTERED_ORDERS} AND o.order_date < $e1),
+    WITH fl AS ({_PLAIN_FILTERED_LINES} AND o.order_date < $e1),
     per AS (
         SELECT customer_id,
-               coalesce(sum(amount) FILTER (WHERE order_date >= $s1), 0) AS rev,
-               count(*) FILTER (WHERE order_date >= $s1) AS lines
-        FROM fo GROUP BY 1),
+               coalesce(sum(net) FILTER (WHERE order_date >= $s1), 0) AS rev,
+               max(CASE WHEN NOT is_return AND amount > 0 THEN 1 ELSE 0 END) AS bought
+        FROM fl GROUP BY 1),
     ranked AS (
         SELECT customer_id, rev,
                row_number() OVER (ORDER BY rev DESC, customer_id) AS rk,
                count(*) OVER () AS n
-        FROM per WHERE lines > 0),
+        FROM per WHERE rev > 0),
     known AS (
         SELECT customer_id FROM customers c
         WHERE (c.created_at IS NULL OR c.created_at < $e1) AND {_PLAIN_CUSTOMER_FILTER}
@@ -286,11 +317,11 @@ PLAIN_PYRAMID = f"""
             WHEN r.rk <= ceil(CAST($c2 AS DECIMAL(9, 6)) * r.n) THEN 2
             WHEN r.rk <= ceil(CAST($c3 AS DECIMAL(9, 6)) * r.n) THEN 3
             WHEN r.rk IS NOT NULL THEN 4
-            WHEN p.customer_id IS NOT NULL THEN 5
+            WHEN p.bought = 1 THEN 5
             ELSE 6
         END,
         count(*),
-        coalesce(sum(r.rev), 0)
+        coalesce(sum(p.rev), 0)
     FROM known k
     LEFT JOIN per p ON p.customer_id = k.customer_id
     LEFT JOIN ranked r ON r.customer_id = k.customer_id
@@ -310,12 +341,16 @@ def pandas_pyramid(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any
     orders, customers = frames["orders"], frames["customers"]
     p = _period(f)
     start, end = pd.Timestamp(p.start), pd.Timestamp(p.end_excl)
-    live = orders[~orders["is_return"]]
-    fo = live[_dims_mask(live, f, (*CUSTOMER_DIMS, "category")) & (live["order_date"] < end)]
-    history = pd.Index(fo["customer_id"].unique())
-    win = fo[fo["order_date"] >= start].groupby("customer_id")["amount"].sum()
+    fl = orders[_dims_mask(orders, f, (*CUSTOMER_DIMS, "category")) & (orders["order_date"] < end)]
+    fl = fl.assign(net=fl["amount"].where(~fl["is_return"], -fl["amount"].abs()))
+    history = pd.Index(fl["customer_id"].unique())
+    bought = pd.Index(fl.loc[~fl["is_return"] & (fl["amount"] > 0), "customer_id"].unique())
+    win = fl[fl["order_date"] >= start].groupby("customer_id")["net"].sum()
     ranked = (
-        win.rename("rev").reset_index().sort_values(["rev", "customer_id"], ascending=[False, True])
+        win[win > 0]
+        .rename("rev")
+        .reset_index()
+        .sort_values(["rev", "customer_id"], ascending=[False, True])
     )
     n = len(ranked)
     ranked["rk"] = range(1, n + 1)
@@ -328,10 +363,10 @@ def pandas_pyramid(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any
     fc = customers[_dims_mask(customers, f, CUSTOMER_DIMS) & (created.isna() | (created < end))]
     known = pd.Index(fc["customer_id"].unique()).union(history)
     tier = pd.Series(6, index=known)
-    tier[tier.index.isin(history)] = 5
+    tier[tier.index.isin(bought)] = 5
     tier[ranked["customer_id"]] = ranked["tier"].to_numpy()
     rev = pd.Series(0.0, index=known)
-    rev[ranked["customer_id"]] = ranked["rev"].to_numpy()
+    rev[win.index] = win.to_numpy()  # net, also a sleeping customer's returns in the window
     g = pd.DataFrame({"tier": tier, "rev": rev}).groupby("tier")["rev"]
     return _tiers(list(zip(g.size().index, g.size(), g.sum(), strict=True)))
 

@@ -1,8 +1,9 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|history|rollback."""
+"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|..."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -10,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import backends, config, db, ingest
+from crm_core.filters import DIMENSIONS, Filters, filter_options, unknown_values
 from crm_core.images import ImageExportUnavailable
+from crm_core.purge import PurgeError
 from crm_core.schema import TABLES
+from crm_core.text import redact
 
 # Subcommands register here so later features add theirs without touching the parser core.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
@@ -30,7 +34,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
         "--db",
         default=None,
         help=f"DuckDB file, postgresql://user@host:port/db or spark:local[2] (README, Backends; "
-        f"default: $CRM_LENS_DB or {config.db_path()})",
+        f"default: $CRM_LENS_DB or {redact(config.db_target())})",
     )
 
 
@@ -70,6 +74,13 @@ def _file_args(p: argparse.ArgumentParser) -> None:
         help="order of ambiguous dates like 03/04/2024 (default: from the data)",
     )
     p.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help=f"text encoding of every file named (e.g. {', '.join(ingest.ENCODINGS)}); "
+        "default: decided from each whole file",
+    )
+    p.add_argument(
         "--skip-bad-rows",
         action="store_true",
         help="reject rows with unparseable values (kept in load_rejects) instead of "
@@ -84,6 +95,7 @@ def _sources(args: argparse.Namespace) -> list[ingest.Source]:
             raise ingest.IngestError(f"--map {m!r}: expected SOURCE=column")
         src, _, target = m.partition("=")
         mapping[src.strip()] = target.strip()
+    encoding = ingest.normalise_encoding(args.encoding) if args.encoding else None
     out = []
     paths = [(t, p) for t in [*TABLES, "file"] for p in getattr(args, t)]
     for t, path in paths:
@@ -96,6 +108,7 @@ def _sources(args: argparse.Namespace) -> list[ingest.Source]:
                 mapping or None,
                 date_order=args.date_order,
                 skip_bad_rows=args.skip_bad_rows,
+                encoding=encoding,
                 # With several files, a --map entry applies where it fits.
                 strict_mapping=len(paths) == 1,
             )
@@ -115,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     result = ingest.load_demo(con, progress=_progress)
     print(ingest.describe_reports(result.reports), end="")
-    print(f"demo database ready: {args.db or config.db_path()}")
+    print(f"demo database ready: {backends.parse_target(args.db or config.db_target()).display}")
     return 0
 
 
@@ -124,8 +137,11 @@ def _load_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mode",
         choices=ingest.MODES,
-        default="replace",
-        help="replace the tables named, or append with upsert by primary key",
+        default="append",
+        help="append (the default, as on the Data page; deletes nothing): add the files' rows, "
+        "a row whose key is loaded already is updated; replace: swap in each named table whole; "
+        "replace-all: replace, and empty every table no file names (start with your own data "
+        "instead of the demo's). Every load can be rolled back",
     )
     _file_args(p)
 
@@ -137,6 +153,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     result = ingest.load(con, sources, args.mode, progress=_progress)
     print(ingest.describe_reports(result.reports), end="")
+    for table, n in result.emptied.items():
+        print(f"{table}: emptied ({n} rows removed; no file named it)")
     print(f"load {result.load_id} committed ({args.mode})")
     return 0
 
@@ -154,19 +172,87 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-01-31") from None
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    """The sidebar's global filters as options: --start --end --region --source --owner
+    --segment --category (docs/metrics.md, "Filters")."""
+    g = p.add_argument_group("filters (as the sidebar's)")
+    g.add_argument("--start", type=_iso_date, metavar="YYYY-MM-DD", help="period start (incl.)")
+    g.add_argument("--end", type=_iso_date, metavar="YYYY-MM-DD", help="period end (incl.)")
+    for dim in DIMENSIONS:
+        g.add_argument(f"--{dim}", default=None, metavar="VALUE", help=f"only this {dim}")
+
+
+def _filters_from(args: argparse.Namespace) -> Filters:
+    """The Filters the _filter_args options name (unset ones are open)."""
+    if args.start and args.end and args.start > args.end:
+        raise FilterValueError(f"--start {args.start} is after --end {args.end}")
+    return Filters(args.start, args.end, **{d: getattr(args, d) for d in DIMENSIONS})
+
+
+class FilterValueError(ValueError):
+    """A filter option the data cannot satisfy (a value it does not hold, a reversed period)."""
+
+
+def _check_filters(con: db.Connection, f: Filters) -> None:
+    options = filter_options(con)
+    bad = unknown_values(f, options)
+    if bad:
+        dim, value = next(iter(bad.items()))
+        known = ", ".join(options.get(dim, [])[:30]) or "none in the data"
+        raise FilterValueError(f"--{dim} {value!r} is not in the data; known values: {known}")
+
+
 def _metrics_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
 
 
 @command("metrics", _metrics_setup)
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """Print the headline metrics as one JSON object."""
+    """Print the headline metrics as one JSON object (optionally under the sidebar's filters)."""
     from crm_core.metrics import metrics
+
+    f = _filters_from(args)
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _customers_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    _filter_args(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array (the default)")
+
+
+@command("customers", _customers_setup)
+def cmd_customers(args: argparse.Namespace) -> int:
+    """Print one JSON object per customer (tier, net revenue, RFM, stage, P(alive))."""
+    from crm_core import customers
 
     _require_db(args.db)
     con = db.connect(args.db)
-    print(json.dumps(metrics(con), ensure_ascii=False, indent=2, default=_json_default))
+    f = _filters_from(args)
+    _check_filters(con, f)
+    try:
+        df = customers.customer_table(con, f)
+    except ValueError as e:  # a period that starts after it ends
+        raise ingest.IngestError(str(e)) from e
+    # A JSON array with one customer per line, written row by row.
+    out = sys.stdout
+    out.write("[")
+    for i, row in enumerate(customers.json_rows(df)):
+        out.write(("\n" if i == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n" if len(df) else "]\n")
     return 0
 
 
@@ -257,6 +343,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--customer", required=True, metavar="ID", help="the customer id to erase")
+
+
+@command("purge", _purge_setup)
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Erase one customer: live rows, undo data, rejected rows and snapshots holding them."""
+    from crm_core import purge
+
+    _require_db(args.db)
+    target = args.db or config.db_target()
+    con = db.connect(target)
+    db_file = None if backends.is_remote(target) else Path(backends.parse_target(target).url)
+    result = purge.purge_customer(con, args.customer, db_file)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
 DOC_MARK = "<!-- generated from crm_core/schema.py: python -m crm_core schema-doc -->\n"
 
 
@@ -340,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup(p)
         p.set_defaults(func=fn)
     args = parser.parse_args(argv)
+    db.private_umask()
     try:
         return int(args.func(args))
     except (
@@ -348,8 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ImageExportUnavailable,
         backends.BackendUnavailable,
         backends.TransactionConflict,
+        PurgeError,
+        FilterValueError,
     ) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(e)}", file=sys.stderr)
         return 2
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from crm_core import config
 from crm_core.schema import TABLES
+from crm_core.text import redact
 
 if TYPE_CHECKING:
     from crm_core.dialects import Statement
@@ -58,9 +59,9 @@ class Target:
 
     @property
     def display(self) -> str:
-        """The target without a password, for captions and logs."""
+        """The target without a password or token, for captions and logs."""
         if self.kind != "postgresql":
-            return self.url
+            return redact(self.url)  # sc://host:15002/;token=***
         u = urllib.parse.urlsplit(self.url)
         netloc = u.netloc.rsplit("@", 1)
         if len(netloc) == 2:
@@ -68,7 +69,7 @@ class Target:
         query = urllib.parse.urlencode(
             [(k, v) for k, v in urllib.parse.parse_qsl(u.query) if k.lower() != "password"]
         )
-        return urllib.parse.urlunsplit(u._replace(netloc="@".join(netloc), query=query))
+        return redact(urllib.parse.urlunsplit(u._replace(netloc="@".join(netloc), query=query)))
 
 
 def parse_target(target: str | Path) -> Target:
@@ -413,7 +414,7 @@ def _pg_pool(url: str) -> Any:
     except Exception as e:
         pool.close()
         raise BackendUnavailable(
-            f"cannot connect to {Target('postgresql', url).display}: {e}"
+            redact(f"cannot connect to {Target('postgresql', url).display}: {e}")
         ) from e
     return pool
 

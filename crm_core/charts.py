@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -148,10 +150,17 @@ def share_bars(
 
 
 def new_lost_bars(
-    df: pd.DataFrame, labels: dict[str, str], title: str, lang: str = "zh"
+    df: pd.DataFrame,
+    labels: dict[str, str],
+    title: str,
+    lang: str = "zh",
+    censored_until: dt.date | None = None,
+    censored_label: str = "",
 ) -> go.Figure:
     """New (up) and lost (down) customers per month with the net change as a line; df has
-    `month`, `new_customers`, `lost_customers`, `net_change`; labels name those three."""
+    `month`, `new_customers`, `lost_customers`, `net_change`; labels name those three. With
+    `censored_until`, the months up to that day are shaded and labelled `censored_label`: their
+    "new" customers include some who bought before the data starts (lifecycle.history_warnings)."""
     fig = go.Figure(
         [
             go.Bar(
@@ -179,6 +188,17 @@ def new_lost_bars(
     )
     fig.update_layout(barmode="relative")
     fig.update_xaxes(tickformat=month_tickformat(lang))
+    if censored_until is not None and len(df):
+        first = pd.Timestamp(min(df["month"]))
+        last = pd.Timestamp(censored_until).to_period("M").to_timestamp()
+        if last >= first:
+            # Bars sit on their month's first day: shade half a month either side.
+            half = pd.Timedelta(days=15)
+            fig.add_vrect(
+                x0=first - half, x1=min(last, pd.Timestamp(max(df["month"]))) + half,
+                fillcolor="grey", opacity=0.15, line_width=0, layer="below",
+                annotation_text=censored_label, annotation_position="top left",
+            )  # fmt: skip
     return themed(fig, title)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from crm_core import clv_models as models
-from crm_core import db, value
-from crm_core.clv_models import BGNBDParams, FitError, GammaGammaParams
+from crm_core import db, i18n, value
+from crm_core.clv_models import BGNBDIdentification, BGNBDParams, FitError, GammaGammaParams
 from crm_core.filters import NO_FILTERS, Filters
 
 UNITS = tuple(models.UNIT_DAYS)  # ("day", "week"): the time unit of x, t_x, T and the horizons
@@ -134,6 +134,13 @@ class ClvFit:
     gamma_gamma: GammaGammaParams
     calibration_end: dt.date
     unit: str
+    # Standard errors and whether the data pin the churn part down (None: not checked).
+    identification: BGNBDIdentification | None = None
+
+    @property
+    def churn_identified(self) -> bool:
+        """Whether P(alive) and everything built on it (at-risk counts, CLV) can be reported."""
+        return self.identification is None or self.identification.identified
 
 
 def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> ClvFit:
@@ -170,7 +177,8 @@ def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> Cl
         gg = models.fit_gamma_gamma(x, m)
     except FitError as e:
         raise ClvRefused("not_identified", f"the fit failed: {e}", detail=str(e)) from e
-    return ClvFit(bg, gg, calibration_end, unit)
+    ident = models.bgnbd_identification(bg, x, summary["recency"], summary["T"])
+    return ClvFit(bg, gg, calibration_end, unit, ident)
 
 
 def _require_finite(fit: ClvFit, *values: Any) -> None:
@@ -291,31 +299,61 @@ def churn_clv(
     summary = customer_summary(con, calibration_end, unit, filters)
     fit = fit_models(summary, calibration_end, unit)
     scored = score_customers(summary, fit, forecast_days, horizon, annual_discount)
-    _require_finite(fit, *(scored[c] for c in ("p_alive", "expected_purchases", "clv")))
+    if fit.churn_identified:
+        # A not-identified fit's churn figures are withheld (clv_json), finite or not.
+        _require_finite(fit, *(scored[c] for c in ("p_alive", "expected_purchases", "clv")))
     return ClvResult(fit, scored, horizon, forecast_days, annual_discount)
 
 
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
 def clv_json(result: ClvResult) -> dict[str, Any]:
-    """The `clv` block of the CLI and of `metrics --json`."""
-    bg, gg, c = result.fit.bgnbd, result.fit.gamma_gamma, result.customers
+    """The `clv` block of the CLI and of `metrics --json`.
+
+    `status` is "ok" or "not_identified" (docs/clv.md): when the data cannot pin the churn
+    (dropout) part down, `alive_below_0_5` and `clv_total` are null, `reasons` says why, and
+    `standard_errors` (of r, alpha, a, b; null when infinite) shows how loosely it is fixed."""
+    fit = result.fit
+    bg, gg, c = fit.bgnbd, fit.gamma_gamma, result.customers
+    ident, ok = fit.identification, fit.churn_identified
     return {
         "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "loglik": bg.loglik},
         "gammagamma": {"p": gg.p, "q": gg.q, "gamma": gg.gamma},
         "customers": len(c),
         "repeat_buyers": int((c["frequency"] > 0).sum()),
-        "alive_below_0_5": int((c["p_alive"] < 0.5).sum()),
-        "clv_total": float(c["clv"].sum()),
+        "alive_below_0_5": int((c["p_alive"] < 0.5).sum()) if ok else None,
+        "clv_total": float(c["clv"].sum()) if ok else None,
+        "status": "ok" if ok else "not_identified",
+        "standard_errors": (
+            {k: _finite_or_none(v) for k, v in ident.standard_errors.items()} if ident else None
+        ),
+        "reasons": [_json_reason(r) for r in ident.reasons] if ident else [],
     }
 
 
-def clv_metrics(con: db.Connection) -> dict[str, Any]:
-    """`clv_json` for the defaults, or {"error": reason} when the fit is refused; never raises."""
+def _json_reason(reason: dict[str, object]) -> dict[str, object]:
+    return {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in reason.items()}
+
+
+# Refusal keys that mean "too little data" rather than "data that cannot pin the model down".
+_INSUFFICIENT = ("no_orders", "too_few_customers", "too_few_repeat_buyers", "too_few_spend")
+
+
+def clv_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """`clv_json` for the defaults under the filters' dimensions (the fit always uses the whole
+    history: the period does not apply), or {"error": reason} when the fit is refused; never
+    raises."""
     try:
-        return clv_json(churn_clv(con))
+        return clv_json(churn_clv(con, filters))
+    except ClvRefused as e:
+        status = "insufficient_data" if e.key in _INSUFFICIENT else "not_identified"
+        return {"error": str(e), "status": status}
     except FitError as e:
-        return {"error": str(e)}
+        return {"error": str(e), "status": "not_identified"}
     except Exception as e:  # the metrics document must survive one feature's failure
-        return {"error": f"{type(e).__name__}: {e}"}
+        return {"error": f"{type(e).__name__}: {e}", "status": "error"}
 
 
 # ----------------------------------------------------------------------------------- holdout
@@ -407,7 +445,8 @@ def holdout_validation(
 
     Defaults: `default_holdout_split`. Per customer the conditional expectation (eq. 10) over
     the holdout is compared with the purchases actually made; in aggregate, the cohort's
-    cumulative repeat purchases (eq. 7) with the actual ones. Raises `ClvRefused`.
+    cumulative repeat purchases (eq. 7) with the actual ones. Raises `ClvRefused` (also when
+    the calibration fit is not identified: key holdout_not_identified).
     """
     split = default_holdout_split(con, filters)
     if split is None:
@@ -424,6 +463,14 @@ def holdout_validation(
         )
     summary = customer_summary(con, calibration_end, unit, filters, observation_end)
     fit = fit_models(summary, calibration_end, unit)
+    if not fit.churn_identified:
+        # Predictions of a fit that cannot pin churn down would test nothing.
+        raise ClvRefused(
+            "holdout_not_identified",
+            f"the history up to the holdout split {calibration_end} cannot pin the churn model "
+            "down, so the model cannot be tested on it",
+            split=calibration_end,
+        )
     x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
     duration = summary["holdout_duration"]
     customers = summary[["frequency", "holdout_frequency"]].copy()
@@ -555,11 +602,38 @@ def clv_pyramid(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def parameter_table(fit: ClvFit) -> pd.DataFrame:
-    """The fitted parameters as rows: model, parameter, value."""
+    """The fitted parameters as rows: model, parameter, value, standard_error (BG/NBD's r,
+    alpha, a, b only; NaN where not computed or infinite)."""
     bg, gg = fit.bgnbd, fit.gamma_gamma
-    rows = [("BG/NBD", k, getattr(bg, k)) for k in ("r", "alpha", "a", "b", "loglik")]
-    rows += [("Gamma-Gamma", k, getattr(gg, k)) for k in ("p", "q", "gamma")]
-    return pd.DataFrame(rows, columns=["model", "parameter", "value"])
+    se = fit.identification.standard_errors if fit.identification else {}
+    rows = [
+        ("BG/NBD", k, getattr(bg, k), se.get(k, math.nan))
+        for k in ("r", "alpha", "a", "b", "loglik")
+    ]
+    rows += [("Gamma-Gamma", k, getattr(gg, k), math.nan) for k in ("p", "q", "gamma")]
+    df = pd.DataFrame(rows, columns=["model", "parameter", "value", "standard_error"])
+    df["standard_error"] = df["standard_error"].where(np.isfinite(df["standard_error"]))
+    return df
+
+
+def not_identified_facts(summary: dict[str, Any]) -> dict[str, str]:
+    """The numbers of the page's technical note on a not-identified fit (a `clv_json` block):
+    a, b and b's standard error to 3 significant digits ("∞" when infinite), the profile factor
+    and the smaller of the two profile log-likelihood drops ("–" when the profile was not flat)."""
+    bg, se = summary["bgnbd"], summary.get("standard_errors") or {}
+    drops = [
+        min(float(r["b_div"]), float(r["b_mul"]))
+        for r in summary.get("reasons", [])
+        if r.get("code") == "flat_likelihood"
+    ]
+    se_b = se.get("b")
+    return {
+        "a": f"{bg['a']:.3g}",
+        "b": f"{bg['b']:.3g}",
+        "se_b": "∞" if se_b is None else f"{se_b:.3g}",
+        "factor": f"{models.PROFILE_FACTOR:g}",
+        "drop": f"{drops[0]:.2g}" if drops else i18n.MISSING,
+    }
 
 
 @dataclass(frozen=True)
@@ -571,6 +645,9 @@ class ChurnClvReport:
     call_list: pd.DataFrame
     pyramid: pd.DataFrame
     next_purchases: pd.DataFrame
+    # The fitted parameters with standard errors (parameter_table), shown with the explanation
+    # when the churn part is not identified (summary["status"]).
+    parameters: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def churn_clv_report(
@@ -579,18 +656,24 @@ def churn_clv_report(
     """Fit on the whole history under the filters and prepare the page's tables."""
     result = churn_clv(con, filters, unit=unit)
     split = default_holdout_split(con, filters)
+    ok = result.fit.churn_identified
     summary = clv_json(result) | {
-        "expected_purchases": float(result.customers["expected_purchases"].sum()),
+        "expected_purchases": (float(result.customers["expected_purchases"].sum()) if ok else None),
         "first_order_date": pd.Timestamp(result.customers["first_purchase_date"].min()).date(),
         "as_of": result.fit.calibration_end,
         "default_split": split[0] if split else result.fit.calibration_end,
         "unit": unit,
         "horizon": result.horizon,
     }
+    if not ok:
+        # Nothing built on P(alive) is shown: not "0 at risk", but that it cannot be estimated.
+        empty = pd.DataFrame()
+        return ChurnClvReport(summary, empty, empty, empty, empty, parameter_table(result.fit))
     return ChurnClvReport(
         summary=summary,
         p_alive=p_alive_histogram(result.customers),
         call_list=call_list(con, result),
         pyramid=clv_pyramid(result.customers),
         next_purchases=next_purchases(con, result),
+        parameters=parameter_table(result.fit),
     )

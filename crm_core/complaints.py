@@ -122,6 +122,12 @@ def last_received_at(con: db.Connection) -> dt.datetime | None:
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
+def has_acceptance_times(cov: dict[str, Any]) -> bool:
+    """Whether the data log when complaints were accepted (受理). Without it the accept-stage SLA
+    is not reported: the earliest later stage would only bound it from above."""
+    return bool(cov.get("accepted_at"))
+
+
 def missing_for_sla(cov: dict[str, Any]) -> list[str]:
     """The columns the SLA, stage and backlog views need but the data lacks ([] = all good)."""
     return [] if any(cov.get(c) for c in SLA_COLUMNS) else list(SLA_COLUMNS)
@@ -223,9 +229,13 @@ def year_over_year(
     return db.query(con, "complaints_yoy", **_params(filters, **_span(period)))
 
 
-def monthly_counts(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, int]:
-    """{"YYYY-MM": complaints} for every month with complaints, all time."""
-    df = db.query(con, "complaints_monthly", **_params(filters))
+def monthly_counts(
+    con: db.Connection, filters: Filters = NO_FILTERS, period: Period | None = None
+) -> dict[str, int]:
+    """{"YYYY-MM": complaints} for every month with complaints received in the period (None =
+    all time)."""
+    span = {"start": None, "end_excl": None} if period is None else _span(period)
+    df = db.query(con, "complaints_monthly", **_params(filters, **span))
     return {f"{m:%Y-%m}": int(n) for m, n in zip(df["month"], df["complaints"], strict=True)}
 
 
@@ -272,6 +282,11 @@ def sla_breaches(
     df = db.query(
         con, "complaints_sla", by=by, **_clock(con, sla, as_of), **_params(filters, **_span(period))
     )
+    if not has_acceptance_times(coverage(con)):
+        # No acceptance time in the file: the accept stage is not measured, so not reported.
+        accept = [c for c in df.columns if c.startswith("accept_")]
+        for col in accept:
+            df[col] = pd.array([pd.NA] * len(df), dtype="Float64")
     return df.rename(columns={"grp": by})
 
 
@@ -322,8 +337,52 @@ def headline(
         "satisfied_share",
     ):
         out[k] = None if out[k] is None else float(out[k])
-    if missing_for_sla(coverage(con)):
+    cov = coverage(con)
+    if missing_for_sla(cov):
         out["sla_breach_rate"] = out["accept_breach_rate"] = None
+    if not has_acceptance_times(cov):
+        out["accept_breach_rate"] = None
+    return out
+
+
+ALL_TIME = Period(dt.date(1900, 1, 1), dt.date(9999, 12, 30))
+DURATION_STAGES = STAGES[1:]  # stages with a duration (from the latest earlier stage logged)
+
+
+def negative_durations(
+    con: db.Connection, period: Period | None = None, filters: Filters = NO_FILTERS
+) -> dict[str, int]:
+    """{stage: complaints whose time at that stage is before the latest earlier stage logged}
+    for accepted, handled, feedback, closed (None = all time). These are counted here and left
+    out of every duration, median and P90 (stage_funnel's `errors`)."""
+    df = stage_funnel(con, period or ALL_TIME, filters)
+    errors = dict(zip(df["stage"], df["errors"], strict=True))
+    return {s: int(errors.get(s, 0)) for s in DURATION_STAGES}
+
+
+def sla_warnings(
+    con: db.Connection, period: Period | None = None, filters: Filters = NO_FILTERS
+) -> list[dict[str, Any]]:
+    """What the complaint data cannot tell about handling times (docs/metrics.md, "What each
+    warning means"): `no_acceptance_time` (complaints but no acceptance time logged: the accept
+    SLA is not reported; severity note) and `negative_durations` (params: durations = the sum,
+    stages = {stage: n}; severity warning). [] when there are no complaints."""
+    cov = coverage(con)
+    if not cov["complaints"]:
+        return []
+    out: list[dict[str, Any]] = []
+    if not has_acceptance_times(cov):
+        out.append({"code": "no_acceptance_time", "severity": "note"})
+    neg = negative_durations(con, period, filters)
+    if sum(neg.values()):
+        out.append(
+            {
+                "code": "negative_durations",
+                "severity": "warning",
+                "durations": sum(neg.values()),
+                "stages": {k: v for k, v in neg.items() if v},
+            }
+        )
     return out
 
 
@@ -433,14 +492,19 @@ def repeat_complainants(
 # --------------------------------------------------------------------------- metrics JSON
 
 
-def metrics_block(con: db.Connection) -> dict[str, Any]:
-    """The complaints keys of `metrics --json` (all time, no filters, default SLA)."""
-    h = headline(con)
+def metrics_block(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """The complaints keys of `metrics --json` (default SLA) under the filters, for complaints
+    received in their period (all time without one)."""
+    period = None
+    if filters.start is not None or filters.end is not None:
+        period = Period(filters.start or dt.date(1900, 1, 1), filters.end or dt.date(9999, 12, 30))
+    h = headline(con, period, filters)
     return {
-        "complaints_monthly": monthly_counts(con),
+        "complaints_monthly": monthly_counts(con, filters, period),
         "median_resolution_hours": h["median_resolution_hours"],
         "resolution_time_errors": h["resolution_time_errors"],
         "sla_breach_rate": h["sla_breach_rate"],
         "sla_accept_breach_rate": h["accept_breach_rate"],
         "satisfied_share": h["satisfied_share"],
+        "complaint_negative_durations": negative_durations(con) if h["complaints"] else None,
     }

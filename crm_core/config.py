@@ -50,3 +50,13 @@ THREADS = int(os.environ.get("CRM_LENS_THREADS", "0"))  # 0 = DuckDB's default
 FUTURE_TOLERANCE_DAYS = 1
 # Ambiguous a/b/yyyy dates with no day > 12 in the column: "mdy" or "dmy".
 DEFAULT_DATE_ORDER = os.environ.get("CRM_LENS_DATE_ORDER", "mdy")
+
+# Uploads (crm_core/uploads.py): where the private staging folders live (default: the system's
+# temp folder), how many files and megabytes one browser session may have staged at a time, and
+# after how many idle hours a session's staged files are removed.
+UPLOAD_DIR = os.environ.get("CRM_LENS_UPLOAD_DIR", "")
+MAX_SESSION_FILES = int(os.environ.get("CRM_LENS_MAX_SESSION_FILES", "10"))
+MAX_SESSION_UPLOAD_MB = int(os.environ.get("CRM_LENS_MAX_SESSION_UPLOAD_MB", "1500"))
+UPLOAD_STALE_HOURS = float(os.environ.get("CRM_LENS_UPLOAD_STALE_HOURS", "6"))
+# Meeting snapshots (crm_core/snapshot.py) are deleted this many days after they were made.
+SNAPSHOT_DAYS = float(os.environ.get("CRM_LENS_SNAPSHOT_DAYS", "30"))

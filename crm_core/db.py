@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -68,8 +70,24 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if config.THREADS:
         con.execute("SET threads = $t", {"t": config.THREADS})
     if not read_only:
+        private_files(path, path.with_name(path.name + ".wal"))
         ensure_schema(con)
     return con
+
+
+def private_umask() -> None:
+    """From now on this process creates files (database WAL, snapshots, staged uploads,
+    exports) readable by their owner only. Called once by the app and by the CLI."""
+    os.umask(0o077)
+
+
+def private_files(*paths: Path) -> None:
+    """Make our own database files readable and writable by their owner only (they hold
+    customers' personal data); files of other owners are left alone."""
+    for p in paths:
+        with contextlib.suppress(OSError):
+            if p.stat().st_uid == os.getuid():
+                os.chmod(p, 0o600)
 
 
 def ensure_schema(con: Connection) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +18,50 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from crm_core import config, db
-from crm_core.schema import SQL_TYPES, TABLES, Table, detect_table
+from crm_core import config, db, uploads
+from crm_core.schema import (
+    SQL_TYPES,
+    TABLES,
+    ColumnProfile,
+    Guess,
+    Table,
+    amount_derivable,
+    detect_table,
+    infer_columns,
+    missing_required,
+)
 
 Progress = Callable[[float, str], None]
-MODES = ("replace", "append")
+MODES = ("append", "replace", "replace-all")
 EXAMPLES = 5  # problem examples kept per column in a report
 HEADER_LIMIT = 1 << 20  # a header line longer than 1 MB is not a CSV header
+SAMPLE_ROWS = 2000  # data rows read to find a required column from its values
+HEADER_CELL_LIMIT = 1000  # characters: a longer header cell is data, not a column name
+LINE_LIMIT = 8 << 20  # the longest row DuckDB's reader is given (max_line_size)
 CHUNK = 1 << 20
+# Python's csv module refuses fields over 128 KB by default (a global setting); the preview and
+# header readers must take any row the DuckDB reader takes.
+csv.field_size_limit(max(csv.field_size_limit(), LINE_LIMIT))
+
+# Encodings offered by name (the Data page's choice, the CLI's --encoding help); any other
+# text encoding Python knows is accepted too.
+ENCODINGS = ("utf-8", "gb18030", "gbk", "big5", "utf-16", "cp1252", "shift_jis")
+# First bytes of files that are not text; refused with what they look like.
+BINARY_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls) or another Office file"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+)
+# Control bytes a text export never holds (tab, LF, CR, form feed and Ctrl-Z it may).
+CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0e-\x19\x1b-\x1f]")
 
 # Values of a status column that mark an order line as a return (lower-cased, exact).
 RETURN_WORDS = (
@@ -95,7 +130,7 @@ class Problem:
 
 @dataclass
 class Source:
-    """A file to load: path, optional forced table, optional header mapping overrides."""
+    """A file to load: path, optional forced table, header mapping overrides and encoding."""
 
     path: Path
     table: str | None = None
@@ -104,6 +139,7 @@ class Source:
     date_order: str | None = None  # "dmy" / "mdy" for ambiguous a/b/yyyy dates
     skip_bad_rows: bool = False  # reject rows with unparseable values instead of the file
     strict_mapping: bool = True  # an override naming a header the file lacks is an error
+    encoding: str | None = None  # the file's text encoding; None = decided from the file
 
     @property
     def file_name(self) -> str:
@@ -129,6 +165,10 @@ class FileReport:
     line_items: bool = False
     stage: str | None = None
     preview: pd.DataFrame | None = None
+    # Required columns found from the file's values, not its headers: column -> the guess.
+    inferred: dict[str, Guess] = field(default_factory=dict)
+    # Required columns that several headers could be, for the user to choose: column -> headers.
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -142,6 +182,8 @@ class FileReport:
 class LoadResult:
     load_id: int
     reports: list[FileReport]
+    # replace-all: the tables no file named that held rows, with the rows they held (now 0).
+    emptied: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -236,43 +278,104 @@ def _high_runs_are_gbk(sample: bytes) -> bool:
     return bool(runs)
 
 
-def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str]:
-    """A UTF-8 copy of the file (or the file itself when it already is UTF-8) and its encoding."""
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
-    if not head.strip():
-        _fail(file_name, "the file is empty")
-    encoding = None
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif b"\x00" in head:
+def normalise_encoding(name: str) -> str:
+    """Python's codec name for an encoding a user chose ("GBK" -> "gbk", "utf8" -> "utf-8",
+    "windows-1252" -> "cp1252"); IngestError for a name that is not a text encoding."""
+    try:
+        info = codecs.lookup(name.strip())
+    except (LookupError, ValueError):
+        info = None
+    # base64, rot13, zlib … are codecs too, but not text encodings of a file.
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise IngestError(
+            f"unknown text encoding {name!r}; use one of {', '.join(ENCODINGS)} (or any "
+            "encoding name Python knows, e.g. gbk, shift_jis, utf-16-le)"
+        )
+    return info.name
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file that is not text looks like, from its first bytes (None: may be text)."""
+    for magic, kind in BINARY_MAGIC:
+        if head.startswith(magic):
+            if magic.startswith(b"PK") and (b"[Content_Types].xml" in head or b"xl/" in head):
+                return "an Excel workbook (.xlsx)"
+            return kind
+    return None
+
+
+def _control_bytes(head: bytes) -> tuple[int, int | None]:
+    """How many control bytes that never occur in a text export the head holds, and where the
+    first one is (tab, CR, LF, form feed and Ctrl-Z do occur)."""
+    found = CONTROL_BYTES.findall(head)
+    m = CONTROL_BYTES.search(head)
+    return len(found), m.start() if m else None
+
+
+def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
+    """Refuse a file that is an archive, workbook, image or other binary data, not text.
+    `wide`: a UTF-16/32 file, whose text holds NUL bytes."""
+    kind = _binary_kind(head)
+    if kind:
+        hint = (
+            "Open it in Excel or WPS and save it as CSV (Save As › CSV UTF-8), then load that file"
+            if "Excel" in kind
+            else "Extract the CSV file from it and load that"
+            if "archive" in kind or "compressed" in kind
+            else "Load the CSV export itself"
+        )
+        _fail(file_name, f"this is not a CSV text export: it looks like {kind}. {hint}")
+    if wide:
+        return
+    if b"\x00" in head:
         _fail(
             file_name,
-            "the file contains NUL bytes: it is binary, not a CSV text export",
+            "this is not a CSV text export: the file contains NUL bytes (binary data)",
             row=_line_of(path, head.index(b"\x00")),
         )
-    if encoding is None or encoding == "utf-8-sig":
-        bad, non_ascii_before = _utf8_error_offset(path)
-        if bad is None:
-            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
-            if nul is not None:
-                _fail(
-                    file_name,
-                    "the file contains NUL bytes: it is binary, not a CSV text export",
-                    row=_line_of(path, nul),
-                )
-            return path, encoding or "utf-8"
-        if encoding == "utf-8-sig" or non_ascii_before:
-            _fail(
-                file_name,
-                "the file mixes text encodings: earlier lines are UTF-8, this one is "
-                "not. Re-export the whole file in one encoding",
-                row=_line_of(path, bad),
-            )
-        encoding = _guess_legacy_encoding(path, bad)
-    out = workdir / (Path(file_name).stem[:40] + ".utf8.csv")
+    n, first = _control_bytes(head)
+    if first is not None and n >= max(8, len(head) // 100):
+        _fail(
+            file_name,
+            f"this is not a CSV text export: it holds binary data ({n} control bytes in its "
+            "first 64 KB)",
+            row=_line_of(path, first),
+        )
+
+
+def _hex(raw: bytes) -> str:
+    """Bytes as a reader can compare them with a hex viewer: "B6 A9 B5 A5"."""
+    return " ".join(f"{b:02X}" for b in raw)
+
+
+class _Undecodable(Exception):
+    def __init__(self, offset: int, sample: bytes):
+        super().__init__(offset)
+        self.offset, self.sample = offset, sample
+
+
+def _decodes_wholly(path: Path, encoding: str) -> bool:
+    """Whether every byte of the file decodes strictly in `encoding` (streamed)."""
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_like_utf8_chinese(prefix: bytes) -> bool:
+    """Whether the valid UTF-8 bytes before the first invalid one hold Chinese text: GBK bytes
+    read as UTF-8 make two-byte sequences (投 = CD B6 is "Ͷ") and hardly ever three-byte CJK."""
+    text = prefix.decode("utf-8", errors="ignore")
+    return sum(1 for ch in text if "\u3400" <= ch <= "\u9fff") >= 2
+
+
+def _transcode(path: Path, out: Path, file_name: str, encoding: str) -> None:
+    """Write the file as UTF-8 to `out`; _Undecodable at the first byte `encoding` rejects."""
     dec = codecs.getincrementaldecoder(encoding)("strict")
     offset = 0
     try:
@@ -282,20 +385,97 @@ def decode_to_utf8(path: Path, file_name: str, workdir: Path) -> tuple[Path, str
                 if "\x00" in text:
                     _fail(
                         file_name,
-                        "the file contains NUL characters: it is not a CSV text export",
-                        row=_line_of(path, offset + chunk.find(b"\x00")),
+                        "this is not a CSV text export: the file contains NUL characters",
+                        row=_line_of(path, offset + max(chunk.find(b"\x00"), 0)),
                     )
                 dst.write(text.lstrip("\ufeff") if offset == 0 else text)
                 offset += len(chunk)
             dst.write(dec.decode(b"", final=True))
     except UnicodeDecodeError as e:
+        raise _Undecodable(offset + e.start, e.object[e.start : e.start + 4]) from None
+
+
+def decode_to_utf8(
+    path: Path, file_name: str, workdir: Path, encoding: str | None = None
+) -> tuple[Path, str]:
+    """A UTF-8 copy of the file (or the file itself when it already is UTF-8) and its encoding.
+
+    `encoding` None decides from the whole file, streamed: a BOM; else UTF-8 when every byte
+    is valid UTF-8; else a legacy code page (GB18030 unless clearly Western), also when the
+    first bytes happen to be valid UTF-8 (投 = CD B6) as long as GB18030 decodes the whole
+    file. UTF-8 Chinese followed by bytes that are not is refused as mixed encodings. A given
+    `encoding` (any name normalise_encoding accepts) is used as it is."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if not head.strip():
+        _fail(file_name, "the file is empty")
+    forced = normalise_encoding(encoding) if encoding else None
+    guess: str | None = None
+    wide = (
+        forced.startswith(("utf-16", "utf-32"))
+        if forced
+        else head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    )
+    _refuse_binary(path, file_name, head, wide)
+    if forced in ("utf-8", "utf-8-sig"):
+        forced = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    if forced is None:
+        if head.startswith(codecs.BOM_UTF8):
+            forced = "utf-8-sig"
+        elif wide:
+            guess = "utf-16"
+    if forced in ("utf-8", "utf-8-sig") or (forced is None and guess is None):
+        bad, non_ascii_before = _utf8_error_offset(path)
+        if bad is None:
+            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
+            if nul is not None:
+                _fail(
+                    file_name,
+                    "this is not a CSV text export: the file contains NUL bytes (binary data)",
+                    row=_line_of(path, nul),
+                )
+            return path, forced or "utf-8"
+        if forced == "utf-8":
+            _fail(
+                file_name,
+                "the file is not UTF-8 (the encoding chosen): undecodable bytes",
+                row=_line_of(path, bad),
+                value=_hex(head[bad : bad + 4]) if bad < len(head) else None,
+            )
+        mixed = forced == "utf-8-sig" or (
+            non_ascii_before
+            and (_looks_like_utf8_chinese(head[:bad]) or not _decodes_wholly(path, "gb18030"))
+        )
+        if mixed:
+            _fail(
+                file_name,
+                "the file mixes text encodings: earlier lines are UTF-8, this one is "
+                "not. Re-export the whole file in one encoding, or name its encoding "
+                "(--encoding, or 'File encoding' on the Data page)",
+                row=_line_of(path, bad),
+            )
+        guess = _guess_legacy_encoding(path, bad)
+    chosen = forced or guess or "gb18030"
+    out = workdir / (Path(file_name).stem[:40] + ".utf8.csv")
+    try:
+        _transcode(path, out, file_name, chosen)
+    except _Undecodable as e:
+        if forced is None and chosen != "gb18030" and _decodes_wholly(path, "gb18030"):
+            # The guess (Big5, cp1252 …) fails somewhere; GB18030 reads every byte.
+            _transcode(path, out, file_name, "gb18030")
+            return out, "gb18030"
+        what = (
+            f"the file is not {chosen} text (the encoding chosen)"
+            if forced
+            else f"the file is neither UTF-8 nor {chosen}"
+        )
         _fail(
             file_name,
-            f"the file is neither UTF-8 nor {encoding}: undecodable bytes",
-            row=_line_of(path, offset + e.start),
-            value=repr(e.object[e.start : e.start + 4]),
+            f"{what}: undecodable bytes",
+            row=_line_of(path, e.offset),
+            value=_hex(e.sample),
         )
-    return out, encoding
+    return out, chosen
 
 
 def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
@@ -314,9 +494,21 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
     except csv.Error:
         counts = {d: first.count(d) for d in ",\t;|"}
         delim = max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
-    headers = next(csv.reader([first], delimiter=delim))
+    try:
+        headers = next(csv.reader([first], delimiter=delim))
+    except csv.Error as e:
+        _fail(file_name, f"the header row cannot be read as CSV ({e})", row=1, value=first[:200])
     if any(h.count('"') for h in headers):
         _fail(file_name, "the header row has unbalanced quotes", row=1, value=first[:200])
+    long = next((i for i, h in enumerate(headers) if len(h) > HEADER_CELL_LIMIT), None)
+    if long is not None:
+        _fail(
+            file_name,
+            f"header column {long + 1} is {len(headers[long]):,} characters long: the first row "
+            "is not a header row (or the file is not a CSV export)",
+            row=1,
+            value=headers[long][:80] + "…",
+        )
     headers = [h.strip() or f"column_{i + 1}" for i, h in enumerate(headers)]
     seen: dict[str, int] = {}
     for i, h in enumerate(headers):  # Excel allows repeated headers; keep them apart
@@ -483,38 +675,51 @@ def _date_order(
 def inspect(source: Source, workdir: Path | None = None) -> FileReport:
     """Encoding, delimiter, headers, detected table, suggested mapping and a 20-row preview."""
     own = workdir is None
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_")) if own else workdir
+    wd = uploads.work_dir() if own else workdir
     try:
         assert wd is not None
         report = FileReport(source.file_name)
-        utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, wd)
+        utf8, report.encoding = decode_to_utf8(
+            Path(source.path), source.file_name, wd, source.encoding
+        )
         report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
-        detected, mappings = detect_table(report.headers)
-        report.table = source.table or detected
-        if report.table:
-            report.mapping = dict(mappings[report.table])
-        if source.mapping:
-            _apply_overrides(report, source.mapping, source.strict_mapping)
-        with open(utf8, encoding="utf-8-sig", newline="") as f:
-            rows = []
-            reader = csv.reader(f, delimiter=report.delimiter)
-            next(reader, None)
-            for i, r in enumerate(reader):
-                if i >= 20:
-                    break
-                rows.append((r + [""] * len(report.headers))[: len(report.headers)])
-        report.preview = pd.DataFrame(rows, columns=report.headers)
+        _check_overrides(report, source)
+        _map_columns(report, source, utf8)
+        report.preview = _preview(utf8, report)
         return report
     finally:
         if own and wd is not None:
             shutil.rmtree(wd, ignore_errors=True)
 
 
-def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool = True) -> None:
-    for src, target in overrides.items():
+PREVIEW_ROWS = 20
+PREVIEW_CELL = 500  # characters of a cell shown in the preview
+
+
+def _preview(utf8: Path, report: FileReport) -> pd.DataFrame:
+    """The first data rows as text, one column per header; long cells shortened with "…"."""
+    rows: list[list[str]] = []
+    n = len(report.headers)
+    with open(utf8, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=report.delimiter)
+        try:
+            next(reader, None)
+            for r in reader:
+                if len(rows) >= PREVIEW_ROWS:
+                    break
+                cells = [c if len(c) <= PREVIEW_CELL else c[:PREVIEW_CELL] + "…" for c in r]
+                rows.append((cells + [""] * n)[:n])
+        except csv.Error as e:
+            _fail(report.file_name, f"cannot read the CSV ({e})", row=reader.line_num)
+    return pd.DataFrame(rows, columns=report.headers)
+
+
+def _check_overrides(report: FileReport, source: Source) -> None:
+    """With one file, a --map naming a header the file lacks is a typo: say so."""
+    if not source.strict_mapping:
+        return
+    for src in source.mapping or {}:
         if src not in report.headers:
-            if not strict:
-                continue
             report.errors.append(
                 Problem(
                     None,
@@ -522,11 +727,87 @@ def _apply_overrides(report: FileReport, overrides: dict[str, str], strict: bool
                     f"its columns are {report.headers}",
                 )
             )
-            continue
-        for k in [k for k, v in report.mapping.items() if v == target or k == src]:
-            del report.mapping[k]
-        if target:
-            report.mapping[src] = target
+
+
+def profile_columns(
+    path: Path, delimiter: str, headers: list[str], rows: int = SAMPLE_ROWS
+) -> dict[str, ColumnProfile]:
+    """How the first `rows` data rows of a UTF-8 CSV look, per header: non-blank values, values
+    parsing as dates (as a load would parse them, either day order), id-shaped and distinct
+    values. A file DuckDB cannot read gives no profiles (the load reports why)."""
+    names = [_ident(i) for i in range(len(headers))]
+    col_struct = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    raw = (
+        f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', "
+        f"escape='\"', ignore_errors=true, null_padding=true, columns={col_struct}, "
+        f"max_line_size=8388608)"
+    )
+    # Only values shaped like a date go through try_strptime's format list: it costs about a
+    # microsecond per failing format.
+    shaped = (
+        "(\\d{1,4}[-/.年]\\d{1,2}[-/.月]\\d{1,4}|\\d{1,2}[ -][A-Za-z]{3,9}[ -]\\d{4}"
+        "|[A-Za-z]{3,9} \\d{1,2}, \\d{4}).*"
+    )
+    parts = []
+    for c in names:
+        v = f"NULLIF(trim({c}), '')"
+        ts = f"coalesce({_timestamp_expr(c, 'mdy')}, {_timestamp_expr(c, 'dmy')})"
+        # Digit-only values a load reads as dates: 20240131, 20240131093000, Excel serials.
+        digit_ts = (
+            f"CASE WHEN regexp_full_match({v}, '\\d{{8}}|\\d{{14}}') "
+            f"THEN try_strptime({v}, ['%Y%m%d', '%Y%m%d%H%M%S']) "
+            f"WHEN regexp_full_match({v}, '[1-9]\\d{{4}}(\\.\\d+)?') THEN TIMESTAMP '1899-12-30' END"
+        )
+        parts.append(
+            f"count({v}), "
+            f"count(CASE WHEN regexp_full_match({v}, '{shaped}') THEN {ts} END), "
+            f"count({digit_ts}), "
+            f"count(CASE WHEN regexp_full_match(regexp_replace({v}, '^(\\d+)\\.0+$', '\\1'), "
+            f"'[A-Za-z0-9][A-Za-z0-9_-]*') THEN 1 END), "
+            f"count(DISTINCT {v})"
+        )
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        row = con.execute(
+            f"SELECT {', '.join(parts)} FROM (SELECT * FROM {raw} LIMIT {int(rows)})",
+            {"path": str(path), "delim": delimiter},
+        ).fetchone()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    vals = list(row or [])
+    return {
+        h: ColumnProfile(h, *(int(x) for x in vals[5 * i : 5 * i + 5]))
+        for i, h in enumerate(headers)
+    }
+
+
+def _map_columns(report: FileReport, source: Source, utf8: Path) -> dict[str, ColumnProfile] | None:
+    """The file's table and header mapping: the user's overrides, then header synonyms, then,
+    for required columns still missing, the file's values (kept in report.inferred, or
+    report.ambiguous when several columns fit). Returns the column profiles when it sampled."""
+    overrides = source.mapping or {}
+    detected, mappings = detect_table(report.headers, overrides)
+    table = source.table if source.table in TABLES else None
+    table = table or detected
+    profiles: dict[str, ColumnProfile] | None = None
+    if table is None or missing_required(TABLES[table], set(mappings[table].values())):
+        profiles = profile_columns(utf8, report.delimiter, report.headers)
+        if table is None and source.table is None:
+            table, mappings = detect_table(report.headers, overrides, profiles)
+    report.table = source.table or table
+    if table is None:
+        return profiles
+    report.mapping = dict(mappings[table])
+    if profiles:
+        ignored = {h for h, c in overrides.items() if not c}
+        report.inferred, report.ambiguous = infer_columns(
+            TABLES[table], report.mapping, profiles, ignored
+        )
+        report.mapping.update({g.header: c for c, g in report.inferred.items()})
+    return profiles
 
 
 def _ident(i: int) -> str:
@@ -537,28 +818,43 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     """Decode, map, type and check one file into the temp table `stage`; nothing else changes."""
     report = FileReport(source.file_name)
     report.sha256 = sha256_of(Path(source.path))
-    utf8, report.encoding = decode_to_utf8(Path(source.path), source.file_name, workdir)
+    utf8, report.encoding = decode_to_utf8(
+        Path(source.path), source.file_name, workdir, source.encoding
+    )
     report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
-    detected, mappings = detect_table(report.headers)
     if source.table and source.table not in TABLES:
         _fail(source.file_name, f"unknown table {source.table!r}; one of {sorted(TABLES)}")
-    report.table = source.table or detected
+    _check_overrides(report, source)
+    profiles = _map_columns(report, source, utf8)
     if report.table is None:
-        best = max(TABLES, key=lambda t: len(mappings[t]))
-        missing = [c for c in TABLES[best].required if c not in mappings[best].values()]
+        overrides = {h: c for h, c in (source.mapping or {}).items() if h in report.headers}
+        _, mappings = detect_table(report.headers, overrides)
+        named = {c for c in overrides.values() if c}
+        eligible = [t for t in TABLES if named <= {c.name for c in TABLES[t].columns}]
+        best = max(eligible or list(TABLES), key=lambda t: len(mappings[t]))
+        found = set(mappings[best].values())
+        if profiles:
+            ignored = {h for h, c in overrides.items() if not c}
+            found |= set().union(*infer_columns(TABLES[best], mappings[best], profiles, ignored))
+        missing = missing_required(TABLES[best], found)
+        closest = (
+            f"closest: {best}, missing {missing}"
+            if mappings[best]
+            else "no column has a known header"
+        )
+        table_arg = best if mappings[best] else "orders"
         report.errors.append(
             Problem(
                 None,
                 "cannot tell which table this file is: no table has all its required columns "
-                f"(closest: {best}, missing {missing}). Columns found: {report.headers[:30]}. "
-                "Name the table, or map the columns by hand (--map SOURCE=column)",
+                f"({closest}). Columns found: {report.headers[:30]}. Name the table "
+                f"(e.g. --{table_arg} FILE) and map the missing columns "
+                f'(--map "SOURCE={missing[0] if mappings[best] and missing else "column"}"), '
+                "or use the Data page",
             )
         )
         return report
     table = TABLES[report.table]
-    report.mapping = dict(mappings[report.table])
-    if source.mapping:
-        _apply_overrides(report, source.mapping, source.strict_mapping)
     for src, target in report.mapping.items():
         if target not in {c.name for c in table.columns}:
             report.errors.append(
@@ -567,12 +863,17 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 )
             )
     mapped = set(report.mapping.values())
-    derive_amount = (
-        table.name == "orders" and "amount" not in mapped and {"quantity", "unit_price"} <= mapped
-    )
-    missing = [
-        c for c in table.required if c not in mapped and not (c == "amount" and derive_amount)
-    ]
+    derive_amount = amount_derivable(table, mapped)
+    for target, headers in report.ambiguous.items():
+        report.errors.append(
+            Problem(
+                target,
+                f"{len(headers)} columns could be {target}: "
+                + ", ".join(f"{h!r}" for h in headers)
+                + f'. Choose one: --map "{headers[0]}={target}" (or in the Data page)',
+            )
+        )
+    missing = [c for c in missing_required(table, mapped) if c not in report.ambiguous]
     if table.one_of and not mapped & set(table.one_of):
         missing.append(" or ".join(table.one_of))
     if missing:
@@ -580,7 +881,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             Problem(
                 None,
                 f"missing required column(s) for {table.name}: {missing}. The file's columns "
-                f"are {report.headers[:30]}; map them with --map SOURCE={missing[0]} or in the Data page",
+                f"are {report.headers[:30]}; map one of them with "
+                f'--map "SOURCE={missing[0]}" or in the Data page',
             )
         )
     if report.errors:
@@ -591,7 +893,7 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     raw = (
         f"read_csv($path, delim=$delim, header=true, auto_detect=false, quote='\"', "
         f"escape='\"', strict_mode=true, null_padding=false, columns={col_struct}, "
-        f"max_line_size=8388608)"
+        f"max_line_size={LINE_LIMIT})"
     )
     params = {"path": str(utf8), "delim": report.delimiter}
     src_of = {target: names[report.headers.index(src)] for src, target in report.mapping.items()}
@@ -883,7 +1185,7 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         if n_ret:
             report.warnings.append(
                 f"{report.file_name}: {n_ret} return/cancellation line(s) "
-                "flagged; they are kept out of value metrics"
+                "flagged; value figures subtract them (net of returns)"
             )
         if report.line_items:
             report.warnings.append(
@@ -905,10 +1207,8 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
 
 def validate(sources: Iterable[Source]) -> list[FileReport]:
     """Check files as a load would, in a scratch database; the real database is not touched."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    db.ensure_schema(con)
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_"))
+    con = db.scratch()  # the same memory cap as a load
+    wd = uploads.work_dir()
     reports = []
     try:
         for i, s in enumerate(sources):
@@ -937,7 +1237,13 @@ def load(
     mode: str = "replace",
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load files as one batch: all files are checked first, then swapped in one transaction."""
+    """Load files as one batch: all files are checked first, then swapped in one transaction.
+
+    `mode`: "append" adds the files' rows, a row whose key is already loaded replaces it;
+    "replace" swaps in each named table whole; "replace-all" does that and also empties every
+    canonical table no file names (the demo data gone in one step). Each can be rolled back.
+    The CLI and the Data page append by default; this function's default stays "replace" for
+    the scripts and tests written against it."""
     if mode not in MODES:
         raise IngestError(f"unknown mode {mode!r}; use one of {MODES}")
     if not sources:
@@ -946,7 +1252,7 @@ def load(
     cur = con.cursor()  # temp tables live on this cursor only
     # PostgreSQL / Spark: decode, type and check in a scratch DuckDB; _swap ships the stage.
     stage = cur if db.is_duckdb(con) else db.scratch()
-    wd = Path(tempfile.mkdtemp(prefix="crm_lens_"))
+    wd = uploads.work_dir()
     started = dt.datetime.now()
     reports: list[FileReport] = []
     try:
@@ -964,9 +1270,9 @@ def load(
         if bad:
             raise IngestError("\n".join(r.error_text() for r in bad), reports)
         say(0.85, "swapping in")
-        load_id = _swap(cur, reports, mode, started, stage)
+        load_id, emptied = _swap(cur, reports, mode, started, stage)
         say(1.0, "done")
-        return LoadResult(load_id, reports)
+        return LoadResult(load_id, reports, emptied)
     finally:
         if stage is not cur:
             stage.close()
@@ -1004,8 +1310,9 @@ def _swap(
     mode: str,
     started: dt.datetime,
     stage: db.Connection | None = None,
-) -> int:
-    """One transaction: keep undo data, replace or upsert each table, refresh summaries, log.
+) -> tuple[int, dict[str, int]]:
+    """One transaction: keep undo data, replace or upsert each table, empty the tables no file
+    names (replace-all), refresh summaries, log. Returns the load id and the emptied tables.
 
     `stage` holds the checked stage tables when it is not `cur` (a scratch DuckDB for a
     PostgreSQL or Spark target): they are shipped into the transaction first."""
@@ -1027,7 +1334,7 @@ def _swap(
             cols = ", ".join(cols_cache[table])
             staged = " UNION ALL ".join(f"SELECT {cols} FROM {r.stage}" for r in rs)
             undo = f"_undo_{load_id}_{table}"
-            if mode == "replace":
+            if mode in ("replace", "replace-all"):
                 cur.execute(f"ALTER TABLE {table} RENAME TO {undo}")
                 cur.execute(db.table_ddl(table))
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
@@ -1042,6 +1349,15 @@ def _swap(
                 cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "upserted"
+        emptied: dict[str, int] = {}
+        if mode == "replace-all":
+            counts = db.table_counts(cur)
+            for table in TABLES:
+                if table not in by_table and counts[table]:
+                    # Kept whole as undo data, like a replaced table: rollback renames it back.
+                    cur.execute(f"ALTER TABLE {table} RENAME TO _undo_{load_id}_{table}")
+                    cur.execute(db.table_ddl(table))
+                    emptied[table] = counts[table]
         _warn_unknown_customers(cur, reports)
         from crm_core import summaries
 
@@ -1076,9 +1392,26 @@ def _swap(
                     f"value, reason FROM {rej}",
                     {"id": load_id, "file": r.file_name, "table": r.table},
                 )
+        for table, n in emptied.items():
+            # One history row per emptied table (no file): rollback finds its undo data here.
+            cur.execute(
+                "INSERT INTO load_history VALUES ($id, NULL, $table, NULL, NULL, 0, 0, 0, $mode, "
+                "$start, $end, 'loaded', $warn, 'replaced')",
+                {
+                    "id": load_id,
+                    "table": table,
+                    "mode": mode,
+                    "start": started,
+                    "end": finished,
+                    "warn": json.dumps(
+                        [f"{table}: emptied, {n} row(s) removed (no file named it)"],
+                        ensure_ascii=False,
+                    ),
+                },
+            )
         _prune_undo(cur, load_id)
         cur.execute("COMMIT")
-        return load_id
+        return load_id, emptied
     except BaseException:
         cur.execute("ROLLBACK")
         raise
@@ -1182,21 +1515,47 @@ def demo_sources() -> list[Source]:
     ]
 
 
+@functools.lru_cache(maxsize=8)
+def _file_sha(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_of(Path(path))
+
+
+def demo_hashes() -> dict[str, str]:
+    """sha256 of each shipped demo CSV by table (computed once per file version)."""
+    out = {}
+    for s in demo_sources():
+        st = Path(s.path).stat()
+        out[s.table or ""] = _file_sha(str(s.path), st.st_mtime_ns, st.st_size)
+    return out
+
+
+def demo_tables(con: db.Connection, hist: pd.DataFrame | None = None) -> list[str]:
+    """The canonical tables that still hold rows of the demo company: a live load of the demo
+    CSV (same sha256) that no later replace of that table removed. [] when every row is the
+    user's own. `hist`: load_history(con), when the caller has it already."""
+    hist = load_history(con) if hist is None else hist
+    live = hist[hist["status"] == "loaded"].sort_values("load_id", ascending=False)
+    demo = demo_hashes()
+    counts = db.table_counts(con)
+    out = []
+    for table in TABLES:
+        if not counts[table] or table not in demo:
+            continue
+        for row in live[live["table_name"] == table].itertuples():
+            if row.sha256 == demo[table]:
+                out.append(table)
+                break
+            if row.mode != "append":  # replaced: nothing older is left in the table
+                break
+    return out
+
+
 def load_demo(con: db.Connection, progress: Progress | None = None) -> LoadResult:
     """Replace every table with the demo company's data."""
     sources = demo_sources()
     if not sources:
         raise IngestError(f"no demo data in {config.DEMO_DIR}")
     return load(con, sources, "replace", progress)
-
-
-def stage_upload(data: bytes, name: str, workdir: Path) -> Path:
-    """Write an uploaded file's bytes to disk so it streams through the same path as the CLI."""
-    safe = re.sub(r"[^\w.\-]+", "_", os.path.basename(name))[:80] or "upload.csv"
-    p = workdir / safe
-    with open(p, "wb") as f:
-        f.write(data)
-    return p
 
 
 def describe_reports(reports: list[FileReport]) -> str:
@@ -1207,6 +1566,8 @@ def describe_reports(reports: list[FileReport]) -> str:
             f"{r.file_name}: {r.table or '?'} — {r.rows_read} rows read, "
             f"{r.rows_loaded} loaded, {r.rows_rejected} rejected ({r.encoding})\n"
         )
+        for g in r.inferred.values():
+            out.write(f"  inferred: {g.column} ← {g.header} ({g.describe()})\n")
         for w in r.warnings:
             out.write(f"  ! {w}\n")
         if r.errors:

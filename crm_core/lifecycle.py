@@ -308,6 +308,17 @@ def _stage_of(
     return db.query(con, "lifecycle_stage_of", **_params(as_of, rules, filters))
 
 
+def stage_of_customers(
+    con: db.Connection,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    rules: LifecycleRules = DEFAULT_RULES,
+) -> pd.DataFrame:
+    """One row per customer known by `as_of`: customer_id, stage (a STAGES key) — the stages of
+    customer_stages() without the numbers and rule text, cheap enough for every customer."""
+    return _stage_of(con, as_of, filters, rules)
+
+
 def transitions_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """stage_transitions() from the stages at the start (`a`) and at the end (`b`), each with
     customer_id and stage."""
@@ -425,6 +436,9 @@ def cohort_retention(
         ],
         columns=["cohort", "months_since", "cohort_size"],
     )
+    # Typed even when empty (a period in which nobody made a first purchase): the merge needs
+    # the same key types on both sides.
+    grid = grid.astype({"cohort": df["cohort"].dtype, "months_since": df["months_since"].dtype})
     df = grid.merge(df[["cohort", "months_since", "customers"]], how="left")
     df["customers"] = df["customers"].fillna(0).astype(int)
     df["retention"] = df["customers"] / df["cohort_size"]
@@ -437,8 +451,9 @@ def retention_matrix(cohorts: pd.DataFrame) -> pd.DataFrame:
     return cohorts.pivot(index="cohort", columns="months_since", values="retention").sort_index()
 
 
-def metrics_block(con: db.Connection) -> dict[str, object]:
-    """The lifecycle part of `metrics --json` (see docs/metrics.md)."""
+def metrics_block(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, object]:
+    """The lifecycle part of `metrics --json` under the filters, as of their end date when they
+    set one (see docs/metrics.md)."""
     have = db.table_columns(con)
     out: dict[str, object] = {
         "lifecycle_stages": None,
@@ -453,18 +468,93 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
     last_order, last_known = last
     if last_known is None:
         return out
-    counts = stage_counts(con, last_known)
+    if filters.end is not None:
+        last_known = min(last_known, filters.end)
+        last_order = min(last_order, filters.end) if last_order else None
+    counts = stage_counts(con, last_known, filters)
     out["lifecycle_stages"] = dict(zip(counts["stage"], counts["customers"].tolist(), strict=True))
     out["lifecycle_as_of"] = last_known.isoformat()
     if last_order is None:
         return out
     month = last_full_month(last_order)
-    nl = new_vs_lost(con, last_order)
+    nl = new_vs_lost(con, last_order, filters=filters)
     row = nl[nl["month"] == month]
     out["new_customers_last_month"] = int(row["new_customers"].sum())
     out["lost_customers_last_month"] = int(row["lost_customers"].sum())
     out["new_lost_month"] = f"{month:%Y-%m}"
     return out
+
+
+def history_warnings(
+    con: db.Connection, filters: Filters = NO_FILTERS, rules: LifecycleRules = DEFAULT_RULES
+) -> list[dict[str, Any]]:
+    """What the order history cannot tell about lifecycle stages (docs/metrics.md, "What each
+    warning means"): a list of {code, severity, ...params}, empty when nothing to say.
+
+    - `short_history`: the history (last - first non-return order date over all orders, in
+      days) is too short for a stage rule: no customer can be `lost` while it is <= churn_days,
+      none `stability` while it is < formation_days. Params: history_days, threshold (the
+      longest rule: "churn_days" or "formation_days"), threshold_days, unreachable_stages,
+      first_order_date, last_order_date. Severity "warning".
+    - `left_censored`: buying customers (under the filters) whose first purchase is fewer than
+      churn_days days after the data start: had they bought the day before the export begins,
+      they would not have been lost in between, so whether they are new is unknown and their
+      relationship is longer than it looks. Params: customers, buyers, share (4 decimals),
+      horizon_days (= churn_days), first_order_date, censored_until (the last first-purchase
+      day that is censored). Severity "warning" with a short history or when at least half the
+      buyers are censored, else "note".
+    """
+    rows = db.query_rows(con, "lifecycle_history", censor_days=rules.churn_days, **filters.params())
+    if not rows or rows[0][0] is None:
+        return []
+    first, last, buyers, censored = rows[0]
+    history = (last - first).days
+    out: list[dict[str, Any]] = []
+    unreachable = [
+        stage
+        for stage, short in (
+            ("lost", history <= rules.churn_days),
+            ("stability", history < rules.formation_days),
+        )
+        if short
+    ]
+    if unreachable:
+        longest = "churn_days" if rules.churn_days >= rules.formation_days else "formation_days"
+        out.append(
+            {
+                "code": "short_history",
+                "severity": "warning",
+                "history_days": history,
+                "threshold": longest,
+                "threshold_days": getattr(rules, longest),
+                "unreachable_stages": unreachable,
+                "first_order_date": first.isoformat(),
+                "last_order_date": last.isoformat(),
+            }
+        )
+    if censored:
+        share = round(censored / buyers, 4)
+        out.append(
+            {
+                "code": "left_censored",
+                "severity": "warning" if unreachable or share >= 0.5 else "note",
+                "customers": int(censored),
+                "buyers": int(buyers),
+                "share": share,
+                "horizon_days": rules.churn_days,
+                "first_order_date": first.isoformat(),
+                "censored_until": (first + dt.timedelta(days=rules.churn_days - 1)).isoformat(),
+            }
+        )
+    return out
+
+
+def censored_until(warnings: list[dict[str, Any]]) -> dt.date | None:
+    """The last left-censored first-purchase day of history_warnings() (None: none)."""
+    for w in warnings:
+        if w["code"] == "left_censored":
+            return dt.date.fromisoformat(w["censored_until"])
+    return None
 
 
 @dataclass(frozen=True)

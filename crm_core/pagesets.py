@@ -27,6 +27,7 @@ DOMAIN_MODULES = (
     "complaints",
     "clv",
     "weekly",
+    "customers",
     "metrics",
 )
 # Functions that are not page reads: they write, or take something no page passes.

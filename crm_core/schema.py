@@ -54,6 +54,22 @@ class Table:
         return tuple(c.name for c in self.columns if c.required)
 
 
+# Buyer keys of shop and ERP exports, for the customer id of customers and orders.
+BUYER_IDS = (
+    "buyer_id",
+    "user_id",
+    "客户账号",
+    "会员号",
+    "会员卡号",
+    "买家id",
+    "买家编号",
+    "买家账号",
+    "买家会员名",
+    "用户id",
+    "用户编号",
+)
+
+
 def C(name: str, kind: str, *synonyms: str, required: bool = False, doc: str = "") -> Column:
     return Column(name, kind, required, (name, *synonyms), doc)
 
@@ -79,6 +95,7 @@ CUSTOMERS = Table(
             "会员编号",
             "会员id",
             "客户编码",
+            *BUYER_IDS,
             required=True,
             doc="Customer key, kept as text (001 stays 001).",
         ),
@@ -208,6 +225,16 @@ ORDERS = Table(
             "发票号",
             "销售单号",
             "单据编号",
+            "订单编码",
+            "单据号",
+            "销售订单号",
+            "平台订单号",
+            "交易单号",
+            "交易号",
+            "发票号码",
+            "发票编号",
+            "开票号",
+            "流水号",
             required=True,
         ),
         C(
@@ -226,6 +253,7 @@ ORDERS = Table(
             "会员编号",
             "会员id",
             "客户编码",
+            *BUYER_IDS,
             required=True,
         ),
         C(
@@ -239,14 +267,34 @@ ORDERS = Table(
             "purchase_date",
             "transaction_date",
             "created_at",
+            # When a file has several, the earliest here wins: the order's creation before its
+            # payment, the document date before its entry date.
             "下单时间",
             "订单日期",
             "下单日期",
+            "订单创建时间",
+            "创建订单时间",
+            "订单时间",
             "成交日期",
+            "成交时间",
             "购买日期",
+            "购买时间",
             "交易时间",
-            "日期",
+            "交易日期",
             "销售日期",
+            "销售时间",
+            "单据日期",
+            "业务日期",
+            "开票时间",
+            "开票日期",
+            "发票日期",
+            "付款时间",
+            "订单付款时间",
+            "付款日期",
+            "支付时间",
+            "制单日期",
+            "日期",
+            "创建时间",
             required=True,
         ),
         C(
@@ -271,6 +319,20 @@ ORDERS = Table(
             "总金额",
             "合计金额",
             "付款金额",
+            # After 金额: an invoice's 金额 is net of VAT, 价税合计 includes it.
+            "买家实付金额",
+            "实付款",
+            "支付金额",
+            "订单总金额",
+            "销售金额",
+            "商品金额",
+            "开票金额",
+            "结算金额",
+            "应收金额",
+            "价税合计",
+            "含税金额",
+            "总价",
+            "小计",
             required=True,
             doc="Line revenue. Derived as quantity x unit_price when the file has no amount.",
         ),
@@ -288,6 +350,10 @@ ORDERS = Table(
             "产品",
             "车型",
             "品名",
+            "商品名",
+            "货品名称",
+            "物料名称",
+            "存货名称",
         ),
         C(
             "category",
@@ -311,21 +377,53 @@ ORDERS = Table(
             "门店",
             "店铺",
         ),
-        C("quantity", "number", "qty", "units", "number_of_items", "数量", "购买数量", "件数"),
-        C("unit_price", "money", "unitprice", "price", "unit price", "单价", "成交单价"),
+        C(
+            "quantity",
+            "number",
+            "qty",
+            "units",
+            "number_of_items",
+            "数量",
+            "购买数量",
+            "件数",
+            "销售数量",
+            "商品数量",
+            "订购数量",
+            "开票数量",
+        ),
+        C(
+            "unit_price",
+            "money",
+            "unitprice",
+            "price",
+            "unit price",
+            "单价",
+            "成交单价",
+            "销售单价",
+            "商品单价",
+            "实际单价",
+            "折后单价",
+            "含税单价",
+        ),
         C("cost", "money", "cogs", "cost_amount", "成本", "成本金额", "进价"),
         C(
             "status",
             "text",
             "order_status",
             "订单状态",
+            "交易状态",
+            "单据状态",
             "状态",
             doc="Free text; values meaning return/refund/cancel flag the line as a return.",
         ),
     ),
     derived=(
         Column("line_no", "int", doc="Position of the line within its order (1 for plain orders)."),
-        Column("is_return", "bool", doc="Cancellation or return: kept out of value metrics."),
+        Column(
+            "is_return",
+            "bool",
+            doc="Cancellation or return: not a sale; net figures subtract its |amount|.",
+        ),
     ),
 )
 
@@ -349,6 +447,10 @@ COMPLAINTS = Table(
             "工单编号",
             "投诉单号",
             "案件编号",
+            "投诉单编号",
+            "工单id",
+            "工单编码",
+            "服务单号",
             required=True,
         ),
         C(
@@ -368,6 +470,9 @@ COMPLAINTS = Table(
             "创建时间",
             "反映时间",
             "来电时间",
+            "工单创建时间",
+            "提交时间",
+            "登记日期",
             # Last: a file with both headers keeps 受理时间 for accepted_at.
             "受理时间",
             required=True,
@@ -442,6 +547,9 @@ COMPLAINTS = Table(
             "acknowledged_at",
             "date_sent_to_company",
             "受理时间",
+            "受理日期",
+            "接单时间",
+            doc="When the desk took the complaint on: handling starts.",
         ),
         C(
             "handled_at",
@@ -449,10 +557,18 @@ COMPLAINTS = Table(
             "handled",
             "resolved_at",
             "resolution_date",
+            "resolution_time",
             "resolution_action_updated_date",
-            "处理时间",
             "处理完成时间",
+            "处理完成日期",
+            "处理结束时间",
             "解决时间",
+            "解决日期",
+            "完成时间",
+            # Last: where a file also has 处理完成时间, 处理时间 is when handling began.
+            "处理时间",
+            doc="When handling finished (the resolution; the resolve SLA stops here), "
+            "not when it began.",
         ),
         C("feedback_at", "timestamp", "feedback", "responded_at", "反馈时间", "回复时间"),
         C(
@@ -464,6 +580,9 @@ COMPLAINTS = Table(
             "结案时间",
             "办结时间",
             "关闭时间",
+            "结案日期",
+            "关单时间",
+            "关闭日期",
             "跟踪时间",
             "回访时间",
         ),
@@ -491,6 +610,19 @@ COMPLAINTS = Table(
         ),
         C("timely_response", "bool", "timely_response?", "timely", "on_time", "是否及时"),
         C("product", "text", "product_name", "涉及产品", "产品", "车型"),
+        C(
+            "region",
+            "text",
+            "area",
+            "territory",
+            "sales_region",
+            "投诉区域",
+            "区域",
+            "大区",
+            "地区",
+            "所在地区",
+            doc="The complaint's own region; blank = its customer's (the region filter).",
+        ),
     ),
 )
 
@@ -550,7 +682,18 @@ LEADS = Table(
             "客户id",
             "客户名称",
         ),
-        C("source", "text", "lead_source", "channel", "线索来源", "来源", "渠道"),
+        C(
+            "source",
+            "text",
+            "lead_source",
+            "channel",
+            "线索来源",
+            "来源",
+            "渠道",
+            "来源渠道",
+            "获客渠道",
+            "客户来源",
+        ),
         C("grade", "text", "rating", "lead_grade", "级别", "线索级别", "意向等级", "客户级别"),
         C(
             "amount",
@@ -573,6 +716,9 @@ LEADS = Table(
             "负责人",
             "销售顾问",
             "跟进人",
+            "所属销售",
+            "业务员",
+            "销售",
         ),
         C("product", "text", "product_name", "意向车型", "意向产品", "产品"),
         C(
@@ -593,6 +739,21 @@ LEADS = Table(
             "结束时间",
         ),
         C("outcome", "text", "result", "won_lost", "结果", "赢单输单"),
+        C(
+            "region",
+            "text",
+            "area",
+            "territory",
+            "sales_region",
+            "线索区域",
+            "区域",
+            "大区",
+            "地区",
+            "所在地区",
+            "省份",
+            "城市",
+            doc="The lead's own region; blank = its customer's (the region filter).",
+        ),
     ),
 )
 
@@ -624,6 +785,9 @@ INTERACTIONS = Table(
             "跟进时间",
             "回访时间",
             "拜访时间",
+            "跟进日期",
+            "拜访日期",
+            "联系日期",
             required=True,
         ),
         C(
@@ -658,9 +822,11 @@ TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ORDERS, COMPLAINTS, L
 
 
 def normalise_header(h: str) -> str:
-    """Fold a header for matching: NFKC, lower case, no spaces/punctuation besides '?'."""
+    """Fold a header for matching: NFKC, lower case, no spaces/punctuation besides '?', and no
+    trailing unit in brackets ("单价(元)" is "单价")."""
     h = unicodedata.normalize("NFKC", h).strip().lower()
     h = h.lstrip("\ufeff")
+    h = re.sub(r"(?<=\S)\s*[(\[【][^()\[\]【】]*[)\]】]$", "", h)
     h = re.sub(r"[\s_\-./()（）:：#]+", "", h)
     return h
 
@@ -680,22 +846,192 @@ def match_headers(table: Table, headers: list[str]) -> dict[str, str]:
     return out
 
 
-def detect_table(headers: list[str]) -> tuple[str | None, dict[str, dict[str, str]]]:
-    """Best table for a header row: all required columns present, most columns matched."""
-    mappings = {name: match_headers(t, headers) for name, t in TABLES.items()}
+def table_mapping(
+    table: Table, headers: list[str], overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Source header -> column: the user's overrides (header -> column, "" = ignore the header)
+    first, header matching for the rest. An override may name a column the table lacks."""
+    given = {h: c for h, c in (overrides or {}).items() if h in headers}
+    out = {
+        h: c
+        for h, c in match_headers(table, [h for h in headers if h not in given]).items()
+        if c not in given.values()
+    }
+    out.update({h: c for h, c in given.items() if c})
+    return out
+
+
+def amount_derivable(table: Table, columns: set[str]) -> bool:
+    """An orders file without an amount column but with quantity and unit price: amount is
+    their product, so the amount counts as present."""
+    return (
+        table.name == "orders" and "amount" not in columns and {"quantity", "unit_price"} <= columns
+    )
+
+
+def missing_required(table: Table, columns: set[str]) -> list[str]:
+    """Required columns absent from `columns` (a derivable amount is present)."""
+    return [
+        c
+        for c in table.required
+        if c not in columns and not (c == "amount" and amount_derivable(table, columns))
+    ]
+
+
+# --------------------------------------------------------------------------- content inference
+
+# Share of a column's sampled non-blank values that must parse as dates for it to be date-like.
+DATE_SHARE = 0.9
+# Header words that make digit-only values (Excel serials 45322, 20240131) count as dates.
+DATE_HINTS = ("日期", "时间", "日", "date", "time", "day")
+# Header words naming a buyer: they settle a tie between id-like columns.
+CUSTOMER_HINTS = (
+    "客户",
+    "会员",
+    "买家",
+    "顾客",
+    "用户",
+    "customer",
+    "member",
+    "buyer",
+    "client",
+    "user",
+    "account",
+)
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What a sample of one column's values looks like (counts over the non-blank values)."""
+
+    header: str
+    values: int  # non-blank values sampled
+    dates: int  # values that parse as a date/time, digit-only ones excepted
+    digit_dates: int  # digit-only values that parse as a date (an Excel serial, 20240131)
+    ids: int  # values shaped like an id: letters, digits, '-' and '_', no decimals
+    distinct: int  # distinct values
+
+    @property
+    def date_count(self) -> int:
+        """Values counted as dates: digit-only ones only under a header that names a date."""
+        hinted = any(w in normalise_header(self.header) for w in DATE_HINTS)
+        return self.dates + (self.digit_dates if hinted else 0)
+
+    @property
+    def date_like(self) -> bool:
+        return self.values > 0 and self.date_count >= DATE_SHARE * self.values
+
+    @property
+    def id_like(self) -> bool:
+        """Ids repeated across rows: every value id-shaped, some value repeated, not dates."""
+        return (
+            self.values > 1
+            and self.ids == self.values
+            and 1 < self.distinct < self.values
+            and not self.date_like
+        )
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A required column found from the file's content, not its header."""
+
+    column: str
+    header: str
+    rule: str  # "dates": values parse as dates; "ids": id-shaped values repeated across rows
+    matched: int  # sampled values that fit the rule (distinct ids for "ids")
+    values: int  # non-blank values sampled
+
+    def describe(self) -> str:
+        """Why, in plain words: 'dates in 100 % of 2,000 sampled rows'."""
+        if self.rule == "dates":
+            return f"dates in {self.matched / self.values:.0%} of {self.values:,} sampled rows".replace(
+                "%", " %"
+            )
+        return (
+            f"ids repeated across rows: {self.matched:,} distinct in {self.values:,} sampled rows"
+        )
+
+
+def _rule(table: Table, column: Column) -> str | None:
+    """How a missing required column can be found from content, if it can."""
+    if column.kind in ("timestamp", "date"):
+        return "dates"
+    if column.kind == "id" and column.name not in table.key:
+        return "ids"  # a foreign key (the customer of an order) repeats; a table's own key need not
+    return None
+
+
+def infer_columns(
+    table: Table,
+    mapping: dict[str, str],
+    profiles: dict[str, ColumnProfile],
+    ignored: set[str] | frozenset[str] = frozenset(),
+) -> tuple[dict[str, Guess], dict[str, list[str]]]:
+    """Required columns still missing after header matching, found from content: (column ->
+    the one fitting header) and (column -> the several fitting headers, for the user to choose).
+
+    Only headers neither mapped nor ignored are candidates; a date-like column is never an id."""
+    inferred: dict[str, Guess] = {}
+    ambiguous: dict[str, list[str]] = {}
+    free = [h for h, p in profiles.items() if h not in mapping and h not in ignored]
+    for name in missing_required(table, set(mapping.values())):
+        rule = _rule(table, table.column(name))
+        if rule is None:
+            continue
+        if rule == "dates":
+            fits = [profiles[h] for h in free if profiles[h].date_like]
+        else:
+            fits = [profiles[h] for h in free if profiles[h].id_like]
+            named = [
+                p for p in fits if any(w in normalise_header(p.header) for w in CUSTOMER_HINTS)
+            ]
+            fits = named if len(fits) > 1 and named else fits
+        if len(fits) == 1:
+            p = fits[0]
+            matched = p.date_count if rule == "dates" else p.distinct
+            inferred[name] = Guess(name, p.header, rule, matched, p.values)
+            free.remove(p.header)
+        elif fits:
+            ambiguous[name] = [p.header for p in fits]
+    return inferred, ambiguous
+
+
+def detect_table(
+    headers: list[str],
+    overrides: dict[str, str] | None = None,
+    profiles: dict[str, ColumnProfile] | None = None,
+) -> tuple[str | None, dict[str, dict[str, str]]]:
+    """Best table for a header row: all required columns present, most columns matched.
+
+    `overrides` (header -> column) apply first: only a table having every column they name
+    qualifies. With `profiles`, a required column found from content (inferred, or with several
+    candidates) counts as present, worth less than a matched header."""
+    # With several files, an override names a header of some of them only.
+    given = {h: c for h, c in (overrides or {}).items() if h in headers}
+    mappings = {name: table_mapping(t, headers, given) for name, t in TABLES.items()}
+    named = {c for c in given.values() if c}
+    ignored = {h for h, c in given.items() if not c}
     best, best_score = None, -1.0
     for name, t in TABLES.items():
+        if not named <= {c.name for c in t.columns}:
+            continue
         mapped = set(mappings[name].values())
+        guessed = 0
+        if profiles is not None:
+            inferred, ambiguous = infer_columns(t, mappings[name], profiles, ignored)
+            mapped |= set(inferred) | set(ambiguous)
+            guessed = len(inferred) + len(ambiguous)
         req = set(t.required)
         if t.one_of and mapped & set(t.one_of):
             mapped |= set(t.one_of)
         elif t.one_of:
             req |= set(t.one_of)
-        if name == "orders" and "amount" not in mapped and {"quantity", "unit_price"} <= mapped:
+        if amount_derivable(t, mapped):
             mapped.add("amount")
         if not req <= mapped:
             continue
-        score = len(mapped) + 2 * len(req) + 0.1 * len(mapped) / len(t.columns)
+        score = len(mapped) - 0.5 * guessed + 2 * len(req) + 0.1 * len(mapped) / len(t.columns)
         if score > best_score:
             best, best_score = name, score
     # A file carrying another table's own key (an order id in what would pass for a customers

@@ -31,6 +31,7 @@ from sqlglot import exp
 from crm_core import backends, config, dialects
 from crm_core.backends import Remote, Result, Target
 from crm_core.dialects import Statement
+from crm_core.text import redact
 
 MANIFEST = "_manifest.json"
 # Every Spark session crm_core opens; timestamps are wall-clock values as in DuckDB/PostgreSQL.
@@ -101,7 +102,7 @@ def session(master: str) -> Any:
         try:
             spark = builder.getOrCreate()
         except Exception as e:
-            raise backends.BackendUnavailable(f"cannot start Spark ({master}): {e}") from e
+            raise backends.BackendUnavailable(redact(f"cannot start Spark ({master}): {e}")) from e
         with contextlib.suppress(Exception):
             spark.sparkContext.setLogLevel("FATAL")
         _sessions[master] = spark

@@ -8,8 +8,8 @@ import importlib
 import inspect as pyinspect
 import json
 import re
-import shutil
-import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,20 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_core import backends, config, db, i18n, ingest, overview, summaries
-from crm_core.filters import DIMENSIONS, Filters
+from crm_core import (
+    backends,
+    caveats,
+    config,
+    db,
+    i18n,
+    ingest,
+    overview,
+    snapshot,
+    summaries,
+    uploads,
+)
+from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
+from crm_core.text import md_escape, safe_figure
 
 
 def lang() -> str:
@@ -34,6 +46,17 @@ def lang() -> str:
 def t(key: str, **kwargs: Any) -> str:
     """The catalogue message `key` in this session's language."""
     return i18n.t(key, lang(), **kwargs)
+
+
+def md(value: Any) -> str:
+    """User-derived text (a file name, cell value, URL parameter) for a Streamlit call that
+    renders Markdown (caption, warning, subheader, label, metric label): shown literally."""
+    return md_escape(value)
+
+
+def md_lines(value: Any) -> str:
+    """Like md, for a multi-line message (an ingest error naming files, rows and values)."""
+    return md_escape(value, keep_newlines=True)
 
 
 def num(x: Any, decimals: int = 0) -> str:
@@ -78,12 +101,15 @@ def page_guard() -> None:
 
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
+    db.private_umask()
     con = db.connect(path)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
         # First start with no data: managers should see real numbers at once.
         ingest.load_demo(con)
     summaries.ensure(con)
+    if db.is_duckdb(con):
+        snapshot.expire(Path(path))  # links past CRM_LENS_SNAPSHOT_DAYS go at start-up too
     return con
 
 
@@ -154,21 +180,31 @@ def fresh_read(con: db.Connection) -> None:
 
 
 def _follow_snapshot(cur: db.Connection, path: Path) -> None:
-    from crm_core import snapshot
-
     raw = st.query_params.get("snapshot")
-    wanted = int(raw) if raw is not None and raw.isdigit() else None
-    if raw is not None and (wanted is None or not snapshot.snapshot_file(path, wanted).exists()):
-        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw)]
-        wanted = None
+    found = snapshot.info(path, raw) if raw is not None else None
+    if found is not None and not snapshot.can_view(found, viewer_scope()):
+        found = None  # said like an unknown link: the id's existence is not revealed
+    if raw is not None and found is None:
+        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw[:60])]
+    wanted = found.id if found else None
     if wanted != st.session_state.get("_crm_snapshot"):
         snapshot.use(cur, path, wanted)
         st.session_state["_crm_snapshot"] = wanted
+        st.session_state["_crm_snapshot_info"] = found
 
 
-def active_snapshot() -> int | None:
-    """The load this session's view is frozen at, or None for live data."""
-    return st.session_state.get("_crm_snapshot")
+def viewer_scope() -> Filters | None:
+    """What this session's user may see (Filters with regions / owners set by sign-in), or None
+    for an unrestricted viewer. Snapshots made under a wider scope are refused to them."""
+    regions, owners = scope()
+    return Filters(regions=regions, owners=owners) if regions or owners else None
+
+
+def active_snapshot() -> snapshot.SnapshotInfo | None:
+    """The snapshot this session's view is frozen at, or None for live data."""
+    if st.session_state.get("_crm_snapshot") is None:
+        return None
+    return st.session_state.get("_crm_snapshot_info")
 
 
 def param_notes() -> list[tuple[str, str]]:
@@ -177,10 +213,9 @@ def param_notes() -> list[tuple[str, str]]:
 
 
 def _freeze() -> None:
-    from crm_core import snapshot
-
     path = db_path()
-    st.query_params["snapshot"] = str(snapshot.freeze(_shared_connection(str(path)), path))
+    con = _shared_connection(str(path))
+    st.query_params["snapshot"] = snapshot.freeze(con, path, scope=viewer_scope())
 
 
 def _unfreeze() -> None:
@@ -196,9 +231,9 @@ def snapshot_control() -> None:
     """Sidebar: freeze the view for a meeting (a shareable link), or go back to live data."""
     if backends.is_remote(db_target()):
         return  # snapshots are DuckDB files (crm_core/snapshot.py)
-    version = active_snapshot()
+    frozen = active_snapshot()
     with st.sidebar:
-        if version is None:
+        if frozen is None:
             st.button(
                 t("snapshot.freeze"),
                 icon=":material/push_pin:",
@@ -207,7 +242,11 @@ def snapshot_control() -> None:
                 width="stretch",
             )
         else:
-            st.info(t("snapshot.frozen", id=version), icon=":material/push_pin:")
+            expires = i18n.fmt_date(frozen.expires_at.date(), lang())
+            st.info(
+                t("snapshot.frozen_until", id=frozen.load_id, expires=expires),
+                icon=":material/push_pin:",
+            )
             st.button(t("snapshot.live"), on_click=_unfreeze, width="stretch")
 
 
@@ -232,29 +271,57 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     return _cached_call(target, str(db_path()), version, args, items, _con=con)
 
 
-def _last_load(con: db.Connection) -> str:
-    hist = ingest.load_history(con)
+def _last_load(hist: pd.DataFrame) -> str:
     live = hist[hist["status"] == "loaded"]
     if live.empty:
         return _no_load()
     batch = live[live["load_id"] == live["load_id"].iloc[0]]
-    files = batch["file_name"].iloc[0] if len(batch) == 1 else t("sidebar.files", n=len(batch))
+    # A replace-all load also logs the tables it emptied, with no file.
+    names = batch["file_name"].dropna()
+    files = md(names.iloc[0]) if len(names) == 1 else t("sidebar.files", n=len(names))
     return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
+
+
+def demo_note(con: db.Connection, hist: pd.DataFrame) -> None:
+    """Sidebar: say so while (some of) the data shown is still the demo company's."""
+    demo = ingest.demo_tables(con, hist)
+    if not demo:
+        return
+    if set(demo) == set(ingest.demo_hashes()):
+        text = t("sidebar.demo_all")
+    else:
+        text = t("sidebar.demo_some", tables=", ".join(demo))
+    st.sidebar.info(text, icon=":material/science:")
 
 
 def _no_load() -> str:
     return t("sidebar.no_load")
 
 
+def set_scope(regions: tuple[str, ...] = (), owners: tuple[str, ...] = ()) -> None:
+    """Restrict this session to these regions / owners (empty = unrestricted): the sidebar offers
+    only them, and every page's filters (ui.filters()) carry them as Filters.regions / owners."""
+    st.session_state["_crm_scope"] = (tuple(regions), tuple(owners))
+
+
+def scope() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """This session's (regions, owners) scope; ((), ()) = unrestricted."""
+    return st.session_state.get("_crm_scope", ((), ()))
+
+
 def sidebar(con: db.Connection) -> Filters:
-    """The shared sidebar: database facts and the global filters (mirrored in the URL)."""
+    """The shared sidebar: database facts and the global filters (mirrored in the URL), within
+    the session's scope (set_scope): a URL value outside it is refused with a note."""
     rng = overview.data_range(con)
     period = overview.default_period(con)
-    options = _filter_options(con)
+    regions, owners = scope()
+    options = filter_options(con, Filters(regions=regions, owners=owners))
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
-        st.caption(t("sidebar.database", name=f"`{name}`", last=_last_load(con)))
+        hist = ingest.load_history(con)
+        st.caption(t("sidebar.database", name=md(name), last=_last_load(hist)))
+        demo_note(con, hist)
         if rng:
             st.caption(
                 t(
@@ -299,13 +366,13 @@ def sidebar(con: db.Connection) -> Filters:
             )
     snapshot_control()
     for name, value in param_notes():
-        st.sidebar.warning(t("common.bad_param", name=name, value=value[:60]))
+        st.sidebar.warning(t("common.bad_param", name=md(name), value=md(value[:60])))
     st.session_state["_crm_param_notes"] = []
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
         **values,
-    )
+    ).within_scope(regions, owners)
     st.session_state["_crm_filters"] = f
     return f
 
@@ -330,14 +397,11 @@ def _check_params(options: dict[str, list[str]]) -> None:
     st.session_state["_crm_param_notes"] = notes
 
 
-def _filter_options(con: db.Connection) -> dict[str, list[str]]:
-    df = db.query(con, "filter_options")
-    return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
-
-
 def filters() -> Filters:
-    """The global filters chosen in the sidebar of this run."""
-    return st.session_state.get("_crm_filters", Filters())
+    """The global filters chosen in the sidebar of this run, always within the session's scope
+    (a page that runs before the sidebar still gets the scope)."""
+    f = st.session_state.get("_crm_filters", Filters())
+    return f.within_scope(*scope())
 
 
 def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
@@ -382,6 +446,7 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
     from crm_core import images
 
     box = container or st
+    fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
     box.plotly_chart(fig, key=f"chart_{name}")
 
     def render(fmt: str) -> Callable[[], bytes]:
@@ -515,7 +580,7 @@ def slide_index(n: int) -> int:
     except ValueError:
         i = -1
     if not 0 <= i < n:
-        st.caption(t("common.bad_param", name="slide", value=raw))
+        st.caption(t("common.bad_param", name="slide", value=md(raw[:60])))
         return 0
     return i
 
@@ -527,8 +592,26 @@ def goto_slide(i: int, n: int) -> None:
 
 def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
-    active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
+    active = ", ".join(f"{t('dim.' + k)} = {md(v)}" for k, v in f.active.items())
     st.info(t("common.empty", active=f" ({active})" if active else ""))
+
+
+def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
+    """caveats.data_warnings() on a page: st.warning for each warning, st.info for each note
+    (when `notes`), in this session's language, escaped."""
+    for w in warnings:
+        if w["severity"] == "warning":
+            st.warning(md_lines(caveats.message(w, lang())))
+        elif notes:
+            st.info(md_lines(caveats.message(w, lang())))
+
+
+def filter_note(table: str, f: Filters, container: Any = None) -> None:
+    """A caption under a section built from `table` naming the active filters that do not apply
+    to it (filters.inapplicable), so that its figures are not read as filtered; nothing when all
+    apply."""
+    if note := not_applied_note(table, f, lang()):
+        (container or st).caption(note)
 
 
 def period_caption(period: overview.Period) -> None:
@@ -545,13 +628,32 @@ def period_caption(period: overview.Period) -> None:
 # --------------------------------------------------------------------------- Data page
 
 
-def upload_dir() -> Path:
-    """A per-session folder that keeps uploaded files between reruns."""
-    d = st.session_state.get("_crm_upload_dir")
-    if d is None or not Path(d).exists():
-        d = tempfile.mkdtemp(prefix="crm_lens_upload_")
-        st.session_state["_crm_upload_dir"] = d
-    return Path(d)
+@st.cache_resource(show_spinner=False)
+def _swept_at_start() -> float:
+    # Once per process: staged uploads of processes that are gone (a crash, a restart) and of
+    # long-idle sessions hold personal data nobody will load.
+    uploads.process_root()
+    uploads.sweep()
+    return time.time()
+
+
+def session_uploads() -> uploads.SessionUploads:
+    """This session's staged uploads. The object lives in session_state only: when Streamlit
+    drops an ended session, its folder is removed with it; idle ones are swept at start-up and
+    every UPLOAD_STALE_HOURS."""
+    swept = _swept_at_start()
+    if time.time() - swept > 3600 * config.UPLOAD_STALE_HOURS:
+        _swept_at_start.clear()
+        _swept_at_start()
+    staged = st.session_state.get("_crm_uploads")
+    if staged is None:
+        staged = st.session_state["_crm_uploads"] = uploads.SessionUploads()
+    return staged
+
+
+def keep_uploads(files: list[Any] | None) -> None:
+    """Forget the staged copies of files taken out of the uploader."""
+    session_uploads().keep({up.file_id for up in files or []})
 
 
 def flash(message: str | None = None, kind: str = "success") -> None:
@@ -575,12 +677,37 @@ def after_load(result: ingest.LoadResult) -> None:
     the page) and the load history show this load."""
     for kind, text in report_lines(result.reports):
         flash(text, kind)
+    if result.emptied:
+        flash(t("data.emptied", tables=", ".join(result.emptied)))
     flash(t("data.committed", id=result.load_id))
+    st.session_state.pop("_crm_own_data", None)
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
-    staged = st.session_state.pop("_crm_upload_dir", None)
-    if staged:
-        shutil.rmtree(staged, ignore_errors=True)
+    session_uploads().clear()
     st.rerun()
+
+
+# One load or rollback at a time per process: a second one waits this long, then is told that
+# a load is running (two at once failed with "Catalog write-write conflict").
+LOAD_WAIT_SECONDS = 5.0
+_load_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive_load() -> Iterator[None]:
+    """Run a load or rollback alone: if another session's is running, wait LOAD_WAIT_SECONDS,
+    then say so and stop this run; a full disk is said plainly, not shown as a traceback."""
+    if not _load_lock.acquire(timeout=LOAD_WAIT_SECONDS):
+        st.warning(t("security.load_running"), icon=":material/hourglass_top:")
+        st.stop()
+    try:
+        yield
+    except Exception as e:
+        if not uploads.is_disk_full(e):
+            raise
+        st.error(t("security.disk_full"))
+        st.stop()
+    finally:
+        _load_lock.release()
 
 
 LOAD_MODES = ("append", "replace")  # append first: the default leaves loaded rows alone
@@ -615,28 +742,105 @@ def load_mode(con: db.Connection, sources: list[ingest.Source]) -> str:
     return mode
 
 
+# The encodings offered on the Data page ("" = decided from the file); any other is a CLI flag.
+ENCODING_CHOICES = ("", "utf-8", "gb18030", "big5", "utf-16", "cp1252")
+
+
+def encoding_choice(key: str) -> str | None:
+    """The file encoding chosen for an upload: None = detect it from the file."""
+    labels = {e: t(f"data.enc.{e or 'auto'}") for e in ENCODING_CHOICES}
+    chosen = st.selectbox(
+        t("data.encoding"),
+        ENCODING_CHOICES,
+        format_func=labels.__getitem__,
+        key=f"{key}_encoding",
+        help=t("data.encoding_help"),
+    )
+    return chosen or None
+
+
+def start_with_own_data(con: db.Connection, sources: list[ingest.Source]) -> bool:
+    """The Data page's "start with my own data" action: a button, then a confirmation naming
+    the tables the files replace and the tables emptied. True once confirmed: load the files
+    with mode "replace-all"."""
+    if st.button(
+        t("data.own_data"), icon=":material/restart_alt:", help=t("data.own_data_help"), key="own"
+    ):
+        st.session_state["_crm_own_data"] = True
+    if not st.session_state.get("_crm_own_data"):
+        return False
+    counts = db.table_counts(con)
+    given = sorted({s.table for s in sources if s.table})
+    emptied = [x for x in ingest.TABLES if x not in given and counts[x]]
+
+    def rows(tables: list[str]) -> str:
+        return ", ".join(t("data.table_rows", table=x, n=f"{counts[x]:,}") for x in tables)
+
+    st.warning(
+        t(
+            "data.own_data_confirm",
+            replaced=rows(given),
+            emptied=rows(emptied) or t("data.none"),
+            keep=config.UNDO_KEEP,
+        ),
+        icon=":material/warning:",
+    )
+    go, cancel = st.columns(2)
+    if cancel.button(t("data.own_data_cancel"), key="own_cancel", width="stretch"):
+        st.session_state.pop("_crm_own_data", None)
+        st.rerun()
+    return go.button(t("data.own_data_go"), type="primary", key="own_go", width="stretch")
+
+
+def run_load(con: db.Connection, sources: list[ingest.Source], mode: str) -> None:
+    """Load the files with a progress bar; the file reports and a plain error when refused,
+    else after_load (which reruns the page)."""
+    bar = st.progress(0.0, t("data.starting"))
+
+    def say(frac: float, message: str) -> None:
+        bar.progress(frac, message)
+
+    with exclusive_load():  # one load at a time; a second one waits, then is told why
+        try:
+            result = ingest.load(con, sources, mode, progress=say)
+        except ingest.IngestError as e:
+            report_messages(e.reports)
+            st.error(t("data.nothing_loaded") + ("" if e.reports else f" {md_lines(e)}"))
+            return
+    after_load(result)  # reruns: the sidebar and the history show the new load
+
+
 def upload_panel(up: Any, key: str) -> ingest.Source | None:
-    """One uploaded file: facts, table choice, editable mapping, preview; the source to load."""
-    with st.expander(f"{up.name} · {up.size / 1e6:.1f} MB", expanded=True):
-        st.session_state[f"{key}_path"] = str(
-            ingest.stage_upload(up.getvalue(), up.name, upload_dir())
-        )
+    """One uploaded file: facts, encoding and table choice, editable mapping, preview; the
+    source to load."""
+    with st.expander(f"{md(up.name)} · {up.size / 1e6:.1f} MB", expanded=True):
+        try:
+            staged = session_uploads().stage(up.file_id, up.name, up, up.size)
+        except uploads.UploadRefused as e:
+            st.error(t(f"security.upload_{e.key}", file=md(up.name), **e.facts))
+            return None
+        st.session_state[f"{key}_path"] = str(staged)
+        encoding = encoding_choice(key)
         try:
             report = ingest.inspect(
-                ingest.Source(Path(st.session_state[f"{key}_path"]), name=up.name)
+                ingest.Source(
+                    Path(st.session_state[f"{key}_path"]), name=up.name, encoding=encoding
+                )
             )
         except ingest.IngestError as e:
-            st.error(str(e))
+            st.error(md_lines(e))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=report.encoding,
-                delimiter=repr(report.delimiter),
+                encoding=md(report.encoding) + ("" if encoding else t("data.detected")),
+                delimiter=md(repr(report.delimiter)),
                 n=len(report.headers),
             )
         )
         source = mapping_editor(report, key)
+        if source is not None:
+            source.encoding = encoding
         st.dataframe(report.preview, hide_index=True, height=200, placeholder=i18n.MISSING)
         return source
 
@@ -655,14 +859,23 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         st.warning(t("data.unknown_table"))
         return None
     if table != report.table:
-        report = ingest.inspect(ingest.Source(Path(st.session_state[f"{key}_path"]), table))
+        report = ingest.inspect(
+            ingest.Source(
+                Path(st.session_state[f"{key}_path"]),
+                table,
+                encoding=st.session_state.get(f"{key}_encoding") or None,
+            )
+        )
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
     required = set(ingest.TABLES[table].required)
-    fc, mt, ex = t("data.file_column"), t("data.maps_to"), t("data.example")
+    guesses(report)
+    fc, mt, nt, ex = t("data.file_column"), t("data.maps_to"), t("data.note"), t("data.example")
+    notes = guess_notes(report)
     frame = pd.DataFrame(
         {
             fc: report.headers,
             mt: [report.mapping.get(h, "") for h in report.headers],
+            nt: [notes.get(h, "") for h in report.headers],
             ex: [
                 str(report.preview[h].iloc[0])
                 if report.preview is not None and len(report.preview)
@@ -676,7 +889,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         key=f"{key}_map_{table}",
         hide_index=True,
         width="stretch",
-        disabled=[fc, ex],
+        disabled=[fc, nt, ex],
         column_config={
             mt: st.column_config.SelectboxColumn(
                 options=targets, help=t("data.required", cols=", ".join(sorted(required)))
@@ -689,18 +902,47 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     )
 
 
+def guess_notes(report: ingest.FileReport) -> dict[str, str]:
+    """The mapping table's note per file column: a guessed column, or a candidate of a tie."""
+    notes = {g.header: t("data.guessed") for g in report.inferred.values()}
+    for col, headers in report.ambiguous.items():
+        for h in headers:
+            notes[h] = t("data.candidate", col=col)
+    return notes
+
+
+def guesses(report: ingest.FileReport) -> None:
+    """Say which required columns were found from the file's values (pre-selected below, to be
+    confirmed) and which several columns could be, for the user to choose."""
+    lines = [
+        t(
+            f"data.guess_{g.rule}",
+            col=g.column,
+            header=md(g.header),
+            share=f"{g.matched / g.values:.0%}",
+            distinct=f"{g.matched:,}",
+            n=f"{g.values:,}",
+        )
+        for g in report.inferred.values()
+    ]
+    if lines:
+        st.info(t("data.guessed_info") + "\n\n" + "\n".join(f"- {x}" for x in lines))
+    for col, headers in report.ambiguous.items():
+        st.warning(t("data.ambiguous", col=col, headers="、".join(md(h) for h in headers)))
+
+
 def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
     """(kind, text) of the errors, warnings and successes of a validation or load."""
     lines = []
     for r in reports:
         if r.errors:
-            lines.append(("error", r.error_text()))
-        lines += [("warning", w) for w in r.warnings]
+            lines.append(("error", md_lines(r.error_text())))
+        lines += [("warning", md_lines(w)) for w in r.warnings]
         if r.ok and r.rows_read:
             ok = t(
                 "data.file_ok",
-                file=r.file_name,
-                table=r.table,
+                file=md(r.file_name),
+                table=md(r.table),
                 read=f"{r.rows_read:,}",
                 loaded=f"{r.rows_loaded:,}",
                 rejected=f"{r.rows_rejected:,}",

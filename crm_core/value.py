@@ -12,20 +12,20 @@ import pandas as pd
 
 from crm_core import db
 from crm_core.filters import NO_FILTERS, Filters
-from crm_core.overview import Period, default_period
+from crm_core.overview import Period, default_period, filter_period
 
 # Cumulative top shares of ACTIVE customers closing the first three tiers: top 1 %, next 4 %,
 # next 15 %; the remaining 80 % are "regular". Rounding and ties: docs/metrics.md.
 TIER_CUTS: tuple[float, float, float] = (0.01, 0.05, 0.20)
 # Stable keys in pyramid order (tier_no 1..6 in SQL); the JSON and CSV use these.
-TIER_KEYS = ("diamond", "gold", "silver", "regular", "inactive", "prospect")
+TIER_KEYS = ("diamond", "gold", "silver", "regular", "sleeping", "prospect")
 ACTIVE_TIERS = TIER_KEYS[:4]
 TIER_NAMES: dict[str, dict[str, str]] = {
     "diamond": {"zh": "钻石", "en": "Diamond"},
     "gold": {"zh": "黄金", "en": "Gold"},
     "silver": {"zh": "白银", "en": "Silver"},
     "regular": {"zh": "普通", "en": "Regular"},
-    "inactive": {"zh": "沉睡", "en": "Inactive"},
+    "sleeping": {"zh": "沉睡", "en": "Sleeping"},
     "prospect": {"zh": "潜在", "en": "Prospect"},
 }
 # Migration only: customers not yet known at the earlier date (tier_no 0 in SQL).
@@ -159,15 +159,19 @@ def value_pyramid(
 ) -> pd.DataFrame:
     """One row per tier (all six, top first), as of period.end over the period as window.
 
-    Columns: tier (key), label, active (bool), customers, revenue, revenue_share, profit,
-    profit_share, value_share (share of the ranking measure), orders, avg_order_value,
-    orders_per_customer. Money is float here (the display edge).
+    Columns: tier (key), label, active (bool), customers, revenue (net of returns),
+    revenue_share, profit, profit_share (shares of the active tiers' totals; 0 for sleeping and
+    prospect), value_share (share of the ranking measure), gross_revenue, returns_amount,
+    orders, avg_order_value, orders_per_customer. Money is float here (the display edge).
     """
     df = db.query(con, "value_pyramid", **_params(period, filters, measure, cuts))
     df = df.set_index("tier_no").reindex(range(1, len(TIER_KEYS) + 1))
     counts = ["customers", "orders"]
     df[counts] = df[counts].fillna(0).astype("int64")
-    money = ["revenue", "profit", "revenue_share", "profit_share", "orders_per_customer"]
+    money = [
+        "revenue", "profit", "revenue_share", "profit_share", "gross_revenue", "returns_amount",
+        "orders_per_customer",
+    ]  # fmt: skip
     df[money] = df[money].astype(float).fillna(0.0)
     df["avg_order_value"] = df["avg_order_value"].astype(float)
     df.insert(0, "tier", TIER_KEYS)
@@ -178,7 +182,7 @@ def value_pyramid(
 
 
 def active_customers(pyramid: pd.DataFrame) -> int:
-    """Customers with an order in the window (the ranked tiers of a pyramid frame)."""
+    """Customers with net revenue > 0 in the window (the ranked tiers of a pyramid frame)."""
     return int(pyramid.loc[pyramid["active"], "customers"].sum())
 
 
@@ -187,9 +191,9 @@ def active_customers(pyramid: pd.DataFrame) -> int:
 
 @dataclass(frozen=True)
 class Pareto:
-    """Concentration of window revenue over the customers buying in the window."""
+    """Concentration of window net revenue over the customers buying in the window (net > 0)."""
 
-    customers: int  # buying customers n
+    customers: int  # buying customers n (net revenue in the window > 0)
     top_customers: int  # ceil(top_share * n)
     top_share: float  # the share of customers asked for (0.2)
     top_revenue_share: float | None  # revenue share of those customers; None without revenue
@@ -203,7 +207,7 @@ def pareto(
     top_share: float = PARETO_TOP,
     points: int = 200,
 ) -> Pareto:
-    """Revenue share of the top `top_share` of buying customers and the concentration curve."""
+    """Net revenue share of the top `top_share` of buying customers and the concentration curve."""
     df = db.query(
         con,
         "value_pareto",
@@ -216,8 +220,6 @@ def pareto(
         return Pareto(0, 0, top_share, None, pd.DataFrame())
     first = df.iloc[0]
     n, total = int(first["n"]), float(first["total_revenue"])
-    if not total:  # buyers, but every line at zero: no concentration to speak of
-        return Pareto(n, int(first["top_customers"]), top_share, None, pd.DataFrame())
     curve = pd.DataFrame(
         {
             "customer_share": [0.0, *(df["customers"] / n)],
@@ -264,7 +266,7 @@ class Migration:
     after: Period
     flows: pd.DataFrame  # tier_before, tier_now (keys), labels, customers, revenue_before/now
     upgrades: int  # customers in a better tier now (prospect -> buyer included)
-    downgrades: int  # customers in a worse tier now (buyer -> inactive included)
+    downgrades: int  # customers in a worse tier now (buyer -> sleeping included)
     stayed: int
     new: int  # not known at the earlier date
     revenue_at_stake: float  # earlier-window revenue of the downgraded customers
@@ -365,17 +367,48 @@ def customer_list(
     return df[cols]
 
 
+def customer_values(
+    con: db.Connection,
+    period: Period,
+    filters: Filters = NO_FILTERS,
+    measure: str = "revenue",
+    cuts: Sequence[float] = TIER_CUTS,
+) -> pd.DataFrame:
+    """One row per customer known as of period.end (value_customers.sql), with stable keys.
+
+    Columns: customer_id, name, owner, region, source, customer_type, tier (TIER_KEYS key),
+    rfm_segment (SEGMENTS key, None for non-buyers), net_revenue, gross_revenue,
+    returns_amount (window money, float), profit, orders, last_order_date (date or NaT),
+    recency_days, r_score, f_score, m_score, value_rank; best rank first.
+    """
+    df = db.query(
+        con,
+        "value_customers",
+        **_params(period, filters, measure, cuts),
+        tier_no=None,
+        rfm_code=None,
+    )
+    df["tier"] = df["tier_no"].map(dict(enumerate(TIER_KEYS, start=1)))
+    df["rfm_segment"] = df["rfm_code"].map({s.code: s.key for s in SEGMENTS})
+    df = df.rename(columns={"monetary": "net_revenue", "frequency": "orders"})
+    for c in ("net_revenue", "gross_revenue", "returns_amount", "profit"):
+        df[c] = df[c].astype(float)
+    df["last_order_date"] = pd.to_datetime(df["last_order_date"]).dt.date
+    return df.drop(columns=["tier_no", "rfm_code"])
+
+
 # --------------------------------------------------------------------------- metrics JSON
 
 
-def value_metrics(con: db.Connection) -> dict[str, Any]:
-    """`tiers`, `pareto_top20_share`, `rfm_segments` for the default period, no filters."""
-    period = default_period(con)
+def value_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """`tiers`, `pareto_top20_share`, `rfm_segments` under the filters, for their period (the
+    default period when they set none)."""
+    period = filter_period(con, filters) or default_period(con)
     if period is None:
         return {"tiers": {}, "pareto_top20_share": None, "rfm_segments": {}}
-    pyr = value_pyramid(con, period)
+    pyr = value_pyramid(con, period, filters)
     active = pyr[pyr["active"]]
-    segs = rfm_segments(con, period)
+    segs = rfm_segments(con, period, filters)
     return {
         "tiers": {
             r.tier: {
@@ -385,6 +418,6 @@ def value_metrics(con: db.Connection) -> dict[str, Any]:
             }
             for r in active.itertuples()
         },
-        "pareto_top20_share": pareto(con, period).top_revenue_share,
+        "pareto_top20_share": pareto(con, period, filters).top_revenue_share,
         "rfm_segments": dict(zip(segs["segment"], segs["customers"].astype(int), strict=True)),
     }

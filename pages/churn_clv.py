@@ -29,6 +29,14 @@ except clv.ClvRefused as e:
 s = report.summary
 as_of = i18n.fmt_date(s["as_of"], ui.lang())
 st.caption(ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])))
+if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
+    for col, key in zip(st.columns(2), ("customers", "repeat_buyers"), strict=True):
+        ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
+    st.warning(ui.t("clv.not_identified_churn"))
+    st.caption(ui.t("clv.not_identified_detail", **clv.not_identified_facts(s)))
+    st.caption(ui.t("clv.parameters_all"))
+    ui.table(report.parameters, labelled)
+    st.stop()
 kpis = ("customers", "repeat_buyers", "alive_below_0_5", "expected_purchases", "clv_total")
 for col, key in zip(st.columns(len(kpis)), kpis, strict=True):
     ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))

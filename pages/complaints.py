@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm_core import charts, ui
 from crm_core import complaints as c
+from crm_core.filters import inapplicable
 from crm_core.i18n import fmt_date, fmt_pct
 
 ui.page_guard()
@@ -23,7 +24,8 @@ if period is None:
     st.info(tx("none"))
     st.stop()
 st.caption(tx("period", start=fmt_date(period.start, lang), end=fmt_date(period.end, lang)))
-if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", f.category)) if on]:
+ignored = "category" in inapplicable("complaints", f)
+if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", ignored)) if on]:
     st.info(" ".join(notes))
 head, names, cov = c.headline(con, period, f), ui.labels("complaints.col"), c.coverage(con)
 for box, k in zip(st.columns(4), c.HEADLINE, strict=True):
@@ -57,6 +59,7 @@ with tabs[1]:
     if missing := c.missing_for_sla(cov):
         st.info(tx("sla_needs", cols=", ".join(missing)))
     else:
+        ui.data_warnings(c.sla_warnings(con, period, f))  # no acceptance times, negative times
         with st.expander(tx("sla_settings")):
             grid, sla = st.columns(3), {}
             for (stage, i), (sev, hours) in c.DEFAULT_SLA.cells().items():
@@ -100,4 +103,4 @@ with tabs[4]:
         charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto"
     )
     vital = ", ".join(par.loc[par["vital_few"], "category"])
-    st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=vital))
+    st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=ui.md(vital)))

@@ -15,6 +15,7 @@ files = st.file_uploader(
     accept_multiple_files=True,
     key=ui.uploader_key(),  # a new key after each load: an empty uploader
 )
+ui.keep_uploads(files)
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
@@ -26,14 +27,9 @@ if sources:
     if check.button(ui.t("data.validate"), width="stretch"):
         ui.report_messages(ingest.validate(sources))
     if go.button(ui.t("data.load"), type="primary", width="stretch"):
-        bar = st.progress(0.0, ui.t("data.starting"))
-        try:
-            result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
-        except ingest.IngestError as e:
-            ui.report_messages(e.reports)
-            st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
-        else:
-            ui.after_load(result)  # reruns: the sidebar and the history show the new load
+        ui.run_load(con, sources, mode)
+    if ui.start_with_own_data(con, sources):
+        ui.run_load(con, sources, "replace-all")
 
 st.subheader(ui.t("data.history"))
 hist = ingest.load_history(con)
@@ -48,6 +44,7 @@ else:
         else None
     )
     if target and st.button(ui.t("data.rollback_button", id=target)):
-        ids = ingest.rollback_to_before(con, int(target))
+        with ui.exclusive_load():
+            ids = ingest.rollback_to_before(con, int(target))
         ui.flash(ui.t("data.rolled_back", ids=", ".join(f"#{i}" for i in ids)))
         st.rerun()

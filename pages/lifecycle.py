@@ -20,6 +20,8 @@ stages, patterns = lifecycle.stage_labels(lang), lifecycle.end_pattern_labels(la
 st.caption(
     ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(len(rep.customers)))
 )
+history_warnings = ui.cached(lifecycle.history_warnings, con, f)
+ui.data_warnings(history_warnings)  # what the history cannot tell
 
 
 def labelled(df):  # column headers in the session's language
@@ -86,10 +88,11 @@ with tabs[3]:
     names = {
         c: ui.t(f"lifecycle.col.{c}") for c in ("new_customers", "lost_customers", "net_change")
     }
-    ui.chart(
-        charts.new_lost_bars(rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang),
-        "lifecycle_new_lost",
-    )
+    fig = charts.new_lost_bars(
+        rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang,
+        lifecycle.censored_until(history_warnings), ui.t("lifecycle.censored_months"),
+    )  # fmt: skip
+    ui.chart(fig, "lifecycle_new_lost")
     ui.table(rep.new_lost, labelled)
 with tabs[4]:
     st.caption(ui.t("lifecycle.cohorts_help"))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import charts, overview, ui
+from crm_core import charts, lifecycle, overview, ui
 
 ui.page_guard()
 
@@ -15,7 +15,9 @@ if period is None:
     st.stop()
 
 ui.period_caption(period)
+ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f), notes=False)
 ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
+ui.filter_note("complaints", f)  # the complaints tile
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:
     ui.empty_note(f)

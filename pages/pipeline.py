@@ -21,6 +21,7 @@ def show(df, stages=()):  # a table: labelled, shares as percentages, missing as
     return ui.table(df, lambda d: labelled(d, stages))
 
 
+ui.filter_note("leads", f)  # customer type / product category: leads carry neither
 rep = ui.cached(pipeline.funnel_report, con, start, end, f)
 if rep is None:
     st.info(ui.t("pipeline.no_leads"))
@@ -28,7 +29,7 @@ else:
     o, rates = rep.order, rep.rates.iloc[0]
     st.caption(ui.t("pipeline.caption", as_of=i18n.fmt_date(rep.as_of, lang)))
     if o.basis != "vocabulary":
-        st.warning(ui.t(f"pipeline.order_{o.basis}", stages=", ".join(o.inferred)))
+        st.warning(ui.t(f"pipeline.order_{o.basis}", stages=ui.md(", ".join(o.inferred))))
     kpis = st.columns(4)
     ui.metric(kpis[0], ui.t("pipeline.leads"), rates["leads"])
     ui.metric(kpis[1], ui.t("pipeline.won"), rates["won"])
@@ -39,7 +40,7 @@ else:
     funnel = charts.stage_funnel(steps, rep.funnel["reached"].tolist(), "")
     ui.chart(funnel, "pipeline_funnel")
     if rep.unplaced_lost:
-        st.caption(ui.t("pipeline.lost_note", n=ui.num(rep.unplaced_lost), stage=steps[0]))
+        st.caption(ui.t("pipeline.lost_note", n=ui.num(rep.unplaced_lost), stage=ui.md(steps[0])))
     show(rep.funnel.drop(columns=["segment", "key"]))
     target = st.number_input(ui.t("pipeline.target"), min_value=0, value=10, key="pl_target")
     need = pipeline.prospects_needed(target, rates["close_rate"])
@@ -67,9 +68,12 @@ d = fu.deliveries
 share = d["share"].iloc[0] if len(d) else None
 category = fu.delivery_category or ui.t("pipeline.all_orders")
 st.metric(ui.t("pipeline.followup_share", hours=pipeline.FOLLOWUP_HOURS), i18n.fmt_pct(share))
-st.caption(ui.t("pipeline.followup_help", category=category, n=ui.num(d["deliveries"].sum())))
+st.caption(
+    ui.t("pipeline.followup_help", category=ui.md(category), n=ui.num(d["deliveries"].sum()))
+)
 show(fu.by_owner)
 st.subheader(ui.t("pipeline.cadence_title"))
+ui.filter_note("leads", f)
 cadence = charts.cadence_bars(fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual"))
 ui.chart(cadence, "pipeline_cadence")
 show(fu.cadence)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import deck, slides, ui
+from crm_core import deck, slides, text, ui
 
 ui.page_guard()
 
@@ -16,9 +16,11 @@ if not deck_slides:
 ui.hide_sidebar()
 i = ui.slide_index(len(deck_slides))
 s = deck_slides[i]
-st.title(s.title)
-st.subheader(s.takeaway)
-st.plotly_chart(slides.presentation_style(s.figure), height=560, key=f"slide_{s.key}")
+st.title(ui.md(s.title))
+st.subheader(ui.md(s.takeaway))
+st.plotly_chart(
+    text.safe_figure(slides.presentation_style(s.figure)), height=560, key=f"slide_{s.key}"
+)
 prev, counter, nxt = st.columns([1, 3, 1])
 prev.button(
     ui.t("present.previous"),

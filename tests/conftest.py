@@ -115,3 +115,47 @@ def app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CRM_LENS_DB", os.environ.get("CRM_LENS_DB", ""))
     yield
     st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def hostile_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database with Markdown / HTML payloads in cells and a file name (tests/hostile.py),
+    built once per test session (tests must not modify it)."""
+    from hostile import build_hostile_db
+
+    return build_hostile_db(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+
+
+@pytest.fixture
+def hostile_copy(hostile_db_file: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    dst = tmp_path / "hostile_copy.duckdb"
+    shutil.copy(hostile_db_file, dst)
+    return dst
+
+
+# The returns fixture (tests/fixtures/net/), seen over 2024 (as of 2024-12-31). Window lines:
+#   N01  536379 168,000.00 on 05-01 10:00, cancelled by C536383 -167,997.10 at 10:12 -> net 2.90
+#        (and 536001 50.00 on 2023-06-01, before the window)
+#   N02  1001 500 (03-01), 1002 300 (08-01)                                 -> net 800
+#   N03  1003 200 (06-01), C1004 -200 (06-10)                              -> net 0
+#   N04  1005 0.00 (07-01): a zero-value line only                         -> net 0
+#   N05  customers table only (created 2024-02-01), no order
+#   N06  1006 100 (09-01); not in the customers table                      -> net 100
+#   N07  1007 1,000 (02-01), C1008 400 on 02-03: a C-invoice, positive amount -> net 600
+#   N08  a lead's customer id only (leads.csv)
+@pytest.fixture
+def net_con(con: db.Connection) -> db.Connection:
+    from crm_core import ingest
+
+    d = FIXTURES / "net"
+    ingest.load(
+        con,
+        [
+            ingest.Source(d / "customers.csv", "customers"),
+            ingest.Source(d / "orders.csv", "orders"),
+            ingest.Source(d / "leads.csv", "leads"),
+        ],
+    )
+    return con

@@ -16,6 +16,7 @@ from conftest import ROOT, make_app_test
 from parity_support import diff, normalize
 
 from crm_core import backends, db, dialects, ingest
+from crm_core.filters import NO_FILTERS
 
 # --------------------------------------------------------------------------- no server needed
 
@@ -44,6 +45,14 @@ def test_warehouse_and_password_handling() -> None:
     assert backends.parse_target("spark:local[2]?warehouse=/srv/crm").warehouse == "/srv/crm"
     shown = backends.parse_target("postgresql://crm:s3cret@h:5432/crm").display
     assert "s3cret" not in shown and shown == "postgresql://crm@h:5432/crm"
+
+
+def test_spark_connect_token_is_not_shown() -> None:
+    # The sidebar and error messages show Target.display: the token stayed in it.
+    shown = backends.parse_target("sc://spark:15002/;token=abc123;user_id=crm").display
+    assert "abc123" not in shown and shown == "sc://spark:15002/;token=***;user_id=crm"
+    shown = backends.parse_target("postgresql://crm@h/crm?password=pw&sslmode=require").display
+    assert "pw&" not in shown and "sslmode=require" in shown
 
 
 def test_duckdb_default_stays_a_raw_connection(tmp_path: Path) -> None:
@@ -89,7 +98,8 @@ def test_shims() -> None:
 
 
 def _revenue(con: db.Connection) -> float:
-    return float(db.query_rows(con, "metrics_base")[0][0] or 0)
+    # Gross sales (metrics_base takes the global filter parameters; none set here).
+    return float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0] or 0)
 
 
 def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Path) -> None:
@@ -108,6 +118,25 @@ def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Pa
     with pytest.raises(ingest.IngestError):
         ingest.load(pg, [ingest.Source(fixtures / "bad" / "README.md", "orders")])
     assert _revenue(pg) == 151534.0
+
+
+def _replace_all_and_back(con: db.Connection, fixtures: Path) -> None:
+    """customers_bom.csv (4) + orders_gbk.csv (5), then replace-all with line_items.csv: the
+    customers are emptied, and rolling back brings them back."""
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")])
+    ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")], "append")
+    own = ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "replace-all")
+    assert own.emptied == {"customers": 4}
+    assert db.table_counts(con)["customers"] == 0
+    hist = ingest.load_history(con)
+    assert hist[hist["load_id"] == 3]["table_name"].tolist() == ["orders", "customers"]
+    assert ingest.rollback_to_before(con, 3) == [3]
+    assert db.table_counts(con)["customers"] == 4
+    assert _revenue(con) == 151534.0
+
+
+def test_postgres_replace_all_and_rollback(pg_url: str, fixtures: Path) -> None:
+    _replace_all_and_back(db.connect(pg_url), fixtures)
 
 
 def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monkeypatch) -> None:
@@ -130,6 +159,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from crm_core import db, overview, value
+    from crm_core.filters import NO_FILTERS
     con = db.connect(sys.argv[1])
     end = time.monotonic() + float(sys.argv[2])
     while time.monotonic() < end:
@@ -137,7 +167,7 @@ READER = textwrap.dedent(
             both = con.execute(
                 "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
                 "(SELECT sum(revenue) FROM customer_orders)").fetchone()
-            rev = float(db.query_rows(con, "metrics_base")[0][0])
+            rev = float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0])
             period = overview.default_period(con)
             overview.kpi_deltas(con, period)
             value.value_pyramid(con, period)
@@ -230,6 +260,16 @@ def test_cli_metrics_on_postgres_and_spark(pg_url: str, spark_url: str, demo_db_
         assert not diff(normalize(want), normalize(got)), diff(normalize(want), normalize(got))
 
 
+def test_cli_demo_output_hides_the_password(pg_url: str) -> None:
+    # `demo` printed "demo database ready: postgresql://user:password@...".
+    with_password = pg_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    assert with_password != pg_url
+    out = _cli("demo", "--db", with_password)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "s3cret-pw" not in out.stdout + out.stderr
+    assert "demo database ready: postgresql://postgres@" in out.stdout
+
+
 def test_pages_render_on_postgres(pg_url: str, app_env: None) -> None:
     ingest.load_demo(db.connect(pg_url))
     pages = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
@@ -289,3 +329,7 @@ def test_spark_load_append_rollback(spark_url: str, fixtures: Path, tmp_path: Pa
     assert _revenue(sp) == 151534.0
     # Another process (here: another cursor) sees the committed manifest.
     assert _revenue(db.connect(spark_url)) == 151534.0
+
+
+def test_spark_replace_all_and_rollback(spark_url: str, fixtures: Path) -> None:
+    _replace_all_and_back(db.connect(spark_url), fixtures)

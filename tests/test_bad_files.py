@@ -5,8 +5,10 @@ load with the documented counts. The table of outcomes is tests/fixtures/bad/REA
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BAD = FIXTURES / "bad"
 MODES = ("replace", "append")
+# A refused file changes nothing in any mode, replace-all (which empties other tables) included.
+REFUSE_MODES = ingest.MODES
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,21 @@ CASES = [
     refused("bom_then_blank_lines.csv", "the first line is blank", rows=(1,)),
     refused("header_only.csv", "has a header but no data rows"),
     refused("binary_junk.csv", "contains NUL bytes"),
-    refused("orders_xlsx_renamed_to_csv.csv", "contains NUL bytes", rows=(1,)),
+    refused(
+        "orders_xlsx_renamed_to_csv.csv",
+        "not a CSV text export: it looks like an Excel workbook (.xlsx)",
+    ),
+    refused("orders_xls_renamed_to_csv.csv", "it looks like an old Excel workbook (.xls)"),
+    refused("orders_png_renamed_to_csv.csv", "not a CSV text export: it looks like a PNG image"),
+    refused("orders_gzipped.csv", "it looks like a gzip-compressed file", "Extract the CSV"),
+    refused("random_bytes_no_nul.csv", "not a CSV text export: it holds binary data", rows=(1,)),
     refused("orders_nul_bytes.csv", "contains NUL bytes", rows=(3,)),
     refused("orders_mixed_encoding.csv", "mixes text encodings", rows=(5,)),
     refused("orders_utf16_broken_surrogate.csv", "neither UTF-8 nor utf-16", rows=(3,)),
     refused("orders_utf16_no_bom.csv", "contains NUL bytes"),
     refused("orders_gbk_undecodable_bytes.csv", "neither UTF-8 nor gb18030", rows=(4,)),
     loads("orders_cp1252_accents.csv", 3),
+    loads("orders_gb18030_first_bytes_valid_utf8.csv", 3),
     loads("orders_double_bom.csv", 1),
     loads("orders_cr_only_line_endings.csv", 2),
     loads("orders_crlf_quoted_newlines.csv", 3),
@@ -238,7 +250,7 @@ def test_corpus_is_complete_and_documented() -> None:
         assert p.stat().st_size < 200_000, f"{p.name}: generate big files at test time"
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", REFUSE_MODES)
 @pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.file)
 def test_bad_file_is_refused_and_changes_nothing(
     base_con: db.Connection, case: Case, mode: str
@@ -311,8 +323,8 @@ def test_awkward_file_loads_with_counted_rejections(
 # --------------------------------------------------------------------------- values that load
 
 
-def load_one(con: db.Connection, name: str, **kw) -> ingest.LoadResult:
-    return ingest.load(con, [ingest.Source(BAD / name, "orders", **kw)], "replace")
+def load_one(con: db.Connection, name: str, path: Path | None = None, **kw) -> ingest.LoadResult:
+    return ingest.load(con, [ingest.Source(path or BAD / name, "orders", **kw)], "replace")
 
 
 def orders_of(con: db.Connection, cols: str) -> list[tuple]:
@@ -363,6 +375,106 @@ def test_cp1252_text_is_decoded(base_con: db.Connection) -> None:
         "Müller Würstchen",
         "\u201cdeluxe\u201d \u2013 café set",
     ]
+
+
+def test_gb18030_file_whose_first_bytes_are_valid_utf8(base_con: db.Connection) -> None:
+    # 实 (the first header character) is CA B5 in GB18030: also the valid UTF-8 "ʵ". The next
+    # one, 付 = B8 B6, is not UTF-8; the whole file decodes as GB18030, so it is GB18030.
+    name = "orders_gb18030_first_bytes_valid_utf8.csv"
+    raw = (BAD / name).read_bytes()
+    assert raw[:2].decode("utf-8") == "\u02b5"
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    (report,) = load_one(base_con, name).reports
+    assert (report.encoding, report.rows_loaded) == ("gb18030", 3)
+    assert report.headers[0] == "实付金额"
+    assert orders_of(base_con, "order_id, customer_id, amount, product") == [
+        ("G1", "001", Decimal("1280.00"), "保温杯"),
+        ("G2", "002", Decimal("99.50"), "茶叶礼盒"),
+        ("G3", "001", Decimal("560"), "电热水壶"),
+    ]
+    hist = base_con.execute("SELECT encoding FROM load_history WHERE load_id = 2").fetchall()
+    assert hist == [("gb18030",)]
+
+
+def test_utf8_chinese_then_gbk_stays_mixed_although_gb18030_decodes_it() -> None:
+    # Its UTF-8 words are all of two or four characters (6 or 12 bytes), so GB18030 reads
+    # every byte too (as nonsense): the UTF-8 Chinese before the GBK line decides.
+    raw = (BAD / "orders_mixed_encoding.csv").read_bytes()
+    raw.decode("gb18030")
+    with pytest.raises(ingest.IngestError, match="mixes text encodings"):
+        ingest.inspect(ingest.Source(BAD / "orders_mixed_encoding.csv"))
+
+
+def test_an_explicit_encoding_reads_a_file_detection_refuses(base_con: db.Connection) -> None:
+    # UTF-16 without a BOM is refused as binary (NUL bytes) unless the encoding is named.
+    name = "orders_utf16_no_bom.csv"
+    (report,) = load_one(base_con, name, encoding="utf-16-le").reports
+    assert (report.encoding, report.rows_loaded) == ("utf-16-le", 1)
+    # A named encoding that does not fit says so, with the row.
+    with pytest.raises(ingest.IngestError) as exc:
+        ingest.inspect(ingest.Source(BAD / "orders_gbk_undecodable_bytes.csv", encoding="utf-8"))
+    assert "not UTF-8 (the encoding chosen)" in str(exc.value)
+    assert_names_rows(str(exc.value), (1,))  # the GBK header: 订 = B6 A9
+    assert "row 1: 'B6 A9 B5 A5'" in str(exc.value)
+
+
+@pytest.mark.parametrize("size", [3000, 1 << 20])
+def test_random_bytes_are_refused_as_not_text(
+    base_con: db.Connection, tmp_path: Path, size: int
+) -> None:
+    src = tmp_path / f"random_{size}.csv"
+    src.write_bytes(random.Random(14).randbytes(size))
+    before = snapshot(base_con)
+    for mode in REFUSE_MODES:
+        with pytest.raises(ingest.IngestError) as exc:
+            ingest.load(base_con, [ingest.Source(src)], mode)
+        assert f"random_{size}.csv: " in str(exc.value)
+        assert "not a CSV text export" in str(exc.value)
+    assert snapshot(base_con) == before
+
+
+def test_a_200_kb_field_in_the_first_rows_loads(base_con: db.Connection, tmp_path: Path) -> None:
+    # Python's csv module stops at 128 KB per field by default; DuckDB's reader takes 8 MB rows.
+    src = tmp_path / "orders_long_note.csv"
+    note = "备注" * 102_400  # 204,800 characters
+    src.write_text(H + f"L1,001,2024-05-01,10,{note}\nL2,002,2024-05-02,20,short\n", "utf-8")
+    report = ingest.inspect(ingest.Source(src))
+    assert report.preview is not None
+    assert report.preview["product"].tolist() == [note[:500] + "…", "short"]
+    load_one(base_con, src.name, path=src)
+    assert orders_of(base_con, "order_id, length(product)") == [("L1", 204_800), ("L2", 5)]
+
+
+BINARY = [
+    "binary_junk.csv",
+    "orders_xlsx_renamed_to_csv.csv",
+    "orders_xls_renamed_to_csv.csv",
+    "orders_png_renamed_to_csv.csv",
+    "orders_gzipped.csv",
+    "random_bytes_no_nul.csv",
+]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_cli_refuses_a_binary_file_with_exit_2(
+    name: str, baseline_file: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "crm.duckdb"
+    shutil.copy(baseline_file, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = subprocess.run(
+        [sys.executable, "-m", "crm_core", "load", "--db", str(path), "--file", str(BAD / name)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert f"error: {name}: " in out.stderr
+    assert "not a CSV text export" in out.stderr
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,10 @@ OBSERVATION_END = dt.date(1998, 6, 30)  # 39 weeks after CALIBRATION_END
 # Fader, Hardie & Lee (2005) on the CDNOW sample; Gamma-Gamma: Fader & Hardie (2013).
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
-CLV_KEYS = {"bgnbd", "gammagamma", "customers", "repeat_buyers", "alive_below_0_5", "clv_total"}
+CLV_KEYS = {"bgnbd", "gammagamma", "customers", "repeat_buyers", "alive_below_0_5", "clv_total",
+            "status", "standard_errors", "reasons"}  # fmt: skip
+# Fader, Hardie & Lee (2005), Table: standard errors of the CDNOW BG/NBD estimates.
+PUBLISHED_SE = {"r": 0.0125, "alpha": 0.378, "a": 0.186, "b": 0.705}
 
 
 def _cdnow_raw(shared: Path) -> pd.DataFrame:
@@ -60,6 +63,22 @@ def cdnow_db(cdnow_raw: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) 
     path = folder / "cdnow.duckdb"
     con = db.connect(path)
     ingest.load(con, [ingest.Source(csv, "orders")], "replace")
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def uci_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The UCI online-retail sample as exported: one year of invoice lines (2010-12-01 to
+    2011-12-09), loaded through ingest like a user's file."""
+    from conftest import shared_data_dir
+
+    src = shared_data_dir() / "uci_online_retail" / "online_retail_40k_line_sample.csv"
+    if not src.is_file():
+        pytest.skip(f"UCI sample not found at {src}")
+    path = tmp_path_factory.mktemp("uci") / "uci.duckdb"
+    con = db.connect(path)
+    ingest.load(con, [ingest.Source(src)], "replace")
     con.close()
     return path
 
@@ -154,6 +173,57 @@ def test_cli_clv_json_on_cdnow(cdnow_db: Path) -> None:
     assert doc["clv_total"] > 0
 
 
+def test_cdnow_fit_is_identified_with_the_published_standard_errors(
+    cdnow_con: db.Connection,
+) -> None:
+    doc = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="week"))
+    assert doc["status"] == "ok" and doc["reasons"] == []
+    # Observed information at the optimum: within 3 % of the published standard errors.
+    for k, v in PUBLISHED_SE.items():
+        assert doc["standard_errors"][k] == pytest.approx(v, rel=0.03), k
+    assert doc["alive_below_0_5"] > 0 and doc["clv_total"] > 0
+
+
+def test_one_year_of_retail_invoices_is_not_identified(uci_db: Path) -> None:
+    con = db.connect(uci_db)
+    result = clv.churn_clv(con)
+    doc = clv.clv_json(result)
+    block = metrics.metrics(con)["clv"]
+    con.close()
+    assert doc["status"] == "not_identified"
+    # The churn figures are withheld, not reported as "0 likely gone".
+    assert doc["alive_below_0_5"] is None and doc["clv_total"] is None
+    codes = {r["code"] for r in doc["reasons"]}
+    assert "flat_likelihood" in codes  # b / 10 and b x 10 fit as well (drop < 1)
+    flat = next(r for r in doc["reasons"] if r["code"] == "flat_likelihood")
+    assert flat["b_div"] < 1 and flat["b_mul"] < 1
+    assert doc["bgnbd"]["a"] < 1e-3  # dropout probability pushed towards 0
+    # The purchase rate is still pinned down: relative standard errors of r and alpha < 10 %.
+    for k in ("r", "alpha"):
+        assert doc["standard_errors"][k] < 0.1 * doc["bgnbd"][k], k
+    assert block == doc
+    con = db.connect(uci_db)
+    with pytest.raises(clv.ClvRefused) as e:  # the calibration part is even shorter
+        clv.holdout_validation(con)
+    con.close()
+    assert e.value.key == "holdout_not_identified"
+    out = run_cli("clv", "--db", str(uci_db), "--json")
+    assert out.returncode == 0, out.stderr
+    cli_doc = json.loads(out.stdout)  # strict JSON: no Infinity / NaN
+    assert cli_doc["status"] == "not_identified" and cli_doc["clv_total"] is None
+
+
+def test_page_explains_instead_of_zero_at_risk(uci_db: Path, app_env: None) -> None:
+    at = make_app_test(uci_db, "pages/churn_clv.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(w.value for w in at.warning)
+    assert "too short or too steady to estimate churn risk" in text, text
+    labels = [m.label for m in at.metric]
+    assert labels == ["Customers", "Repeat buyers"]  # no "Likely gone: 0", no CLV
+    assert not at.get("plotly_chart")
+    assert any("10th or 10 times its value" in c.value for c in at.caption)
+
+
 def test_day_and_week_units_agree(cdnow_con: db.Connection) -> None:
     week = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="week"))
     day = clv.clv_json(clv.churn_clv(cdnow_con, calibration_end=CALIBRATION_END, unit="day"))
@@ -245,7 +315,8 @@ def test_tiny_dataset_is_refused_everywhere(tiny_db: Path) -> None:
     assert isinstance(e.value, clv_models.FitError)
     block = metrics.metrics(con)["clv"]
     con.close()
-    assert set(block) == {"error"} and "at least 20 customers" in block["error"]
+    assert set(block) == {"error", "status"} and "at least 20 customers" in block["error"]
+    assert block["status"] == "insufficient_data"
     out = run_cli("clv", "--db", str(tiny_db), "--json")
     assert out.returncode != 0 and out.stdout == ""
     assert "CLV fit refused" in out.stderr and "at least 20 customers" in out.stderr
@@ -362,3 +433,40 @@ def test_page_on_a_dataset_too_small_to_fit(tiny_db: Path, app_env: None) -> Non
     assert not at.exception, [e.value for e in at.exception]
     assert any("Too few customers" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not at.get("plotly_chart")
+
+
+# ------------------------------------------------------------------------- net of returns
+
+
+def test_summary_nets_returns_by_purchase_day(net_con: db.Connection) -> None:
+    # Fixture table in conftest.py; calibration end 2024-12-31.
+    # N01: purchase days 2023-06-01 (50) and 2024-05-01 (168,000 - 167,997.10 cancelled the
+    #      same day = 2.90) -> x = 1, monetary value (mean repeat day) 2.90, past value 52.90.
+    # N07: 02-01 1,000 is a purchase; 02-03 is a return day only (-400), no purchase -> x = 0,
+    #      past value 1,000 - 400 = 600.
+    # N03: 06-01 200 purchase, 06-10 return -200 -> x = 0, past value 0.
+    # N04: a 0.00 sale with no return is still a transaction (x = 0, past value 0).
+    s = clv.customer_summary(net_con, dt.date(2024, 12, 31), "day")
+    assert sorted(s.index) == ["N01", "N02", "N03", "N04", "N06", "N07"]
+    assert s.loc["N01", "frequency"] == 1
+    assert s.loc["N01", "monetary_value"] == pytest.approx(2.90)
+    assert s.loc["N01", "calibration_revenue"] == pytest.approx(52.90)
+    assert (s.loc["N07", "frequency"], s.loc["N07", "calibration_revenue"]) == (0, 600)
+    assert s.loc["N03", "calibration_revenue"] == 0
+
+
+def test_a_same_day_cancellation_is_no_purchase(con: db.Connection, tmp_path: Path) -> None:
+    # K1 buys 100 and cancels it the same day: no purchase day, so not in the summary; K2's
+    # 60 then -20 the same day is one purchase of 40.
+    f = tmp_path / "orders.csv"
+    f.write_text(
+        "order_id,customer_id,order_date,amount\n"
+        "1,K1,2024-03-01 10:00,100\nC2,K1,2024-03-01 10:05,-100\n"
+        "3,K2,2024-03-01 11:00,60\nC4,K2,2024-03-01 12:00,-20\n5,K2,2024-04-01 09:00,10\n"
+    )
+    ingest.load(con, [ingest.Source(f, "orders")])
+    s = clv.customer_summary(con, dt.date(2024, 6, 30), "day")
+    assert list(s.index) == ["K2"]
+    # Purchase days 03-01 (40) and 04-01 (10): x = 1, monetary value 10, past value 50.
+    assert (s.loc["K2", "frequency"], s.loc["K2", "monetary_value"]) == (1, 10)
+    assert s.loc["K2", "calibration_revenue"] == 50

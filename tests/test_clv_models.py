@@ -15,6 +15,7 @@ from crm_core.clv_models import (
     FitError,
     GammaGammaParams,
     bgnbd_expected_purchases,
+    bgnbd_identification,
     bgnbd_p_alive,
     bgnbd_unconditional_expected,
     clv,
@@ -377,6 +378,30 @@ def test_fit_recovers_simulated_parameters() -> None:
     assert fit.alpha == pytest.approx(alpha, rel=0.15)
     assert fit.a == pytest.approx(a, rel=0.3)
     assert fit.b == pytest.approx(b, rel=0.3)
+    # With churn in the data the dropout part is identified.
+    assert bgnbd_identification(fit, x, t_x, big_t).status == "ok"
+
+
+def test_no_churn_in_the_data_is_not_identified() -> None:
+    # 500 customers observed for 26-52 weeks who buy at rates ~ Gamma(2, 10) (0.2 a week on
+    # average) and never stop: nothing tells how fast customers drop out.
+    rng = np.random.default_rng(1)
+    big_t = rng.uniform(26, 52, 500)
+    lam = rng.gamma(2.0, 1 / 10, 500)
+    x, t_x = [], []
+    for t_end, rate in zip(big_t, lam, strict=True):
+        times = np.cumsum(rng.exponential(1 / rate, 200))
+        times = times[times <= t_end]
+        x.append(len(times))
+        t_x.append(times[-1] if len(times) else 0.0)
+    fit = fit_bgnbd(x, t_x, big_t)
+    ident = bgnbd_identification(fit, x, t_x, big_t)
+    assert ident.status == "not_identified"
+    assert fit.a < 1e-4  # the dropout probability is pushed to 0 ...
+    flat = next(r for r in ident.reasons if r["code"] == "flat_likelihood")
+    assert max(flat["b_div"], flat["b_mul"]) < 1e-3  # ... and b can be anything
+    # The purchase rate is still recovered: r ~ 2, alpha ~ 10.
+    assert fit.r == pytest.approx(2.0, rel=0.15) and fit.alpha == pytest.approx(10.0, rel=0.15)
 
 
 def test_rfm_summary_counts_local_days_across_dst() -> None:
@@ -391,3 +416,32 @@ def test_rfm_summary_counts_local_days_across_dst() -> None:
     assert s.loc[1, "frequency"] == 1
     assert s.loc[1, "recency"] == 2.0 and s.loc[1, "T"] == 2.0
     assert s.loc[1, "monetary_value"] == 10.0
+
+
+def test_bgnbd_standard_errors_on_cdnow(
+    cdnow_summary: pd.DataFrame, cdnow_bgnbd: BGNBDParams
+) -> None:
+    s = cdnow_summary
+    ident = bgnbd_identification(cdnow_bgnbd, s["frequency"], s["recency"], s["T"])
+    assert ident.status == "ok" and ident.reasons == ()
+    # Published standard errors (Fader, Hardie & Lee 2005): 0.0125, 0.378, 0.186, 0.705.
+    for k, v in {"r": 0.0125, "alpha": 0.378, "a": 0.186, "b": 0.705}.items():
+        assert ident.standard_errors[k] == pytest.approx(v, rel=0.03), k
+    # Delta method: se(theta) = theta x se(log theta).
+    assert ident.standard_errors["b"] == pytest.approx(
+        cdnow_bgnbd.b * ident.log_standard_errors["b"]
+    )
+    # b / 10 and b x 10 both fit clearly worse (more than PROFILE_MIN_DROP = 1 log-lik unit).
+    assert min(ident.profile_drops.values()) > 10
+
+
+def test_a_dropout_parameter_on_the_bound_is_not_identified(
+    cdnow_summary: pd.DataFrame, cdnow_bgnbd: BGNBDParams
+) -> None:
+    # a = e^-18, the edge of the optimiser's box: the data would push it to 0.
+    s, p = cdnow_summary, cdnow_bgnbd
+    edge = BGNBDParams(p.r, p.alpha, float(np.exp(-18.0)), p.b, p.loglik, True, 0, at_bound=True)
+    ident = bgnbd_identification(edge, s["frequency"], s["recency"], s["T"])
+    assert ident.status == "not_identified" and not ident.identified
+    at_bound = [r for r in ident.reasons if r["code"] == "at_bound"]
+    assert [r["parameter"] for r in at_bound] == ["a"]

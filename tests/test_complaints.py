@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT, make_app_test
 
-from crm_core import charts, complaints, db, i18n, ingest, metrics
+from crm_core import caveats, charts, complaints, db, i18n, ingest, metrics
 from crm_core.filters import Filters
 from crm_core.overview import Period
 
@@ -491,3 +492,82 @@ def test_page_message_keys_exist() -> None:
     assert not missing
     for col in ["stage", *complaints.STAGES, *complaints.GRAINS, *complaints.SPLITS]:
         assert i18n.has(f"complaints.col.{col}"), col
+
+
+# --------------------------------------------------------------------------- what the data cannot tell
+
+
+def test_negative_durations_are_counted_not_dropped(con: db.Connection) -> None:
+    d = T(2026, 3, 2, 8)
+    add(
+        con,
+        "complaints",
+        [
+            # Feedback 2 h, 4 h and 9 h after handling.
+            complaint("N1", d, handled_at=T(2026, 3, 2, 10), feedback_at=T(2026, 3, 2, 12)),
+            complaint("N2", d, handled_at=T(2026, 3, 2, 10), feedback_at=T(2026, 3, 2, 14)),
+            complaint("N3", d, handled_at=T(2026, 3, 2, 10), feedback_at=T(2026, 3, 2, 19)),
+            # Feedback logged an hour before handling: a data error.
+            complaint("N4", d, handled_at=T(2026, 3, 2, 10), feedback_at=T(2026, 3, 2, 9)),
+        ],
+    )
+    period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    s = complaints.stage_funnel(con, period).set_index("stage")
+    # feedback: 2, 4, 9 h measured -> median 4; N4 (-1 h) counted as an error, left out.
+    assert s.loc["feedback", "measured"] == 3 and s.loc["feedback", "errors"] == 1
+    assert s.loc["feedback", "median_h"] == pytest.approx(4.0)
+    neg = {"accepted": 0, "handled": 0, "feedback": 1, "closed": 0}
+    assert complaints.negative_durations(con) == neg
+    assert complaints.metrics_block(con)["complaint_negative_durations"] == neg
+    got = {w["code"]: w for w in complaints.sla_warnings(con, period)}
+    assert got["negative_durations"]["durations"] == 1
+    assert got["negative_durations"]["stages"] == {"feedback": 1}
+    warnings = {w["code"]: w for w in metrics.metrics(con)["warnings"]}
+    assert warnings["negative_durations"]["message"].startswith("1 stage times are before")
+    assert "Feedback 1" in warnings["negative_durations"]["message"]
+    zh = caveats.message(got["negative_durations"], "zh")
+    assert zh.startswith("1 条记录的处理时间为负") and "已单独计数，未计入时长" in zh
+
+
+def test_accept_sla_needs_acceptance_times(con: db.Connection) -> None:
+    d = T(2026, 3, 2, 8)
+    add(
+        con,
+        "complaints",
+        [
+            # No acceptance times at all: handled 10 h and 50 h after receipt (medium: 48 h).
+            complaint("Q1", d, severity="中", handled_at=T(2026, 3, 2, 18)),
+            complaint("Q2", d, severity="中", handled_at=T(2026, 3, 4, 10)),
+        ],
+    )
+    period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    h = complaints.headline(con, period)
+    # Resolve SLA: Q1 met (10 h), Q2 breached (50 h) -> 1 / 2; the accept SLA is not reported
+    # (before, it was taken from the handled time: an upper bound passed off as a measurement).
+    assert h["sla_breach_rate"] == pytest.approx(0.5)
+    assert h["accept_breach_rate"] is None
+    row = complaints.sla_breaches(con, period).iloc[0]
+    assert row.resolve_breach_rate == pytest.approx(0.5)
+    assert pd.isna(row.accept_breach_rate) and pd.isna(row.accept_met)
+    assert metrics.metrics(con)["sla_accept_breach_rate"] is None
+    codes = [w["code"] for w in complaints.sla_warnings(con, period)]
+    assert codes == ["no_acceptance_time"]
+
+
+def test_page_says_what_the_clock_cannot_tell(demo_copy: Path, app_env: None) -> None:
+    con = db.connect(demo_copy)
+    # The latest handled complaint with feedback (inside the default period) gets its feedback
+    # an hour before handling, and no complaint keeps its acceptance time.
+    con.execute(
+        "UPDATE complaints SET feedback_at = handled_at - INTERVAL 1 HOUR "
+        "WHERE complaint_id = (SELECT max_by(complaint_id, received_at) FROM complaints "
+        "WHERE handled_at IS NOT NULL AND feedback_at IS NOT NULL)"
+    )
+    con.execute("UPDATE complaints SET accepted_at = NULL")
+    con.close()
+    at = make_app_test(demo_copy, "pages/complaints.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("1 条记录的处理时间为负") for w in warnings), warnings
+    assert any("已单独计数，未计入时长" in w for w in warnings)
+    assert any("文件中没有受理时间" in i.value for i in at.info), [i.value for i in at.info]

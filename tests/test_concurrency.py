@@ -28,9 +28,10 @@ def _orders_csv(path: Path, rows: int) -> None:
 
 
 def _render(cur: db.Connection) -> tuple[float, float]:
-    """What a page render reads: the headline revenue and the same figure summed per month."""
+    """What a page render reads: the headline net revenue and the same figure summed per month
+    (the monthly trend is net of returns, so it adds up to net_revenue, not to gross revenue)."""
     with ui.consistent_read(cur):
-        total = metrics.base_metrics(cur)["revenue"]
+        total = metrics.base_metrics(cur)["net_revenue"]
         rng = overview.data_range(cur)
         assert rng is not None
         trend = overview.monthly_trend(cur, overview.Period(*rng))

@@ -43,3 +43,27 @@ def test_every_ui_t_key_used_in_code_exists() -> None:
         )
     missing = sorted(k for k in keys if not i18n.has(k))
     assert not missing, f"message keys used but not defined: {missing}"
+
+
+def test_deployment_lock_pins_every_requirement_with_hashes() -> None:
+    # requirements.lock (docs/security.md) must cover requirements.txt, inside its ranges, each
+    # pin with at least one sha256 hash, so `pip install --require-hashes` can use it.
+    from packaging.requirements import Requirement
+
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    pins = {
+        m.group(1).lower().replace("_", "-"): (m.group(2), m.group(3))
+        for m in re.finditer(
+            r"^([A-Za-z0-9_.\-]+)==(\S+) \\\n((?:\s+--hash=sha256:\w+ ?\\?\n?)+)", lock, re.M
+        )
+    }
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        req = Requirement(line)
+        name = req.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not in requirements.lock: regenerate it (docs/security.md)"
+        version, hashes = pins[name]
+        assert req.specifier.contains(version), (name, version, str(req.specifier))
+        assert "--hash=sha256:" in hashes, name

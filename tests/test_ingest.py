@@ -119,12 +119,15 @@ def test_line_items_revenue_returns_and_rejected_row(con: db.Connection) -> None
         ("536365", 1, "17850", T(2010, 12, 1, 8, 26), 6.0, D("2.55"), D("15.30"), False),
         ("536365", 2, "17850", T(2010, 12, 1, 8, 26), 2.0, D("3.39"), D("6.78"), False),
         ("536366", 1, "13047", T(2010, 12, 2, 9, 0), 1.0, D("10.00"), D("10.00"), False),
-        # The "C" invoice is a cancellation: a return, kept out of value metrics.
+        # The "C" invoice is a cancellation: a return, subtracted in net figures.
         ("C536367", 1, "17850", T(2010, 12, 3, 10, 0), -1.0, D("2.55"), D("-2.55"), True),
     ]
     m = metrics(con)
     # 6 x 2.55 + 2 x 3.39 + 10.00 = 15.30 + 6.78 + 10.00 = 32.08
     assert m["revenue"] == 32.08
+    # The cancellation C536367 (-1 x 2.55) is subtracted in the net: 32.08 - 2.55 = 29.53.
+    assert m["returns_amount"] == 2.55
+    assert m["net_revenue"] == pytest.approx(29.53, abs=1e-9)
     assert m["customers_with_orders"] == 2  # 17850 and 13047 ("17850.0" loses its ".0")
     # The line with no CustomerID (row 6) is rejected and kept, with why, in load_rejects.
     assert con.execute(
@@ -158,7 +161,7 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
         FIXTURES / "orders_gbk.csv",
     )
     assert load.returncode == 0, load.stderr
-    assert "load 1 committed (replace)" in load.stdout
+    assert "load 1 committed (append)" in load.stdout  # the default mode, as on the Data page
     out = cli("metrics", "--json", "--db", dbp)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -166,7 +169,11 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
         "tables": {"customers": 4, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0},
         # 1234.50 + 200 + 150000 + 99.5 = 151534.0; SO4 (-300) is a return and left out.
         "revenue": 151534.0,
-        # 001, 002 and 005; SO4 is a return and customer 004's only order, so 004 does not count.
+        # SO4 is subtracted in the net: 151534.0 - 300 = 151234.0.
+        "net_revenue": 151234.0,
+        "returns_amount": 300.0,
+        # 001, 002 and 005; SO4 is a return and customer 004's only order (net -300 <= 0), so
+        # 004 does not count.
         "customers_with_orders": 3,
         "first_order_date": "2024-01-31",
         "last_order_date": "2024-04-01",
@@ -467,19 +474,28 @@ def test_uci_online_retail_through_the_cli(shared_data: Path, tmp_path: Path) ->
     assert load.returncode == 0, load.stderr
     m = json.loads(cli("metrics", "--json", "--db", dbp).stdout)
 
-    revenue, buyers, lines = D(0), set(), 0
+    revenue, returned, lines = D(0), D(0), 0
+    net: dict[str, D] = {}
     with open(src, encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             lines += 1
             cid = r["CustomerID"].strip()
-            if not cid or r["InvoiceNo"].startswith("C") or D(r["Quantity"]) < 0:
+            if not cid:
                 continue
-            revenue += D(r["Quantity"]) * D(r["UnitPrice"])
-            buyers.add(cid)
+            amount = D(r["Quantity"]) * D(r["UnitPrice"])
+            if r["InvoiceNo"].startswith("C") or D(r["Quantity"]) < 0:
+                returned += abs(amount)  # a cancellation: subtracted in the net
+                net[cid] = net.get(cid, D(0)) - abs(amount)
+                continue
+            revenue += amount
+            net[cid] = net.get(cid, D(0)) + amount
     assert lines == 40_000
     assert round(revenue, 2) == D("602976.58")
     assert round(D(str(m["revenue"])), 2) == round(revenue, 2)
-    assert m["customers_with_orders"] == len(buyers)
+    assert round(D(str(m["returns_amount"])), 2) == round(returned, 2)
+    assert round(D(str(m["net_revenue"])), 2) == round(revenue - returned, 2)
+    # Buyers: customers whose net spend (sales minus cancellations) is > 0.
+    assert m["customers_with_orders"] == sum(1 for v in net.values() if v > 0)
     assert (m["first_order_date"], m["last_order_date"]) == ("2010-12-01", "2011-12-09")
 
 
@@ -515,3 +531,302 @@ def test_cfpb_complaints_and_maven_pipeline_auto_map(shared_data: Path, con: db.
         if r["engage_date"].strip():
             expected[r["deal_stage"]] = expected.get(r["deal_stage"], 0) + 1
     assert stages == expected
+
+
+# --------------------------------------------------------------------------- columns from content
+
+
+def test_an_unrecognised_date_header_is_found_from_its_values(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    f = write_csv(
+        tmp_path / "inv.csv",
+        "订单号,客户编号,日期X,金额\n"
+        'A1,C1,2024/1/31,"¥1,234.50"\nA2,C2,2024年2月3日,10\nA3,C1,2024-02-05 09:30,5\n',
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert report.table == "orders"
+    g = report.inferred["order_date"]
+    # 3 of the 3 values parse as dates: 100 %.
+    assert (g.header, g.rule, g.matched, g.values) == ("日期X", "dates", 3, 3)
+    assert report.mapping["日期X"] == "order_date"
+    assert orders(con, "order_id, customer_id, order_date, amount") == [
+        ("A1", "C1", T(2024, 1, 31), D("1234.50")),
+        ("A2", "C2", T(2024, 2, 3), D("10")),
+        ("A3", "C1", T(2024, 2, 5, 9, 30), D("5")),
+    ]
+
+
+def test_a_customer_id_is_found_from_repetition(con: db.Connection, tmp_path: Path) -> None:
+    # 买家X repeats (B01 twice); 备注X is free text; 数量X repeats too (1, 2, 1, 1), but only
+    # 买家X names a buyer.
+    f = write_csv(
+        tmp_path / "shop.csv",
+        "订单号,买家X,下单时间,实付金额,数量X,备注X\n"
+        "T1,B01,2024/3/1,10,1,加急 发顺丰\nT2,B02,2024/3/2,20,2,\nT3,B01,2024/3/3,30,1,周末送\n"
+        "T4,B03,2024/3/4,40,1,\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    g = report.inferred["customer_id"]
+    # 4 non-blank values, 3 distinct ids (B01, B02, B03).
+    assert (g.header, g.rule, g.matched, g.values) == ("买家X", "ids", 3, 4)
+    assert orders(con, "order_id, customer_id") == [
+        ("T1", "B01"),
+        ("T2", "B02"),
+        ("T3", "B01"),
+        ("T4", "B03"),
+    ]
+
+
+def test_excel_serials_are_dates_only_under_a_date_header(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # 客户号X holds 5-digit numbers that would read as Excel serials; only 开单日X names a date.
+    f = write_csv(
+        tmp_path / "serials.csv",
+        "订单号,客户号X,开单日X,金额\nS1,17850,45322,1\nS2,13047,45323,2\nS3,17850,45324,3\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert {c: g.header for c, g in report.inferred.items()} == {
+        "customer_id": "客户号X",
+        "order_date": "开单日X",
+    }
+    # Serial 45322 counted from 1899-12-30 is 2024-01-31, then one day each.
+    assert orders(con, "customer_id, order_date") == [
+        ("17850", T(2024, 1, 31)),
+        ("13047", T(2024, 2, 1)),
+        ("17850", T(2024, 2, 2)),
+    ]
+
+
+def test_line_items_with_quantity_and_unit_price_are_orders(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # No amount column: the amount is quantity x unit price, so the file is an orders file.
+    f = write_csv(
+        tmp_path / "lines.csv",
+        "单据编号,客户编号,单据日期,商品名称,数量,含税单价\n"
+        'X1,C1,2024/1/31,机油,3,"¥1,234.50"\nX1,C1,2024/1/31,滤芯,2,￥45.00\n'
+        "X2,C2,2024/2/1,雨刷,1,88\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.line_items, report.inferred) == ("orders", True, {})
+    assert orders(con, "order_id, line_no, quantity, unit_price, amount") == [
+        ("X1", 1, 3.0, D("1234.50"), D("3703.50")),  # 3 x 1,234.50 = 3,703.50
+        ("X1", 2, 2.0, D("45"), D("90")),  # 2 x 45.00 = 90.00
+        ("X2", 1, 1.0, D("88"), D("88")),  # 1 x 88 = 88
+    ]
+    # 3,703.50 + 90 + 88 = 3,881.50
+    assert metrics(con)["revenue"] == 3881.5
+
+
+def test_resolution_time_is_not_a_handling_start(con: db.Connection, tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "tickets.csv",
+        "工单编号,投诉时间,投诉类别,处理时间,处理完成时间\n"
+        "K1,2024/5/1 09:00,质量,2024/5/1 10:00,2024/5/2 16:30\n"
+        "K2,2024/5/3 08:00,服务,,\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert report.mapping["处理完成时间"] == "handled_at"
+    assert "处理时间" not in report.mapping  # when handling began: no column holds that
+    assert con.execute(
+        "SELECT complaint_id, accepted_at, handled_at, closed_at FROM complaints ORDER BY 1"
+    ).fetchall() == [
+        ("K1", None, T(2024, 5, 2, 16, 30), None),
+        ("K2", None, None, None),
+    ]
+
+
+def test_the_sample_is_the_first_2000_rows_and_long_fields_are_read(tmp_path: Path) -> None:
+    long = "x" * 200_000  # over the csv module's 128 KB field limit
+    rows = "".join(
+        f"R{i},C{i % 7},2024/1/{i % 28 + 1},{long if i == 0 else 1}\n" for i in range(2500)
+    )
+    f = write_csv(tmp_path / "big.csv", "订单号,客户编号,日期X,备注X\n" + rows)
+    profiles = ingest.profile_columns(f, ",", ["订单号", "客户编号", "日期X", "备注X"])
+    # 2,500 data rows, 2,000 sampled; 7 customers C0..C6 repeat; every 日期X value is a date.
+    assert profiles["日期X"].values == profiles["日期X"].date_count == 2000
+    assert (profiles["客户编号"].distinct, profiles["客户编号"].id_like) == (7, True)
+    assert (profiles["订单号"].distinct, profiles["订单号"].id_like) == (2000, False)
+    assert profiles["备注X"].values == 2000
+
+
+# --------------------------------------------------------------------------- encodings
+
+# A complaints export with Chinese headers, saved as GB18030 by a Chinese Excel.
+COMPLAINTS_GB = (
+    "投诉编号,客户编号,投诉日期,投诉类别,处理状态\n"
+    "T1,001,2024/1/31,物流延误,已处理\n"
+    "T2,002,2024/2/1,产品质量,处理中\n"
+    "T3,001,2024/2/15,服务态度,已结案\n"
+)
+
+
+def test_gb18030_export_whose_first_header_is_valid_utf8(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    f = write_csv(tmp_path / "投诉导出.csv", COMPLAINTS_GB, "gb18030")
+    raw = f.read_bytes()
+    # 投 = CD B6 is also the valid UTF-8 "Ͷ" (U+0376); 诉 = CB DF is not UTF-8. Judged from its
+    # first characters the file was refused as mixing encodings in row 1.
+    assert raw[:4] == b"\xcd\xb6\xcb\xdf" and raw[:2].decode("utf-8") == "\u0376"
+    assert ingest.inspect(ingest.Source(f)).encoding == "gb18030"
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.encoding, report.rows_read, report.rows_loaded) == (
+        "complaints",
+        "gb18030",
+        3,
+        3,
+    )
+    assert con.execute(
+        "SELECT complaint_id, customer_id, received_at, category, status FROM complaints ORDER BY 1"
+    ).fetchall() == [
+        ("T1", "001", T(2024, 1, 31), "物流延误", "已处理"),
+        ("T2", "002", T(2024, 2, 1), "产品质量", "处理中"),
+        ("T3", "001", T(2024, 2, 15), "服务态度", "已结案"),
+    ]
+    assert con.execute("SELECT encoding FROM load_history").fetchall() == [("gb18030",)]
+
+
+def test_encoding_names_are_checked() -> None:
+    assert [
+        ingest.normalise_encoding(n)
+        for n in ("UTF8", "GBK", "cp936", "windows-1252", "Big5", "utf-16", " gb18030 ")
+    ] == ["utf-8", "gbk", "gbk", "cp1252", "big5", "utf-16", "gb18030"]
+    for bad in ("klingon", "", "base64", "rot13"):  # base64 / rot13 are codecs, not encodings
+        with pytest.raises(ingest.IngestError, match="unknown text encoding"):
+            ingest.normalise_encoding(bad)
+
+
+def test_cli_encoding_flag(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    f = write_csv(tmp_path / "complaints.csv", COMPLAINTS_GB, "gb18030")
+    forced = cli("load", "--db", dbp, "--encoding", "GBK", "--complaints", f)
+    assert forced.returncode == 0, forced.stderr
+    assert "complaints.csv: complaints — 3 rows read, 3 loaded, 0 rejected (gbk)" in forced.stdout
+    wrong = cli("load", "--db", dbp, "--encoding", "utf-8", "--complaints", f)
+    assert wrong.returncode == 2
+    assert "the file is not UTF-8 (the encoding chosen)" in error_of(wrong)
+    # The first byte UTF-8 rejects: 诉 (CB DF) then 编 (B1 E0); 投 (CD B6) passed as "Ͷ".
+    assert "row 1: 'CB DF B1 E0'" in error_of(wrong)
+    for command in (("load", "--db", dbp), ("validate",)):
+        r = cli(*command, "--encoding", "klingon", "--complaints", f)
+        assert r.returncode == 2
+        assert error_of(r).startswith("error: unknown text encoding 'klingon'")
+    checked = cli("validate", "--encoding", "gb18030", "--complaints", f)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "(gb18030)" in checked.stdout
+    con = db.connect(dbp)
+    try:  # only the first load went in
+        assert con.execute("SELECT load_id, encoding FROM load_history").fetchall() == [(1, "gbk")]
+        assert con.execute("SELECT count(*) FROM complaints").fetchone() == (3,)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- replace-all
+
+
+def test_replace_all_empties_every_other_table_and_rolls_back(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    load_baseline(con)  # load 1: 4 customers, 5 orders
+    c = write_csv(tmp_path / "complaints.csv", COMPLAINTS_GB, "gb18030")
+    ingest.load(con, [ingest.Source(c)], "append")  # load 2: 3 complaints
+    before = snapshot(con)
+    f = write_csv(tmp_path / "own.csv", ORDER_HEAD + "M1,001,2024-06-01,10\nM2,002,2024-06-02,20\n")
+    result = ingest.load(con, [ingest.Source(f, "orders")], "replace-all")
+    # leads and interactions were empty already: nothing to empty there.
+    assert result.emptied == {"customers": 4, "complaints": 3}
+    assert db.table_counts(con) == {
+        "customers": 0,
+        "orders": 2,
+        "complaints": 0,
+        "leads": 0,
+        "interactions": 0,
+    }
+    assert metrics(con)["revenue"] == 30.0  # 10 + 20: the baseline's orders are gone
+    assert con.execute(
+        "SELECT file_name, table_name, mode, rows_loaded, undo_kind FROM load_history "
+        "WHERE load_id = 3 ORDER BY table_name"
+    ).fetchall() == [
+        (None, "complaints", "replace-all", 0, "replaced"),
+        (None, "customers", "replace-all", 0, "replaced"),
+        ("own.csv", "orders", "replace-all", 2, "replaced"),
+    ]
+    assert ingest.rollback_to_before(con, 3) == [3]
+    assert snapshot(con) == before
+
+
+def test_demo_tables_until_the_users_own_data_replaces_them(demo_copy: Path) -> None:
+    con = db.connect(demo_copy)
+    try:
+        every = ["customers", "orders", "complaints", "leads", "interactions"]
+        counts = db.table_counts(con)
+        assert ingest.demo_tables(con) == every
+        # Own orders appended: the demo orders are still there, mixed in.
+        first = ingest.load(con, [ingest.Source(FIXTURES / "orders_gbk.csv")], "append")
+        assert ingest.demo_tables(con) == every
+        # Own customers replacing the demo's: that table is the user's alone.
+        ingest.load(con, [ingest.Source(FIXTURES / "customers_bom.csv")], "replace")
+        assert ingest.demo_tables(con) == ["orders", "complaints", "leads", "interactions"]
+        own = ingest.load(con, [ingest.Source(FIXTURES / "orders_gbk.csv")], "replace-all")
+        assert own.emptied == {
+            "customers": 4,  # customers_bom.csv's
+            "complaints": counts["complaints"],
+            "leads": counts["leads"],
+            "interactions": counts["interactions"],
+        }
+        assert ingest.demo_tables(con) == []
+        assert db.table_counts(con)["orders"] == 5  # orders_gbk.csv only
+        # Undoing the three loads gives the demo back, row for row.
+        assert ingest.rollback_to_before(con, first.load_id) == [4, 3, 2]
+        assert db.table_counts(con) == counts
+        assert ingest.demo_tables(con) == every
+    finally:
+        con.close()
+
+
+def test_cli_default_mode_appends_like_the_data_page(tmp_path: Path) -> None:
+    dbp = tmp_path / "crm.duckdb"
+    assert cli("load", "--db", dbp, "--file", FIXTURES / "customers_bom.csv").returncode == 0
+    first = cli("load", "--db", dbp, "--orders", FIXTURES / "orders_gbk.csv")
+    assert "load 2 committed (append)" in first.stdout
+    more = write_csv(
+        tmp_path / "more.csv", ORDER_HEAD + "SO2,001,2024-02-16,250\nSO9,003,2024-05-01,80\n"
+    )
+    assert cli("load", "--db", dbp, "--orders", more).returncode == 0
+    con = db.connect(dbp)
+    try:  # SO1..SO5 kept, SO2 updated, SO9 added
+        assert orders(con, "order_id, amount")[1] == ("SO2", D("250"))
+        assert len(orders(con)) == 6
+    finally:
+        con.close()
+    # An explicit --mode replace still swaps the table whole.
+    assert cli("load", "--db", dbp, "--mode", "replace", "--orders", more).returncode == 0
+    own = cli("load", "--db", dbp, "--mode", "replace-all", "--orders", more)
+    assert own.returncode == 0, own.stderr
+    assert "customers: emptied (4 rows removed; no file named it)" in own.stdout
+    assert "load 5 committed (replace-all)" in own.stdout
+    con = db.connect(dbp)
+    try:
+        assert con.execute(
+            "SELECT load_id, mode FROM load_history WHERE file_name IS NOT NULL ORDER BY 1"
+        ).fetchall() == [
+            (1, "append"),
+            (2, "append"),
+            (3, "append"),
+            (4, "replace"),
+            (5, "replace-all"),
+        ]
+        assert orders(con, "order_id") == [("SO2",), ("SO9",)]
+        assert db.table_counts(con)["customers"] == 0
+    finally:
+        con.close()
+    assert cli("rollback", "--db", dbp, "--to-before", "5").returncode == 0
+    con = db.connect(dbp)
+    try:
+        assert db.table_counts(con)["customers"] == 4
+    finally:
+        con.close()

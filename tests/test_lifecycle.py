@@ -429,3 +429,121 @@ def test_report_reuses_its_rows(hand: db.Connection) -> None:
     assert list(top["customer_id"]) == ["SP500", "SP499"]  # revenue 1,500 and 1,499 > 200 (S365)
     assert top.set_index("customer_id")["rule"].to_dict() == full[["SP500", "SP499"]].to_dict()
     assert len(lifecycle.report_members(rep, "stability")) == 3  # S365, SP500, SP499
+
+
+# --------------------------------------------------------------------------- what the data cannot tell
+
+SHORT_ORDERS = """order_id,customer_id,order_date,amount
+o1,A,2024-01-01 10:00,100
+o2,B,2024-02-15 10:00,100
+o3,A,2024-03-31 10:00,100
+o4,C,2024-03-31 11:00,100
+"""
+
+# Five customers over two years: A and B first buy within 365 days of the data start
+# (2023-01-01, day 0 and day 151), C exactly on day 365 (2024-01-01), D and E later.
+CENSORED_ORDERS = """order_id,customer_id,order_date,amount
+o1,A,2023-01-01 10:00,100
+o2,B,2023-06-01 10:00,100
+o3,C,2024-01-01 10:00,100
+o4,D,2024-03-01 10:00,100
+o5,E,2024-12-31 10:00,100
+o6,A,2024-12-31 11:00,100
+"""
+
+
+def test_three_months_of_orders_is_a_short_history(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "short.duckdb")
+    _load(con, tmp_path, "customer_id\nA\nB\nC\n", SHORT_ORDERS)
+    got = {w["code"]: w for w in lifecycle.history_warnings(con)}
+    warnings = metrics.metrics(con)["warnings"]
+    con.close()
+    short = got["short_history"]
+    # 2024-01-01 -> 2024-03-31 = 31 (Jan) + 29 (Feb, leap year) + 30 = 90 days < 365: nobody can
+    # be lost (needs > 365 days of silence) nor stable (needs a 365-day relationship).
+    assert short["history_days"] == 90
+    assert (short["threshold"], short["threshold_days"]) == ("churn_days", 365)
+    assert short["unreachable_stages"] == ["lost", "stability"]
+    assert short["severity"] == "warning"
+    # Every buyer's first purchase is within 365 days of the start: 3 of 3, and with a short
+    # history that is a warning.
+    cens = got["left_censored"]
+    assert (cens["customers"], cens["buyers"], cens["share"]) == (3, 3, 1.0)
+    assert cens["severity"] == "warning"
+    by_code = {w["code"]: w for w in warnings}
+    assert "90 days" in by_code["short_history"]["message"]
+    assert "365 days" in by_code["short_history"]["message"]
+    assert "Lost or Stability" in by_code["short_history"]["message"]
+
+
+def test_left_censored_customers_counted(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "censored.duckdb")
+    _load(con, tmp_path, "customer_id\nA\nB\nC\nD\nE\n", CENSORED_ORDERS)
+    got = {w["code"]: w for w in lifecycle.history_warnings(con)}
+    # With churn_days = 400, C is censored too (2024-01-01 - 2023-01-01 = 365 < 400).
+    wide = lifecycle.history_warnings(con, rules=lifecycle.LifecycleRules(churn_days=400))
+    con.close()
+    # History 2023-01-01 -> 2024-12-31 = 365 + 366 = 731 days: long enough for every rule.
+    assert "short_history" not in got
+    cens = got["left_censored"]
+    # A (day 0) and B (day 151) < 365; C is on day 365: had C bought on 2022-12-31, its silence
+    # of 366 days > 365 would have made it lost, so C's "new" is right -> 2 of 5 = 40 %.
+    assert (cens["customers"], cens["buyers"], cens["share"]) == (2, 5, 0.4)
+    assert cens["censored_until"] == "2023-12-31"  # 2023-01-01 + 364 days
+    assert cens["severity"] == "note"  # 40 % < 50 % and the history is long enough
+    assert {w["code"]: w for w in wide}["left_censored"]["customers"] == 3  # C: 365 < 400
+
+
+def test_page_shows_the_short_history(tmp_path: Path, app_env: None) -> None:
+    path = tmp_path / "short_page.duckdb"
+    con = db.connect(path)
+    _load(con, tmp_path, "customer_id\nA\nB\nC\n", SHORT_ORDERS)
+    con.close()
+    at = make_app_test(path, "pages/lifecycle.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(w.value for w in at.warning)
+    assert "订单历史只有 90 天" in text and "已流失或稳定期" in text, text
+    assert "可能在数据开始前就已购买" in text
+    # The new-vs-lost chart shades the censored months (all three: January to March 2024).
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    shaded = [s["layout"] for s in specs if s["layout"].get("shapes")]
+    assert len(shaded) == 1, [s["layout"].get("title") for s in specs]
+    assert "数据开始前购买" in shaded[0]["annotations"][0]["text"]
+    assert shaded[0]["shapes"][0]["x0"].startswith("2023-12-17")  # 2024-01-01 - 15 days
+    assert shaded[0]["shapes"][0]["x1"].startswith("2024-03-16")  # 2024-03-01 + 15 days
+    at = make_app_test(path, "pages/overview.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("covers only 90 days" in w.value for w in at.warning)
+
+
+def test_demo_history_warnings(demo_con: db.Connection) -> None:
+    # Independently, in pandas: first non-return order day per customer vs the data's first day.
+    orders = demo_con.execute(
+        "SELECT customer_id, CAST(order_date AS DATE) AS d FROM orders WHERE NOT is_return"
+    ).df()
+    first = pd.to_datetime(orders.groupby("customer_id")["d"].min())
+    start, end = pd.to_datetime(orders["d"]).min(), pd.to_datetime(orders["d"]).max()
+    censored = int(((first - start).dt.days < lifecycle.CHURN_DAYS).sum())
+    got = lifecycle.history_warnings(demo_con)
+    # Three years of history: no short_history; a third of the buyers left-censored -> a note.
+    assert (end - start).days > lifecycle.CHURN_DAYS
+    assert [w["code"] for w in got] == ["left_censored"]
+    assert got[0]["customers"] == censored and got[0]["buyers"] == len(first)
+    assert got[0]["severity"] == "note"
+    assert [w["code"] for w in metrics.metrics(demo_con)["warnings"]] == ["left_censored"]
+
+
+def test_a_period_without_first_purchases(demo_con) -> None:
+    # Nobody's first purchase falls in 2020 (the demo data start in 2023-08): the cohort table
+    # is empty, and the report, its matrix and its heatmap are empty, not a crash ("merge on
+    # object and datetime64 columns").
+    import datetime as dt
+
+    from crm_core import charts, lifecycle
+
+    start, end = dt.date(2020, 1, 1), dt.date(2020, 3, 31)
+    cohorts = lifecycle.cohort_retention(demo_con, end, start, end)
+    assert cohorts.empty and list(cohorts.columns)[:3] == ["cohort", "months_since", "cohort_size"]
+    rep = lifecycle.lifecycle_report(demo_con, start, end)
+    assert rep.cohorts.empty
+    charts.cohort_heatmap(lifecycle.retention_matrix(rep.cohorts), "t", "x", "y")

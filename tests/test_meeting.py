@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from conftest import make_app_test
 
 from crm_core import db, i18n, overview, weekly
@@ -87,9 +88,10 @@ def test_weekly_comparison_by_hand(con: db.Connection, fixtures: Path) -> None:
     assert df.loc["revenue", "this_week"] == 99.5
     assert df.loc["new_customers", "this_week"] == 1  # customer 005's first order
     assert df.loc["orders", "last_week"] == 0
-    # Week ending 2024-03-07 = 03-01..03-07: SO3 (150,000; SO4 on 03-02 is a return).
+    # Week ending 2024-03-07 = 03-01..03-07: SO3 (150,000) and SO4 on 03-02, a return of 300
+    # that counts against its week: revenue is net, 150,000 - 300 = 149,700; one order (SO3).
     df = weekly.weekly_comparison(con, dt.date(2024, 3, 7)).set_index("measure")
-    assert df.loc["revenue", "this_week"] == 150000.0
+    assert df.loc["revenue", "this_week"] == 149700.0
     assert df.loc["orders", "this_week"] == 1
 
 
@@ -97,3 +99,88 @@ def test_weekly_page_renders(demo_copy: Path, app_env: None) -> None:
     at = make_app_test(demo_copy, "pages/weekly.py", {"lang": "zh"}).run()
     assert not at.exception
     assert len(at.metric) == len(weekly.MEASURES)
+
+
+def _frozen_link(at) -> str:
+    value = at.query_params["snapshot"]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_snapshot_links_cannot_be_guessed(demo_copy: Path, app_env: None) -> None:
+    from crm_core import snapshot
+
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    next(b for b in at.sidebar.button if "Freeze" in b.label).click().run()
+    sid = _frozen_link(at)
+    # 22 URL-safe characters (128 random bits), not the load number the link used to carry.
+    assert snapshot.is_valid_id(sid) and not sid.isdigit(), sid
+    assert any("Frozen at load 1" in i.value for i in at.sidebar.info)
+    # The old form, ?snapshot=<load number>, opens nothing.
+    old = make_app_test(demo_copy, params={"lang": "en", "snapshot": "1"}).run()
+    assert not old.exception and any("snapshot=1" in w.value for w in old.sidebar.warning)
+    # Owner-only files: the snapshot, its facts and the database itself.
+    for p in (snapshot.snapshot_file(demo_copy, sid), demo_copy):
+        assert p.stat().st_mode & 0o077 == 0, (p, oct(p.stat().st_mode))
+    assert snapshot.snapshot_file(demo_copy, sid).with_suffix(".json").stat().st_mode & 0o077 == 0
+
+
+def test_a_huge_or_odd_snapshot_value_is_a_note(demo_copy: Path, app_env: None) -> None:
+    # ?snapshot=<5,000 digits> raised "Exceeds the limit (4300 digits)" as a traceback.
+    for raw in ("9" * 5000, "../../etc/passwd", "x" * 22 + "'", "[a](https://evil.example)"):
+        at = make_app_test(demo_copy, params={"lang": "en", "snapshot": raw}).run()
+        assert not at.exception, [e.value for e in at.exception]
+        notes = " ".join(w.value for w in at.sidebar.warning)
+        assert "snapshot=" in notes and "https://evil" not in notes, notes
+
+
+def test_snapshots_expire_and_admins_can_delete_them(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core import config, snapshot
+
+    con = db.connect(demo_copy)
+    sid = snapshot.freeze(con, demo_copy)
+    assert snapshot.freeze(con, demo_copy) == sid  # same load, same scope: the same link
+    made = snapshot.info(demo_copy, sid)
+    assert made is not None and made.load_id == 1
+    # Expiry after CRM_LENS_SNAPSHOT_DAYS (30 by default): 29 days later kept, 31 deleted.
+    assert snapshot.expire(demo_copy, made.created_at + dt.timedelta(days=29)) == []
+    assert snapshot.expire(demo_copy, made.created_at + dt.timedelta(days=31)) == [sid]
+    assert snapshot.info(demo_copy, sid) is None
+    assert not snapshot.snapshot_file(demo_copy, sid).exists()
+    monkeypatch.setattr(config, "SNAPSHOT_DAYS", 0)  # configurable: expired at once
+    gone = snapshot.freeze(con, demo_copy)
+    assert snapshot.info(demo_copy, gone) is None and snapshot.list_snapshots(demo_copy) == []
+    monkeypatch.setattr(config, "SNAPSHOT_DAYS", 30)
+    other = snapshot.freeze(con, demo_copy)
+    assert other != sid and [i.id for i in snapshot.list_snapshots(demo_copy)] == [other]
+    assert snapshot.delete(demo_copy, other) and not snapshot.delete(demo_copy, other)
+    assert snapshot.list_snapshots(demo_copy) == []
+    con.close()
+
+
+def test_a_snapshot_opens_only_within_the_viewers_scope(demo_copy: Path, app_env: None) -> None:
+    from types import SimpleNamespace
+
+    from crm_core import snapshot
+
+    con = db.connect(demo_copy)
+    east = SimpleNamespace(regions=("华东",), owners=None)
+    everything = snapshot.freeze(con, demo_copy)  # made by an unrestricted user
+    east_only = snapshot.freeze(con, demo_copy, scope=east, created_by="li")
+    con.close()
+    assert everything != east_only
+    made_all, made_east = snapshot.info(demo_copy, everything), snapshot.info(demo_copy, east_only)
+    assert made_all and made_east and made_east.scope == {"regions": ["华东"]}
+    assert snapshot.can_view(made_all, None) and snapshot.can_view(made_east, None)
+    assert snapshot.can_view(made_east, east)
+    assert not snapshot.can_view(made_all, east)  # wider than the viewer may see
+    north = SimpleNamespace(regions=("华北",), owners=None)
+    assert not snapshot.can_view(made_east, north)
+    # Through the app: the refused link is treated like an unknown one (live data, a note).
+    at = make_app_test(demo_copy, params={"lang": "en", "snapshot": everything})
+    at.session_state["_crm_scope"] = (("华东",), ())  # ui.set_scope(("华东",)), as sign-in does
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"snapshot={everything}" in w.value for w in at.sidebar.warning)
+    assert not any("Frozen" in i.value for i in at.sidebar.info)

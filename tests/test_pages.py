@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,37 @@ def test_data_page_upload_and_load(demo_copy: Path, app_env: None, fixtures: Pat
     load.click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_env: None) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    one = "订单号,客户编号,日期X,金额\nA1,C1,2024/1/31,10\nA2,C2,2024/2/1,20\n"
+    at.get("file_uploader")[0].set_value(("one.csv", one.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    editor = at.dataframe[0].value.set_index("文件列")
+    # Pre-selected and marked as a guess, for the user to confirm.
+    assert editor.loc["日期X", "对应字段"] == "order_date"
+    assert editor.loc["日期X", "说明"] == "推测，请确认"
+    assert editor.loc["订单号", "说明"] == ""  # matched by its header: no note
+    # 2 of 2 values are dates: 100 %; the header is escaped for Markdown (日期X has nothing to
+    # escape).
+    assert any("order_date ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
+    two = "订单号,客户编号,开票X,付款X,金额\nA1,C1,2024/1/31,2024/2/3,10\nA2,C2,2024/2/1,2024/2/4,20\n"
+    at.get("file_uploader")[0].set_value(("two.csv", two.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    editor = at.dataframe[0].value.set_index("文件列")
+    # A tie: nothing pre-selected, both candidates named.
+    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["", ""]
+    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：order_date"] * 2
+    assert any("开票X、付款X" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_headers_are_escaped_for_markdown() -> None:
+    from crm_core import ui
+
+    # One escaping helper for every page (crm_core/text.py): no image or link survives.
+    out = ui.md("![x](http://e/a.png)")
+    assert out.startswith(r"\!\[x\]\(") and "](" not in out
 
 
 def test_a_load_empties_the_uploader_and_updates_the_sidebar(
@@ -317,3 +350,292 @@ def test_tables_format_money_localized() -> None:
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["revenue"]["type_config"]["format"] == "localized"
     assert "year" not in config
+
+
+def unescaped(markdown: str) -> str:
+    """An error box's text as the user reads it (file names and values are Markdown-escaped)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Path) -> None:
+    # A complaints export in GB18030 whose first header bytes (投 = CD B6) are valid UTF-8.
+    text = (
+        "投诉编号,客户编号,投诉日期,投诉类别\nT1,001,2024/1/31,物流延误\nT2,002,2024/2/1,产品质量\n"
+    )
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value(("complaints.csv", text.encode("gb18030"), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    choice = at.selectbox(key="file0_encoding")
+    assert choice.label == "File encoding" and choice.value == ""  # detect automatically
+    assert choice.options[:3] == [
+        "Detect automatically",
+        "UTF-8",
+        "GB18030 / GBK (Simplified Chinese)",
+    ]
+    facts = " ".join(c.value for c in at.main.caption)
+    assert "Encoding gb18030 (detected)" in facts, facts
+    assert at.selectbox(key="file0_table").value == "complaints"
+    # A chosen encoding is used as it is, and a wrong one says so instead of guessing.
+    choice.set_value("utf-8").run()
+    assert not at.exception
+    assert any("not UTF-8 (the encoding chosen)" in unescaped(e.value) for e in at.error)
+    at.selectbox(key="file0_encoding").set_value("gb18030").run()
+    facts = " ".join(c.value for c in at.main.caption)
+    assert "Encoding gb18030 ·" in facts and "(detected)" not in facts, facts
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "photo.csv",
+            (ROOT / "tests/fixtures/bad/orders_png_renamed_to_csv.csv").read_bytes(),
+            "it looks like a PNG image",
+        ),
+        (
+            "book.csv",
+            (ROOT / "tests/fixtures/bad/orders_xlsx_renamed_to_csv.csv").read_bytes(),
+            "it looks like an Excel workbook",
+        ),
+        ("noise.csv", random.Random(14).randbytes(5000), "not a CSV text export"),
+    ],
+    ids=["png", "xlsx", "random"],
+)
+def test_data_page_refuses_a_binary_upload_in_an_error_box(
+    name: str, data: bytes, message: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(unescaped(e.value) for e in at.error)
+    assert f"{name}: this is not a CSV text export" in errors, errors
+    assert message in errors, errors
+    assert not [b for b in at.button if b.label == "Load"]
+
+
+def test_data_page_previews_a_200_kb_field(demo_copy: Path, app_env: None) -> None:
+    note = "x" * 204_800
+    text = f"order_id,customer_id,order_date,amount,product\nL1,001,2024-05-01,10,{note}\n"
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    at.get("file_uploader")[0].set_value(("orders.csv", text.encode(), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="file0_table").value == "orders"
+
+
+def test_start_with_my_own_data_removes_the_demo(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db
+
+    con = db.connect(demo_copy)
+    counts = db.table_counts(con)
+    con.close()
+    demo_note = i18n.t("sidebar.demo_all", "en")
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    assert [i.value for i in at.sidebar.info] == [demo_note]
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    own = at.button(key="own")
+    assert own.label == "Start with my own data (remove the demo data)"
+    # A confirmation first, naming what is replaced and what is emptied; cancel leaves it.
+    own.click().run()
+    warning = " ".join(w.value for w in at.warning)
+    assert f"replace orders ({counts['orders']:,} rows) whole" in warning, warning
+    assert f"customers ({counts['customers']:,} rows)" in warning, warning
+    at.button(key="own_cancel").click().run()
+    assert not at.warning and not [b for b in at.button if b.key == "own_go"]
+    at.button(key="own").click().run()
+    at.button(key="own_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    success = [s.value for s in at.success]
+    assert "Emptied: customers, complaints, leads, interactions." in success, success
+    assert success[-1] == "Load 2 committed.", success
+    assert not at.sidebar.info  # no demo data left
+    con = db.connect(demo_copy)
+    after = db.table_counts(con)
+    con.close()
+    assert after == {"customers": 0, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0}
+    # Rolling it back brings the demo and its note back.
+    at.selectbox(key="rollback").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [i.value for i in at.sidebar.info] == [demo_note]
+
+
+def test_sidebar_names_the_tables_still_holding_demo_data(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    from crm_core import db, ingest
+
+    con = db.connect(demo_copy)
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")], "replace")
+    con.close()
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = i18n.t("sidebar.demo_some", "en", tables="orders, complaints, leads, interactions")
+    assert [i.value for i in at.sidebar.info] == [expected]
+
+
+# Elements whose text Streamlit shows as plain text (cells, options): hostile values may appear.
+PLAIN_TEXT_ELEMENTS = {"arrow_data_frame", "selectbox", "multiselect", "text", "code"}
+
+
+UNSAFE_MARKDOWN = re.compile(r"https?\\?://evil|(?<!\\)\]\(|\w\\?@evil|www\\?\.evil")
+
+
+def _strings(message) -> list[str]:
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(x) -> None:
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(MessageToDict(message))
+    return out
+
+
+def unsafe_texts(at) -> list[tuple[str, str]]:
+    """(element type, text) of every rendered element that would show a hostile payload as a
+    link, image or HTML: an unescaped evil.example URL in Markdown, a tag in a chart."""
+    found = []
+    for node in at._tree:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if proto is None or kind in PLAIN_TEXT_ELEMENTS:
+            continue
+        if kind == "plotly_chart":
+            spec = proto.spec
+            found += [(kind, tag) for tag in ("<a href", "<img") if tag in spec]
+            continue
+        # A bare "https://" or "@" (GFM autolinks them even when backslash-escaped), or an
+        # unescaped link / image.
+        found += [(kind, s[:120]) for s in _strings(proto) if UNSAFE_MARKDOWN.search(s)]
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_cells_and_file_names_render_as_text(
+    page: str, hostile_copy: Path, app_env: None
+) -> None:
+    # Cells (region, source, owner, segment, category, stage, complaint category) and the last
+    # load's file name hold Markdown links, images, <a href>, LaTeX and colour directives.
+    from hostile import FILE_NAME
+
+    at = make_app_test(hostile_copy, page, {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not unsafe_texts(at), unsafe_texts(at)
+    if page == "pages/overview.py":
+        caption = " ".join(c.value for c in at.sidebar.caption)
+        assert "Session expired" in caption and FILE_NAME not in caption, caption
+
+
+def test_hostile_filter_values_render_as_text(hostile_copy: Path, app_env: None) -> None:
+    from hostile import IMAGE, LINK
+
+    # A valid hostile region (the filter is applied: its empty-note names it) and a tampered one.
+    for region in (LINK, "[Session expired](https://evil.example/x)", IMAGE + " <b>x</b>"):
+        for page in ("pages/overview.py", "pages/complaints.py"):
+            at = make_app_test(hostile_copy, page, {"lang": "en", "region": region}).run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert not unsafe_texts(at), (region, unsafe_texts(at))
+
+
+def test_data_page_refuses_uploads_over_the_session_bound(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core import config
+
+    monkeypatch.setattr(config, "MAX_SESSION_FILES", 1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    hostile = "[Session expired](https://evil.example/f).csv"
+    at.get("file_uploader")[0].set_value(
+        [("orders_gbk.csv", data, "text/csv"), (hostile, data, "text/csv")]
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("at most 1 files" in e and "\\[Session expired\\]" in e for e in errors), errors
+    assert not unsafe_texts(at), unsafe_texts(at)
+    staged = at.session_state["_crm_uploads"]
+    assert len(list(staged.dir.iterdir())) == 1  # the first file, written once
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not staged.dir.exists()  # the load removed the staged copy
+
+
+def test_a_second_simultaneous_load_is_told_to_wait(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two loads at once failed with "TransactionException: Catalog write-write conflict".
+    from crm_core import db, ui
+
+    monkeypatch.setattr(ui, "LOAD_WAIT_SECONDS", 0.1)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert ui._load_lock.acquire(timeout=1)  # another session's load is running
+    try:
+        next(b for b in at.button if b.label == "导入").click().run()
+    finally:
+        ui._load_lock.release()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("另一个导入正在进行" in w.value for w in at.warning), [w.value for w in at.warning]
+    con = db.connect(demo_copy)
+    assert con.execute("SELECT max(load_id) FROM load_history").fetchone()[0] == 1  # type: ignore[index]
+
+
+def test_a_full_disk_during_a_load_is_a_clear_message(
+    demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from crm_core import ingest
+
+    def disk_full(*args, **kwargs):
+        raise duckdb.IOException('Could not write file "crm.duckdb.wal": No space left on device')
+
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    monkeypatch.setattr(ingest, "_swap", disk_full)
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("disk is full" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", ["pages/lifecycle.py", "pages/present.py", "pages/overview.py"])
+def test_a_period_without_first_purchases_renders(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    # The demo data start in 2023-08: nobody's first purchase is in 2020 (Lifecycle and Present
+    # crashed with "merge on object and datetime64 columns").
+    params = {"lang": "en", "start": "2020-01-01", "end": "2020-03-31"}
+    at = make_app_test(demo_copy, page, params).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_deployed_config_shows_visitors_no_tracebacks() -> None:
+    # Streamlit's default ("full") sends every uncaught exception's traceback to the browser.
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        cfg = tomllib.load(f)
+    assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["client"]["toolbarMode"] == "viewer"
+    assert cfg["server"]["enableXsrfProtection"] is True

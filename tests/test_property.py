@@ -200,12 +200,18 @@ def expected_metrics(ds: Dataset) -> dict:
         }
     )
     kept = df[~df["is_return"]]
+    returned = int(df.loc[df["is_return"], "cents"].abs().sum())
+    gross = int(kept["cents"].sum())
+    # Net per customer: sales minus |returns|; a buyer has net spend > 0.
+    net = df["cents"].where(~df["is_return"], -df["cents"].abs()).groupby(df["customer_id"]).sum()
     counts = dict.fromkeys(TABLES, 0)
     counts.update(customers=len(ds.customers), orders=len(ds.orders))
     return {
         "tables": counts,
-        "revenue": float(Decimal(int(kept["cents"].sum())) / 100) if len(kept) else 0.0,
-        "customers_with_orders": int(kept["customer_id"].nunique()),
+        "revenue": float(Decimal(gross) / 100),
+        "net_revenue": float(Decimal(gross - returned) / 100),
+        "returns_amount": float(Decimal(returned) / 100),
+        "customers_with_orders": int((net > 0).sum()),
         "first_order_date": kept["day"].min().isoformat() if len(kept) else None,
         "last_order_date": kept["day"].max().isoformat() if len(kept) else None,
     }

@@ -78,3 +78,17 @@ def test_empty_database_has_no_slides(tmp_path: Path) -> None:
         assert slides.all_slides(con, lang="en") == []
     finally:
         con.close()
+
+
+def test_no_churn_slide_when_the_churn_model_is_not_identified(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # One year of UCI retail invoices: the churn model is not identified (tests/test_clv.py), so
+    # there is no P(alive) to present; the other slides still come.
+    con = db.connect(tmp_path / "uci.duckdb")
+    src = shared_data / "uci_online_retail" / "online_retail_40k_line_sample.csv"
+    ingest.load(con, [ingest.Source(src)], "replace")
+    found = slides.all_slides(con, lang="en")
+    con.close()
+    keys = [s.key for s in found]
+    assert "clv.p_alive" not in keys and "overview.revenue" in keys

@@ -28,7 +28,7 @@ from crm_core.overview import Period
 #   C05       2024-07-04 100                             100    1  07-04       180
 #   C06       2024-01-16 100                             100    1  01-16       350
 #   C07       2024-10-02 50                               50    1  10-02        90
-#   C08       2023-05-01 800 only (its 2024 line is a 退货 return)   -> inactive
+#   C08       2023-05-01 800 only (its 2024 line is a 退货 return)   -> sleeping
 #   C09       no order by 2024-12-31 (its order is 2025-02-01)       -> prospect
 #   C10       created 2024-06-01, never bought                      -> prospect
 #   C11       created 2025-03-01, after the as-of date              -> not known yet
@@ -71,18 +71,22 @@ def test_tiers_with_tiny_counts_and_ties(fx: db.Connection) -> None:
         "diamond": ["C01"],
         "silver": ["C02"],
         "regular": ["C03", "C04", "C05", "C06", "C07"],
-        "inactive": ["C08"],
+        "sleeping": ["C08"],
         "prospect": ["C09", "C10"],
     }
     pyr = value.value_pyramid(fx, AS_OF, lang="en").set_index("tier")
     assert pyr["customers"].to_dict() == {
-        "diamond": 1, "gold": 0, "silver": 1, "regular": 5, "inactive": 1, "prospect": 2,
+        "diamond": 1, "gold": 0, "silver": 1, "regular": 5, "sleeping": 1, "prospect": 2,
     }  # fmt: skip
     assert value.active_customers(pyr.reset_index()) == 7
-    # Revenue: diamond 1000, silver 500, regular 500+200+100+100+50 = 950; total 2450.
+    # Net revenue: diamond 1000, silver 500, regular 500+200+100+100+50 = 950; total 2450.
+    # Sleeping: C08's 2024-03-01 退货 line of 800 counts against the window: 0 - |800| = -800
+    # (it has no share: shares are of the active tiers' 2450).
     assert pyr["revenue"].to_dict() == {
-        "diamond": 1000, "gold": 0, "silver": 500, "regular": 950, "inactive": 0, "prospect": 0,
+        "diamond": 1000, "gold": 0, "silver": 500, "regular": 950, "sleeping": -800, "prospect": 0,
     }  # fmt: skip
+    assert pyr.loc["sleeping", "returns_amount"] == 800
+    assert pyr.loc["sleeping", "revenue_share"] == 0
     assert pyr.loc["diamond", "revenue_share"] == pytest.approx(1000 / 2450)
     assert pyr.loc["regular", "revenue_share"] == pytest.approx(950 / 2450)
     assert pyr["revenue_share"].sum() == pytest.approx(1.0, abs=1e-12)
@@ -135,11 +139,11 @@ def test_filters_apply_to_tiers(fx: db.Connection) -> None:
     got = members(fx, filters=Filters(region="华东"))
     assert got == {"diamond": ["C01"], "regular": ["C02", "C03", "C04", "C05"]}
     # Category 维修保养 (service): C03 500, C04 200, C05 100, C06 100 buy it in 2024; C01, C02
-    # bought it before (2023-02-01, 2022-06-01) only -> inactive; C07 (附件) and C08, C09,
+    # bought it before (2023-02-01, 2022-06-01) only -> sleeping; C07 (附件) and C08, C09,
     # C10 never bought service -> prospects.
     got = members(fx, filters=Filters(category="维修保养"))
     assert got["diamond"] == ["C03"]
-    assert got["inactive"] == ["C01", "C02"]
+    assert got["sleeping"] == ["C01", "C02"]
     assert got["prospect"] == ["C07", "C08", "C09", "C10"]
 
 
@@ -255,11 +259,11 @@ def test_segment_definitions_are_complete() -> None:
 def test_tier_migration(fx: db.Connection) -> None:
     # Earlier: as of 2023-12-31 over 2023. Buyers C08 800, C06 300, C05 100, C01 50 (n = 4:
     # ceil(.04) = ceil(.2) = ceil(.8) = 1) -> diamond C08, regular C06 C05 C01. C02 bought in
-    # 2022 only -> inactive; C03, C04, C09 known, no order -> prospects; C07, C10 not known yet.
-    #   C01 regular -> diamond  up        C02 inactive -> silver  up
+    # 2022 only -> sleeping; C03, C04, C09 known, no order -> prospects; C07, C10 not known yet.
+    #   C01 regular -> diamond  up        C02 sleeping -> silver  up
     #   C03 prospect -> regular up        C04 prospect -> regular up
     #   C05, C06 regular -> regular       C09 prospect -> prospect
-    #   C08 diamond -> inactive down (2023 revenue 800 at stake)
+    #   C08 diamond -> sleeping down (2023 revenue 800 at stake)
     #   C07 new -> regular, C10 new -> prospect
     m = value.tier_migration(fx, AS_OF)
     assert m.before == Period(dt.date(2023, 1, 1), dt.date(2023, 12, 31))
@@ -268,11 +272,11 @@ def test_tier_migration(fx: db.Connection) -> None:
     flows = {(r.tier_before, r.tier_now): r.customers for r in m.flows.itertuples()}
     assert flows == {
         ("regular", "diamond"): 1,
-        ("inactive", "silver"): 1,
+        ("sleeping", "silver"): 1,
         ("prospect", "regular"): 2,
         ("regular", "regular"): 2,
         ("prospect", "prospect"): 1,
-        ("diamond", "inactive"): 1,
+        ("diamond", "sleeping"): 1,
         ("new", "regular"): 1,
         ("new", "prospect"): 1,
     }
@@ -362,17 +366,20 @@ def test_uci_pareto_matches_raw_file(
     period = Period(first_day, dt.date(2011, 12, 9))  # 2010-12-10: the default 12-month window
     got = value.pareto(con, period)
 
-    # Independent: non-return lines with a CustomerID (cancellations are "C…" invoices or
-    # negative quantities), revenue = Quantity x UnitPrice, top ceil(20 % of buyers).
+    # Independent: lines with a CustomerID in the window, amount = Quantity x UnitPrice; a
+    # cancellation ("C…" invoice or negative amount) counts -|amount| on its own date. Buyers are
+    # the customers with net revenue > 0; top ceil(20 % of buyers).
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             amount = Decimal(row["Quantity"]) * Decimal(row["UnitPrice"])
-            if not row["CustomerID"] or row["InvoiceNo"].startswith("C") or amount < 0:
+            if not row["CustomerID"]:
                 continue
+            if row["InvoiceNo"].startswith("C") or amount < 0:
+                amount = -abs(amount)
             if dt.date.fromisoformat(row["InvoiceDate"][:10]) >= first_day:
                 revenue[row["CustomerID"]] += amount
-    ranked = sorted(revenue.values(), reverse=True)
+    ranked = sorted((v for v in revenue.values() if v > 0), reverse=True)
     k = math.ceil(len(ranked) * Decimal("0.2"))
     expected = sum(ranked[:k]) / sum(ranked)
     assert (got.customers, got.top_customers) == (len(ranked), k)
@@ -442,3 +449,53 @@ def test_page_drill_down_and_profit(demo_copy: Path, app_env: None) -> None:
     assert not at.exception, [e.value for e in at.exception]
     spec = _charts(at)[0]
     assert spec["layout"]["annotations"][-1]["text"] == "Profit share"
+
+
+# --------------------------------------------------------------------------- net of returns
+
+NET_2024 = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+
+
+def test_a_cancelled_whale_is_ranked_on_net_spend(net_con: db.Connection) -> None:
+    # Buyers (net revenue > 0 in 2024; fixture table in conftest.py): N02 800, N07 600, N06 100,
+    # N01 2.90 -> n = 4; ceil(.04) = ceil(.2) = ceil(.8) = 1 -> diamond N02, gold and silver
+    # empty, regular N07, N06, N01. N01 ordered 168,000 but is ranked last on its 2.90.
+    # N03 (200 - 200 = 0) bought but nets to 0 -> sleeping; N04 (a 0.00 line only) never bought
+    # anything of value and N05 has no order -> prospects.
+    cv = value.customer_values(net_con, NET_2024).set_index("customer_id")
+    assert cv["tier"].to_dict() == {
+        "N02": "diamond", "N07": "regular", "N06": "regular", "N01": "regular",
+        "N03": "sleeping", "N04": "prospect", "N05": "prospect",
+    }  # fmt: skip
+    assert cv.loc["N01", "net_revenue"] == pytest.approx(2.90)  # 168,000 - 167,997.10
+    assert cv.loc["N01", "gross_revenue"] == 168000
+    assert cv.loc["N01", "returns_amount"] == pytest.approx(167997.10)
+    # The C-invoice with a positive amount nets against N07's sale: 1,000 - |400| = 600.
+    assert cv.loc["N07", "net_revenue"] == 600
+    pyr = value.value_pyramid(net_con, NET_2024).set_index("tier")
+    assert value.active_customers(pyr.reset_index()) == 4  # N03 and N04 are not buyers
+    # Regular net 600 + 100 + 2.90 = 702.90 of the buyers' 1,502.90.
+    assert pyr.loc["regular", "revenue"] == pytest.approx(702.90)
+    assert pyr.loc["regular", "revenue_share"] == pytest.approx(702.90 / 1502.90)
+    assert pyr.loc["sleeping", "returns_amount"] == 200
+
+
+def test_rfm_monetary_and_frequency_are_net(net_con: db.Connection) -> None:
+    # R (days to 2024-12-31): N01 244, N02 152, N06 121, N07 334; mean 851 / 4 = 212.75.
+    # F (non-return orders with a positive line): N01 1, N02 2, N06 1, N07 1; mean 1.25.
+    # M (net): 2.90, 800, 100, 600; mean 1,502.90 / 4 = 375.725.
+    #   N01 L L L, N02 H H H, N06 H L L, N07 L L H.
+    cv = value.customer_values(net_con, NET_2024).set_index("customer_id")
+    assert cv["rfm_segment"].dropna().to_dict() == {
+        "N02": "important_value", "N07": "important_winback",
+        "N06": "general_development", "N01": "general_winback",
+    }  # fmt: skip
+    assert cv.loc["N01", "orders"] == 1
+    assert cv.loc["N04", "orders"] == 0  # its only order is worth 0.00
+
+
+def test_pareto_top20_share_is_net(net_con: db.Connection) -> None:
+    # 4 buyers, top ceil(0.2 * 4) = 1 = N02: 800 / 1,502.90 (gross would rank N01's 168,000).
+    p = value.pareto(net_con, NET_2024)
+    assert (p.customers, p.top_customers) == (4, 1)
+    assert p.top_revenue_share == pytest.approx(800 / 1502.90)

@@ -1,6 +1,7 @@
 -- Fragment: one row per (window w, customer known by the window's as-of date) in
--- `value_customers`: value tier (tier_no 1-4 active tiers, 5 inactive, 6 prospect), window
--- revenue / profit / orders, recency, and for buyers in the window the RFM scores and the
+-- `value_customers`: value tier (tier_no 1-4 active tiers, 5 sleeping, 6 prospect), window
+-- net revenue (sales minus returns, on each line's own date) with its gross and returns parts,
+-- profit, orders, recency, and for buyers in the window (net revenue > 0) the RFM scores and the
 -- 8-segment code (R, F, M each 'H' or 'L'). The including query defines
 -- `windows (w, start_date, end_excl, as_of)` first. Rules: docs/metrics.md, "Value pyramid".
 -- @include f_customers
@@ -8,29 +9,46 @@
 -- @include f_orders
 ,
 v_history AS (
-    -- Orders up to each as-of date; the window columns count [start_date, end_excl) only.
+    -- Lines up to each as-of date; the window columns count [start_date, end_excl) only.
     SELECT
         w.w,
         o.customer_id,
-        count(*) FILTER (WHERE o.order_date >= w.start_date) AS window_lines,
+        -- Orders: distinct non-return orders with a line of positive amount in the window.
         -- CASE, not FILTER: DuckDB runs a filtered distinct aggregate much slower.
-        count(DISTINCT CASE WHEN o.order_date >= w.start_date THEN o.order_id END) AS orders,
-        coalesce(sum(o.amount) FILTER (WHERE o.order_date >= w.start_date), 0) AS revenue,
-        -- Profit counts lines whose cost is known; a line without cost adds nothing.
+        count(DISTINCT CASE
+            WHEN o.order_date >= w.start_date AND NOT o.is_return AND o.amount > 0
+                THEN o.order_id
+        END) AS orders,
+        coalesce(sum(o.net_amount) FILTER (WHERE o.order_date >= w.start_date), 0) AS revenue,
         coalesce(
-            sum(o.amount - o.cost) FILTER (
-                WHERE o.order_date >= w.start_date AND o.cost IS NOT NULL
-            ),
+            sum(o.amount) FILTER (WHERE o.order_date >= w.start_date AND NOT o.is_return), 0
+        ) AS gross_revenue,
+        coalesce(
+            sum(-o.net_amount) FILTER (WHERE o.order_date >= w.start_date AND o.is_return), 0
+        ) AS returns_amount,
+        -- Profit counts lines whose cost is known (a line without cost adds nothing); a return
+        -- takes its margin back: -(|amount| - |cost|).
+        coalesce(
+            sum(
+                CASE
+                    WHEN o.is_return THEN -(abs(o.amount) - abs(o.cost))
+                    ELSE o.amount - o.cost
+                END
+            ) FILTER (WHERE o.order_date >= w.start_date AND o.cost IS NOT NULL),
             0
         ) AS profit,
-        CAST(max(o.order_date) AS DATE) AS last_order_date,
-        w.as_of - CAST(max(o.order_date) AS DATE) AS recency_days
+        -- Bought = some sale line of positive amount up to the as-of date (else a prospect).
+        max(CASE WHEN NOT o.is_return AND o.amount > 0 THEN 1 ELSE 0 END) AS has_bought,
+        CAST(max(CASE WHEN NOT o.is_return THEN o.order_date END) AS DATE) AS last_order_date,
+        w.as_of - CAST(max(CASE WHEN NOT o.is_return THEN o.order_date END) AS DATE)
+            AS recency_days
     FROM windows AS w
-    INNER JOIN f_orders AS o ON o.order_date < w.end_excl
+    INNER JOIN f_lines AS o ON o.order_date < w.end_excl
     GROUP BY w.w, w.as_of, o.customer_id
 ),
 v_active AS (
-    -- Buyers in the window, ranked by the chosen measure; ties go to the lower customer_id.
+    -- Buyers in the window (net revenue > 0), ranked by the chosen measure; ties go to the
+    -- lower customer_id.
     SELECT
         h.*,
         row_number() OVER (PARTITION BY h.w ORDER BY h.measure_value DESC, h.customer_id)
@@ -42,7 +60,7 @@ v_active AS (
             CASE WHEN CAST($measure AS VARCHAR) = 'profit' THEN profit ELSE revenue END
                 AS measure_value
         FROM v_history
-        WHERE window_lines > 0
+        WHERE revenue > 0
     ) AS h
 ),
 v_scored AS (
@@ -94,11 +112,13 @@ value_customers AS (
         c.segment AS customer_type,
         CASE
             WHEN s.tier_no IS NOT NULL THEN s.tier_no
-            WHEN h.customer_id IS NOT NULL THEN 5
+            WHEN h.has_bought = 1 THEN 5
             ELSE 6
         END AS tier_no,
         s.value_rank,
         coalesce(h.revenue, 0) AS revenue,
+        coalesce(h.gross_revenue, 0) AS gross_revenue,
+        coalesce(h.returns_amount, 0) AS returns_amount,
         coalesce(h.profit, 0) AS profit,
         coalesce(h.orders, 0) AS orders,
         h.last_order_date,

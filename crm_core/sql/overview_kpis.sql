@@ -1,17 +1,24 @@
 -- Grain: one row of headline KPIs under the global filters for the period [$start, $end_excl)
 -- and, in the prev_ columns, for the period [$prev_start, $start) before it (pass $prev_start =
--- $start for none). One scan of the order lines serves both periods.
+-- $start for none). One scan of the order lines serves both periods. Revenue is net of returns
+-- (each line on its own date); active customers are those with net revenue > 0 in the period;
+-- orders are distinct non-return orders.
 WITH
 -- @include f_customers
 ,
 -- @include f_orders
 ,
-period_orders AS (
-    SELECT customer_id, order_id, amount, order_date >= $start AS in_period
-    FROM f_orders
+period_lines AS (
+    SELECT customer_id, order_id, is_return, net_amount, order_date >= $start AS in_period
+    FROM f_lines
     WHERE order_date >= $prev_start AND order_date < $end_excl
 ),
--- Under a customer filter every customer with orders is in f_customers already; without one,
+period_customers AS (
+    SELECT in_period, customer_id, sum(net_amount) AS net_revenue
+    FROM period_lines
+    GROUP BY in_period, customer_id
+),
+-- Under a customer filter or a scope every customer with orders is in f_customers already; without one,
 -- the customers with orders come from the customer_orders summary unless a category narrows them.
 known AS (
     SELECT customer_id FROM f_customers
@@ -20,11 +27,13 @@ known AS (
     WHERE CAST($category AS VARCHAR) IS NULL
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+      AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
     UNION
     SELECT customer_id FROM f_orders
     WHERE CAST($category AS VARCHAR) IS NOT NULL
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+      AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
 ),
 -- @include f_complaints
 ,
@@ -32,12 +41,24 @@ order_kpis AS (
     -- Grouped by period rather than count(DISTINCT …) FILTER: DuckDB runs distinct aggregates
     -- with a filter far slower than one distinct aggregate per group.
     SELECT
-        in_period,
-        count(DISTINCT customer_id) AS active_customers,
-        sum(amount) AS revenue,
-        count(DISTINCT order_id) AS orders
-    FROM period_orders
-    GROUP BY in_period
+        c.in_period,
+        c.active_customers,
+        c.revenue,
+        coalesce(o.orders, 0) AS orders
+    FROM (
+        SELECT
+            in_period,
+            count(CASE WHEN net_revenue > 0 THEN 1 END) AS active_customers,
+            sum(net_revenue) AS revenue
+        FROM period_customers
+        GROUP BY in_period
+    ) AS c
+    LEFT JOIN (
+        SELECT in_period, count(DISTINCT order_id) AS orders
+        FROM period_lines
+        WHERE NOT is_return
+        GROUP BY in_period
+    ) AS o ON o.in_period = c.in_period
 ),
 complaint_kpis AS (
     SELECT

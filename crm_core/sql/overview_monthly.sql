@@ -1,5 +1,7 @@
--- Grain: one row per calendar month in [$start, $end_excl) that has orders: revenue, orders,
--- buying customers, and new customers (first non-return order ever in that month).
+-- Grain: one row per calendar month in [$start, $end_excl) that has order lines: net revenue
+-- (sales minus the returns dated in that month), orders (distinct non-return orders), buying
+-- customers (net revenue > 0 in the month), and new customers (first non-return order ever in
+-- that month).
 WITH
 -- @include f_customers
 ,
@@ -14,25 +16,38 @@ firsts AS (
         SELECT customer_id, TRUE AS passes FROM f_customers
         WHERE CAST($region AS VARCHAR) IS NOT NULL OR CAST($source AS VARCHAR) IS NOT NULL
            OR CAST($owner AS VARCHAR) IS NOT NULL OR CAST($segment AS VARCHAR) IS NOT NULL
+           OR CAST($regions AS VARCHAR) IS NOT NULL OR CAST($owners AS VARCHAR) IS NOT NULL
     ) AS fc ON fc.customer_id = s.customer_id
     WHERE CAST($category AS VARCHAR) IS NULL
       AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL))
+                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+                         AND CAST($regions AS VARCHAR) IS NULL
+                         AND CAST($owners AS VARCHAR) IS NULL))
     UNION ALL
     SELECT customer_id, min(order_date) AS first_order_at
     FROM f_orders
     WHERE CAST($category AS VARCHAR) IS NOT NULL
     GROUP BY customer_id
 ),
-months AS (
+month_customers AS (
     SELECT
         CAST(date_trunc('month', order_date) AS DATE) AS month,
-        sum(amount) AS revenue,
-        count(DISTINCT order_id) AS orders,
-        count(DISTINCT customer_id) AS customers
-    FROM f_orders
+        customer_id,
+        sum(net_amount) AS revenue,
+        count(DISTINCT CASE WHEN NOT is_return THEN order_id END) AS orders
+    FROM f_lines
     WHERE order_date >= $start AND order_date < $end_excl
-    GROUP BY 1
+    GROUP BY 1, 2
+),
+months AS (
+    -- An order belongs to one customer, so per-customer distinct orders add up.
+    SELECT
+        month,
+        sum(revenue) AS revenue,
+        sum(orders) AS orders,
+        count(CASE WHEN revenue > 0 THEN 1 END) AS customers
+    FROM month_customers
+    GROUP BY month
 ),
 news AS (
     SELECT CAST(date_trunc('month', first_order_at) AS DATE) AS month, count(*) AS new_customers

@@ -1,5 +1,6 @@
 -- Grain: one row per customer known as of $as_of (window [$start, $end_excl), global filters),
--- optionally only tier $tier_no or RFM code $rfm_code; best value rank first.
+-- optionally only tier $tier_no or RFM code $rfm_code; best value rank first. monetary is the
+-- window's net revenue (gross_revenue - returns_amount).
 WITH
 -- @include value_window
 ,
@@ -17,6 +18,8 @@ SELECT
     recency_days,
     orders AS frequency,
     revenue AS monetary,
+    gross_revenue,
+    returns_amount,
     profit,
     r_score,
     f_score,

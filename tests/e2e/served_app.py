@@ -118,8 +118,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(db_path: Path | str, name: str) -> Iterator[Server]:
+def serve(db_path: Path | str, name: str, script: str = "app.py") -> Iterator[Server]:
     """Start the app on `db_path` (cwd = repo root), wait for health, kill its group at the end.
+    `script` is app.py, or serve.py (the deployment entry point: app.py with security headers).
 
     `db_path` is anything CRM_LENS_DB accepts: a DuckDB file, or a postgresql:// URL that several
     servers may share."""
@@ -132,7 +133,7 @@ def serve(db_path: Path | str, name: str) -> Iterator[Server]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.port",
         str(port),
         "--server.headless",

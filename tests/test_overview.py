@@ -1,0 +1,36 @@
+"""Overview KPIs and the monthly trend on the returns fixture: revenue and buyers are net."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crm_core import db, overview
+from crm_core.overview import Period
+
+NET_2024 = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+
+
+def test_headline_kpis_are_net(net_con: db.Connection) -> None:
+    # Fixture table in conftest.py. 2024 net revenue: N01 2.90 + N02 800 + N03 0 + N04 0
+    # + N06 100 + N07 600 = 1,502.90. Active customers (net > 0): N01, N02, N06, N07 = 4.
+    # Orders (distinct non-return orders): 536379, 1001, 1002, 1003, 1005, 1006, 1007 = 7.
+    # Known: N01-N05, N07 (customers table) + N06 (orders only) = 7.
+    k = overview.headline_kpis(net_con, NET_2024)
+    assert k["customers"] == 7
+    assert k["active_customers"] == 4
+    assert float(k["revenue"]) == pytest.approx(1502.90)
+    assert k["orders"] == 7
+
+
+def test_monthly_trend_counts_returns_in_their_month(net_con: db.Connection) -> None:
+    # February: N07 1,000 - 400 (C1008 on 02-03) = 600, one order, one buyer.
+    # May: N01 168,000 - 167,997.10 = 2.90. June: N03 200 - 200 = 0 -> no buyer that month.
+    # July: N04's 0.00 order: an order, no buyer.
+    m = overview.monthly_trend(net_con, NET_2024).set_index("month")
+    m.index = [d.month for d in m.index]
+    assert float(m.loc[2, "revenue"]) == 600
+    assert float(m.loc[5, "revenue"]) == pytest.approx(2.90)
+    assert (float(m.loc[6, "revenue"]), m.loc[6, "orders"], m.loc[6, "customers"]) == (0, 1, 0)
+    assert (m.loc[7, "orders"], m.loc[7, "customers"]) == (1, 0)

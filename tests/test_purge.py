@@ -1,0 +1,58 @@
+"""Right to erasure: one customer leaves the live tables, undo data, rejects and snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crm_core import db, ingest, snapshot
+from crm_core.__main__ import main
+
+
+def _count(con: db.Connection, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]  # type: ignore[index]
+
+
+def test_purge_customer_everywhere(db_file: Path, fixtures: Path, tmp_path: Path, capsys) -> None:
+    con = db.connect(db_file)
+    before = snapshot.freeze(con, db_file)  # load 0: no customers yet, kept
+    ingest.load(
+        con,
+        [ingest.Source(fixtures / "customers_bom.csv"), ingest.Source(fixtures / "orders_gbk.csv")],
+    )  # load 1
+    after = snapshot.freeze(con, db_file)  # holds customer 001: deleted
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")])  # load 2: undo copy
+    odd = tmp_path / "odd.csv"  # a row whose refused order date is the id itself
+    odd.write_text(
+        "订单编号,客户编号,下单时间,实付金额\nSO9,003,001,10\nSO10,003,2024/5/1,20\n",
+        encoding="utf-8",
+    )
+    ingest.load(con, [ingest.Source(odd, "orders", skip_bad_rows=True)], "append")  # load 3
+    assert _count(con, "SELECT count(*) FROM load_rejects WHERE value = '001'") == 1
+    con.close()
+
+    assert main(["purge", "--db", str(db_file), "--customer", "001"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # customers: 001 (张三) once; orders: SO1 and SO2 are 001's; the undo copy of customers
+    # from load 2 holds 001 once; one rejected value "001"; the snapshot after load 1.
+    assert out == {
+        "customer_id": "001",
+        "live_rows": {"customers": 1, "orders": 2},
+        "undo_rows": {"_undo_2_customers": 1},
+        "rejected_rows": 1,
+        "snapshots_deleted": [after],
+    }
+    con = db.connect(db_file)
+    for table in ("customers", "orders", "customer_orders", "_undo_2_customers"):
+        assert _count(con, f"SELECT count(*) FROM {table} WHERE customer_id = '001'") == 0
+    assert _count(con, "SELECT count(*) FROM customers") == 3  # 002, 003, 004 stay
+    assert _count(con, "SELECT count(*) FROM load_rejects WHERE value = '001'") == 0
+    assert [i.id for i in snapshot.list_snapshots(db_file)] == [before]
+    # Rolling load 2 back does not bring 001 back.
+    ingest.rollback_to_before(con, 2)
+    assert _count(con, "SELECT count(*) FROM customers WHERE customer_id = '001'") == 0
+    con.close()
+    # A second purge finds nothing.
+    assert main(["purge", "--db", str(db_file), "--customer", "001"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["live_rows"] == {} and again["undo_rows"] == {} and again["rejected_rows"] == 0
