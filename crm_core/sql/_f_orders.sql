@@ -29,7 +29,7 @@ f_lines AS (
       AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
                          AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
                          AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL)
+                         AND CAST($owners AS VARCHAR) IS NULL))
 ),
 f_orders AS (
     SELECT * FROM f_lines WHERE NOT is_return
