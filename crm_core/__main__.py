@@ -258,6 +258,7 @@ def cmd_customers(args: argparse.Namespace) -> int:
 
 def _history_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
 
 
 @command("history", _history_setup)
@@ -265,7 +266,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     """List past loads, newest first."""
     _require_db(args.db)
     con = db.connect(args.db)
-    df = ingest.load_history(con).drop(columns=["sha256", "warnings"])
+    df = ingest.load_history(con)
+    if args.json:
+        rows = json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
+        for r in rows:  # stored as JSON text; a script wants the list
+            r["warnings"] = json.loads(r["warnings"] or "[]")
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    df = df.drop(columns=["sha256", "warnings"])
     print(df.to_string(index=False) if len(df) else "no loads yet")
     return 0
 

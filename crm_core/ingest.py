@@ -1107,8 +1107,20 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
     cols = [c.name for c in table.all_columns]
     mapped = set(report.mapping.values())
     if table.name == "orders":
-        # A line-item export (quantity and unit price per row) repeats the order id on each line.
-        report.line_items = {"quantity", "unit_price"} <= mapped
+        # A line-item export (quantity and unit price, or a product and its quantity, per row)
+        # repeats the order id on each line. An export without order numbers gets one order per
+        # customer per day (a member system's purchase log), its rows the lines of that order.
+        derived_id = "order_id" not in mapped
+        report.line_items = (
+            derived_id
+            or {"quantity", "unit_price"} <= mapped
+            or {"product", "quantity"} <= mapped
+        )
+        oid = (
+            "customer_id || ' ' || strftime(CAST(order_date AS DATE), '%Y-%m-%d')"
+            if derived_id
+            else "order_id"
+        )
         words = ", ".join(f"'{w}'" for w in RETURN_WORDS)
         # "C536379"-style cancellation invoices, only when the same file also has plain numbers.
         c_prefix = con.execute(
@@ -1121,17 +1133,22 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             + (" OR regexp_full_match(order_id, 'C\\d+')" if c_prefix else "")
             + ")"
         )
-        line = (
-            "row_number() OVER (PARTITION BY order_id ORDER BY rowid)" if report.line_items else "1"
-        )
+        line = f"row_number() OVER (PARTITION BY {oid} ORDER BY rowid)" if report.line_items else "1"
         exprs = [
             f"CAST({line} AS BIGINT) AS line_no"
             if c == "line_no"
             else f"{ret} AS is_return"
             if c == "is_return"
+            else f"{oid} AS order_id"
+            if c == "order_id"
             else c
             for c in cols
         ]
+        if derived_id:
+            report.warnings.append(
+                f"{report.file_name}: no order number column: one order per customer per day "
+                "(order id = customer id + date)"
+            )
         key_cols = ["order_id", "line_no"] if report.line_items else ["order_id"]
     else:
         exprs = list(cols)

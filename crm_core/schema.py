@@ -869,12 +869,25 @@ def amount_derivable(table: Table, columns: set[str]) -> bool:
     )
 
 
+def order_id_derivable(table: Table, columns: set[str]) -> bool:
+    """An orders file without order numbers (a member system's purchase log) but with the
+    customer and the date: one order per customer per day, so the order id counts as present."""
+    return (
+        table.name == "orders"
+        and "order_id" not in columns
+        and {"customer_id", "order_date"} <= columns
+        and ("amount" in columns or amount_derivable(table, columns))
+    )
+
+
 def missing_required(table: Table, columns: set[str]) -> list[str]:
-    """Required columns absent from `columns` (a derivable amount is present)."""
+    """Required columns absent from `columns` (a derivable amount or order id is present)."""
     return [
         c
         for c in table.required
-        if c not in columns and not (c == "amount" and amount_derivable(table, columns))
+        if c not in columns
+        and not (c == "amount" and amount_derivable(table, columns))
+        and not (c == "order_id" and order_id_derivable(table, columns))
     ]
 
 
@@ -1029,9 +1042,13 @@ def detect_table(
             req |= set(t.one_of)
         if amount_derivable(t, mapped):
             mapped.add("amount")
+        derived_key = order_id_derivable(t, mapped)
+        if derived_key:
+            mapped.add("order_id")
         if not req <= mapped:
             continue
         score = len(mapped) - 0.5 * guessed + 2 * len(req) + 0.1 * len(mapped) / len(t.columns)
+        score -= 1.0 if derived_key else 0.0  # a derived key is worth less than a real one
         if score > best_score:
             best, best_score = name, score
     # A file carrying another table's own key (an order id in what would pass for a customers

@@ -223,3 +223,17 @@ def test_metrics_json_net_of_returns(net_con, db_file: Path) -> None:
     }
     assert m["tiers"]["regular"]["customers"] == 3
     assert abs(m["pareto_top20_share"] - 800 / 1502.9) < 1e-12
+
+
+def test_history_json_lists_each_file_of_each_load(tmp_path: Path, fixtures: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    assert (
+        run_cli("load", "--db", str(db), "--orders", str(fixtures / "orders_gbk.csv")).returncode
+        == 0
+    )
+    out = run_cli("history", "--db", str(db), "--json")
+    assert out.returncode == 0, out.stderr
+    [h] = json.loads(out.stdout)
+    assert (h["load_id"], h["file_name"], h["table_name"]) == (1, "orders_gbk.csv", "orders")
+    assert h["encoding"] == "gb18030"
+    assert isinstance(h["warnings"], list)

@@ -830,3 +830,49 @@ def test_cli_default_mode_appends_like_the_data_page(tmp_path: Path) -> None:
         assert db.table_counts(con)["customers"] == 4
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------- line shapes
+
+
+def test_lines_with_a_product_and_quantity_are_line_items(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # A shop export: one row per product of an order, the line amount given, no unit price.
+    f = write_csv(
+        tmp_path / "shop.csv",
+        "订单号,下单时间,会员ID,商品名称,数量,金额,订单状态\n"
+        'T1,2024/3/1,M1,机油,2,"¥1,200.00",已完成\nT1,2024/3/1,M1,滤芯,1,¥45.50,已完成\n'
+        "T2,2024/3/2,M2,雨刷,1,-¥88.00,已取消\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert (report.table, report.line_items) == ("orders", True)
+    assert orders(con, "order_id, line_no, amount, is_return") == [
+        ("T1", 1, D("1200.00"), False),
+        ("T1", 2, D("45.50"), False),
+        ("T2", 1, D("-88.00"), True),
+    ]
+
+
+def test_a_purchase_log_without_order_numbers_gets_one_order_per_customer_day(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # No order number: U1 bought twice on 1997/1/1 (one order, two lines) and once on 1997/1/18.
+    f = write_csv(
+        tmp_path / "log.csv",
+        "用户ID,购买日期,数量,实付金额\n0001,1997/1/1,2,29.33\n0001,1997/1/1,1,5.00\n"
+        "0001,1997/1/18,2,29.73\n0002,1997/1/1,1,9.99\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f)]).reports
+    assert report.table == "orders"
+    assert any("one order per customer per day" in w for w in report.warnings)
+    assert orders(con, "order_id, line_no, customer_id, amount") == [
+        ("0001 1997-01-01", 1, "0001", D("29.33")),
+        ("0001 1997-01-01", 2, "0001", D("5.00")),
+        ("0001 1997-01-18", 1, "0001", D("29.73")),
+        ("0002 1997-01-01", 1, "0002", D("9.99")),
+    ]
+    # Orders per customer: 0001 two days, 0002 one; revenue 29.33 + 5.00 + 29.73 + 9.99 = 74.05.
+    assert con.execute(
+        "SELECT customer_id, count(DISTINCT order_id), sum(amount) FROM orders GROUP BY 1 ORDER BY 1"
+    ).fetchall() == [("0001", 2, D("64.06")), ("0002", 1, D("9.99"))]
