@@ -1112,9 +1112,7 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         # customer per day (a member system's purchase log), its rows the lines of that order.
         derived_id = "order_id" not in mapped
         report.line_items = (
-            derived_id
-            or {"quantity", "unit_price"} <= mapped
-            or {"product", "quantity"} <= mapped
+            derived_id or {"quantity", "unit_price"} <= mapped or {"product", "quantity"} <= mapped
         )
         oid = (
             "customer_id || ' ' || strftime(CAST(order_date AS DATE), '%Y-%m-%d')"
@@ -1133,7 +1131,9 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             + (" OR regexp_full_match(order_id, 'C\\d+')" if c_prefix else "")
             + ")"
         )
-        line = f"row_number() OVER (PARTITION BY {oid} ORDER BY rowid)" if report.line_items else "1"
+        line = (
+            f"row_number() OVER (PARTITION BY {oid} ORDER BY rowid)" if report.line_items else "1"
+        )
         exprs = [
             f"CAST({line} AS BIGINT) AS line_no"
             if c == "line_no"

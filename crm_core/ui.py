@@ -438,7 +438,9 @@ def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
     """One st.metric per KPI (label = message `prefix.<kpi>`) with its change vs the period before."""
     cols = st.columns(len(deltas))
     for col, row in zip(cols, deltas.itertuples(), strict=True):
-        metric(col, t(f"{prefix}.{row.kpi}"), row.value, row.change if row.previous else None)
+        key = f"{prefix}.{row.kpi}"
+        helped = t(f"{key}_help") if i18n.has(f"{key}_help") else None  # what the figure counts
+        metric(col, t(key), row.value, row.change if row.previous else None, help=helped)
 
 
 def chart(fig: Any, name: str, container: Any = None) -> None:
