@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from crm_core import db, lifecycle, overview, value
-from crm_core.filters import Filters
+from crm_core.filters import Filters, filter_options
 
 KPIS = overview.KPI_NAMES
 CUSTOMER_DIMS = ("region", "source", "owner", "segment")
@@ -73,8 +73,7 @@ def same(a: Any, b: Any) -> bool:
 def core_overview(con: db.Connection, f: Filters) -> dict[str, Any]:
     """The Overview page's numbers through crm_core (the functions the page and sidebar call)."""
     period = _period(f)
-    opts = db.query(con, "filter_options")
-    options = {str(d): g["value"].tolist() for d, g in opts.groupby("dimension")}
+    options = filter_options(con)
     d = overview.kpi_deltas(con, period, f)
     m = overview.monthly_trend(con, period, f)
     return normalise(
@@ -166,6 +165,11 @@ PLAIN_SQL = {
 }
 
 
+def _named(text: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters a statement names (DuckDB refuses extra ones, such as the scope's)."""
+    return {k: v for k, v in params.items() if f"${k}" in text}
+
+
 def _plain_params(f: Filters) -> dict[str, Any]:
     p, q = _period(f), _period(f).previous()
     return f.params() | {"s1": p.start, "e1": p.end_excl, "s0": q.start, "e0": q.end_excl}
@@ -177,7 +181,7 @@ def plain_overview(con: db.Connection, f: Filters) -> dict[str, Any]:
 
     def run(name: str) -> list[tuple]:
         text = PLAIN_SQL[name]
-        return con.execute(text, {k: v for k, v in params.items() if f"${k}" in text}).fetchall()
+        return con.execute(text, _named(text, params)).fetchall()
 
     (first, last), options = run("range")[0], {}
     for d, v in run("options"):
@@ -333,7 +337,7 @@ def plain_pyramid(con: db.Connection, f: Filters) -> dict[str, Any]:
     """Value tiers in one plain DuckDB statement over orders and customers."""
     c1, c2, c3 = value.TIER_CUTS
     params = f.params() | {"s1": f.start, "e1": _period(f).end_excl, "c1": c1, "c2": c2, "c3": c3}
-    return _tiers(con.execute(PLAIN_PYRAMID, params).fetchall())
+    return _tiers(con.execute(PLAIN_PYRAMID, _named(PLAIN_PYRAMID, params)).fetchall())
 
 
 def pandas_pyramid(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any]:
@@ -423,7 +427,7 @@ PLAIN_LIFECYCLE = f"""
 def plain_lifecycle(con: db.Connection, f: Filters) -> dict[str, Any]:
     """Stage counts in one plain DuckDB statement over orders and customers."""
     params = f.params() | {"as_of": _period(f).end}
-    return _stages(con.execute(PLAIN_LIFECYCLE, params).fetchall())
+    return _stages(con.execute(PLAIN_LIFECYCLE, _named(PLAIN_LIFECYCLE, params)).fetchall())
 
 
 def pandas_lifecycle(frames: dict[str, pd.DataFrame], f: Filters) -> dict[str, Any]:

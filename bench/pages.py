@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import config, db, ingest, overview
-from crm_core.filters import Filters
+from crm_core.filters import Filters, filter_options
 
 PageSet = Callable[[db.Connection, Filters], Any]
 PAGES: dict[str, PageSet] = {}
@@ -42,7 +42,7 @@ def sidebar(con: db.Connection) -> None:
     """What crm_core/ui.py's sidebar() and cached() query on every page run."""
     overview.data_range(con)
     overview.default_period(con)
-    db.query(con, "filter_options")
+    filter_options(con)
     ingest.load_history(con)
     if (config.SQL_DIR / "data_version.sql").exists():
         db.query_rows(con, "data_version")
