@@ -15,8 +15,7 @@ import pytest
 from conftest import ROOT, make_app_test
 from parity_support import diff, normalize
 
-from crm_core import backends, db, dialects, ingest
-from crm_core.filters import NO_FILTERS
+from crm_core import backends, db, dialects, ingest, metrics
 
 # --------------------------------------------------------------------------- no server needed
 
@@ -98,8 +97,8 @@ def test_shims() -> None:
 
 
 def _revenue(con: db.Connection) -> float:
-    # Gross sales (metrics_base takes the global filter parameters; none set here).
-    return float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0] or 0)
+    # Gross sales of all time (returns excluded), as the Overview reads it.
+    return float(metrics.base_metrics(con)["revenue"])
 
 
 def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Path) -> None:
@@ -158,8 +157,7 @@ def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monke
 READER = textwrap.dedent(
     """
     import json, sys, time
-    from crm_core import db, overview, value
-    from crm_core.filters import NO_FILTERS
+    from crm_core import db, metrics, overview, value
     con = db.connect(sys.argv[1])
     end = time.monotonic() + float(sys.argv[2])
     while time.monotonic() < end:
@@ -167,7 +165,7 @@ READER = textwrap.dedent(
             both = con.execute(
                 "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
                 "(SELECT sum(revenue) FROM customer_orders)").fetchone()
-            rev = float(db.query_rows(con, "metrics_base", **NO_FILTERS.params())[0][0])
+            rev = metrics.base_metrics(con)["revenue"]
             period = overview.default_period(con)
             overview.kpi_deltas(con, period)
             value.value_pyramid(con, period)

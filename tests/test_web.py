@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from crm_core.web import SECURITY_HEADERS, SecurityHeaders
 
@@ -26,7 +27,12 @@ def _call(make, scope_type: str = "http") -> list[dict]:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(make(app)({"type": scope_type}, receive, send))
+    # A fresh thread: another test (Playwright) may have left an event loop running in this one.
+    worker = threading.Thread(
+        target=asyncio.run, args=(make(app)({"type": scope_type}, receive, send),)
+    )
+    worker.start()
+    worker.join()
     return sent
 
 
