@@ -21,6 +21,9 @@ class Filters:
     owner: str | None = None
     segment: str | None = None
     category: str | None = None
+    # A signed-in user's scope: restricted to these; empty = unrestricted.
+    regions: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
 
     def params(self) -> dict[str, Any]:
         """The dimension values as SQL parameters ($region, $source, ...)."""

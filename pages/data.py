@@ -9,11 +9,15 @@ ui.page_guard()
 st.title(ui.t("data.title"))
 con = ui.connection()
 ui.flash()
-files = st.file_uploader(
-    ui.t("data.uploader"),
-    type=["csv", "txt", "tsv"],
-    accept_multiple_files=True,
-    key=ui.uploader_key(),  # a new key after each load: an empty uploader
+files = (
+    st.file_uploader(
+        ui.t("data.uploader"),
+        type=["csv", "txt", "tsv"],
+        accept_multiple_files=True,
+        key=ui.uploader_key(),  # a new key after each load: an empty uploader
+    )
+    if ui.can("load")
+    else ui.read_only_note()
 )
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
@@ -26,6 +30,7 @@ if sources:
     if check.button(ui.t("data.validate"), width="stretch"):
         ui.report_messages(ingest.validate(sources))
     if go.button(ui.t("data.load"), type="primary", width="stretch"):
+        ui.require(ui.LOAD_PERMISSION[mode])
         bar = st.progress(0.0, ui.t("data.starting"))
         try:
             result = ingest.load(con, sources, mode, progress=lambda f, m: bar.progress(f, m))
@@ -33,7 +38,7 @@ if sources:
             ui.report_messages(e.reports)
             st.error(ui.t("data.nothing_loaded") + ("" if e.reports else f" {e}"))
         else:
-            ui.after_load(result)  # reruns: the sidebar and the history show the new load
+            ui.after_load(result, mode)  # reruns: the sidebar and the history show the new load
 
 st.subheader(ui.t("data.history"))
 hist = ingest.load_history(con)
@@ -42,12 +47,17 @@ if hist.empty:
 else:
     ui.history_table(hist)
     undoable = hist[hist["can_roll_back"]]["load_id"].drop_duplicates().tolist()
+    undoable = undoable if ui.can("rollback") else []
     target = (
         st.selectbox(ui.t("data.rollback_to"), undoable, index=None, key="rollback")
         if undoable
         else None
     )
     if target and st.button(ui.t("data.rollback_button", id=target)):
+        ui.require("rollback")
         ids = ingest.rollback_to_before(con, int(target))
-        ui.flash(ui.t("data.rolled_back", ids=", ".join(f"#{i}" for i in ids)))
+        ui.rolled_back(ids)
         st.rerun()
+
+if ui.can("audit"):
+    ui.audit_panel()
