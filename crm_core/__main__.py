@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import backends, config, db, ingest
+from crm_core.filters import DIMENSIONS, Filters, filter_options, unknown_values
 from crm_core.images import ImageExportUnavailable
 from crm_core.schema import TABLES
 
@@ -154,19 +156,59 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-01-31") from None
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    """The sidebar's global filters as options: --start --end --region --source --owner
+    --segment --category (docs/metrics.md, "Filters")."""
+    g = p.add_argument_group("filters (as the sidebar's)")
+    g.add_argument("--start", type=_iso_date, metavar="YYYY-MM-DD", help="period start (incl.)")
+    g.add_argument("--end", type=_iso_date, metavar="YYYY-MM-DD", help="period end (incl.)")
+    for dim in DIMENSIONS:
+        g.add_argument(f"--{dim}", default=None, metavar="VALUE", help=f"only this {dim}")
+
+
+def _filters_from(args: argparse.Namespace) -> Filters:
+    """The Filters the _filter_args options name (unset ones are open)."""
+    if args.start and args.end and args.start > args.end:
+        raise FilterValueError(f"--start {args.start} is after --end {args.end}")
+    return Filters(args.start, args.end, **{d: getattr(args, d) for d in DIMENSIONS})
+
+
+class FilterValueError(ValueError):
+    """A filter option the data cannot satisfy (a value it does not hold, a reversed period)."""
+
+
+def _check_filters(con: db.Connection, f: Filters) -> None:
+    options = filter_options(con)
+    bad = unknown_values(f, options)
+    if bad:
+        dim, value = next(iter(bad.items()))
+        known = ", ".join(options.get(dim, [])[:30]) or "none in the data"
+        raise FilterValueError(f"--{dim} {value!r} is not in the data; known values: {known}")
+
+
 def _metrics_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
 
 
 @command("metrics", _metrics_setup)
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """Print the headline metrics as one JSON object."""
+    """Print the headline metrics as one JSON object (optionally under the sidebar's filters)."""
     from crm_core.metrics import metrics
 
+    f = _filters_from(args)
     _require_db(args.db)
     con = db.connect(args.db)
-    print(json.dumps(metrics(con), ensure_ascii=False, indent=2, default=_json_default))
+    _check_filters(con, f)
+    print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=_json_default))
     return 0
 
 
@@ -340,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ImageExportUnavailable,
         backends.BackendUnavailable,
         backends.TransactionConflict,
+        FilterValueError,
     ) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -308,10 +308,12 @@ def clv_json(result: ClvResult) -> dict[str, Any]:
     }
 
 
-def clv_metrics(con: db.Connection) -> dict[str, Any]:
-    """`clv_json` for the defaults, or {"error": reason} when the fit is refused; never raises."""
+def clv_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """`clv_json` for the defaults under the filters' dimensions (the fit always uses the whole
+    history: the period does not apply), or {"error": reason} when the fit is refused; never
+    raises."""
     try:
-        return clv_json(churn_clv(con))
+        return clv_json(churn_clv(con, filters))
     except FitError as e:
         return {"error": str(e)}
     except Exception as e:  # the metrics document must survive one feature's failure

@@ -223,9 +223,13 @@ def year_over_year(
     return db.query(con, "complaints_yoy", **_params(filters, **_span(period)))
 
 
-def monthly_counts(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, int]:
-    """{"YYYY-MM": complaints} for every month with complaints, all time."""
-    df = db.query(con, "complaints_monthly", **_params(filters))
+def monthly_counts(
+    con: db.Connection, filters: Filters = NO_FILTERS, period: Period | None = None
+) -> dict[str, int]:
+    """{"YYYY-MM": complaints} for every month with complaints received in the period (None =
+    all time)."""
+    span = {"start": None, "end_excl": None} if period is None else _span(period)
+    df = db.query(con, "complaints_monthly", **_params(filters, **span))
     return {f"{m:%Y-%m}": int(n) for m, n in zip(df["month"], df["complaints"], strict=True)}
 
 
@@ -433,11 +437,15 @@ def repeat_complainants(
 # --------------------------------------------------------------------------- metrics JSON
 
 
-def metrics_block(con: db.Connection) -> dict[str, Any]:
-    """The complaints keys of `metrics --json` (all time, no filters, default SLA)."""
-    h = headline(con)
+def metrics_block(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """The complaints keys of `metrics --json` (default SLA) under the filters, for complaints
+    received in their period (all time without one)."""
+    period = None
+    if filters.start is not None or filters.end is not None:
+        period = Period(filters.start or dt.date(1900, 1, 1), filters.end or dt.date(9999, 12, 30))
+    h = headline(con, period, filters)
     return {
-        "complaints_monthly": monthly_counts(con),
+        "complaints_monthly": monthly_counts(con, filters, period),
         "median_resolution_hours": h["median_resolution_hours"],
         "resolution_time_errors": h["resolution_time_errors"],
         "sla_breach_rate": h["sla_breach_rate"],

@@ -1244,6 +1244,9 @@ def build(seed: int = DEFAULT_SEED, end_date: dt.date = DEFAULT_END) -> dict[str
             "关闭时间": _fmt_ts(start, leads["closed"].to_numpy()),
             "结果": leads["outcome"].to_numpy(),
             "客户编号": cust_ids(leads["cust"].to_numpy()),
+            # The consultant's region: a won lead's consultant is its customer's, so the lead's
+            # region is the customer's; a lead that never bought still has one.
+            "区域": np.asarray(REGIONS)[OWNER_REGION[leads["owner"].to_numpy().astype(int)]],
         }
     )
     inter_out = pd.DataFrame(

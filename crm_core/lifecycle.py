@@ -437,8 +437,9 @@ def retention_matrix(cohorts: pd.DataFrame) -> pd.DataFrame:
     return cohorts.pivot(index="cohort", columns="months_since", values="retention").sort_index()
 
 
-def metrics_block(con: db.Connection) -> dict[str, object]:
-    """The lifecycle part of `metrics --json` (see docs/metrics.md)."""
+def metrics_block(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, object]:
+    """The lifecycle part of `metrics --json` under the filters, as of their end date when they
+    set one (see docs/metrics.md)."""
     have = db.table_columns(con)
     out: dict[str, object] = {
         "lifecycle_stages": None,
@@ -453,13 +454,16 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
     last_order, last_known = last
     if last_known is None:
         return out
-    counts = stage_counts(con, last_known)
+    if filters.end is not None:
+        last_known = min(last_known, filters.end)
+        last_order = min(last_order, filters.end) if last_order else None
+    counts = stage_counts(con, last_known, filters)
     out["lifecycle_stages"] = dict(zip(counts["stage"], counts["customers"].tolist(), strict=True))
     out["lifecycle_as_of"] = last_known.isoformat()
     if last_order is None:
         return out
     month = last_full_month(last_order)
-    nl = new_vs_lost(con, last_order)
+    nl = new_vs_lost(con, last_order, filters=filters)
     row = nl[nl["month"] == month]
     out["new_customers_last_month"] = int(row["new_customers"].sum())
     out["lost_customers_last_month"] = int(row["lost_customers"].sum())

@@ -52,6 +52,17 @@ def default_period(con: db.Connection) -> Period | None:
     return Period(start, last)
 
 
+def filter_period(con: db.Connection, f: Filters) -> Period | None:
+    """The filters' period, a side left open closed by the order data (first / last order
+    date); None when the filters set no period or there are no orders to close it."""
+    if f.start is None and f.end is None:
+        return None
+    rng = data_range(con)
+    start = f.start or (rng[0] if rng else None)
+    end = f.end or (rng[1] if rng else None)
+    return Period(start, end) if start and end else None
+
+
 def headline_kpis(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> dict:
     """Known customers, active (buying) customers, revenue, orders, complaints in the period."""
     return _kpis(con, period, period.start, filters)[0]

@@ -517,8 +517,9 @@ def followup_summary(
     return out.sort_values(["share", by or "segment"]).reset_index(drop=True)
 
 
-def metrics_block(con: db.Connection) -> dict[str, object]:
-    """The pipeline part of `metrics --json` (see docs/metrics.md)."""
+def metrics_block(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, object]:
+    """The pipeline part of `metrics --json` (see docs/metrics.md): leads created in the
+    filters' period, deliveries in it (all time without one), under the filters that apply."""
     out: dict[str, object] = {
         "lead_funnel": None,
         "lead_close_rate": None,
@@ -526,7 +527,7 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
     }
     have = db.table_columns(con)
     if "leads" in have and db.scalar(con, "pipeline_data_end") is not None:
-        stats = stage_stats(con)
+        stats = stage_stats(con, filters.start, filters.end, filters)
         order = stage_order(stats)
         funnel = lead_funnel(stats, order)
         out["lead_funnel"] = dict(zip(funnel["key"], funnel["reached"].tolist(), strict=True))
@@ -536,7 +537,7 @@ def metrics_block(con: db.Connection) -> dict[str, object]:
         rng = db.query_rows(con, "pipeline_order_range")[0]
         has_contacts = db.scalar(con, "pipeline_has_interactions")
         if rng[0] is not None and has_contacts:
-            d = followup_summary(con, rng[0], rng[1])
+            d = followup_summary(con, filters.start or rng[0], filters.end or rng[1], filters)
             if len(d):
                 out["followup_24h_share"] = round(float(d["share"].iloc[0]), 4)
     return out

@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core import auth, backends, config, db, i18n, ingest, overview, summaries
-from crm_core.filters import DIMENSIONS, Filters
+from crm_core.filters import DIMENSIONS, Filters, filter_options, inapplicable
 
 
 def lang() -> str:
@@ -237,9 +237,7 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     target = f"{fn.__module__}.{fn.__qualname__}"
     items = tuple(sorted(kwargs.items()))
     # The signed-in scope is part of the key even when a call's arguments do not carry it.
-    who = account()
-    scope = (who.regions, who.owners) if who else ((), ())
-    return _cached_call(target, str(db_path()), (*version, scope), args, items, _con=con)
+    return _cached_call(target, str(db_path()), (*version, scope()), args, items, _con=con)
 
 
 def _last_load(con: db.Connection) -> str:
@@ -256,12 +254,27 @@ def _no_load() -> str:
     return t("sidebar.no_load")
 
 
+def set_scope(regions: tuple[str, ...] = (), owners: tuple[str, ...] = ()) -> None:
+    """Restrict this session to these regions / owners (empty = unrestricted): the sidebar offers
+    only them, and every page's filters (ui.filters()) carry them as Filters.regions / owners."""
+    st.session_state["_crm_scope"] = (tuple(regions), tuple(owners))
+
+
+def scope() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """This session's (regions, owners) scope; ((), ()) = unrestricted."""
+    return st.session_state.get("_crm_scope", ((), ()))
+
+
 def sidebar(con: db.Connection) -> Filters:
-    """The shared sidebar: database facts and the global filters (mirrored in the URL)."""
+    """The shared sidebar: database facts and the global filters (mirrored in the URL), within
+    the session's scope (set_scope): a URL value outside it is refused with a note."""
     rng = overview.data_range(con)
     period = overview.default_period(con)
-    who = account()
-    options = _scoped_options(_filter_options(con), who)
+    regions, owners = scope()
+    options = _filter_options(con)
+    for dim, allowed in (("region", regions), ("owner", owners)):
+        if allowed:
+            options[dim] = [v for v in options.get(dim, []) if v in allowed]
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
@@ -315,12 +328,8 @@ def sidebar(con: db.Connection) -> Filters:
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
-        # The account's scope is a filter no widget or URL can lift; a region / owner chosen
-        # above can only narrow it (the choices are the scope's own values).
-        regions=who.regions if who else (),
-        owners=who.owners if who else (),
         **values,
-    )
+    ).within_scope(regions, owners)
     st.session_state["_crm_filters"] = f
     return f
 
@@ -346,27 +355,14 @@ def _check_params(options: dict[str, list[str]]) -> None:
 
 
 def _filter_options(con: db.Connection) -> dict[str, list[str]]:
-    df = db.query(con, "filter_options")
-    return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
-
-
-def _scoped_options(
-    options: dict[str, list[str]], who: auth.Account | None
-) -> dict[str, list[str]]:
-    """The sidebar's choices within the account's scope: a region or owner outside it is not
-    offered, and in a URL it is refused like any invalid value."""
-    if who is None:
-        return options
-    out = dict(options)
-    for dim, allowed in (("region", who.regions), ("owner", who.owners)):
-        if allowed:
-            out[dim] = [v for v in options.get(dim, []) if v in allowed]
-    return out
+    return filter_options(con)
 
 
 def filters() -> Filters:
-    """The global filters chosen in the sidebar of this run."""
-    return st.session_state.get("_crm_filters", Filters())
+    """The global filters chosen in the sidebar of this run, always within the session's scope
+    (a page that runs before the sidebar still gets the scope)."""
+    f = st.session_state.get("_crm_filters", Filters())
+    return f.within_scope(*scope())
 
 
 def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
@@ -562,10 +558,26 @@ def goto_slide(i: int, n: int) -> None:
     st.query_params["slide"] = str(min(max(i, 0), n - 1) + 1)
 
 
+def plain(text: str) -> str:
+    """User-derived text (a cell value, a URL parameter) made safe for Markdown-rendering
+    elements: every Markdown / HTML character backslash-escaped."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", str(text))
+
+
 def empty_note(f: Filters) -> None:
     """Say plainly that the filters left nothing to show."""
-    active = ", ".join(f"{t('dim.' + k)} = {v}" for k, v in f.active.items())
+    active = ", ".join(f"{t('dim.' + k)} = {plain(v)}" for k, v in f.active.items())
     st.info(t("common.empty", active=f" ({active})" if active else ""))
+
+
+def filter_note(table: str, f: Filters, container: Any = None) -> None:
+    """A caption under a section built from `table` naming the active filters that do not apply
+    to it (filters.inapplicable), so that its figures are not read as filtered; nothing when all
+    apply."""
+    dims = inapplicable(table, f)
+    if dims:
+        names = t("filters.joiner").join(t(f"dim.{d}") for d in dims)
+        (container or st).caption(t("filters.not_applied", dims=names, table=t(f"filters.{table}")))
 
 
 def period_caption(period: overview.Period) -> None:
@@ -866,6 +878,8 @@ def current_account() -> auth.Account | None:
     found = _signed_in(mode)
     st.session_state["_crm_auth_mode"] = mode
     st.session_state[_ACCOUNT] = found
+    # The scope is a filter on every query of this session (ui.filters, the cache key).
+    set_scope(*((found.regions, found.owners) if found else ((), ())))
     return found
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from crm_core import db
 from crm_core.filters import NO_FILTERS, Filters
-from crm_core.overview import Period, default_period
+from crm_core.overview import Period, default_period, filter_period
 
 # Cumulative top shares of ACTIVE customers closing the first three tiers: top 1 %, next 4 %,
 # next 15 %; the remaining 80 % are "regular". Rounding and ties: docs/metrics.md.
@@ -368,14 +368,15 @@ def customer_list(
 # --------------------------------------------------------------------------- metrics JSON
 
 
-def value_metrics(con: db.Connection) -> dict[str, Any]:
-    """`tiers`, `pareto_top20_share`, `rfm_segments` for the default period, no filters."""
-    period = default_period(con)
+def value_metrics(con: db.Connection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
+    """`tiers`, `pareto_top20_share`, `rfm_segments` under the filters, for their period (the
+    default period when they set none)."""
+    period = filter_period(con, filters) or default_period(con)
     if period is None:
         return {"tiers": {}, "pareto_top20_share": None, "rfm_segments": {}}
-    pyr = value_pyramid(con, period)
+    pyr = value_pyramid(con, period, filters)
     active = pyr[pyr["active"]]
-    segs = rfm_segments(con, period)
+    segs = rfm_segments(con, period, filters)
     return {
         "tiers": {
             r.tier: {
@@ -385,6 +386,6 @@ def value_metrics(con: db.Connection) -> dict[str, Any]:
             }
             for r in active.itertuples()
         },
-        "pareto_top20_share": pareto(con, period).top_revenue_share,
+        "pareto_top20_share": pareto(con, period, filters).top_revenue_share,
         "rfm_segments": dict(zip(segs["segment"], segs["customers"].astype(int), strict=True)),
     }

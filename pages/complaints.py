@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm_core import charts, ui
 from crm_core import complaints as c
+from crm_core.filters import inapplicable
 from crm_core.i18n import fmt_date, fmt_pct
 
 ui.page_guard()
@@ -23,7 +24,8 @@ if period is None:
     st.info(tx("none"))
     st.stop()
 st.caption(tx("period", start=fmt_date(period.start, lang), end=fmt_date(period.end, lang)))
-if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", f.category)) if on]:
+ignored = "category" in inapplicable("complaints", f)
+if notes := [tx(k) for k, on in (("period_moved", moved), ("category_ignored", ignored)) if on]:
     st.info(" ".join(notes))
 head, names, cov = c.headline(con, period, f), ui.labels("complaints.col"), c.coverage(con)
 for box, k in zip(st.columns(4), c.HEADLINE, strict=True):

@@ -16,6 +16,7 @@ if period is None:
 
 ui.period_caption(period)
 ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
+ui.filter_note("complaints", f)  # the complaints tile
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:
     ui.empty_note(f)

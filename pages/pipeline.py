@@ -21,6 +21,7 @@ def show(df, stages=()):  # a table: labelled, shares as percentages, missing as
     return ui.table(df, lambda d: labelled(d, stages))
 
 
+ui.filter_note("leads", f)  # customer type / product category: leads carry neither
 rep = ui.cached(pipeline.funnel_report, con, start, end, f)
 if rep is None:
     st.info(ui.t("pipeline.no_leads"))
@@ -70,6 +71,7 @@ st.metric(ui.t("pipeline.followup_share", hours=pipeline.FOLLOWUP_HOURS), i18n.f
 st.caption(ui.t("pipeline.followup_help", category=category, n=ui.num(d["deliveries"].sum())))
 show(fu.by_owner)
 st.subheader(ui.t("pipeline.cadence_title"))
+ui.filter_note("leads", f)
 cadence = charts.cadence_bars(fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual"))
 ui.chart(cadence, "pipeline_cadence")
 show(fu.cadence)

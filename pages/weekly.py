@@ -19,6 +19,8 @@ st.caption(
     ui.t("weekly.caption", start=i18n.fmt_date(start, lang), end=i18n.fmt_date(week_end, lang))
 )
 table = weekly.weekly_comparison(con, week_end, f)
+for source in ("leads", "complaints"):  # new leads, complaints, satisfaction
+    ui.filter_note(source, f)
 labels = {m: ui.t(f"weekly.measures.{m}") for m in weekly.MEASURES}
 cols = st.columns(len(table))
 for col, row in zip(cols, table.itertuples(), strict=True):

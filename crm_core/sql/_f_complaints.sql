@@ -1,12 +1,19 @@
--- Fragment: complaints of customers passing the global customer filters (region, source, owner,
--- segment; the product-category filter is for orders and does not apply). A complaint with no
--- known customer passes only while no customer filter is set.
+-- Fragment: complaints passing the global filters and the scope. Region is the complaint's own
+-- when it has one, else its customer's; source, owner (the account owner, not the complaint's
+-- handler) and segment are the customer's. The product-category filter does not apply (a
+-- complaint's category is a complaint type). A complaint with no region of its own and no
+-- known customer passes only while no customer filter or scope is set.
 f_complaints AS (
     SELECT k.*
     FROM complaints AS k
     LEFT JOIN customers AS c ON c.customer_id = k.customer_id
-    WHERE (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
+    WHERE (CAST($region AS VARCHAR) IS NULL OR coalesce(k.region, c.region) = $region)
       AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source)
       AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner)
       AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
+      AND (CAST($regions AS VARCHAR) IS NULL
+           OR strpos(CAST($regions AS VARCHAR), chr(31) || coalesce(k.region, c.region) || chr(31))
+              > 0)
+      AND (CAST($owners AS VARCHAR) IS NULL
+           OR strpos(CAST($owners AS VARCHAR), chr(31) || c.owner || chr(31)) > 0)
 )

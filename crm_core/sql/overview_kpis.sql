@@ -11,7 +11,7 @@ period_orders AS (
     FROM f_orders
     WHERE order_date >= $prev_start AND order_date < $end_excl
 ),
--- Under a customer filter every customer with orders is in f_customers already; without one,
+-- Under a customer filter or a scope every customer with orders is in f_customers already; without one,
 -- the customers with orders come from the customer_orders summary unless a category narrows them.
 known AS (
     SELECT customer_id FROM f_customers
@@ -20,11 +20,13 @@ known AS (
     WHERE CAST($category AS VARCHAR) IS NULL
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+      AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
     UNION
     SELECT customer_id FROM f_orders
     WHERE CAST($category AS VARCHAR) IS NOT NULL
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+      AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
 ),
 -- @include f_complaints
 ,

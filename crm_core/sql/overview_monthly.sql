@@ -14,10 +14,13 @@ firsts AS (
         SELECT customer_id, TRUE AS passes FROM f_customers
         WHERE CAST($region AS VARCHAR) IS NOT NULL OR CAST($source AS VARCHAR) IS NOT NULL
            OR CAST($owner AS VARCHAR) IS NOT NULL OR CAST($segment AS VARCHAR) IS NOT NULL
+           OR CAST($regions AS VARCHAR) IS NOT NULL OR CAST($owners AS VARCHAR) IS NOT NULL
     ) AS fc ON fc.customer_id = s.customer_id
     WHERE CAST($category AS VARCHAR) IS NULL
       AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL))
+                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+                         AND CAST($regions AS VARCHAR) IS NULL
+                         AND CAST($owners AS VARCHAR) IS NULL))
     UNION ALL
     SELECT customer_id, min(order_date) AS first_order_at
     FROM f_orders

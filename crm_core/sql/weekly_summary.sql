@@ -1,21 +1,13 @@
 -- Grain: one row for the period [$start, $end_excl): the figures of a dealer's weekly report.
--- Customer filters apply to orders, leads (through the lead's customer or owner) and complaints.
+-- Filters and scope apply to orders, leads and complaints as their fragments say.
 WITH
 -- @include f_orders
 ,
 period_orders AS (
     SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
 ),
-f_leads AS (
-    SELECT l.*
-    FROM leads AS l
-    LEFT JOIN customers AS c ON c.customer_id = l.customer_id
-    WHERE l.created_at >= $start AND l.created_at < $end_excl
-      AND (CAST($region AS VARCHAR) IS NULL OR c.region = $region)
-      AND (CAST($source AS VARCHAR) IS NULL OR c.source = $source OR l.source = $source)
-      AND (CAST($owner AS VARCHAR) IS NULL OR c.owner = $owner OR l.owner = $owner)
-      AND (CAST($segment AS VARCHAR) IS NULL OR c.segment = $segment)
-),
+-- @include pipeline_leads
+,
 -- @include f_complaints
 ,
 period_complaints AS (
