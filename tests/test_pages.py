@@ -317,3 +317,171 @@ def test_tables_format_money_localized() -> None:
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["revenue"]["type_config"]["format"] == "localized"
     assert "year" not in config
+
+
+# --------------------------------------------------------------------------- sign-in and roles
+
+ACCOUNTS = {  # name: (role, password, regions)
+    "boss": ("admin", "boss-password", ()),
+    "ana": ("analyst", "ana-password", ()),
+    "east": ("viewer", "east-password", ("华东",)),
+}
+
+
+def _with_accounts(path: Path) -> None:
+    from crm_core import auth, db
+
+    con = db.connect(path)
+    for name, (role, password, regions) in ACCOUNTS.items():
+        auth.add_user(con, name, role, password, regions=regions)
+    con.execute("DELETE FROM audit_log")
+    con.close()
+
+
+def _sign_in(at, name: str, password: str):
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def _shows_no_data(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Sign in to CRM Lens"]
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    assert not at.get("file_uploader") and not at.sidebar.caption
+    assert not at.sidebar.date_input
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_visitor_sees_only_the_sign_in_form(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    # legacy=True: the very first request of a served app, a deep link run without app.py.
+    at = make_app_test(demo_copy, page, {"lang": "en"}, legacy=True).run()
+    _shows_no_data(at)
+    assert [x.label for x in at.text_input] == ["User name", "Password"]
+
+
+def test_wrong_password_shows_nothing_and_is_audited(demo_copy: Path, app_env: None) -> None:
+    from crm_core import auth, db
+
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "not-the-password")
+    _shows_no_data(at)
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    _sign_in(at, "nobody", "boss-password")
+    _shows_no_data(at)
+    con = db.connect(demo_copy)
+    log = auth.audit_log(con)
+    con.close()
+    assert log[["actor", "action", "detail"]].values.tolist() == [
+        ["nobody", "sign_in_failed", "unknown user"],
+        ["boss", "sign_in_failed", "wrong password (1 in a row)"],
+    ]
+
+
+def test_viewer_reads_but_cannot_load_roll_back_or_see_the_audit_log(
+    demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Data"
+    assert not at.get("file_uploader")
+    assert "Your role (viewer) can read and export" in at.info[0].value
+    assert not [s for s in at.selectbox if s.key == "rollback"]
+    assert "Audit log" not in [s.value for s in at.subheader]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Signed in as `east` (viewer)" in captions and "You see: `华东`" in captions
+    # The scope is the only region on offer, and a URL cannot widen it.
+    assert at.sidebar.selectbox(key="region").options == ["华东"]
+
+
+def test_analyst_appends_only(demo_copy: Path, app_env: None, fixtures: Path) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "ana", "ana-password")
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [r for r in at.radio if r.key == "load_mode"]  # no replace to choose
+    assert "Your role can append data" in " ".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
+    assert not [s for s in at.selectbox if s.key == "rollback"]
+
+
+def test_admin_sees_the_audit_log_with_each_action(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "boss-password")
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    at.radio(key="load_mode").set_value("replace").run()
+    next(b for b in at.button if b.label == "Load").click().run()
+    at.selectbox(key="rollback").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Audit log" in [s.value for s in at.subheader]
+    log = at.dataframe[-1].value
+    assert list(log.columns) == ["When", "Who", "Action", "Detail", "Rows"]
+    # Newest first; orders_gbk.csv has 5 order lines (6 lines less the header).
+    assert log[["Who", "Action", "Detail"]].values.tolist() == [
+        ["boss", "rollback", "undid load(s) #2"],
+        ["boss", "replace", "load #2: orders_gbk.csv → orders"],
+        ["boss", "sign_in", "password"],
+    ]
+    assert log["Rows"].tolist()[1] == 5
+
+
+def test_sign_out_returns_to_the_form(demo_copy: Path, app_env: None) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert at.metric
+    at.sidebar.button(key="_crm_sign_out").click().run()
+    _shows_no_data(at)
+
+
+def test_region_scoped_viewer_sees_the_region_filters_figures(
+    demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    filtered = make_app_test(demo_copy, params={"lang": "en", "region": "华东"}).run()
+    _sign_in(filtered, "boss", "boss-password")  # unscoped, with the region filter
+    assert not filtered.exception
+    want = {m.label: (m.value, m.help) for m in filtered.metric}
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert not at.exception, [e.value for e in at.exception]
+    got = {m.label: (m.value, m.help) for m in at.metric}
+    assert got == want and len(got) >= 4
+    # ?region= outside the scope is refused with a note; the scope still applies.
+    at = make_app_test(demo_copy, params={"lang": "en", "region": "华北"}).run()
+    _sign_in(at, "east", "east-password")
+    assert {m.label: (m.value, m.help) for m in at.metric} == want
+    assert any("region=华北" in w.value for w in at.sidebar.warning)
+
+
+def test_sign_in_off_refuses_a_server_open_to_the_network(demo_copy: Path, app_env: None) -> None:
+    from streamlit import config as st_config
+
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    finally:
+        st_config.set_option("server.address", before)
+    _shows_no_data(at)
+    assert "Sign-in is off" in at.error[0].value
+    # On this computer (the config's 127.0.0.1) the app opens, saying sign-in is off.
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert at.metric
+    assert "Sign-in is off (this computer only)" in [c.value for c in at.sidebar.caption]
