@@ -851,7 +851,6 @@ def local_only() -> bool:
 
 
 def _signed_in(mode: str) -> auth.Account | None:
-    known: auth.Account | None = st.session_state.get(_ACCOUNT)
     if mode == "off":
         return auth.Account("local", "admin", via="local") if local_only() else None
     if mode == "oidc":
@@ -860,11 +859,15 @@ def _signed_in(mode: str) -> auth.Account | None:
         claims = st.user.to_dict()
         with _live() as cur:
             found = auth.account_from_claims(cur, claims)
-            if known is None or found is None or known.name != found.name:
-                name = found.name if found else auth.oidc_name(claims)
+            # One audit line per browser session (a reload is a new session, the sign-in
+            # cookie lets it in): who came in, or who was refused for want of a role.
+            name = found.name if found else auth.oidc_name(claims)
+            if st.session_state.get("_crm_oidc_logged") != name:
                 action = "sign_in" if found else "sign_in_refused"
                 auth.record(cur, name, action, "oidc" if found else "oidc: no role")
+                st.session_state["_crm_oidc_logged"] = name
         return found
+    known: auth.Account | None = st.session_state.get(_ACCOUNT)
     if known is None or known.via != "password":
         return None
     with _live() as cur:  # re-read: a removed account or a changed role applies at once
