@@ -485,3 +485,39 @@ def test_sign_in_off_refuses_a_server_open_to_the_network(demo_copy: Path, app_e
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     assert at.metric
     assert "Sign-in is off (this computer only)" in [c.value for c in at.sidebar.caption]
+
+
+def _export_script() -> None:
+    import streamlit as st
+
+    from crm_core import auth, ui
+    from crm_core.filters import Filters
+
+    st.session_state["_crm_account"] = auth.Account("east", "viewer", ("华东",))
+    st.session_state["_crm_filters"] = Filters(region="华东")
+    make = ui.audited_export("table customers.csv", lambda: (b"id\n1\n2\n3\n", 3), counted=True)
+    st.session_state["data"] = make()  # what Streamlit does when the button is clicked
+
+
+def test_exports_and_meeting_snapshots_are_audited(demo_copy: Path, app_env: None) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from crm_core import auth, db
+
+    make_app_test(demo_copy)  # points CRM_LENS_DB at the copy
+    at = AppTest.from_function(_export_script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["data"] == b"id\n1\n2\n3\n"  # the download itself is unchanged
+    # Sign-in off (this computer): the local administrator freezes the view for a meeting.
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    at.sidebar.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["snapshot"] == "1"
+    con = db.connect(demo_copy)
+    log = auth.audit_log(con)
+    con.close()
+    log["rows"] = log["rows"].astype(object).where(log["rows"].notna(), None)
+    assert log[["actor", "action", "detail", "rows"]].values.tolist() == [
+        ["local", "snapshot", "froze the view at load #1", None],
+        ["east", "export", "table customers.csv {'region': '华东'}", 3],
+    ]
