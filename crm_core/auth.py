@@ -38,7 +38,12 @@ _DUMMY_HASH = _hasher.hash("crm-lens: no such account")
 
 
 class AuthError(ValueError):
-    """A refused account change: bad name, role, password; unknown or duplicate account."""
+    """A refused account change: bad name, role, password; unknown or duplicate account.
+    `key` names its message in the catalogue (auth.err.<key>), `params` fill it in."""
+
+    def __init__(self, text: str, key: str, **params: Any) -> None:
+        super().__init__(text)
+        self.key, self.params = key, params
 
 
 class PermissionDenied(PermissionError):
@@ -85,19 +90,25 @@ def require(account: Account | None, permission: str) -> Account:
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > NAME_MAX or any(c.isspace() or not c.isprintable() for c in name):
-        raise AuthError(f"user name {name!r}: 1–{NAME_MAX} printable characters, no spaces")
+        raise AuthError(
+            f"user name {name!r}: 1–{NAME_MAX} printable characters, no spaces",
+            "bad_name",
+            max=NAME_MAX,
+        )
     return name
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise AuthError(f"role {role!r}: one of {', '.join(ROLES)}")
+        raise AuthError(
+            f"role {role!r}: one of {', '.join(ROLES)}", "bad_role", roles=", ".join(ROLES)
+        )
     return role
 
 
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AuthError(f"password: at least {MIN_PASSWORD} characters")
+        raise AuthError(f"password: at least {MIN_PASSWORD} characters", "short", n=MIN_PASSWORD)
     return password
 
 
@@ -154,7 +165,7 @@ def user_scope(con: db.Connection, name: str) -> tuple[tuple[str, ...], tuple[st
     """(regions, owners) the account may see; empty = all. Unknown name: AuthError."""
     account = get_account(con, name)
     if account is None:
-        raise AuthError(f"no such user: {name!r}")
+        raise AuthError(f"no such user: {name!r}", "no_user", name=name)
     return account.regions, account.owners
 
 
@@ -170,7 +181,9 @@ def add_user(
     """Create an account (password None: it signs in through OIDC only); audited."""
     name, role = _check_name(name), _check_role(role)
     if _row(con, name) is not None:
-        raise AuthError(f"user {name!r} exists already (user passwd / user remove)")
+        raise AuthError(
+            f"user {name!r} exists already (user passwd / user remove)", "exists", name=name
+        )
     hashed = hash_password(password) if password is not None else None
     now = dt.datetime.now()
     con.execute(
@@ -196,7 +209,7 @@ def add_user(
 def remove_user(con: db.Connection, name: str, actor: str = "cli") -> None:
     """Delete an account; audited. Unknown name: AuthError."""
     if _row(con, name) is None:
-        raise AuthError(f"no such user: {name!r}")
+        raise AuthError(f"no such user: {name!r}", "no_user", name=name)
     con.execute("DELETE FROM users WHERE name = $name", {"name": name})
     record(con, actor, "user_remove", name)
 
@@ -204,7 +217,7 @@ def remove_user(con: db.Connection, name: str, actor: str = "cli") -> None:
 def set_password(con: db.Connection, name: str, password: str, actor: str = "cli") -> None:
     """Replace an account's password and lift any sign-in lock; audited."""
     if _row(con, name) is None:
-        raise AuthError(f"no such user: {name!r}")
+        raise AuthError(f"no such user: {name!r}", "no_user", name=name)
     con.execute(
         "UPDATE users SET password_hash = $hash, changed_at = $now, failed_logins = 0, "
         "locked_until = NULL WHERE name = $name",

@@ -1024,3 +1024,70 @@ def audit_panel() -> None:
     with _live() as cur:
         log = auth.audit_log(cur)
     labelled_table(log, "auth.col", width="stretch")
+
+
+def users_panel() -> None:
+    """The Data page's account management (admins): the accounts, add one, set a password,
+    remove one; each change audited with the admin's name."""
+    who = require("manage_users")
+    st.subheader(t("auth.users.title"), help=t("auth.users.help"))
+    with _live() as cur:
+        users = auth.list_users(cur)
+        options = filter_options(cur)
+    shown = users.assign(
+        regions=users["regions"].map(", ".join), owners=users["owners"].map(", ".join)
+    )
+    labelled_table(shown, "auth.users.col", width="stretch")
+    with st.expander(t("auth.users.add")), st.form("_crm_user_add", clear_on_submit=True):
+        name = st.text_input(t("auth.name"), max_chars=auth.NAME_MAX)
+        role = st.selectbox(
+            t("auth.users.role"),
+            auth.ROLES,
+            format_func={r: t(f"auth.role.{r}") for r in auth.ROLES}.__getitem__,
+        )
+        regions = st.multiselect(t("auth.users.regions"), options.get("region", []))
+        owners = st.multiselect(t("auth.users.owners"), options.get("owner", []))
+        password = st.text_input(
+            t("auth.password"), type="password", help=t("auth.users.password_help")
+        )
+        if st.form_submit_button(t("auth.users.add")):
+            _account_change(
+                lambda cur: auth.add_user(
+                    cur, name, role, password or None, regions, owners, actor=who.name
+                ),
+                t("auth.users.added", name=name),
+            )
+    if users.empty:
+        return
+    with (
+        st.expander(t("auth.users.set_password")),
+        st.form("_crm_user_passwd", clear_on_submit=True),
+    ):
+        target = st.selectbox(t("auth.users.pick"), users["name"].tolist(), key="_crm_passwd_user")
+        password = st.text_input(t("auth.users.new_password"), type="password")
+        if st.form_submit_button(t("auth.users.set_password")):
+            _account_change(
+                lambda cur: auth.set_password(cur, target, password, actor=who.name),
+                t("auth.users.password_set", name=target),
+            )
+    with st.expander(t("auth.users.remove")), st.form("_crm_user_remove"):
+        target = st.selectbox(t("auth.users.pick"), users["name"].tolist(), key="_crm_remove_user")
+        if st.form_submit_button(t("auth.users.remove")):
+            if target == who.name:
+                st.error(t("auth.users.not_yourself"))
+            else:
+                _account_change(
+                    lambda cur: auth.remove_user(cur, target, actor=who.name),
+                    t("auth.users.removed", name=target),
+                )
+
+
+def _account_change(change: Callable[[db.Connection], Any], done: str) -> None:
+    try:
+        with _live() as cur:
+            change(cur)
+    except auth.AuthError as e:
+        st.error(t(f"auth.err.{e.key}", **e.params))
+        return
+    flash(done)
+    st.rerun()

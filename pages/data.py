@@ -59,5 +59,7 @@ else:
         ui.rolled_back(ids)
         st.rerun()
 
+if ui.can("manage_users"):
+    ui.users_panel()
 if ui.can("audit"):
     ui.audit_panel()

@@ -521,3 +521,49 @@ def test_exports_and_meeting_snapshots_are_audited(demo_copy: Path, app_env: Non
         ["local", "snapshot", "froze the view at load #1", None],
         ["east", "export", "table customers.csv {'region': '华东'}", 3],
     ]
+
+
+def test_admin_manages_accounts_on_the_data_page(demo_copy: Path, app_env: None) -> None:
+    from crm_core import auth, db
+
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "boss-password")
+    assert "Accounts" in [s.value for s in at.subheader]
+    next(t for t in at.text_input if t.label == "User name").input("north")
+    next(m for m in at.multiselect if m.label == "Sees only these regions").select("华北")
+    next(t for t in at.text_input if t.label == "Password").input("north-password")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Account north added." in [s.value for s in at.success]
+    next(t for t in at.text_input if t.label == "User name").input("south")
+    next(t for t in at.text_input if t.label == "Password").input("short")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert [e.value for e in at.error] == ["A password has at least 8 characters."]
+    # An admin cannot remove the account they are signed in with.
+    at.selectbox(key="_crm_remove_user").set_value("boss")
+    next(b for b in at.button if b.label == "Remove account").click().run()
+    assert "You cannot remove the account you are signed in with." in [e.value for e in at.error]
+    con = db.connect(demo_copy)
+    assert auth.user_scope(con, "north") == (("华北",), ())
+    assert auth.sign_in(con, "north", "north-password").account is not None
+    log = auth.audit_log(con)
+    con.close()
+    assert ["boss", "user_add", "north role=viewer regions=['华北'] owners=[]"] in log[
+        ["actor", "action", "detail"]
+    ].values.tolist()
+
+
+def test_the_first_account_made_on_this_computer_turns_sign_in_on(
+    demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    assert "Sign-in is off (this computer only)" in [c.value for c in at.sidebar.caption]
+    next(t for t in at.text_input if t.label == "User name").input("boss")
+    next(t for t in at.text_input if t.label == "Password").input("boss-password")
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Role")).set_value("admin")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _shows_no_data(at)  # from now on everyone signs in, this computer too
+    _sign_in(at, "boss", "boss-password")
+    assert at.title[0].value == "Data" and "Accounts" in [s.value for s in at.subheader]
