@@ -984,7 +984,7 @@ def _oidc_prompt() -> None:
 
 
 def _password_form() -> None:
-    with st.form("_crm_sign_in"):
+    with st.form("_crm_sign_in", clear_on_submit=True):  # no password kept in the session
         name = st.text_input(t("auth.name"), max_chars=auth.NAME_MAX)
         password = st.text_input(t("auth.password"), type="password")
         submitted = st.form_submit_button(t("auth.sign_in"), type="primary")

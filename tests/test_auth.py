@@ -179,3 +179,23 @@ def test_region_scope_gives_the_region_filters_figures(demo_con: db.Connection) 
     assert scoped == filtered
     everything = metrics(demo_con, Filters())
     assert scoped["revenue"] < everything["revenue"]
+
+
+def test_accounts_sign_in_and_audit_on_postgres(pg_url: str) -> None:
+    # The same tables and statements on a server database (README, Backends).
+    con = db.connect(pg_url)
+    try:
+        auth.add_user(con, "华东经理", "viewer", "pw-viewer-1", regions=["华东"], actor="cli:root")
+        assert auth.user_scope(con, "华东经理") == (("华东",), ())
+        assert auth.sign_in(con, "华东经理", "wrong", T0).reason == "bad"
+        ok = auth.sign_in(con, "华东经理", "pw-viewer-1", T0 + dt.timedelta(seconds=1))
+        assert ok.account == auth.Account("华东经理", "viewer", ("华东",))
+        log = auth.audit_log(con, limit=10)
+        # Newest first: the account was added at the real clock, after the sign-ins' T0.
+        assert log[["actor", "action", "detail"]].values.tolist() == [
+            ["cli:root", "user_add", "华东经理 role=viewer regions=['华东'] owners=[]"],
+            ["华东经理", "sign_in", "password"],
+            ["华东经理", "sign_in_failed", "wrong password (1 in a row)"],
+        ]
+    finally:
+        con.close()
