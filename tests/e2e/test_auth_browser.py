@@ -119,11 +119,24 @@ def test_wrong_password_viewer_scope_and_the_audit_log(
         assert metric_values(viewer) == filtered
         assert not exceptions(viewer) and not exceptions(admin)
         screenshot(viewer, "overview_as_region_viewer")
+        # A viewer exports within the scope; the export is audited.
+        n = runs(viewer)
+        nav = viewer.locator("[data-testid=stSidebarNav]")
+        nav.get_by_text("Weekly report", exact=True).click()
+        wait_idle(viewer, after=n)
+        with viewer.expect_download() as download:
+            viewer.get_by_role("button", name="Download CSV").first.click()
+        assert download.value.suggested_filename.startswith("weekly-")
     # The server is gone (DuckDB: one process per file): read what it recorded.
     con = db.connect(path, read_only=True)
     log = auth.audit_log(con)
     con.close()
-    assert sorted(log[["actor", "action", "detail"]].values.tolist()) == [
+    exports = log[log["action"] == "export"]
+    assert exports["actor"].tolist() == ["east"]
+    assert exports["detail"].iloc[0].startswith("table weekly-") and exports["rows"].iloc[0] > 0
+    assert sorted(
+        log[log["action"] != "export"][["actor", "action", "detail"]].values.tolist()
+    ) == [
         ["boss", "sign_in", "password"],
         ["boss", "sign_in_failed", "wrong password (1 in a row)"],
         ["east", "sign_in", "password"],
