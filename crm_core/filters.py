@@ -117,14 +117,28 @@ def inapplicable(table: str, f: Filters) -> list[str]:
     return [k for k in f.active if k not in applies]
 
 
+def not_applied_note(table: str, f: Filters, lang: str) -> str:
+    """The sentence naming the active filters that do not apply to `table` (inapplicable), for a
+    caption or a slide's takeaway; "" when every active filter applies."""
+    from crm_core import i18n
+
+    dims = inapplicable(table, f)
+    if not dims:
+        return ""
+    names = i18n.t("filters.joiner", lang).join(i18n.t(f"dim.{d}", lang) for d in dims)
+    return i18n.t("filters.not_applied", lang, dims=names, table=i18n.t(f"filters.{table}", lang))
+
+
 NO_FILTERS = Filters()
 
 
-def filter_options(con: Any) -> dict[str, list[str]]:
-    """The values each dimension can take in the data, sorted ({dimension: [values]})."""
+def filter_options(con: Any, scope: Filters | None = None) -> dict[str, list[str]]:
+    """The values each dimension can take in the data, sorted ({dimension: [values]}), within the
+    scope of `scope` (its regions / owners; its other fields are ignored)."""
     from crm_core import db
 
-    df = db.query(con, "filter_options")
+    s = Filters(regions=scope.regions, owners=scope.owners) if scope else NO_FILTERS
+    df = db.query(con, "filter_options", **s.params())
     return {str(d): g["value"].tolist() for d, g in df.groupby("dimension")}
 
 

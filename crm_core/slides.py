@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from crm_core import charts, db, i18n, overview
-from crm_core.filters import NO_FILTERS, Filters
+from crm_core.filters import NO_FILTERS, Filters, not_applied_note
 
 
 @dataclass
@@ -239,6 +239,7 @@ def pipeline_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         won=i18n.fmt_number(rates["won"], lang),
         leads=i18n.fmt_number(rates["leads"], lang),
     )
+    takeaway = " ".join(filter(None, (takeaway, not_applied_note("leads", f, lang))))
     return [Slide("pipeline.funnel", title, takeaway, fig)]
 
 
@@ -276,6 +277,7 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             baseline=i18n.fmt_number(top["baseline"], lang, 1),
             drivers=drivers,
         )
+    takeaway = " ".join(filter(None, (takeaway, not_applied_note("complaints", f, lang))))
     out = [Slide("complaints.trend", title, takeaway, fig)]
     if not c.missing_for_sla(c.coverage(con)):
         stages = c.stage_funnel(con, period, f)

@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core import auth, backends, config, db, i18n, ingest, overview, summaries
-from crm_core.filters import DIMENSIONS, Filters, filter_options, inapplicable
+from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 
 
 def lang() -> str:
@@ -271,10 +271,7 @@ def sidebar(con: db.Connection) -> Filters:
     rng = overview.data_range(con)
     period = overview.default_period(con)
     regions, owners = scope()
-    options = _filter_options(con)
-    for dim, allowed in (("region", regions), ("owner", owners)):
-        if allowed:
-            options[dim] = [v for v in options.get(dim, []) if v in allowed]
+    options = filter_options(con, Filters(regions=regions, owners=owners))
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
@@ -352,10 +349,6 @@ def _check_params(options: dict[str, list[str]]) -> None:
     if raw is not None and raw not in i18n.LANGS:
         notes.append(("lang", raw))
     st.session_state["_crm_param_notes"] = notes
-
-
-def _filter_options(con: db.Connection) -> dict[str, list[str]]:
-    return filter_options(con)
 
 
 def filters() -> Filters:
@@ -574,10 +567,8 @@ def filter_note(table: str, f: Filters, container: Any = None) -> None:
     """A caption under a section built from `table` naming the active filters that do not apply
     to it (filters.inapplicable), so that its figures are not read as filtered; nothing when all
     apply."""
-    dims = inapplicable(table, f)
-    if dims:
-        names = t("filters.joiner").join(t(f"dim.{d}") for d in dims)
-        (container or st).caption(t("filters.not_applied", dims=names, table=t(f"filters.{table}")))
+    if note := not_applied_note(table, f, lang()):
+        (container or st).caption(note)
 
 
 def period_caption(period: overview.Period) -> None:
