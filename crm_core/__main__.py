@@ -294,7 +294,7 @@ def _export_setup(p: argparse.ArgumentParser) -> None:
     _as_user_arg(p)
 
 
-def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any]:
+def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
     from crm_core import overview, slides
 
     _require_db(args.db)
@@ -303,7 +303,12 @@ def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any]:
     found = slides.all_slides(con, _scoped(con, NO_FILTERS, args), lang=args.lang)
     if not found:
         raise ingest.IngestError("nothing to present: the database has no data")
-    return found, rng[1] if rng else None
+    return found, rng[1] if rng else None, con
+
+
+def _audit_export(con: db.Connection, args: argparse.Namespace, what: str) -> None:
+    as_user = f" as {args.as_user}" if args.as_user else ""
+    auth.record(con, _actor(), "export", f"{what} {args.out.name}{as_user}")
 
 
 @command("deck", _export_setup)
@@ -311,8 +316,9 @@ def cmd_deck(args: argparse.Namespace) -> int:
     """Write the presentation slides as a 16:9 PPTX deck (one titled slide per chart)."""
     from crm_core import deck
 
-    found, as_of = _slides_and_date(args)
+    found, as_of, con = _slides_and_date(args)
     args.out.write_bytes(deck.build_deck(found, args.lang, as_of))
+    _audit_export(con, args, "deck pptx")
     print(f"wrote {args.out}: {len(found) + 1} slides")
     return 0
 
@@ -322,12 +328,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the presentation as a report: PDF, or HTML when --out ends in .html."""
     from crm_core import deck
 
-    found, as_of = _slides_and_date(args)
+    found, as_of, con = _slides_and_date(args)
     document = deck.build_html(found, args.lang, as_of)
     if args.out.suffix.lower() in (".html", ".htm"):
         args.out.write_text(document, encoding="utf-8")
     else:
         args.out.write_bytes(deck.html_to_pdf(document))
+    _audit_export(con, args, f"report {args.out.suffix.lstrip('.').lower() or 'pdf'}")
     print(f"wrote {args.out}: {len(found)} charts")
     return 0
 

@@ -155,3 +155,23 @@ def test_cli_loads_and_rollbacks_are_audited(tmp_path: Path, fixtures: Path) -> 
     ]
     actors = json.loads(run_cli("audit", "--db", str(db), "--json").stdout)
     assert {r["actor"] for r in actors} <= {"cli", f"cli:{__import__('getpass').getuser()}"}
+
+
+def test_report_as_user_is_an_audited_export(tmp_path: Path, demo_db_file: Path) -> None:
+    import shutil
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db_file, db)
+    assert (
+        run_cli(
+            "user", "add", "east", "--role", "viewer", "--region", "华东", "--db", str(db)
+        ).returncode
+        == 0
+    )
+    out = tmp_path / "east.html"
+    made = run_cli(
+        "report", "--db", str(db), "--lang", "en", "--as-user", "east", "--out", str(out)
+    )
+    assert made.returncode == 0, made.stderr
+    assert out.stat().st_size > 0
+    assert _audit(db)[-1] == ("export", "report html east.html as east", None)
