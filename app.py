@@ -1,4 +1,4 @@
-"""CRM Lens entry point: page config, language, navigation over pages/, shared sidebar."""
+"""CRM Lens entry point: page config, language, sign-in gate, navigation over pages/, sidebar."""
 
 import streamlit as st
 
@@ -21,9 +21,14 @@ PAGES = [
     ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]
 
+# Nobody signed in: no menu and no page, only the sign-in form (the URL, a deep link included,
+# is kept, so the page opens once signed in). docs/security.md.
+account = ui.current_account()
 nav = st.navigation(
-    [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)]
+    [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)],
+    position="sidebar" if account else "hidden",
 )
+ui.sign_in_gate(account)
 con = ui.connection()
 with ui.consistent_read(con):
     ui.sidebar(con)

@@ -1,17 +1,18 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|..."""
+"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|user|audit|..."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_core import backends, config, db, ingest
-from crm_core.filters import DIMENSIONS, Filters, filter_options, unknown_values
+from crm_core import auth, backends, config, db, ingest
+from crm_core.filters import DIMENSIONS, NO_FILTERS, Filters, filter_options, unknown_values
 from crm_core.images import ImageExportUnavailable
 from crm_core.purge import PurgeError
 from crm_core.schema import TABLES
@@ -152,6 +153,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     sources = _sources(args)
     con = db.connect(args.db)
     result = ingest.load(con, sources, args.mode, progress=_progress)
+    files = ", ".join(f"{r.file_name} → {r.table}" for r in result.reports)
+    rows = sum(r.rows_loaded for r in result.reports)
+    action = "replace" if args.mode == "replace" else "load"
+    auth.record(con, _actor(), action, f"load #{result.load_id}: {files}", rows)
     print(ingest.describe_reports(result.reports), end="")
     for table, n in result.emptied.items():
         print(f"{table}: emptied ({n} rows removed; no file named it)")
@@ -209,10 +214,43 @@ def _check_filters(con: db.Connection, f: Filters) -> None:
         raise FilterValueError(f"--{dim} {value!r} is not in the data; known values: {known}")
 
 
+def _as_user_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-user",
+        default=None,
+        metavar="NAME",
+        help="only what this account may see: its regions / owners restrict every figure "
+        "(the filters above can narrow that, never widen it)",
+    )
+
+
+def _scoped(con: db.Connection, f: Filters, args: argparse.Namespace) -> Filters:
+    """`f` within the --as-user account's scope (unchanged without --as-user)."""
+    if not getattr(args, "as_user", None):
+        return f
+    regions, owners = auth.user_scope(con, args.as_user)
+    for dim, allowed in (("region", regions), ("owner", owners)):
+        chosen = getattr(f, dim)
+        if allowed and chosen is not None and chosen not in allowed:
+            raise FilterValueError(
+                f"--{dim} {chosen!r} is outside {args.as_user}'s scope ({', '.join(allowed)})"
+            )
+    return f.within_scope(regions, owners)
+
+
+def _actor() -> str:
+    """Who a CLI change is recorded as in the audit log: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "cli"
+
+
 def _metrics_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
     _filter_args(p)
+    _as_user_arg(p)
 
 
 @command("metrics", _metrics_setup)
@@ -224,6 +262,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     _require_db(args.db)
     con = db.connect(args.db)
     _check_filters(con, f)
+    f = _scoped(con, f, args)
     print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=_json_default))
     return 0
 
@@ -295,6 +334,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     _require_db(args.db)
     con = db.connect(args.db)
     undone = ingest.rollback_to_before(con, args.to_before)
+    auth.record(con, _actor(), "rollback", "undid load(s) " + ", ".join(f"#{i}" for i in undone))
     print(f"rolled back load(s) {undone}")
     return 0
 
@@ -303,18 +343,24 @@ def _export_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--out", type=Path, required=True)
+    _as_user_arg(p)
 
 
-def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any]:
+def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
     from crm_core import overview, slides
 
     _require_db(args.db)
     con = db.connect(args.db)
     rng = overview.data_range(con)
-    found = slides.all_slides(con, lang=args.lang)
+    found = slides.all_slides(con, _scoped(con, NO_FILTERS, args), lang=args.lang)
     if not found:
         raise ingest.IngestError("nothing to present: the database has no data")
-    return found, rng[1] if rng else None
+    return found, rng[1] if rng else None, con
+
+
+def _audit_export(con: db.Connection, args: argparse.Namespace, what: str) -> None:
+    as_user = f" as {args.as_user}" if args.as_user else ""
+    auth.record(con, _actor(), "export", f"{what} {args.out.name}{as_user}")
 
 
 @command("deck", _export_setup)
@@ -322,8 +368,9 @@ def cmd_deck(args: argparse.Namespace) -> int:
     """Write the presentation slides as a 16:9 PPTX deck (one titled slide per chart)."""
     from crm_core import deck
 
-    found, as_of = _slides_and_date(args)
+    found, as_of, con = _slides_and_date(args)
     args.out.write_bytes(deck.build_deck(found, args.lang, as_of))
+    _audit_export(con, args, "deck pptx")
     print(f"wrote {args.out}: {len(found) + 1} slides")
     return 0
 
@@ -333,12 +380,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the presentation as a report: PDF, or HTML when --out ends in .html."""
     from crm_core import deck
 
-    found, as_of = _slides_and_date(args)
+    found, as_of, con = _slides_and_date(args)
     document = deck.build_html(found, args.lang, as_of)
     if args.out.suffix.lower() in (".html", ".htm"):
         args.out.write_text(document, encoding="utf-8")
     else:
         args.out.write_bytes(deck.html_to_pdf(document))
+    _audit_export(con, args, f"report {args.out.suffix.lstrip('.').lower() or 'pdf'}")
     print(f"wrote {args.out}: {len(found)} charts")
     return 0
 
@@ -423,6 +471,95 @@ def cmd_clv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_setup(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="create an account")
+    _db_arg(add)
+    add.add_argument("name")
+    add.add_argument("--role", choices=auth.ROLES, required=True)
+    add.add_argument(
+        "--region", action="append", default=[], metavar="R", help="sees only region R (repeatable)"
+    )
+    add.add_argument(
+        "--owner", action="append", default=[], metavar="O", help="sees only owner O (repeatable)"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (without it the account "
+        "signs in through single sign-on only)",
+    )
+    listing = sub.add_parser("list", help="list accounts")
+    _db_arg(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON array")
+    remove = sub.add_parser("remove", help="delete an account")
+    _db_arg(remove)
+    remove.add_argument("name")
+    passwd = sub.add_parser("passwd", help="set a new password (and lift a sign-in lock)")
+    _db_arg(passwd)
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true", required=True)
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+@command("user", _user_setup)
+def cmd_user(args: argparse.Namespace) -> int:
+    """Manage sign-in accounts: user add|list|remove|passwd (docs/security.md)."""
+    con = db.connect(args.db)
+    if args.action == "add":
+        password = _read_password() if args.password_stdin else None
+        account = auth.add_user(
+            con, args.name, args.role, password, args.region, args.owner, actor=_actor()
+        )
+        print(f"added {account.name} ({account.role})")
+    elif args.action == "passwd":
+        auth.set_password(con, args.name, _read_password(), actor=_actor())
+        print(f"password of {args.name} changed")
+    elif args.action == "remove":
+        auth.remove_user(con, args.name, actor=_actor())
+        print(f"removed {args.name}")
+    else:
+        users = auth.list_users(con)
+        if args.json:
+            print(json.dumps(_records(users), ensure_ascii=False, indent=2, default=_json_default))
+        else:
+            print(users.to_string(index=False) if len(users) else "no accounts: sign-in is off")
+    return 0
+
+
+def _audit_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON array (the default is a table)")
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="newest N lines (200)")
+
+
+@command("audit", _audit_setup)
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log, newest first: sign-ins, loads, rollbacks, exports, account changes."""
+    _require_db(args.db)
+    con = db.connect(args.db)
+    log = auth.audit_log(con, args.limit)
+    if args.json:
+        print(json.dumps(_records(log), ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        print(log.to_string(index=False) if len(log) else "the audit log is empty")
+    return 0
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    """A frame's rows as JSON-ready dicts: missing cells (None / NaN / NaT) become null."""
+    import pandas as pd
+
+    def cell(v: Any) -> Any:
+        return None if not isinstance(v, str | list) and pd.isna(v) else v
+
+    return [{k: cell(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
 def _require_db(path: str | Path | None) -> None:
     p = path or config.db_target()
     if not backends.is_remote(p) and not Path(p).exists():
@@ -456,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.TransactionConflict,
         PurgeError,
         FilterValueError,
+        auth.AuthError,
     ) as e:
         print(f"error: {redact(e)}", file=sys.stderr)
         return 2

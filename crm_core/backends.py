@@ -437,7 +437,7 @@ def connect(target: Target) -> Remote:
         raise ValueError(f"not a server backend: {target.url}")
     for attempt in range(3):
         have = db.table_columns(con)
-        if all(t in have for t in ("load_history", "load_rejects")) and all(
+        if all(t in have for t in db.META_TABLES) and all(
             {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
         ):
             return con  # the usual case: nothing to create, no write lock taken

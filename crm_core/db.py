@@ -33,7 +33,16 @@ META_DDL = (
     """CREATE TABLE IF NOT EXISTS load_rejects (
         load_id BIGINT, file_name VARCHAR, table_name VARCHAR, row_number BIGINT,
         column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
+    # Sign-in accounts (crm_core/auth.py): regions / owners are JSON lists (empty = all).
+    """CREATE TABLE IF NOT EXISTS users (
+        name VARCHAR, password_hash VARCHAR, role VARCHAR, regions VARCHAR, owners VARCHAR,
+        created_at TIMESTAMP, changed_at TIMESTAMP, failed_logins BIGINT,
+        locked_until TIMESTAMP)""",
+    # Who did what when: sign-ins, loads, replaces, rollbacks, exports, snapshots, user changes.
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR, rows BIGINT)""",
 )
+META_TABLES = ("load_history", "load_rejects", "users", "audit_log")
 
 
 class DatabaseBusy(RuntimeError):

@@ -49,8 +49,10 @@ with tabs[0]:
     else:
         table = ui.table(report.call_list, labelled)
         st.download_button(
-            ui.t("common.download_csv"), export.safe_csv(table),
+            ui.t("common.download_csv"),
+            ui.audited_export("clv call list", lambda t=table: (export.safe_csv(t), len(t)), True),
             file_name=ui.t("clv.call_list_file"), mime="text/csv", key="clv_dl_risk",
+            on_click="ignore",
         )  # fmt: skip
 with tabs[1]:
     tiers = [value.tier_name(k, ui.lang()) for k in report.pyramid["tier"]]
@@ -60,10 +62,11 @@ with tabs[1]:
     ui.table(report.pyramid.assign(tier=tiers), labelled)
 with tabs[2]:
     st.caption(ui.t("clv.next_help", n=len(report.next_purchases)))
-    table = ui.table(report.next_purchases, labelled)
+    nxt = ui.table(report.next_purchases, labelled)
     st.download_button(
-        ui.t("common.download_csv"), export.safe_csv(table),
-        file_name=ui.t("clv.next_file"), mime="text/csv", key="clv_dl_next",
+        ui.t("common.download_csv"),
+        ui.audited_export("clv next purchases", lambda t=nxt: (export.safe_csv(t), len(t)), True),
+        file_name=ui.t("clv.next_file"), mime="text/csv", key="clv_dl_next", on_click="ignore",
     )  # fmt: skip
 with tabs[3]:
     labels = {"x": ui.t("clv.alive_x"), "y": ui.t("clv.customers_axis")}

@@ -9,11 +9,15 @@ ui.page_guard()
 st.title(ui.t("data.title"))
 con = ui.connection()
 ui.flash()
-files = st.file_uploader(
-    ui.t("data.uploader"),
-    type=["csv", "txt", "tsv"],
-    accept_multiple_files=True,
-    key=ui.uploader_key(),  # a new key after each load: an empty uploader
+files = (
+    st.file_uploader(
+        ui.t("data.uploader"),
+        type=["csv", "txt", "tsv"],
+        accept_multiple_files=True,
+        key=ui.uploader_key(),  # a new key after each load: an empty uploader
+    )
+    if ui.can("load")
+    else ui.read_only_note()
 )
 ui.keep_uploads(files)
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
@@ -27,8 +31,10 @@ if sources:
     if check.button(ui.t("data.validate"), width="stretch"):
         ui.report_messages(ingest.validate(sources))
     if go.button(ui.t("data.load"), type="primary", width="stretch"):
+        ui.require(ui.LOAD_PERMISSION[mode])
         ui.run_load(con, sources, mode)
-    if ui.start_with_own_data(con, sources):
+    if ui.can(ui.LOAD_PERMISSION["replace-all"]) and ui.start_with_own_data(con, sources):
+        ui.require(ui.LOAD_PERMISSION["replace-all"])
         ui.run_load(con, sources, "replace-all")
 
 st.subheader(ui.t("data.history"))
@@ -38,13 +44,20 @@ if hist.empty:
 else:
     ui.history_table(hist)
     undoable = hist[hist["can_roll_back"]]["load_id"].drop_duplicates().tolist()
+    undoable = undoable if ui.can("rollback") else []
     target = (
         st.selectbox(ui.t("data.rollback_to"), undoable, index=None, key="rollback")
         if undoable
         else None
     )
     if target and st.button(ui.t("data.rollback_button", id=target)):
+        ui.require("rollback")
         with ui.exclusive_load():
             ids = ingest.rollback_to_before(con, int(target))
-        ui.flash(ui.t("data.rolled_back", ids=", ".join(f"#{i}" for i in ids)))
+        ui.rolled_back(ids)
         st.rerun()
+
+if ui.can("manage_users"):
+    ui.users_panel()
+if ui.can("audit"):
+    ui.audit_panel()

@@ -43,21 +43,23 @@ with st.expander(ui.t("present.exports")):
     a, b, c = st.columns(3)
     a.download_button(
         ui.t("present.deck"),
-        lambda: deck.build_deck(deck_slides, lang, as_of),
+        ui.audited_export("deck pptx", lambda: deck.build_deck(deck_slides, lang, as_of)),
         file_name=f"crm-lens-{lang}.pptx",
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
     )
     b.download_button(
         ui.t("present.report_pdf"),
-        lambda: deck.html_to_pdf(deck.build_html(deck_slides, lang, as_of)),
+        ui.audited_export(
+            "report pdf", lambda: deck.html_to_pdf(deck.build_html(deck_slides, lang, as_of))
+        ),
         file_name=f"crm-lens-{lang}.pdf",
         mime="application/pdf",
         on_click="ignore",
     )
     c.download_button(
         ui.t("present.report_html"),
-        lambda: deck.build_html(deck_slides, lang, as_of),
+        ui.audited_export("report html", lambda: deck.build_html(deck_slides, lang, as_of)),
         file_name=f"crm-lens-{lang}.html",
         mime="text/html",
         on_click="ignore",

@@ -147,6 +147,11 @@ def test_headers_are_escaped_for_markdown() -> None:
     assert out.startswith(r"\!\[x\]\(") and "](" not in out
 
 
+def _file_panels(at) -> list:
+    """The Data page's expanders of uploaded files (not the account management's)."""
+    return [e for e in at.expander if ".csv" in e.label]
+
+
 def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     demo_copy: Path, app_env: None, fixtures: Path
 ) -> None:
@@ -157,7 +162,7 @@ def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     data = (fixtures / "orders_gbk.csv").read_bytes()
     at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
     at.run()
-    assert len(at.expander) == 1  # the file's panel
+    assert len(_file_panels(at)) == 1  # the file's panel
     next(b for b in at.button if b.label == "Load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     caption = " ".join(c.value for c in at.sidebar.caption)
@@ -170,7 +175,7 @@ def test_a_load_empties_the_uploader_and_updates_the_sidebar(
     uploader = at.get("file_uploader")[0]
     assert "uploads_1" in uploader.proto.id, uploader.proto.id
     assert not at.session_state["uploads_1"]
-    assert len(at.expander) == 0
+    assert len(_file_panels(at)) == 0
     assert not [b for b in at.button if b.label == "Load"]
     history = at.dataframe[0].value
     assert 2 in set(history["Load"]), history  # headers in the session's language
@@ -639,3 +644,253 @@ def test_deployed_config_shows_visitors_no_tracebacks() -> None:
     assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["client"]["toolbarMode"] == "viewer"
     assert cfg["server"]["enableXsrfProtection"] is True
+
+
+# --------------------------------------------------------------------------- sign-in and roles
+
+ACCOUNTS = {  # name: (role, password, regions)
+    "boss": ("admin", "boss-password", ()),
+    "ana": ("analyst", "ana-password", ()),
+    "east": ("viewer", "east-password", ("华东",)),
+}
+
+
+def _with_accounts(path: Path) -> None:
+    from crm_core import auth, db
+
+    con = db.connect(path)
+    for name, (role, password, regions) in ACCOUNTS.items():
+        auth.add_user(con, name, role, password, regions=regions)
+    con.execute("DELETE FROM audit_log")
+    con.close()
+
+
+def _sign_in(at, name: str, password: str):
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def _shows_no_data(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Sign in to CRM Lens"]
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    assert not at.get("file_uploader") and not at.sidebar.caption
+    assert not at.sidebar.date_input
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_visitor_sees_only_the_sign_in_form(
+    page: str, demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    # legacy=True: the very first request of a served app, a deep link run without app.py.
+    at = make_app_test(demo_copy, page, {"lang": "en"}, legacy=True).run()
+    _shows_no_data(at)
+    assert [x.label for x in at.text_input] == ["User name", "Password"]
+
+
+def test_wrong_password_shows_nothing_and_is_audited(demo_copy: Path, app_env: None) -> None:
+    from crm_core import auth, db
+
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "not-the-password")
+    _shows_no_data(at)
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    _sign_in(at, "nobody", "boss-password")
+    _shows_no_data(at)
+    con = db.connect(demo_copy)
+    log = auth.audit_log(con)
+    con.close()
+    assert log[["actor", "action", "detail"]].values.tolist() == [
+        ["nobody", "sign_in_failed", "unknown user"],
+        ["boss", "sign_in_failed", "wrong password (1 in a row)"],
+    ]
+
+
+def test_viewer_reads_but_cannot_load_roll_back_or_see_the_audit_log(
+    demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Data"
+    assert not at.get("file_uploader")
+    assert "Your role (viewer) can read and export" in at.info[0].value
+    assert not [s for s in at.selectbox if s.key == "rollback"]
+    assert "Audit log" not in [s.value for s in at.subheader]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Signed in as `east` (viewer)" in captions and "You see: `华东`" in captions
+    # The scope is the only region on offer, and a URL cannot widen it.
+    assert at.sidebar.selectbox(key="region").options == ["华东"]
+
+
+def test_analyst_appends_only(demo_copy: Path, app_env: None, fixtures: Path) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "ana", "ana-password")
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [r for r in at.radio if r.key == "load_mode"]  # no replace to choose
+    assert "Your role can append data" in " ".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert any("committed" in s.value for s in at.success), [s.value for s in at.success]
+    assert not [s for s in at.selectbox if s.key == "rollback"]
+
+
+def test_admin_sees_the_audit_log_with_each_action(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "boss-password")
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
+    at.run()
+    at.radio(key="load_mode").set_value("replace").run()
+    next(b for b in at.button if b.label == "Load").click().run()
+    at.selectbox(key="rollback").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Audit log" in [s.value for s in at.subheader]
+    log = at.dataframe[-1].value
+    assert list(log.columns) == ["When", "Who", "Action", "Detail", "Rows"]
+    # Newest first; orders_gbk.csv has 5 order lines (6 lines less the header).
+    assert log[["Who", "Action", "Detail"]].values.tolist() == [
+        ["boss", "rollback", "undid load(s) #2"],
+        ["boss", "replace", "load #2: orders_gbk.csv → orders"],
+        ["boss", "sign_in", "password"],
+    ]
+    assert log["Rows"].tolist()[1] == 5
+
+
+def test_sign_out_returns_to_the_form(demo_copy: Path, app_env: None) -> None:
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert at.metric
+    at.sidebar.button(key="_crm_sign_out").click().run()
+    _shows_no_data(at)
+
+
+def test_region_scoped_viewer_sees_the_region_filters_figures(
+    demo_copy: Path, app_env: None
+) -> None:
+    _with_accounts(demo_copy)
+    filtered = make_app_test(demo_copy, params={"lang": "en", "region": "华东"}).run()
+    _sign_in(filtered, "boss", "boss-password")  # unscoped, with the region filter
+    assert not filtered.exception
+    want = {m.label: (m.value, m.help) for m in filtered.metric}
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    _sign_in(at, "east", "east-password")
+    assert not at.exception, [e.value for e in at.exception]
+    got = {m.label: (m.value, m.help) for m in at.metric}
+    assert got == want and len(got) >= 4
+    # ?region= outside the scope is refused with a note; the scope still applies.
+    at = make_app_test(demo_copy, params={"lang": "en", "region": "华北"}).run()
+    _sign_in(at, "east", "east-password")
+    assert {m.label: (m.value, m.help) for m in at.metric} == want
+    assert any("region=华北" in w.value for w in at.sidebar.warning)
+
+
+def test_sign_in_off_refuses_a_server_open_to_the_network(demo_copy: Path, app_env: None) -> None:
+    from streamlit import config as st_config
+
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    finally:
+        st_config.set_option("server.address", before)
+    _shows_no_data(at)
+    assert "Sign-in is off" in at.error[0].value
+    # On this computer (the config's 127.0.0.1) the app opens, saying sign-in is off.
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert at.metric
+    assert "Sign-in is off (this computer only)" in [c.value for c in at.sidebar.caption]
+
+
+def _export_script() -> None:
+    import streamlit as st
+
+    from crm_core import auth, ui
+    from crm_core.filters import Filters
+
+    st.session_state["_crm_account"] = auth.Account("east", "viewer", ("华东",))
+    st.session_state["_crm_filters"] = Filters(region="华东")
+    make = ui.audited_export("table customers.csv", lambda: (b"id\n1\n2\n3\n", 3), counted=True)
+    st.session_state["data"] = make()  # what Streamlit does when the button is clicked
+
+
+def test_exports_and_meeting_snapshots_are_audited(demo_copy: Path, app_env: None) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from crm_core import auth, db
+
+    make_app_test(demo_copy)  # points CRM_LENS_DB at the copy
+    at = AppTest.from_function(_export_script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["data"] == b"id\n1\n2\n3\n"  # the download itself is unchanged
+    # Sign-in off (this computer): the local administrator freezes the view for a meeting.
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    at.sidebar.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["snapshot"] == "1"
+    con = db.connect(demo_copy)
+    log = auth.audit_log(con)
+    con.close()
+    log["rows"] = log["rows"].astype(object).where(log["rows"].notna(), None)
+    assert log[["actor", "action", "detail", "rows"]].values.tolist() == [
+        ["local", "snapshot", "froze the view at load #1", None],
+        ["east", "export", "table customers.csv {'region': '华东'}", 3],
+    ]
+
+
+def test_admin_manages_accounts_on_the_data_page(demo_copy: Path, app_env: None) -> None:
+    from crm_core import auth, db
+
+    _with_accounts(demo_copy)
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    _sign_in(at, "boss", "boss-password")
+    assert "Accounts" in [s.value for s in at.subheader]
+    next(t for t in at.text_input if t.label == "User name").input("north")
+    next(m for m in at.multiselect if m.label == "Sees only these regions").select("华北")
+    next(t for t in at.text_input if t.label == "Password").input("north-password")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Account north added." in [s.value for s in at.success]
+    next(t for t in at.text_input if t.label == "User name").input("south")
+    next(t for t in at.text_input if t.label == "Password").input("short")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert [e.value for e in at.error] == ["A password has at least 8 characters."]
+    # An admin cannot remove the account they are signed in with.
+    at.selectbox(key="_crm_remove_user").set_value("boss")
+    next(b for b in at.button if b.label == "Remove account").click().run()
+    assert "You cannot remove the account you are signed in with." in [e.value for e in at.error]
+    con = db.connect(demo_copy)
+    assert auth.user_scope(con, "north") == (("华北",), ())
+    assert auth.sign_in(con, "north", "north-password").account is not None
+    log = auth.audit_log(con)
+    con.close()
+    assert ["boss", "user_add", "north role=viewer regions=['华北'] owners=[]"] in log[
+        ["actor", "action", "detail"]
+    ].values.tolist()
+
+
+def test_the_first_account_made_on_this_computer_turns_sign_in_on(
+    demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    assert "Sign-in is off (this computer only)" in [c.value for c in at.sidebar.caption]
+    next(t for t in at.text_input if t.label == "User name").input("boss")
+    next(t for t in at.text_input if t.label == "Password").input("boss-password")
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Role")).set_value("admin")
+    next(b for b in at.button if b.label == "Add an account").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _shows_no_data(at)  # from now on everyone signs in, this computer too
+    _sign_in(at, "boss", "boss-password")
+    assert at.title[0].value == "Data" and "Accounts" in [s.value for s in at.subheader]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,13 +118,20 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(db_path: Path | str, name: str, script: str = "app.py") -> Iterator[Server]:
+def serve(
+    db_path: Path | str,
+    name: str,
+    script: str = "app.py",
+    port: int | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[Server]:
     """Start the app on `db_path` (cwd = repo root), wait for health, kill its group at the end.
     `script` is app.py, or serve.py (the deployment entry point: app.py with security headers).
 
     `db_path` is anything CRM_LENS_DB accepts: a DuckDB file, or a postgresql:// URL that several
-    servers may share."""
-    port = free_port()
+    servers may share. `port` (default: a free one) and further `streamlit run` options (e.g.
+    `--secrets.files`) serve tests that must know the URL before the start."""
+    port = port or free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / f"server-{name}.log"
     env = dict(os.environ, CRM_LENS_DB=str(db_path), PYTHONUNBUFFERED="1")
@@ -145,6 +152,7 @@ def serve(db_path: Path | str, name: str, script: str = "app.py") -> Iterator[Se
         # Other engineers edit files in this tree while tests run: no reruns on save.
         "--server.fileWatcherType",
         "none",
+        *args,
     ]
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(

@@ -1,0 +1,13 @@
+-- Grain: one row per account, by name; never the password hash.
+SELECT
+    name,
+    role,
+    regions,
+    owners,
+    password_hash IS NOT NULL AS has_password,
+    created_at,
+    changed_at,
+    failed_logins,
+    locked_until
+FROM users
+ORDER BY name
