@@ -103,7 +103,10 @@ def safe_figure(fig: Any) -> Any:
 # token=, secret=, api_key= (query strings, ;key=value Spark Connect URLs, conninfo strings).
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.\-]*://[^/\s:@]*:)[^@\s/]*(?=@)")
 _KEY_VALUE = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)\s*[=:]\s*)"
+    # `key=value`, `key:value` and `key: "value"`; not prose such as "password: at least 8 …".
+    r"(?P<head>\b(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)"
+    r"['\"]?(?:\s*=\s*|:(?=\S)|:\s*(?=['\"]))"
+    r")"
     r"(?:'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\"|[^'\";&\s)]+)",
     re.IGNORECASE,
 )

@@ -309,15 +309,16 @@ def test_cli_loads_and_rollbacks_are_audited(tmp_path: Path, fixtures: Path) -> 
     orders = fixtures / "orders_gbk.csv"
     assert run_cli("load", "--db", str(db), "--orders", str(orders)).returncode == 0
     assert (
-        run_cli("load", "--db", str(db), "--mode", "append", "--orders", str(orders)).returncode
+        run_cli("load", "--db", str(db), "--mode", "replace", "--orders", str(orders)).returncode
         == 0
     )
     assert run_cli("rollback", "--db", str(db), "--to-before", "2").returncode == 0
     log = _audit(db)
-    # orders_gbk.csv: 6 lines = header + 5 order lines; the append upserts the same 5 keys.
+    # orders_gbk.csv: 6 lines = header + 5 order lines; the default mode appends (action
+    # "load"), the second load replaces the orders table with the same 5 lines.
     assert log == [
-        ("replace", "load #1: orders_gbk.csv → orders", 5),
-        ("load", "load #2: orders_gbk.csv → orders", 5),
+        ("load", "load #1: orders_gbk.csv → orders", 5),
+        ("replace", "load #2: orders_gbk.csv → orders", 5),
         ("rollback", "undid load(s) #2", None),
     ]
     actors = json.loads(run_cli("audit", "--db", str(db), "--json").stdout)
