@@ -153,10 +153,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     sources = _sources(args)
     con = db.connect(args.db)
     result = ingest.load(con, sources, args.mode, progress=_progress)
-    files = ", ".join(f"{r.file_name} → {r.table}" for r in result.reports)
-    rows = sum(r.rows_loaded for r in result.reports)
-    action = "replace" if args.mode == "replace" else "load"
-    auth.record(con, _actor(), action, f"load #{result.load_id}: {files}", rows)
+    auth.record(con, _actor(), auth.load_action(args.mode), result.audit_detail(), result.rows)
     print(ingest.describe_reports(result.reports), end="")
     for table, n in result.emptied.items():
         print(f"{table}: emptied ({n} rows removed; no file named it)")

@@ -348,6 +348,12 @@ ACTIONS = (
 DETAIL_MAX = 500
 
 
+def load_action(mode: str) -> str:
+    """The audit action of a load in `mode`: "load" for an append, "replace" for a replace and
+    for a replace-all (whose detail names the tables it emptied)."""
+    return "load" if mode == "append" else "replace"
+
+
 def record(
     con: db.Connection,
     actor: str,

@@ -185,6 +185,18 @@ class LoadResult:
     # replace-all: the tables no file named that held rows, with the rows they held (now 0).
     emptied: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def rows(self) -> int:
+        """Rows the load wrote, over its files."""
+        return sum(r.rows_loaded for r in self.reports)
+
+    def audit_detail(self) -> str:
+        """The audit log's detail for this load: its id, each file with its table, and the
+        tables a replace-all emptied."""
+        files = ", ".join(f"{r.file_name} → {r.table}" for r in self.reports)
+        emptied = f"; emptied {', '.join(self.emptied)}" if self.emptied else ""
+        return f"load #{self.load_id}: {files}{emptied}"
+
 
 # --------------------------------------------------------------------------- decoding
 

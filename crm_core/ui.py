@@ -689,17 +689,6 @@ def uploader_key() -> str:
     return f"uploads_{st.session_state.get('_crm_upload_round', 0)}"
 
 
-def load_detail(result: ingest.LoadResult) -> str:
-    """An audit line's detail for a load: its id and each file with its table."""
-    files = ", ".join(f"{r.file_name} → {r.table}" for r in result.reports)
-    return f"load #{result.load_id}: {files}"
-
-
-def load_rows(result: ingest.LoadResult) -> int:
-    """Rows a load wrote, over its files."""
-    return sum(r.rows_loaded for r in result.reports)
-
-
 def after_load(result: ingest.LoadResult, mode: str = "append") -> None:
     """After a committed load: keep its messages for the next run, empty the file uploader and
     drop the staged copies, then rerun, so that the sidebar's last-load caption (drawn before
@@ -712,9 +701,9 @@ def after_load(result: ingest.LoadResult, mode: str = "append") -> None:
     st.session_state.pop("_crm_own_data", None)
     audit(
         account(),
-        "load" if mode == "append" else mode,
-        load_detail(result),
-        load_rows(result),
+        auth.load_action(mode),
+        result.audit_detail(),
+        result.rows,
     )
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
     session_uploads().clear()

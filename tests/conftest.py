@@ -97,6 +97,18 @@ def make_app_test(
     return at
 
 
+def signed_in(at, db_path: Path, name: str, role: str = "viewer", regions=(), owners=()):
+    """`at` with `name` signed in for real: the account is added to `db_path` (so sign-in is on)
+    and the session holds it as the login form leaves it; the app re-reads it on every run."""
+    from crm_core import auth, db
+
+    con = db.connect(db_path)
+    auth.add_user(con, name, role, f"{name}-password", regions=tuple(regions), owners=tuple(owners))
+    con.close()
+    at.session_state["_crm_account"] = auth.Account(name, role, tuple(regions), tuple(owners))
+    return at
+
+
 @pytest.fixture
 def demo_copy(demo_db_file: Path, tmp_path: Path) -> Path:
     """A private copy of the demo database that a test may change."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_app_test
+from conftest import make_app_test, signed_in
 from parity_support import diff, normalize
 from test_cli import run_cli
 
@@ -331,7 +331,7 @@ def test_cached_results_are_keyed_by_the_scope(
 
 def test_sidebar_refuses_a_url_region_outside_the_scope(demo_copy: Path, app_env: None) -> None:
     at = make_app_test(demo_copy, "pages/pipeline.py", {"lang": "en", "region": "华北"})
-    at.session_state["_crm_scope"] = (("华东",), ())
+    signed_in(at, demo_copy, "east", regions=("华东",))  # a viewer of 华东 only
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     f = at.session_state["_crm_filters"]

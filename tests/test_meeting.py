@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_app_test
+from conftest import make_app_test, signed_in
 
 from crm_core import db, i18n, overview, weekly
 from crm_core.filters import Filters
@@ -179,7 +179,7 @@ def test_a_snapshot_opens_only_within_the_viewers_scope(demo_copy: Path, app_env
     assert not snapshot.can_view(made_east, north)
     # Through the app: the refused link is treated like an unknown one (live data, a note).
     at = make_app_test(demo_copy, params={"lang": "en", "snapshot": everything})
-    at.session_state["_crm_scope"] = (("华东",), ())  # ui.set_scope(("华东",)), as sign-in does
+    signed_in(at, demo_copy, "east", regions=("华东",))  # a viewer of 华东 only
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(f"snapshot={everything}" in w.value for w in at.sidebar.warning)
