@@ -222,3 +222,15 @@ def test_uci_adds_up_to_the_cent(shared_data: Path, tmp_path: Path) -> None:
     period = Period(dt.date(2011, 9, 1), dt.date(2011, 11, 30))
     _check_database(con, period)
     con.close()
+
+
+def test_postgresql_gives_the_same_explanation(fx: db.Connection, pg_url: str) -> None:
+    # The same SQL files on PostgreSQL (dialect shims), with a filter and a scope: equal results.
+    pg = db.connect(pg_url)
+    names = ("customers", "orders", "complaints")
+    ingest.load(pg, [ingest.Source(FIX / f"{n}.csv", n) for n in names], "replace")
+    for f in (Filters(), Filters(source="网络线索", regions=("华东", "华南"))):
+        for metric in explain.METRICS:
+            want = explain.to_json(explain.explain(fx, P, metric, f))
+            assert explain.to_json(explain.explain(pg, P, metric, f)) == want, (metric, f)
+    pg.close()
