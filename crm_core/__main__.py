@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|user|audit|..."""
+"""Command line: python -m crm_core demo|load|validate|metrics|explain|customers|history|rollback|purge|user|audit|..."""
 
 from __future__ import annotations
 
@@ -261,6 +261,39 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     _check_filters(con, f)
     f = _scoped(con, f, args)
     print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _explain_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument(
+        "--metric",
+        default="revenue",
+        choices=("revenue", "customers", "orders", "complaints"),
+        help="the figure whose change to explain (customers = active customers)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    p.add_argument("--top", type=int, default=5, help="values per dimension before 'others'")
+    p.add_argument("--lang", default="zh", choices=("zh", "en"), help="language of labels")
+    _filter_args(p)
+
+
+@command("explain", _explain_setup)
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain a metric's change against the period before: {change, components, contributors}."""
+    from crm_core import explain
+
+    f = _filters_from(args)
+    if args.top < 1:
+        raise FilterValueError(f"--top {args.top}: give 1 or more")
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    period = explain.period_for(con, f)
+    if period is None:
+        raise ingest.IngestError("no orders loaded: nothing to compare (load orders first)")
+    e = explain.explain(con, period, args.metric, f, top=args.top)
+    print(json.dumps(explain.to_json(e, args.lang), ensure_ascii=False, indent=2))
     return 0
 
 

@@ -58,6 +58,38 @@ def week_index_bars(
     return themed(fig, title)
 
 
+def waterfall(
+    start: tuple[str, float],
+    steps: list[tuple[str, float]],
+    end: tuple[str, float],
+    title: str,
+) -> go.Figure:
+    """A waterfall from `start` (label, value) through `steps` (label, change) to `end` (label,
+    value): the parts of a change between two periods (crm_core.explain). The end bar is the
+    given value, not a sum plotly computes, so a chart never hides a mismatch."""
+    labels = [start[0], *(s[0] for s in steps), end[0]]
+    values = [float(start[1]), *(float(s[1]) for s in steps), float(end[1])]
+    measures = ["absolute", *(["relative"] * len(steps)), "absolute"]
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels,
+            y=values,
+            measure=measures,
+            text=[
+                f"{v:+,.0f}" if m == "relative" else f"{v:,.0f}"
+                for v, m in zip(values, measures, strict=True)
+            ],
+            textposition="outside",
+            increasing={"marker": {"color": PALETTE[2]}},
+            decreasing={"marker": {"color": PALETTE[3]}},
+            totals={"marker": {"color": PALETTE[0]}},
+            connector={"line": {"color": "#999999"}},
+        )
+    )
+    fig.update_layout(showlegend=False)
+    return themed(fig, title)
+
+
 # --------------------------------------------------------------------------- lifecycle, pipeline
 
 

@@ -29,6 +29,7 @@ DOMAIN_MODULES = (
     "weekly",
     "customers",
     "metrics",
+    "explain",
 )
 # Functions that are not page reads: they write, or take something no page passes.
 NOT_PAGE_CALLS = frozenset({"snapshot.freeze"})

@@ -643,6 +643,46 @@ def period_caption(period: overview.Period) -> None:
     )
 
 
+def explanation(e: Any, name: str) -> None:
+    """The "why did it change" section of an explain.Explanation: the takeaway, a waterfall of
+    its factors (or why there are none) and one of its top contributors' dimension, and the
+    table of contributors. Values (region names, ...) are data: escaped / kept out of Markdown."""
+    from crm_core import charts, explain
+
+    lg = lang()
+    metric = t(f"explain.metrics.{e.metric}")
+    st.subheader(t("explain.title", metric=metric))
+    st.markdown("**" + md(explain.takeaway(e, lg)) + "**")
+    prev = e.previous_period
+    st.caption(
+        t("explain.caption", start=i18n.fmt_date(prev.start, lg), end=i18n.fmt_date(prev.end, lg))
+    )
+    ends = ((t("explain.previous"), e.previous), (t("explain.current"), e.current))
+    left, right = st.columns(2)
+    if e.not_applicable:
+        factor = t(f"explain.components.{e.not_applicable}")
+        left.info(t("explain.not_applicable", factor=factor))
+    else:
+        steps = [(t(f"explain.components.{k}"), v) for k, v in e.components.items()]
+        if e.residual:
+            steps.append((t("explain.residual"), e.residual))
+        fig = charts.waterfall(ends[0], steps, ends[1], t("explain.factors_chart"))
+        chart(fig, f"{name}_factors", left)
+    top = e.top_contributor()
+    dim = top[0].dimension if top else "region"
+    steps = [(c.label(lg), c.change) for c in e.by_dimension(dim)]
+    title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
+    chart(charts.waterfall(ends[0], steps, ends[1], title), f"{name}_{dim}", right)
+    rows = pd.DataFrame(
+        {
+            "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
+            "value": [c.label(lg) for c in e.contributors],
+            "change": [float(c.change) for c in e.contributors],
+        }
+    )
+    table(rows, lambda d: d.rename(columns=lambda c: t(f"explain.{c}")))
+
+
 # --------------------------------------------------------------------------- Data page
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import charts, lifecycle, overview, ui
+from crm_core import charts, explain, lifecycle, overview, ui
 
 ui.page_guard()
 
@@ -27,3 +27,7 @@ rev = charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), 
 new = charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), ui.lang())
 ui.chart(rev, "revenue_per_month", left)
 ui.chart(new, "new_customers_per_month", right)
+# Why the metric that moved most (relative to the period before) changed.
+moved = explain.largest_change(ui.cached(explain.explain_all, con, period, f))
+if moved is not None:
+    ui.explanation(moved, "overview_explain")

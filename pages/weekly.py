@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from crm_core import charts, i18n, ui, weekly
+from crm_core import charts, explain, i18n, overview, ui, weekly
 
 ui.page_guard()
 
@@ -52,3 +52,8 @@ shown = ui.table(
     ),
 )
 ui.table_downloads(shown, f"weekly-{week_end:%Y-%m-%d}")
+# Why the metric that moved most this week changed (this week against last week).
+week = overview.Period(start, week_end)
+moved = explain.largest_change(ui.cached(explain.explain_all, con, week, f))
+if moved is not None:
+    ui.explanation(moved, "weekly_explain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import random
 import re
@@ -12,6 +13,7 @@ import pytest
 from conftest import ROOT, make_app_test
 
 from crm_core import i18n
+from crm_core.text import md_escape
 
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
@@ -62,7 +64,7 @@ def test_overview_numbers_match_core(demo_copy: Path, app_env: None) -> None:
     assert shown["Orders"] == i18n.fmt_compact(kpis["orders"], "en")
     assert shown["Customers"] == f"{kpis['customers']:,.0f}"  # below 10,000: every digit
     charts = at.get("plotly_chart")
-    assert len(charts) == 2
+    assert len(charts) == 4  # two monthly bars, the explanation's two waterfalls
     spec = json.loads(charts[0].proto.spec)
     assert spec["data"][0]["type"] == "bar"
 
@@ -895,3 +897,31 @@ def test_the_first_account_made_on_this_computer_turns_sign_in_on(
     _shows_no_data(at)  # from now on everyone signs in, this computer too
     _sign_in(at, "boss", "boss-password")
     assert at.title[0].value == "Data" and "Accounts" in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/weekly.py"])
+def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: None) -> None:
+    # The section explains the metric whose relative change is largest (explain.largest_change)
+    # for the page's period: its takeaway as text, its factors and contributors as waterfalls.
+    from crm_core import db, explain, overview, weekly
+
+    at = make_app_test(demo_copy, page, {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(demo_copy)
+    if page == "pages/weekly.py":
+        end = weekly.report_week_end(con)
+        assert end is not None
+        period = overview.Period(end - dt.timedelta(days=6), end)
+    else:
+        found = overview.default_period(con)
+        assert found is not None
+        period = found
+    moved = explain.largest_change(explain.explain_all(con, period))
+    con.close()
+    assert moved is not None
+    title = i18n.t("explain.title", "en", metric=i18n.t(f"explain.metrics.{moved.metric}", "en"))
+    assert title in [h.value for h in at.subheader]
+    takeaway = explain.takeaway(moved, "en")
+    assert any(md_escape(takeaway) in m.value for m in at.markdown)
+    kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
+    assert kinds.count("waterfall") == (1 if moved.not_applicable else 2)
