@@ -60,18 +60,20 @@ def _bounds(con: db.Connection, metric: str, f: Filters) -> tuple[dt.date, dt.da
         if rng is None:
             return None
         first, last = rng
-    start = max(first, f.start) if f.start else first
+    # A model needs years of months: the period's start does not cut the history.
+    start = first
     end = min(last, f.end) if f.end else last
     return (start, end) if start <= end else None
 
 
 def monthly_series(con: db.Connection, metric: str, filters: Filters = NO_FILTERS) -> Series:
-    """The metric per calendar month under the filters (dimensions and scope; the period bounds
-    the history): revenue and new customers as the Overview's monthly chart counts them
-    (overview.monthly_trend), complaints as received (complaints.monthly_counts). Months without
-    any row count 0. A last month the data end inside (the last order / complaint is not on its
-    last day) and a first month a filter start cuts into are left out: part-months would read
-    as a drop."""
+    """The metric per calendar month under the filters, from the first month of the data to the
+    filters' period end (or the data end): dimensions and scope filter the rows; the period's
+    start does not shorten the history. Revenue and new customers as the Overview's monthly
+    chart counts them (overview.monthly_trend), complaints as received
+    (complaints.monthly_counts). Months without any row count 0. A last month that the data (or
+    the period end) end inside is left out and returned as partial_month: a part-month would
+    read as a drop."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}")
     bounds = _bounds(con, metric, filters)
@@ -89,8 +91,6 @@ def monthly_series(con: db.Connection, metric: str, filters: Filters = NO_FILTER
             df[metric].astype(float).to_numpy(), index=pd.to_datetime(df["month"]), dtype=float
         )
     first = _month_start(start)
-    if filters.start and start == filters.start and start.day != 1:
-        first = _month_start(start.replace(day=28) + dt.timedelta(days=4))
     last = _month_start(end)
     partial = None if _is_month_end(end) else last
     if partial is not None:
@@ -235,6 +235,7 @@ def forecast_series(s: Series, horizon: int = DEFAULT_HORIZON) -> dict[str, Any]
         **head,
         "status": "ok",
         "model": model_name(n),
+        "seasonal": n >= SEASONAL_MONTHS,
         "points": points,
         "backtest": backtest(y, horizon),
         "alert": alert,
@@ -248,6 +249,7 @@ def forecast(
     """The next `months` (1..MAX_HORIZON) months of `metric` (METRICS) after the last complete
     month, under the filters. Keys: metric, months, partial_month ("YYYY-MM" left out, or None),
     history [{month, value}], status ("ok" / "insufficient_history"), and when ok: model,
+    seasonal (whether the model has a yearly season),
     points [{month, forecast, lower80, upper80, lower95, upper95}], backtest {mape, naive_mape,
     origins, points, naive}, alert (the latest complete month fell outside the 95 % interval of
     the forecast made a month before it) and latest {month, actual, forecast, lower95, upper95};

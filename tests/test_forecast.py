@@ -92,11 +92,15 @@ def test_monthly_series_is_net_zero_filled_and_drops_the_part_month(small_db: Pa
     con.close()
 
 
-def test_filter_start_inside_a_month_drops_that_month(small_db: Path) -> None:
+def test_period_end_is_the_forecast_origin_and_the_start_keeps_the_history(
+    small_db: Path,
+) -> None:
     con = db.connect(small_db)
-    s = forecast.monthly_series(con, "revenue", Filters(start=dt.date(2024, 3, 10)))
-    # March 2024 is cut by the start: 2024-04 .. 2025-01 = 10 months.
-    assert f"{s.values.index[0]:%Y-%m}" == "2024-04" and len(s.values) == 10
+    f = Filters(start=dt.date(2024, 11, 1), end=dt.date(2024, 12, 15))
+    s = forecast.monthly_series(con, "revenue", f)
+    # Ends inside December 2024: December is partial; 2024-01 .. 2024-11 = 11 months.
+    assert s.partial_month == dt.date(2024, 12, 1)
+    assert f"{s.values.index[0]:%Y-%m}" == "2024-01" and len(s.values) == 11
     con.close()
 
 
@@ -183,9 +187,9 @@ def test_cli_insufficient_history_and_bad_filter(
     small_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["forecast", "--db", str(small_db), "--metric", "new_customers", "--months", "3"]
-    assert main([*args, "--start", "2024-03-10"]) == 0
+    assert main([*args, "--end", "2024-12-15"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "insufficient_history" and "error" in out  # 10 months
+    assert out["status"] == "insufficient_history" and "11" in out["error"]  # 2024-01 .. 2024-11
     assert main([*args, "--region", "North"]) == 2
     assert "North" in capsys.readouterr().err
 
@@ -200,3 +204,45 @@ def test_demo_complaints_series_matches_monthly_counts(demo_con: db.Connection) 
     counts = complaints.monthly_counts(demo_con)
     for m, v in s.values.items():
         assert v == counts.get(f"{m:%Y-%m}", 0)
+
+
+def test_chart_has_history_forecast_bands_and_the_alert_mark() -> None:
+    from crm_core import charts
+
+    s = _seasonal()
+    jumped = s.values.copy()
+    jumped.iloc[-1] = 400
+    result = forecast.forecast_series(forecast.Series("revenue", jumped, None), 3)
+    labels = {"actual": "A", "forecast": "F", "band80": "B80", "band95": "B95", "alert": "X"}
+    fig = charts.forecast_chart(result, labels, "T", "en")
+    by_name = {tr.name: tr for tr in fig.data if tr.name}
+    assert set(by_name) == {"A", "F", "B80", "B95", "X"}
+    assert len(by_name["A"].x) == 36 and "markers" in by_name["A"].mode
+    assert list(by_name["F"].y) == [p["forecast"] for p in result["points"]]
+    # The bands start at the last actual month so that they join the line: 1 + 3 points.
+    assert len(by_name["B95"].y) == 4 and by_name["B95"].y[0] == 400
+    assert list(by_name["X"].y) == [400]
+
+
+def test_overview_shows_the_forecast_section(demo_copy: Path, app_env: None) -> None:
+    from conftest import make_app_test
+
+    from crm_core import i18n
+
+    at = make_app_test(demo_copy, params={"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert i18n.t("forecast.title", "en") in [h.value for h in at.subheader]
+    labels = [m.label for m in at.metric]
+    assert i18n.t("forecast.mape", "en") in labels
+    assert i18n.t("forecast.naive_mape", "en") in labels
+    con = db.connect(demo_copy)
+    expected = forecast.forecast(con, "revenue", 6)
+    con.close()
+    shown = next(m for m in at.metric if m.label == i18n.t("forecast.mape", "en"))
+    assert shown.value == f"{expected['backtest']['mape']:.1f}%"
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    fc = next(s for s in specs if s["layout"]["title"]["text"].startswith("Net revenue"))
+    months = [p["month"] for p in expected["points"]]
+    assert next(t for t in fc["data"] if t.get("name") == "Forecast")["x"] == months
+    at.radio(key="forecast_metric").set_value("complaints").run()
+    assert not at.exception
