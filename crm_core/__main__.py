@@ -590,6 +590,37 @@ def _records(df: Any) -> list[dict[str, Any]]:
     return [{k: cell(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
 
+def _forecast_setup(p: argparse.ArgumentParser) -> None:
+    from crm_core import forecast
+
+    _db_arg(p)
+    p.add_argument("--metric", choices=forecast.METRICS, default="revenue", help="what to forecast")
+    p.add_argument(
+        "--months",
+        type=int,
+        choices=range(1, forecast.MAX_HORIZON + 1),
+        default=forecast.DEFAULT_HORIZON,
+        metavar="N",
+        help=f"months ahead, 1-{forecast.MAX_HORIZON} (default {forecast.DEFAULT_HORIZON})",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
+
+
+@command("forecast", _forecast_setup)
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Forecast monthly revenue, new customers or complaints with 80/95 % intervals and a backtest."""
+    from crm_core import forecast
+
+    f = _filters_from(args)
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    result = forecast.forecast(con, args.metric, args.months, f)
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
 def _require_db(path: str | Path | None) -> None:
     p = path or config.db_target()
     if not backends.is_remote(p) and not Path(p).exists():

@@ -34,6 +34,81 @@ def monthly_bars(df: pd.DataFrame, column: str, title: str, lang: str = "zh") ->
     return themed(fig, title)
 
 
+def forecast_chart(result: dict, labels: dict[str, str], title: str, lang: str = "zh") -> go.Figure:
+    """History line and forecast (forecast.forecast() result with status "ok") with shaded 95 %
+    and 80 % bands; markers on every month so points can be hovered and clicked; the latest
+    month circled in red when it fell outside the interval forecast for it (`alert`). labels:
+    actual, forecast, band80, band95, alert."""
+    hist = pd.DataFrame(result["history"])
+    pts = pd.DataFrame(result["points"])
+    # The bands start at the last actual month so that they join the history line.
+    last = hist.iloc[-1] if len(hist) else None
+    x = ([last["month"]] if last is not None else []) + list(pts["month"])
+
+    def joined(col: str) -> list[float]:
+        return ([float(last["value"])] if last is not None else []) + list(pts[col])
+
+    traces = []
+    for level, colour in ((95, "rgba(0,114,178,0.15)"), (80, "rgba(0,114,178,0.30)")):
+        traces.append(
+            go.Scatter(x=x, y=joined(f"upper{level}"), mode="lines", line={"width": 0},
+                       hoverinfo="skip", showlegend=False)
+        )  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=joined(f"lower{level}"),
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=colour,
+                name=labels[f"band{level}"],
+                hoverinfo="skip",
+            )
+        )
+    traces.append(
+        go.Scatter(
+            x=hist["month"],
+            y=hist["value"],
+            mode="lines+markers",
+            name=labels["actual"],
+            line={"color": PALETTE[0]},
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=pts["month"],
+            y=pts["forecast"],
+            mode="lines+markers",
+            name=labels["forecast"],
+            line={"color": PALETTE[3], "dash": "dash"},
+            customdata=pts[["lower80", "upper80", "lower95", "upper95"]].to_numpy(),
+            hovertemplate="%{x}: %{y:,.0f}<br>80%: %{customdata[0]:,.0f} – %{customdata[1]:,.0f}"
+            "<br>95%: %{customdata[2]:,.0f} – %{customdata[3]:,.0f}<extra></extra>",
+        )
+    )
+    latest = result.get("latest")
+    if result.get("alert") and latest:
+        traces.append(
+            go.Scatter(
+                x=[latest["month"]],
+                y=[latest["actual"]],
+                mode="markers",
+                name=labels["alert"],
+                marker={
+                    "color": PALETTE[3],
+                    "size": 14,
+                    "symbol": "circle-open",
+                    "line": {"width": 3},
+                },
+            )
+        )
+    fig = go.Figure(traces)
+    fig.update_xaxes(tickformat=month_tickformat(lang))
+    fig.update_yaxes(rangemode="tozero")
+    return themed(fig, title)
+
+
 def week_index_bars(
     df: pd.DataFrame, labels: dict[str, str], title: str, this_label: str, last_label: str
 ) -> go.Figure:

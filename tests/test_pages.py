@@ -64,7 +64,7 @@ def test_overview_numbers_match_core(demo_copy: Path, app_env: None) -> None:
     assert shown["Orders"] == i18n.fmt_compact(kpis["orders"], "en")
     assert shown["Customers"] == f"{kpis['customers']:,.0f}"  # below 10,000: every digit
     charts = at.get("plotly_chart")
-    assert len(charts) == 4  # two monthly bars, the explanation's two waterfalls
+    assert len(charts) == 5  # two monthly bars, the explanation's two waterfalls, the forecast
     spec = json.loads(charts[0].proto.spec)
     assert spec["data"][0]["type"] == "bar"
 
