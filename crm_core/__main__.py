@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|customers|history|rollback|purge|..."""
+"""Command line: python -m crm_core demo|load|validate|metrics|customers|affinity|history|rollback|..."""
 
 from __future__ import annotations
 
@@ -420,6 +420,25 @@ def cmd_clv(args: argparse.Namespace) -> int:
         print(f"error: CLV fit refused: {e}", file=sys.stderr)
         return 3
     print(json.dumps(clv.clv_json(result), indent=2))
+    return 0
+
+
+def _affinity_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
+
+
+@command("affinity", _affinity_setup)
+def cmd_affinity(args: argparse.Namespace) -> int:
+    """Print the cross-sell rules (support, confidence, lift over customers) as one JSON object."""
+    from crm_core import affinity
+
+    f = _filters_from(args)
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    print(json.dumps(affinity.affinity_json(con, f), ensure_ascii=False, indent=2))
     return 0
 
 
