@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,10 @@ from crm_core.filters import NO_FILTERS, Filters
 from crm_core.overview import Period, default_period, filter_period
 
 # A rule needs at least this many customers who bought both items, and this share of all
-# baskets (support); fewer is noise a sales team should not act on.
+# baskets (support); fewer is noise a sales team should not act on. Products are many and each
+# is bought by few, so their support is naturally ten times smaller than a category's.
 MIN_CUSTOMERS = 5
-MIN_SUPPORT = 0.01
+MIN_SUPPORT = {"category": 0.01, "product": 0.001}
 # Only the items with the most buyers take part (products can run to tens of thousands; the
 # self-join of customer x item stays cheap at a million customers).
 MAX_ITEMS = 200
@@ -30,14 +32,16 @@ NEXT_BEST_COLUMNS = [
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The rule thresholds (defaults: the module constants)."""
+    """The rule thresholds (defaults: the module constants, see thresholds_for)."""
 
     min_customers: int = MIN_CUSTOMERS
-    min_support: float = MIN_SUPPORT
+    min_support: float = MIN_SUPPORT["category"]
     max_items: int = MAX_ITEMS
 
 
-DEFAULT_THRESHOLDS = Thresholds()
+def thresholds_for(item: str) -> Thresholds:
+    """The default thresholds of an item kind ('category' or 'product')."""
+    return Thresholds(min_support=MIN_SUPPORT[item])
 
 
 def item_kind(con: db.Connection) -> str:
@@ -53,11 +57,12 @@ def window(con: db.Connection, f: Filters = NO_FILTERS) -> Period | None:
 
 
 def _params(
-    con: db.Connection, period: Period, f: Filters, item: str | None, th: Thresholds
+    con: db.Connection, period: Period, f: Filters, item: str | None, th: Thresholds | None
 ) -> dict[str, Any]:
     kind = item or item_kind(con)
     if kind not in ITEM_KINDS:
         raise ValueError(f"item must be one of {ITEM_KINDS}, not {kind!r}")
+    th = th or thresholds_for(kind)
     return {
         "start": period.start,
         "end_excl": period.end_excl,
@@ -74,7 +79,7 @@ def association_rules(
     period: Period,
     filters: Filters = NO_FILTERS,
     item: str | None = None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
     """One row per rule A -> B over customers' baskets in the period (docs/metrics.md,
     "Cross-sell"): antecedent, consequent, support, confidence, lift, customers (with A and B),
@@ -98,7 +103,7 @@ def next_best(
     period: Period,
     filters: Filters = NO_FILTERS,
     item: str | None = None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
     per_customer: int = PER_CUSTOMER,
 ) -> pd.DataFrame:
     """Per customer, up to `per_customer` items bought by no line of theirs in the period while
@@ -131,19 +136,21 @@ def next_best_by_owner(next_best_rows: pd.DataFrame) -> pd.DataFrame:
 def affinity_json(
     con: db.Connection,
     filters: Filters = NO_FILTERS,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
-    """The `affinity --json` document: {item, baskets, period, rules: [{antecedent, consequent,
-    support, confidence, lift, customers}]} (rules by lift)."""
+    """The `affinity --json` document: {item, baskets, thresholds, period, rules: [{antecedent,
+    consequent, support, confidence, lift, customers}]} (rules by lift, then customers)."""
     period = window(con, filters)
     kind = item_kind(con)
     if period is None:
         return {"item": kind, "baskets": 0, "period": None, "rules": []}
-    rules = association_rules(con, period, filters, kind, thresholds)
-    baskets = basket_count(con, period, filters, kind, thresholds)
+    th = thresholds or thresholds_for(kind)
+    rules = association_rules(con, period, filters, kind, th)
+    baskets = basket_count(con, period, filters, kind, th)
     return {
         "item": kind,
         "baskets": baskets,
+        "thresholds": dataclasses.asdict(th),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "rules": [
             {
@@ -176,7 +183,7 @@ def basket_count(
     period: Period,
     filters: Filters = NO_FILTERS,
     item: str | None = None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
 ) -> int:
     """The number of baskets: customers with any item bought in the period, net of returns."""
     params = _params(con, period, filters, item, thresholds)

@@ -24,7 +24,7 @@ st.caption(t("affinity.caption", item=item, n=ui.num(baskets), **span))
 if baskets == 0:
     st.info(t("affinity.no_baskets", item=item))
     st.stop()
-th = affinity.DEFAULT_THRESHOLDS
+th = affinity.thresholds_for(kind)
 cap = t("affinity.cap", n=th.max_items) if kind == "product" else ""
 st.caption(
     t(

@@ -164,6 +164,9 @@ def test_products_when_the_export_has_no_category(con: db.Connection) -> None:
     assert r["lift"] == pytest.approx(8 / 9)  # (2/3) / (3/4)
     doc = affinity.affinity_json(con, Filters(YEAR.start, YEAR.end))
     assert doc["item"] == "product" and doc["baskets"] == 4
+    # Products' default support floor is a tenth of categories': each product has few buyers.
+    assert doc["thresholds"] == {"min_customers": 5, "min_support": 0.001, "max_items": 200}
+    assert doc["rules"] == []  # no pair has 5 customers
 
 
 def test_cli_json(demo_db_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
