@@ -14,6 +14,7 @@ PAGES = [
     ("pages/pyramid.py", "nav.pyramid", ":material/change_history:"),
     ("pages/weekly.py", "nav.weekly", ":material/calendar_month:"),
     ("pages/churn_clv.py", "nav.churn_clv", ":material/hourglass_bottom:"),
+    ("pages/affinity.py", "nav.affinity", ":material/add_shopping_cart:"),
     ("pages/lifecycle.py", "nav.lifecycle", ":material/cycle:"),
     ("pages/pipeline.py", "nav.pipeline", ":material/filter_alt:"),
     ("pages/complaints.py", "nav.complaints", ":material/feedback:"),

@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|explain|customers|history|rollback|purge|user|audit|..."""
+"""Command line: python -m crm_core demo|load|validate|metrics|explain|customers|affinity|history|...|user|audit."""
 
 from __future__ import annotations
 
@@ -588,6 +588,25 @@ def _records(df: Any) -> list[dict[str, Any]]:
         return None if not isinstance(v, str | list) and pd.isna(v) else v
 
     return [{k: cell(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+def _affinity_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
+
+
+@command("affinity", _affinity_setup)
+def cmd_affinity(args: argparse.Namespace) -> int:
+    """Print the cross-sell rules (support, confidence, lift over customers) as one JSON object."""
+    from crm_core import affinity
+
+    f = _filters_from(args)
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    print(json.dumps(affinity.affinity_json(con, f), ensure_ascii=False, indent=2))
+    return 0
 
 
 def _forecast_setup(p: argparse.ArgumentParser) -> None:

@@ -710,3 +710,31 @@ def complaint_pareto(
     )
     fig.update_xaxes(type="category")
     return themed(fig, title)
+
+
+def lift_heatmap(rules: pd.DataFrame, title: str, x_title: str, y_title: str) -> go.Figure:
+    """Lift of each rule (`rules`: antecedent, consequent, lift): a row per antecedent, a column
+    per consequent, items sorted by name; blank where no rule passed. Colour centred on 1 (as
+    often as average): orange above, blue below."""
+    items = sorted(set(rules["antecedent"]) | set(rules["consequent"]))
+    pos = {item: i for i, item in enumerate(items)}
+    z: list[list[float | None]] = [[None] * len(items) for _ in items]
+    for a, b, lift in rules[["antecedent", "consequent", "lift"]].itertuples(index=False):
+        z[pos[a]][pos[b]] = float(lift)
+    text = [["" if v is None else f"{v:.1f}×" for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=items,
+            y=items,
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, PALETTE[0]], [0.5, "#FFFFFF"], [1, PALETTE[3]]],
+            zmid=1,
+            showscale=False,
+            hovertemplate="%{y} → %{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title=y_title)
+    fig.update_xaxes(side="top", title=x_title)
+    return themed(fig, title)

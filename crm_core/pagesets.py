@@ -26,6 +26,7 @@ DOMAIN_MODULES = (
     "pipeline",
     "complaints",
     "clv",
+    "affinity",
     "weekly",
     "customers",
     "metrics",

@@ -246,6 +246,7 @@ SHARE_HEADERS = {
     },
     "pages/complaints.py": {"Accept breach rate", "Share satisfied (4–5)", "Share of all paid"},
     "pages/pyramid.py": {"Revenue share"},
+    "pages/affinity.py": {"Support", "Confidence"},
 }  # fmt: skip
 
 
