@@ -199,8 +199,7 @@ def test_demo_levels_cover_every_level(demo_db_file: Path) -> None:
         # Every level occurs on the demo, and every buyer gets one.
         assert set(lv["level"]) == set(customer360.LEVELS)
         n_buyers = con.execute(
-            "SELECT count(DISTINCT customer_id) FROM orders "
-            "WHERE NOT is_return AND order_date < ?",
+            "SELECT count(DISTINCT customer_id) FROM orders WHERE NOT is_return AND order_date < ?",
             [period.end + dt.timedelta(days=1)],
         ).fetchone()
         assert n_buyers is not None and len(lv) == n_buyers[0]
