@@ -18,6 +18,7 @@ PAGES = [
     ("pages/lifecycle.py", "nav.lifecycle", ":material/cycle:"),
     ("pages/pipeline.py", "nav.pipeline", ":material/filter_alt:"),
     ("pages/complaints.py", "nav.complaints", ":material/feedback:"),
+    ("pages/customer.py", "nav.customer", ":material/person_search:"),
     ("pages/present.py", "nav.present", ":material/slideshow:"),
     ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]

@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|validate|metrics|explain|customers|affinity|history|...|user|audit."""
+"""Command line: python -m crm_core demo|load|metrics|explain|customers|customer|affinity|...|user|audit."""
 
 from __future__ import annotations
 
@@ -322,6 +322,35 @@ def cmd_customers(args: argparse.Namespace) -> int:
     for i, row in enumerate(customers.json_rows(df)):
         out.write(("\n" if i == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
     out.write("\n]\n" if len(df) else "]\n")
+    return 0
+
+
+def _customer_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("customer_id", metavar="ID", help="the customer id (as in the customers table)")
+    _db_arg(p)
+    _filter_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    p.add_argument("--lang", choices=("zh", "en"), default="en", help="language of the rule texts")
+
+
+@command("customer", _customer_setup)
+def cmd_customer(args: argparse.Namespace) -> int:
+    """Print one customer's 360 (profile, relationship level, timeline) as one JSON object."""
+    from crm_core import customer360
+
+    _require_db(args.db)
+    con = db.connect(args.db)
+    f = _filters_from(args)
+    _check_filters(con, f)
+    try:
+        prof = customer360.profile(con, args.customer_id, f, args.lang)
+    except ValueError as e:  # a period that starts after it ends
+        raise ingest.IngestError(str(e)) from e
+    if prof is None:
+        raise FilterValueError(
+            f"customer {args.customer_id!r} not found or not in your scope (filters)"
+        )
+    print(json.dumps(prof, ensure_ascii=False, indent=2, default=_json_default))
     return 0
 
 

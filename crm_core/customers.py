@@ -43,7 +43,9 @@ def _year_before(end: dt.date) -> dt.date:
     return end.replace(year=end.year - 1) + dt.timedelta(days=1)
 
 
-def customer_table(con: db.Connection, filters: Filters = NO_FILTERS) -> pd.DataFrame:
+def customer_table(
+    con: db.Connection, filters: Filters = NO_FILTERS, extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """One row per customer known from any table under the filters (customers, orders, leads,
     complaints, interactions), sorted by customer_id; columns COLUMNS.
 
@@ -53,13 +55,14 @@ def customer_table(con: db.Connection, filters: Filters = NO_FILTERS) -> pd.Data
     non-return line up to the window's end), `rfm_segment` (value.SEGMENTS key, None for
     non-buyers); `lifecycle_stage` as of the window's end (lifecycle.STAGES key); `p_alive` from
     the churn model fitted up to the window's end, None where it cannot be fitted or the customer
-    has no purchase. Rules: docs/metrics.md, "Customer table".
+    has no purchase. Rules: docs/metrics.md, "Customer table". `extra` names further columns of
+    the churn model's scores (clv.score_customers, e.g. "clv") to append after COLUMNS.
     """
     known = db.query(con, "value_known_customers", **filters.params())
     period = table_period(con, filters)
     if period is None:
         out = known.assign(tier=PROSPECT)
-        return _finish(out)
+        return _finish(out, extra)
     vals = value.customer_values(con, period, filters).drop(columns=list(known.columns[1:]))
     out = known.merge(vals, on="customer_id", how="left")
     stages = lifecycle.stage_of_customers(con, period.end, filters)
@@ -68,17 +71,18 @@ def customer_table(con: db.Connection, filters: Filters = NO_FILTERS) -> pd.Data
     )
     try:
         scored = clv.churn_clv(con, filters, calibration_end=period.end).customers
-        out = out.merge(scored[["p_alive"]], left_on="customer_id", right_index=True, how="left")
+        cols = ["p_alive", *extra]
+        out = out.merge(scored[cols], left_on="customer_id", right_index=True, how="left")
     except clv.FitError:
         out["p_alive"] = None
-    return _finish(out)
+    return _finish(out, extra)
 
 
-def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    for c in COLUMNS:
+def _finish(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    for c in (*COLUMNS, *extra):
         if c not in df.columns:
             df[c] = None
-    df = df[list(COLUMNS)].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    df = df[[*COLUMNS, *extra]].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
     df["tier"] = df["tier"].fillna(PROSPECT)
     for c in ("net_revenue", "gross_revenue", "returns_amount"):
         df[c] = df[c].astype(float).fillna(0.0)

@@ -120,6 +120,23 @@ def customer_stages(
     return df
 
 
+def rule_of(
+    con: db.Connection,
+    customer_id: str,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    rules: LifecycleRules = DEFAULT_RULES,
+    lang: str = "en",
+) -> str | None:
+    """The rule text (explain) of one customer's stage as of `as_of`, None when the customer is
+    unknown to the lifecycle under the filters. Explains that row only."""
+    df = _stage_rows(con, as_of, filters, rules)
+    row = df[df["customer_id"] == customer_id]
+    if row.empty:
+        return None
+    return str(explain(row, rules, as_of, lang).iloc[0])
+
+
 def _stage_rows(
     con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
 ) -> pd.DataFrame:

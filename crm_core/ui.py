@@ -24,6 +24,7 @@ from crm_core import (
     backends,
     caveats,
     config,
+    customer360,
     db,
     i18n,
     ingest,
@@ -382,7 +383,52 @@ def sidebar(con: db.Connection) -> Filters:
         **values,
     ).within_scope(regions, owners)
     st.session_state["_crm_filters"] = f
+    customer_search(con, f)
     return f
+
+
+CUSTOMER_PAGE = "pages/customer.py"
+
+
+def _open_customer() -> None:
+    # Widget callbacks cannot switch pages: remember the choice, customer_search() acts on it.
+    chosen = st.session_state.get("_crm_customer_pick")
+    if chosen:
+        st.session_state["_crm_open_customer"] = chosen
+        st.session_state["_crm_customer_pick"] = None
+
+
+def customer_search(con: db.Connection, f: Filters) -> None:
+    """The sidebar's customer search: a text box (id or name, customer360.search within the
+    filters and scope) and the matches as choices; choosing one opens the Customer 360 page
+    (/customer?id=…)."""
+    with st.sidebar:
+        q = st.text_input(
+            t("customer.search"), key="_crm_customer_q", placeholder=t("customer.search_help")
+        )
+        if q and q.strip():
+            hits = customer360.search(con, q, f)
+            if hits.empty:
+                st.caption(t("customer.no_match"))
+            else:
+                labels = {
+                    str(cid): f"{name} · {cid}" if isinstance(name, str) and name else str(cid)
+                    for cid, name in zip(hits["customer_id"], hits["name"], strict=True)
+                }
+                st.selectbox(
+                    t("customer.pick"),
+                    list(labels),
+                    index=None,
+                    format_func=labels.__getitem__,
+                    key="_crm_customer_pick",
+                    on_change=_open_customer,
+                )
+    chosen = st.session_state.pop("_crm_open_customer", None)
+    if chosen:
+        params = {"id": chosen}
+        if st.query_params.get("lang") in i18n.LANGS:
+            params["lang"] = st.query_params["lang"]
+        st.switch_page(CUSTOMER_PAGE, query_params=params)
 
 
 def _check_params(options: dict[str, list[str]]) -> None:

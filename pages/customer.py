@@ -1,0 +1,125 @@
+"""Customer 360: who the customer is, value, stage, relationship level and one timeline."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from crm_core import customer360, customers, i18n, lifecycle, ui, value
+
+ui.page_guard()
+
+st.title(ui.t("customer.title"))
+con, f, lang = ui.connection(), ui.filters(), ui.lang()
+cid = str(st.query_params.get("id") or "").strip()
+dash = ui.t("customer.unknown")
+
+
+def levels_by_owner() -> None:
+    period = customers.table_period(con, f)
+    st.subheader(ui.t("customer.levels_title"))
+    if period is None:
+        st.info(ui.t("customer.no_levels"))
+        return
+    dist = ui.cached(customer360.level_by_owner, con, period.end, f)
+    if dist.empty:
+        st.info(ui.t("customer.no_levels"))
+        return
+    st.caption(
+        ui.t(
+            "customer.levels_help",
+            as_of=i18n.fmt_date(period.end, lang),
+            months=customer360.PARTNER_MONTHS,
+            per_year=customer360.PROACTIVE_PER_YEAR,
+            share=f"{customer360.PROACTIVE_FOLLOWED_SHARE:.0%}",
+            days=customer360.FOLLOW_UP_DAYS,
+        )
+    )
+    names = customer360.level_labels(lang)
+    shown = dist.assign(owner=dist["owner"].replace("", dash)).rename(
+        columns={**names, "owner": ui.t("customer.col.owner"), "total": ui.t("customer.col.total")}
+    )
+    owner_col = ui.t("customer.col.owner")
+    st.bar_chart(
+        shown.set_index(owner_col)[[names[k] for k in customer360.LEVELS]], horizontal=True
+    )
+    ui.table(shown)
+
+
+if not cid:
+    st.info(ui.t("customer.ask"))
+    levels_by_owner()
+    st.stop()
+
+table = ui.cached(customers.customer_table, con, f, extra=("clv",))
+prof = customer360.profile_from(con, table, cid, f, lang)
+if prof is None:
+    st.warning(ui.t("customer.not_found", id=ui.md(cid[:80])))
+    st.stop()
+
+
+def shown(v: object) -> str:
+    return dash if v is None or v == "" else ui.md(v)
+
+
+st.subheader(ui.t("customer.who", name=shown(prof["name"]), id=ui.md(prof["customer_id"])))
+st.caption(
+    ui.t(
+        "customer.facts",
+        region=shown(prof["region"]),
+        owner=shown(prof["owner"]),
+        ctype=shown(prof["customer_type"]),
+        as_of=i18n.fmt_date(dt.date.fromisoformat(prof["as_of"]), lang) if prof["as_of"] else dash,
+    )
+)
+segments = {s.key: s.name(lang) for s in value.SEGMENTS}
+stage, level = prof["lifecycle_stage"], prof["relationship_level"]
+a, b, c, d = st.columns(4)
+a.metric(ui.t("customer.tier"), value.tier_name(prof["tier"], lang))
+b.metric(ui.t("customer.rfm"), segments.get(prof["rfm_segment"], dash))
+c.metric(ui.t("customer.stage"), lifecycle.stage_labels(lang).get(stage, dash) if stage else dash)
+d.metric(
+    ui.t("customer.level_title"),
+    customer360.level_labels(lang).get(level, dash) if level else dash,
+)
+a, b, c, d = st.columns(4)
+ui.metric(a, ui.t("customer.net_revenue"), prof["net_revenue"], decimals=2)
+ui.metric(b, ui.t("customer.orders"), prof["orders"])
+c.metric(ui.t("customer.p_alive"), dash if prof["p_alive"] is None else f"{prof['p_alive']:.0%}")
+if prof["clv"] is None:
+    d.metric(ui.t("customer.clv"), dash)
+else:
+    ui.metric(d, ui.t("customer.clv"), prof["clv"], decimals=0)
+if prof["lifecycle_rule"]:
+    st.caption(ui.t("customer.stage_rule", rule=ui.md(prof["lifecycle_rule"])))
+if prof["level_rule"]:
+    st.caption(ui.t("customer.level_rule_label", rule=ui.md(prof["level_rule"])))
+
+st.subheader(ui.t("customer.timeline"))
+st.caption(ui.t("customer.timeline_help"))
+events = pd.DataFrame(prof["timeline"])
+if events.empty:
+    st.info(ui.t("customer.no_events"))
+else:
+    details = [
+        c
+        for c in ("product", "category", "channel", "purpose", "outcome", "stage", "status")
+        if c in events.columns
+    ]
+    out = pd.DataFrame(
+        {
+            "date": events["date"],
+            "kind": events["kind"].map(lambda k: ui.t(f"customer.kind.{k}")),
+            "id": events["id"],
+            "amount": events["amount"] if "amount" in events.columns else None,
+            "detail": events[details].apply(
+                lambda r: " · ".join(str(v) for v in r if isinstance(v, str) and v), axis=1
+            )
+            if details
+            else "",
+            "owner": events["owner"] if "owner" in events.columns else None,
+        }
+    )
+    ui.table(out, lambda df: df.rename(columns=lambda k: ui.t(f"customer.col.{k}")))
+
+levels_by_owner()
