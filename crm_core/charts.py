@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core import i18n
 from crm_core.i18n import month_tickformat
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
@@ -27,18 +31,293 @@ def themed(fig: go.Figure, title: str | None = None) -> go.Figure:
     return fig
 
 
-def monthly_bars(df: pd.DataFrame, column: str, title: str, lang: str = "zh") -> go.Figure:
-    """Bars of one monthly measure (df has `month` and `column`)."""
-    fig = go.Figure(go.Bar(x=df["month"], y=df[column], marker_color=PALETTE[0], name=title))
-    fig.update_xaxes(tickformat=month_tickformat(lang))
+# --------------------------------------------------------------------------- axes and hovers
+# Plotly's d3 formats know k / M / G only: a Chinese axis gets its ticks computed here, in 万 / 亿,
+# and a hover gets its text preformatted in customdata.
+
+# Axis units by language, largest first: a whole axis uses the unit of its largest tick.
+_AXIS_UNITS = {
+    "zh": ((1e8, "亿"), (1e4, "万")),
+    "en": ((1e9, "B"), (1e6, "M"), (1e3, "K")),
+}
+# The series name, then "x: value", both preformatted; nothing from the raw data points.
+HOVER = "<b>%{fullData.name}</b><br>%{customdata[0]}：%{customdata[1]}<extra></extra>"
+HOVER_EN = "<b>%{fullData.name}</b><br>%{customdata[0]}: %{customdata[1]}<extra></extra>"
+
+
+def hover_template(lang: str = i18n.DEFAULT_LANG) -> str:
+    """The hovertemplate of a trace whose customdata holds (x label, value label) per point."""
+    return HOVER if lang == "zh" else HOVER_EN
+
+
+def _nice_step(span: float, target: int) -> float:
+    # The round step whose number of intervals comes closest to `target`.
+    mag = 10 ** math.floor(math.log10(span / max(target, 1)))
+    steps = [m * mag for m in (0.5, 1, 2, 2.5, 5, 10)]
+    return min(steps, key=lambda st: (abs(span / st - target), -st))
+
+
+def _decimals(step: float) -> int:
+    # Fewest decimals that show every multiple of `step` exactly (0.25 -> 2, 0.5 -> 1, 5 -> 0).
+    for d in range(0, 5):
+        if abs(round(step, d) - step) < 1e-9 * max(1.0, abs(step)):
+            return d
+    return 4
+
+
+def _trimmed(text: str) -> str:
+    # 1.50 -> 1.5, 2.00 -> 2: a tick shows only the digits it needs.
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def number_ticks(
+    lo: float, hi: float, lang: str = i18n.DEFAULT_LANG, target: int = 5, integer: bool = False
+) -> tuple[list[float], list[str]]:
+    """Tick values covering [lo, hi] at a round step (1, 2, 2.5 or 5 x 10^k, about `target`
+    intervals) and their labels in one unit for the whole axis: 0, 1,000万, 2,000万 … or
+    0, 0.5亿, 1亿 … in Chinese, 0, 10M, 20M … in English. The first tick is at or below lo
+    (0 when lo >= 0), the last at or above hi, so the ticks also give the axis range.
+    `integer`: a count, whose step is never below 1."""
+    lo, hi = float(min(lo, 0.0)), float(max(hi, 0.0))
+    if hi - lo <= 0:
+        hi = lo + 1.0
+    step = _nice_step(hi - lo, target)
+    if integer:
+        step = max(step, 1.0)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    values = [round(i * step, 10) for i in range(first, last + 1)]
+    top = max(abs(v) for v in values)
+    size, unit = 1.0, ""
+    for s, u in _AXIS_UNITS.get(lang, _AXIS_UNITS["en"]):
+        if top >= s:
+            size, unit = s, u
+            break
+    d = _decimals(step / size)
+    labels = ["0" if v == 0 else _trimmed(f"{v / size:,.{d}f}") + unit for v in values]
+    return values, labels
+
+
+def value_label(
+    v: Any, lang: str = i18n.DEFAULT_LANG, decimals: int = 0, currency: str = ""
+) -> str:
+    """One value for a hover or a bar label: 4,461.1万 / 1.25亿 (zh), 44,610,770 (en), with the
+    currency symbol in front when given; "–" when missing."""
+    text = i18n.fmt_number(v, lang, decimals)
+    if currency and text != i18n.MISSING:
+        return f"-{currency}{text[1:]}" if text.startswith("-") else f"{currency}{text}"
+    return text
+
+
+def month_label(d: Any, lang: str = i18n.DEFAULT_LANG) -> str:
+    """A month for a hover or a tick: 2026年5月 (zh), May 2026 (en)."""
+    ts = pd.Timestamp(d)
+    return f"{ts.year}年{ts.month}月" if lang == "zh" else ts.strftime("%b %Y")
+
+
+def hover_data(
+    x_labels: Iterable[Any],
+    values: Iterable[Any],
+    lang: str = i18n.DEFAULT_LANG,
+    decimals: int = 0,
+    currency: str = "",
+) -> list[list[str]]:
+    """customdata for hover_template(): per point [x label, formatted value]."""
+    return [
+        [str(x), value_label(v, lang, decimals, currency)]
+        for x, v in zip(x_labels, values, strict=True)
+    ]
+
+
+def number_axis(
+    fig: go.Figure,
+    values: Iterable[Any],
+    lang: str = i18n.DEFAULT_LANG,
+    axis: str = "y",
+    title: str | None = None,
+    integer: bool = False,
+) -> go.Figure:
+    """Give a value axis ticks from number_ticks() over `values` (every plotted value, stacked
+    sums included) and the matching range; `title` names the axis (money: money_title())."""
+    nums = [float(v) for v in values if v is not None and not pd.isna(v)]
+    if not nums:
+        return fig
+    tickvals, ticktext = number_ticks(min(nums), max(nums), lang, integer=integer)
+    update = getattr(fig, "update_xaxes" if axis.startswith("x") else "update_yaxes")
+    kw: dict[str, Any] = {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext}
+    kw["range"] = [tickvals[0], tickvals[-1] + (tickvals[-1] - tickvals[0]) * 0.02]
+    if title is not None:
+        kw["title"] = title
+    if axis in ("y2", "yaxis2"):
+        fig.update_layout(yaxis2=kw)
+    else:
+        update(**kw)
+    return fig
+
+
+def money_title(lang: str = i18n.DEFAULT_LANG, currency: str | None = None) -> str:
+    """A money axis' title with its currency: 金额（¥） / Amount (¥)."""
+    return i18n.t("charts.money_axis", lang, currency=currency or i18n.currency(lang))
+
+
+def month_axis(
+    fig: go.Figure, months: Iterable[Any], lang: str = i18n.DEFAULT_LANG, max_ticks: int = 12
+) -> go.Figure:
+    """Label a monthly date axis with one tick per distinct month (every 2nd, 3rd … month when
+    there are more than `max_ticks`), so that a short range never repeats a month, as plotly's
+    own date ticks do (two "2013年08月" over three weeks)."""
+    ms = sorted({pd.Timestamp(m).to_period("M").to_timestamp() for m in months if not pd.isna(m)})
+    if not ms:
+        return fig
+    every = math.ceil(len(ms) / max_ticks)
+    ticks = ms[::every]
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=ticks,
+        ticktext=[month_label(m, lang) for m in ticks],
+        tickangle=0 if len(ticks) <= 6 else -30,
+    )
+    return fig
+
+
+def empty_figure(title: str | None, message: str) -> go.Figure:
+    """A chart with nothing to plot: the reason in words instead of an empty −1…4 axis."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        font={"size": 15, "color": "#555555"},
+    )  # fmt: skip
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     return themed(fig, title)
 
 
-def forecast_chart(result: dict, labels: dict[str, str], title: str, lang: str = "zh") -> go.Figure:
+def partial_months(months: Sequence[Any], start: dt.date | None, end: dt.date | None) -> list[bool]:
+    """Per month (its first day): whether the period [start, end] covers only part of it."""
+    out = []
+    for m in months:
+        first = pd.Timestamp(m).to_period("M").to_timestamp().date()
+        last = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()
+        out.append(bool((start and start > first) or (end and end < last)))
+    return out
+
+
+_PLOTLY_ZH = {
+    "Autoscale": "自动缩放",
+    "Box Select": "框选",
+    "Click to enter Colorscale title": "点击输入色阶标题",
+    "Compare data on hover": "悬停时比较数据",
+    "Double-click on legend to isolate one trace": "双击图例只显示该系列",
+    "Double-click to zoom back out": "双击还原缩放",
+    "Download plot": "下载图表",
+    "Download plot as a png": "下载图表为 PNG",
+    "Lasso Select": "套索选择",
+    "Orbital rotation": "轨道旋转",
+    "Pan": "平移",
+    "Produced with Plotly.js": "由 Plotly.js 生成",
+    "Reset": "重置",
+    "Reset axes": "重置坐标轴",
+    "Reset camera to default": "重置视角",
+    "Reset camera to last save": "恢复上次保存的视角",
+    "Reset view": "重置视图",
+    "Reset views": "重置视图",
+    "Show closest data on hover": "悬停时显示最近的数据",
+    "Snapshot succeeded": "截图成功",
+    "Sorry, there was a problem downloading your snapshot!": "抱歉，下载截图时出错！",
+    "Taking snapshot - this may take a few seconds": "正在截图，请稍候",
+    "Toggle Spike Lines": "显示/隐藏辅助线",
+    "Toggle show closest data on hover": "切换悬停显示最近数据",
+    "Turntable rotation": "转台旋转",
+    "Zoom": "缩放",
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
+    "Fullscreen": "全屏",
+    "Exit fullscreen": "退出全屏",
+    "trace": "系列",
+    "new text": "新文本",
+}
+_MONTHS_ZH = [f"{i}月" for i in range(1, 13)]
+
+
+def plotly_config(lang: str = i18n.DEFAULT_LANG) -> dict[str, Any]:
+    """plotly.js config of an interactive chart: its toolbar hints and date names in `lang`
+    (the zh-CN dictionary travels with the chart, as Streamlit registers no plotly locale)."""
+    if lang != "zh":
+        return {"displaylogo": False}
+    return {
+        "displaylogo": False,
+        "locale": "zh-CN",
+        "locales": {
+            "zh-CN": {
+                "dictionary": _PLOTLY_ZH,
+                "format": {
+                    "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+                    "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+                    "months": _MONTHS_ZH,
+                    "shortMonths": _MONTHS_ZH,
+                    "date": "%Y-%m-%d",
+                    "decimal": ".",
+                    "thousands": ",",
+                    "grouping": [3],
+                    "currency": ["¥", ""],
+                },
+            }
+        },
+    }
+
+
+def monthly_bars(
+    df: pd.DataFrame,
+    column: str,
+    title: str,
+    lang: str = "zh",
+    *,
+    money: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> go.Figure:
+    """Bars of one monthly measure (df has `month` and `column`), ticks in 万 / 亿 (zh), one tick
+    per month, hovers "month: value". `money` puts the currency in the axis title and the
+    hover. With the period's `start` / `end`, a month the period covers only partly is hatched
+    and says so in its hover."""
+    if df.empty:
+        return empty_figure(title, i18n.t("charts.empty_period", lang))
+    currency = i18n.currency(lang) if money else ""
+    part = partial_months(list(df["month"]), start, end)
+    names = [
+        month_label(m, lang) + (i18n.t("charts.partial_month", lang) if p else "")
+        for m, p in zip(df["month"], part, strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=df["month"],
+            y=df[column],
+            marker_color=PALETTE[0],
+            marker_pattern_shape=["/" if p else "" for p in part],
+            name=title,
+            customdata=hover_data(names, df[column], lang, 0, currency),
+            hovertemplate=hover_template(lang),
+        )
+    )
+    month_axis(fig, df["month"], lang)
+    number_axis(fig, df[column], lang, title=money_title(lang, currency) if money else None)
+    if any(part):
+        fig.add_annotation(
+            text=i18n.t("charts.partial_note", lang), x=1, y=1.0, xref="paper", yref="paper",
+            xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11},
+        )  # fmt: skip
+    return themed(fig, title)
+
+
+def forecast_chart(
+    result: dict, labels: dict[str, str], title: str, lang: str = "zh", money: bool = False
+) -> go.Figure:
     """History line and forecast (forecast.forecast() result with status "ok") with shaded 95 %
     and 80 % bands; markers on every month so points can be hovered and clicked; the latest
     month circled in red when it fell outside the interval forecast for it (`alert`). labels:
-    actual, forecast, band80, band95, alert."""
+    actual, forecast, band80, band95, alert. Ticks and hovers in 万 / 亿 (zh); `money` puts the
+    currency in the axis title and hovers."""
+    currency = i18n.currency(lang) if money else ""
+    tmpl = hover_template(lang)
     hist = pd.DataFrame(result["history"])
     pts = pd.DataFrame(result["points"])
     # The bands start at the last actual month so that they join the history line.
@@ -73,8 +352,21 @@ def forecast_chart(result: dict, labels: dict[str, str], title: str, lang: str =
             mode="lines+markers",
             name=labels["actual"],
             line={"color": PALETTE[0]},
+            customdata=hover_data(
+                [month_label(m, lang) for m in hist["month"]], hist["value"], lang, 0, currency
+            ),
+            hovertemplate=tmpl,
         )
     )
+    ranges = [
+        f"{value_label(lo80, lang, 0, currency)} – {value_label(hi80, lang, 0, currency)}"
+        f"<br>95%: {value_label(lo95, lang, 0, currency)} – {value_label(hi95, lang, 0, currency)}"
+        for lo80, hi80, lo95, hi95 in pts[["lower80", "upper80", "lower95", "upper95"]].to_numpy()
+    ]
+    fc_data = [
+        [month_label(m, lang), value_label(v, lang, 0, currency), r]
+        for m, v, r in zip(pts["month"], pts["forecast"], ranges, strict=True)
+    ]
     traces.append(
         go.Scatter(
             x=pts["month"],
@@ -82,9 +374,8 @@ def forecast_chart(result: dict, labels: dict[str, str], title: str, lang: str =
             mode="lines+markers",
             name=labels["forecast"],
             line={"color": PALETTE[3], "dash": "dash"},
-            customdata=pts[["lower80", "upper80", "lower95", "upper95"]].to_numpy(),
-            hovertemplate="%{x}: %{y:,.0f}<br>80%: %{customdata[0]:,.0f} – %{customdata[1]:,.0f}"
-            "<br>95%: %{customdata[2]:,.0f} – %{customdata[3]:,.0f}<extra></extra>",
+            customdata=fc_data,
+            hovertemplate=tmpl.replace("<extra>", "<br>80%: %{customdata[2]}<extra>"),
         )
     )
     latest = result.get("latest")
@@ -104,8 +395,9 @@ def forecast_chart(result: dict, labels: dict[str, str], title: str, lang: str =
             )
         )
     fig = go.Figure(traces)
-    fig.update_xaxes(tickformat=month_tickformat(lang))
-    fig.update_yaxes(rangemode="tozero")
+    month_axis(fig, list(hist["month"]) + list(pts["month"]), lang)
+    shown = [*hist["value"], *pts["upper95"], *pts["lower95"]]
+    number_axis(fig, shown, lang, title=money_title(lang, currency) if money else None)
     return themed(fig, title)
 
 
@@ -138,30 +430,45 @@ def waterfall(
     steps: list[tuple[str, float]],
     end: tuple[str, float],
     title: str,
+    lang: str = "zh",
+    bad_when_up: bool = False,
 ) -> go.Figure:
     """A waterfall from `start` (label, value) through `steps` (label, change) to `end` (label,
     value): the parts of a change between two periods (crm_core.explain). The end bar is the
-    given value, not a sum plotly computes, so a chart never hides a mismatch."""
+    given value, not a sum plotly computes, so a chart never hides a mismatch. Labels, ticks
+    and hovers in 万 / 亿 (zh); `bad_when_up` draws rises red and falls green."""
     labels = [start[0], *(s[0] for s in steps), end[0]]
     values = [float(start[1]), *(float(s[1]) for s in steps), float(end[1])]
     measures = ["absolute", *(["relative"] * len(steps)), "absolute"]
+    # Green for good news, red for bad: a rise is bad news for complaints (`bad_when_up`).
+    up, down = (PALETTE[3], PALETTE[2]) if bad_when_up else (PALETTE[2], PALETTE[3])
     fig = go.Figure(
         go.Waterfall(
             x=labels,
             y=values,
             measure=measures,
-            text=[
-                f"{v:+,.0f}" if m == "relative" else f"{v:,.0f}"
-                for v, m in zip(values, measures, strict=True)
-            ],
+            text=(
+                text := [
+                    ("+" if m == "relative" and v > 0 else "") + value_label(v, lang)
+                    for v, m in zip(values, measures, strict=True)
+                ]
+            ),
             textposition="outside",
-            increasing={"marker": {"color": PALETTE[2]}},
-            decreasing={"marker": {"color": PALETTE[3]}},
+            customdata=[[x, tx] for x, tx in zip(labels, text, strict=True)],
+            hovertemplate="%{customdata[0]}"
+            + ("：" if lang == "zh" else ": ")
+            + "%{customdata[1]}<extra></extra>",
+            increasing={"marker": {"color": up}},
+            decreasing={"marker": {"color": down}},
             totals={"marker": {"color": PALETTE[0]}},
             connector={"line": {"color": "#999999"}},
         )
     )
     fig.update_layout(showlegend=False)
+    running = [values[0]]
+    for v in values[1:-1]:
+        running.append(running[-1] + v)
+    number_axis(fig, [*running, values[-1], 0], lang)
     return themed(fig, title)
 
 
@@ -169,11 +476,17 @@ def waterfall(
 
 
 def stage_bars(
-    df: pd.DataFrame, labels: dict[str, str], title: str, count_label: str, revenue_label: str
+    df: pd.DataFrame,
+    labels: dict[str, str],
+    title: str,
+    count_label: str,
+    revenue_label: str,
+    lang: str = "zh",
 ) -> go.Figure:
-    """Customers per lifecycle stage (bars) and their revenue (markers, right axis); df has
-    `stage`, `customers`, `revenue`."""
+    """Customers per lifecycle stage (bars) and their revenue (markers, right axis, its title
+    naming the currency); df has `stage`, `customers`, `revenue`. Ticks and hovers in 万 / 亿."""
     x = [labels.get(s, s) for s in df["stage"]]
+    tmpl, currency = hover_template(lang), i18n.currency(lang)
     fig = go.Figure(
         [
             go.Bar(
@@ -181,8 +494,10 @@ def stage_bars(
                 y=df["customers"],
                 name=count_label,
                 marker_color=PALETTE[0],
-                text=df["customers"],
+                text=[value_label(v, lang) for v in df["customers"]],
                 textposition="outside",
+                customdata=hover_data(x, df["customers"], lang),
+                hovertemplate=tmpl,
             ),
             go.Scatter(
                 x=x,
@@ -191,13 +506,16 @@ def stage_bars(
                 yaxis="y2",
                 mode="markers+lines",
                 marker={"size": 10, "color": PALETTE[1]},
+                customdata=hover_data(x, df["revenue"], lang, 0, currency),
+                hovertemplate=tmpl,
             ),
         ]
     )
-    fig.update_layout(
-        yaxis={"rangemode": "tozero"},
-        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero"},
-    )
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
+    # Head-room above the tallest bar for its label.
+    number_axis(fig, [*df["customers"], float(df["customers"].max() or 0) * 1.1], lang,
+                integer=True)  # fmt: skip
+    number_axis(fig, df["revenue"], lang, axis="y2", title=money_title(lang, currency))
     return themed(fig, title)
 
 
@@ -214,19 +532,79 @@ def stage_funnel(steps: list[str], values: list[int], title: str) -> go.Figure:
     return themed(fig, title)
 
 
-def transition_sankey(df: pd.DataFrame, labels: dict[str, str], title: str) -> go.Figure:
-    """Customers moving between stages: df has `stage_from`, `stage_to`, `customers`."""
-    left = list(dict.fromkeys(df["stage_from"]))
-    right = list(dict.fromkeys(df["stage_to"]))
-    names = [labels.get(s, s) for s in left] + [labels.get(s, s) for s in right]
-    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(dict.fromkeys(left + right))}
+# Fixed colour of each lifecycle stage (crm_core.lifecycle.STAGES, plus "new": not yet known),
+# the same on every dataset whichever stages happen to occur.
+STAGE_COLOURS = {
+    "new": "#999999",
+    "prospect": PALETTE[5],
+    "exploration": PALETTE[1],
+    "formation": PALETTE[2],
+    "stability": PALETTE[0],
+    "decline": PALETTE[4],
+    "lost": PALETTE[3],
+}
+
+
+def sankey_nodes(keys: Iterable[str], order: Sequence[str]) -> list[str]:
+    """The stages among `keys` in lifecycle `order` (unknown keys last, in name order)."""
+    present = set(keys)
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(present, key=lambda k: (rank.get(k, len(rank)), str(k)))
+
+
+def transition_sankey(
+    df: pd.DataFrame, labels: dict[str, str], title: str, lang: str = "zh"
+) -> go.Figure:
+    """Customers moving between stages: df has `stage_from`, `stage_to`, `customers`. Nodes
+    on each side in the order of `labels` (stage key -> name, in lifecycle order), each stage in
+    its STAGE_COLOURS colour, node labels with their customers; links tinted by their source."""
+    order = list(labels)
+    left = sankey_nodes(df["stage_from"], order)
+    right = sankey_nodes(df["stage_to"], order)
+    out = df.groupby("stage_from")["customers"].sum()
+    into = df.groupby("stage_to")["customers"].sum()
+    names = [f"{labels.get(k, k)} {value_label(out[k], lang)}" for k in left] + [
+        f"{labels.get(k, k)} {value_label(into[k], lang)}" for k in right
+    ]
+    fallback = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(order)}
+
+    def colour(k: str) -> str:
+        return STAGE_COLOURS.get(k) or fallback.get(k, "#777777")
+
+    def ys(side: list[str], sizes: pd.Series) -> list[float]:
+        # Node centres in order, proportional to customers, so plotly keeps the order.
+        v = sizes.reindex(side).to_numpy(dtype=float)
+        cum = v.cumsum() - v / 2
+        return [0.02 + 0.96 * c / v.sum() for c in cum] if v.sum() else [0.5] * len(side)
+
+    def rgba(hex_colour: str, alpha: float) -> str:
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r},{g},{b},{alpha})"
+
+    flows = [
+        f"{labels.get(a, a)} → {labels.get(b, b)}"
+        for a, b in zip(df["stage_from"], df["stage_to"], strict=True)
+    ]
     fig = go.Figure(
         go.Sankey(
-            node={"label": names, "color": [colour[s] for s in left + right], "pad": 12},
+            arrangement="snap",
+            textfont={"size": 13, "color": "#222222"},
+            node={
+                "label": names,
+                "color": [colour(k) for k in left + right],
+                "x": [0.01] * len(left) + [0.99] * len(right),
+                "y": ys(left, out) + ys(right, into),
+                "pad": 14,
+                "thickness": 18,
+                "hovertemplate": "%{label}<extra></extra>",
+            },
             link={
                 "source": [left.index(s) for s in df["stage_from"]],
                 "target": [len(left) + right.index(s) for s in df["stage_to"]],
                 "value": df["customers"].tolist(),
+                "color": [rgba(colour(s), 0.35) for s in df["stage_from"]],
+                "customdata": hover_data(flows, df["customers"], lang),
+                "hovertemplate": "%{customdata[0]}：%{customdata[1]}<extra></extra>",
             },
         )
     )
@@ -268,6 +646,9 @@ def new_lost_bars(
     `month`, `new_customers`, `lost_customers`, `net_change`; labels name those three. With
     `censored_until`, the months up to that day are shaded and labelled `censored_label`: their
     "new" customers include some who bought before the data starts (lifecycle.history_warnings)."""
+    if df.empty:
+        return empty_figure(title, i18n.t("charts.empty_period", lang))
+    months, tmpl = [month_label(m, lang) for m in df["month"]], hover_template(lang)
     fig = go.Figure(
         [
             go.Bar(
@@ -275,14 +656,16 @@ def new_lost_bars(
                 y=df["new_customers"],
                 name=labels["new_customers"],
                 marker_color=PALETTE[2],
+                customdata=hover_data(months, df["new_customers"], lang),
+                hovertemplate=tmpl,
             ),
             go.Bar(
                 x=df["month"],
                 y=-df["lost_customers"],
                 name=labels["lost_customers"],
                 marker_color=PALETTE[3],
-                customdata=df["lost_customers"],
-                hovertemplate="%{x|%Y-%m}: %{customdata}<extra></extra>",
+                customdata=hover_data(months, df["lost_customers"], lang),
+                hovertemplate=tmpl,
             ),
             go.Scatter(
                 x=df["month"],
@@ -290,11 +673,15 @@ def new_lost_bars(
                 name=labels["net_change"],
                 mode="lines+markers",
                 line={"color": PALETTE[7]},
+                customdata=hover_data(months, df["net_change"], lang),
+                hovertemplate=tmpl,
             ),
         ]
     )
     fig.update_layout(barmode="relative")
-    fig.update_xaxes(tickformat=month_tickformat(lang))
+    month_axis(fig, df["month"], lang)
+    number_axis(fig, [*df["new_customers"], *(-df["lost_customers"]), *df["net_change"]], lang,
+                integer=True)  # fmt: skip
     if censored_until is not None and len(df):
         first = pd.Timestamp(min(df["month"]))
         last = pd.Timestamp(censored_until).to_period("M").to_timestamp()
@@ -356,13 +743,24 @@ def cadence_bars(df: pd.DataFrame, title: str, required_label: str, actual_label
 # --------------------------------------------------------------------------- value (pyramid, RFM)
 
 
-def pyramid_chart(df: pd.DataFrame, title: str, share_label: str) -> go.Figure:
-    """A pyramid of tiers, top tier at the apex: one centred bar per row of `df` (top first)
-    with equal steps in width; `label` and `customers` inside, `value_share` beside each active
-    layer under the heading `share_label`. Rows with `active` False form a grey base."""
-    k = len(df)
-    widths = [(i + 1) / k for i in range(k)]
-    colors = [PALETTE[i] if a else "#BBBBBB" for i, a in enumerate(df["active"])]
+def pyramid_widths(customers: Sequence[Any]) -> list[float]:
+    """Bar widths of the pyramid, proportional to each tier's customers (the largest tier 1.0);
+    a tier with customers is at least 0.02 wide so that it stays visible."""
+    counts = [max(float(c or 0), 0.0) for c in customers]
+    top = max(counts, default=0.0)
+    if top <= 0:
+        return [0.0] * len(counts)
+    return [0.0 if c == 0 else max(c / top, 0.02) for c in counts]
+
+
+def pyramid_chart(df: pd.DataFrame, title: str, share_label: str, lang: str = "zh") -> go.Figure:
+    """The tiers as centred bars, top tier first, each as wide as its number of customers
+    (pyramid_widths: the shape is the data, not a drawing); `label` and `customers` to the left
+    of each bar, `value_share` to the right under the heading `share_label`, all horizontal so
+    that they stay readable at any width. Rows with `active` False form a grey base."""
+    widths = pyramid_widths(list(df["customers"]))
+    colors = [PALETTE[i % len(PALETTE)] if a else "#BBBBBB" for i, a in enumerate(df["active"])]
+    counts = [value_label(n, lang) for n in df["customers"]]
     fig = go.Figure(
         go.Bar(
             y=df["label"],
@@ -370,26 +768,31 @@ def pyramid_chart(df: pd.DataFrame, title: str, share_label: str) -> go.Figure:
             base=[-w / 2 for w in widths],
             orientation="h",
             marker_color=colors,
-            text=[f"{a} · {n:,}" for a, n in zip(df["label"], df["customers"], strict=True)],
-            textposition="inside",
-            insidetextanchor="middle",
-            hovertemplate="%{y}<extra></extra>",
+            customdata=[[a, n] for a, n in zip(df["label"], counts, strict=True)],
+            hovertemplate="%{customdata[0]}：%{customdata[1]}<extra></extra>"
+            if lang == "zh"
+            else "%{customdata[0]}: %{customdata[1]}<extra></extra>",
         )
     )
+    for lab, n in zip(df["label"], counts, strict=True):
+        fig.add_annotation(
+            x=-0.52, y=lab, text=f"{lab} · {n}", showarrow=False, xanchor="right", textangle=0
+        )
     for lab, share, active in zip(df["label"], df["value_share"], df["active"], strict=True):
         if active:
-            fig.add_annotation(x=0.52, y=lab, text=f"{share:.1%}", showarrow=False, xanchor="left")
-    fig.add_annotation(
-        x=0.52,
-        y=1.02,
-        yref="paper",
-        text=share_label,
-        showarrow=False,
-        xanchor="left",
-        font={"size": 11},
-    )
+            fig.add_annotation(
+                x=0.52, y=lab, text=i18n.fmt_pct(share), showarrow=False, xanchor="left"
+            )
+    for x, text, anchor in (
+        (0.52, share_label, "left"),
+        (0.0, i18n.t("charts.pyramid_widths", lang), "center"),
+    ):
+        fig.add_annotation(
+            x=x, y=1.02, yref="paper", text=text, showarrow=False, xanchor=anchor,
+            yanchor="bottom", font={"size": 11},
+        )  # fmt: skip
     fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(visible=False, range=[-0.52, 0.75])
+    fig.update_xaxes(visible=False, range=[-1.15, 0.8])
     fig.update_layout(bargap=0.06, showlegend=False)
     return themed(fig, title)
 

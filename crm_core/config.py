@@ -60,3 +60,5 @@ MAX_SESSION_UPLOAD_MB = int(os.environ.get("CRM_LENS_MAX_SESSION_UPLOAD_MB", "15
 UPLOAD_STALE_HOURS = float(os.environ.get("CRM_LENS_UPLOAD_STALE_HOURS", "6"))
 # Meeting snapshots (crm_core/snapshot.py) are deleted this many days after they were made.
 SNAPSHOT_DAYS = float(os.environ.get("CRM_LENS_SNAPSHOT_DAYS", "30"))
+# The symbol money is shown with (axes, hovers); the data holds amounts, not currencies.
+CURRENCY = os.environ.get("CRM_LENS_CURRENCY", "¥")

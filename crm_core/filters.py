@@ -146,3 +146,33 @@ def unknown_values(f: Filters, options: dict[str, list[str]]) -> dict[str, str]:
     """The set dimensions whose value the data does not hold ({dimension: value}): such a filter
     would give all-zero figures that look like real ones."""
     return {k: v for k, v in f.active.items() if v not in options.get(k, [])}
+
+
+def active_line(
+    f: Filters, lang: str, start: dt.date | None = None, end: dt.date | None = None
+) -> str:
+    """The active filters as one line of plain text for a page header, slide, PDF page or export:
+    "筛选：2024年1月1日 至 2024年3月31日 · 区域 = 华东 · 权限范围：区域 华东、华南". The period is
+    the filters' own, else `start` / `end` (the period a page defaults to); "全部数据，无其他筛选"
+    when no dimension is set. Values are data: escape the line before rendering it as Markdown."""
+    from crm_core import i18n
+
+    def t(key: str, **kw: Any) -> str:
+        return i18n.t(f"filters_line.{key}", lang, **kw)
+
+    parts = []
+    a, b = f.start or start, f.end or end
+    if a and b:
+        parts.append(t("period", start=i18n.fmt_date(a, lang), end=i18n.fmt_date(b, lang)))
+    dims = [f"{i18n.t(f'dim.{k}', lang)} = {v}" for k, v in f.active.items()]
+    parts += dims or [t("none")]
+    for dim, name in SCOPE_FIELDS.items():
+        values = [v for v in getattr(f, name) if v != NOWHERE]
+        if getattr(f, name):
+            shown = "、".join(values) if lang == "zh" else ", ".join(values)
+            parts.append(
+                f"{t('scope')}：{i18n.t(f'dim.{dim}', lang)} {shown or '–'}"
+                if lang == "zh"
+                else f"{t('scope')}: {i18n.t(f'dim.{dim}', lang)} {shown or '–'}"
+            )
+    return t("prefix") + t("separator").join(parts)

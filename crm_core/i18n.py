@@ -139,6 +139,14 @@ def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{d:%Y-%m-%d}"
 
 
+def currency(lang: str = DEFAULT_LANG) -> str:
+    """The currency symbol money is shown with: $CRM_LENS_CURRENCY, default ¥ (the amounts are
+    the same in every language, so the symbol does not follow `lang`)."""
+    from crm_core import config
+
+    return config.CURRENCY
+
+
 def month_tickformat(lang: str = DEFAULT_LANG) -> str:
     """Plotly tick format for monthly axes."""
     return "%Y年%m月" if lang == "zh" else "%b %Y"

@@ -11,6 +11,14 @@ from crm_core import db
 from crm_core.filters import NO_FILTERS, Filters
 
 KPI_NAMES = ("customers", "active_customers", "revenue", "orders", "complaints")
+# Figures whose rise is bad news: a rise is shown red, a fall green (st.metric "inverse").
+BAD_WHEN_UP = frozenset(
+    {"complaints", "lost_customers", "churned", "churn_rate", "overdue", "overdue_leads"}
+)
+# KPIs that count all customers on file, whatever the period: they have no change to show.
+NO_CHANGE = frozenset({"customers"})
+# Below this share of its days inside the data, the period before is too empty to compare with.
+MIN_PRIOR_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -107,3 +115,22 @@ def monthly_trend(
     return db.query(
         con, "overview_monthly", start=period.start, end_excl=period.end_excl, **filters.params()
     )
+
+
+def delta_color(kpi: str) -> str:
+    """st.metric's delta_color for a figure: "inverse" (up = red) when its rise is bad news
+    (BAD_WHEN_UP), "off" when it cannot change (NO_CHANGE), else "normal" (up = green)."""
+    if kpi in NO_CHANGE:
+        return "off"
+    return "inverse" if kpi in BAD_WHEN_UP else "normal"
+
+
+def prior_coverage(con: db.Connection, period: Period) -> float:
+    """The share (0-1) of the days of the period before `period` (Period.previous) that lie
+    within the order data (data_range): 0.1 when the data starts 3 days before a 30-day period."""
+    prev, rng = period.previous(), data_range(con)
+    if rng is None:
+        return 0.0
+    first, last = max(prev.start, rng[0]), min(prev.end, rng[1])
+    days = (prev.end - prev.start).days + 1
+    return max((last - first).days + 1, 0) / days

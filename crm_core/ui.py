@@ -466,11 +466,18 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
 
 
 def metric(
-    box: Any, label: str, value: Any, delta: Any = None, decimals: int = 0, help: str | None = None
+    box: Any,
+    label: str,
+    value: Any,
+    delta: Any = None,
+    decimals: int = 0,
+    help: str | None = None,
+    delta_color: str = "normal",
 ) -> None:
     """st.metric of a number in compact form (13.7K, 481M; 1.37万, 4.81亿) so that it fits a
     narrow tile instead of ending in "…"; a numeric delta likewise (a text delta is shown as it
-    is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers."""
+    is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers.
+    `delta_color`: "inverse" for a figure whose rise is bad news (overview.delta_color)."""
     lg = lang()
     shown, exact = i18n.fmt_compact(value, lg, decimals), i18n.fmt_exact(value, decimals)
     note = None
@@ -485,25 +492,42 @@ def metric(
             sign = "+" if float(delta) > 0 else ""
             note = t("common.exact_change", value=exact, change=sign + delta_exact)
     notes = [x for x in (help, note) if x]
-    box.metric(label, shown, delta=delta_shown, help="\n\n".join(notes) or None)
+    box.metric(
+        label, shown, delta=delta_shown, delta_color=delta_color, help="\n\n".join(notes) or None
+    )
 
 
-def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
-    """One st.metric per KPI (label = message `prefix.<kpi>`) with its change vs the period before."""
+def kpi_row(deltas: pd.DataFrame, prefix: str, compare: bool = True) -> None:
+    """One st.metric per KPI (label = message `prefix.<kpi>`) with its change vs the period
+    before, red when a bad-news figure rises (overview.delta_color); no change for a figure that
+    cannot change, nor for any when `compare` is False (the period before is nearly empty)."""
     cols = st.columns(len(deltas))
     for col, row in zip(cols, deltas.itertuples(), strict=True):
         key = f"{prefix}.{row.kpi}"
         helped = t(f"{key}_help") if i18n.has(f"{key}_help") else None  # what the figure counts
-        metric(col, t(key), row.value, row.change if row.previous else None, help=helped)
+        colour = overview.delta_color(str(row.kpi))
+        show = compare and row.previous and colour != "off"
+        delta = row.change if show else None
+        metric(col, t(key), row.value, delta, help=helped, delta_color=colour)
+
+
+def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
+    """The active filters (filters.active_line) as a caption under a page's title."""
+    from crm_core.filters import active_line
+
+    p = period_of(con, f)
+    line = active_line(f, lang(), p.start if p else None, p.end if p else None)
+    (container or st).caption(md(line))
 
 
 def chart(fig: Any, name: str, container: Any = None) -> None:
-    """A plotly chart with PNG and SVG downloads, rendered only when clicked."""
-    from crm_core import images
+    """A plotly chart (toolbar hints in the session's language) with PNG and SVG downloads,
+    rendered only when clicked."""
+    from crm_core import charts, images
 
     box = container or st
     fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
-    box.plotly_chart(fig, key=f"chart_{name}")
+    box.plotly_chart(fig, key=f"chart_{name}", config=charts.plotly_config(lang()))
 
     def render(fmt: str) -> Callable[[], bytes]:
         return lambda: images.figure_image(fig, fmt)
@@ -696,6 +720,7 @@ def explanation(e: Any, name: str) -> None:
     from crm_core import charts, explain
 
     lg = lang()
+    bad = e.metric in overview.BAD_WHEN_UP  # a rise in complaints is drawn red
     metric = t(f"explain.metrics.{e.metric}")
     st.subheader(t("explain.title", metric=metric))
     st.markdown("**" + md(explain.takeaway(e, lg)) + "**")
@@ -712,13 +737,13 @@ def explanation(e: Any, name: str) -> None:
         steps = [(t(f"explain.components.{k}"), v) for k, v in e.components.items()]
         if e.residual:
             steps.append((t("explain.residual"), e.residual))
-        fig = charts.waterfall(ends[0], steps, ends[1], t("explain.factors_chart"))
+        fig = charts.waterfall(ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
         chart(fig, f"{name}_factors", left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
     steps = [(c.label(lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
-    chart(charts.waterfall(ends[0], steps, ends[1], title), f"{name}_{dim}", right)
+    chart(charts.waterfall(ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
