@@ -14,12 +14,26 @@ MEASURES = ("new_leads", "orders", "revenue", "new_customers", "complaints", "sa
 WEEK_DAYS = 7
 
 
+def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The Monday and the Sunday of the week holding `day` (weeks run Monday to Sunday)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=WEEK_DAYS - 1)
+
+
+def last_full_week_end(day: dt.date) -> dt.date:
+    """The Sunday ending the last whole Monday-Sunday week up to `day`: `day` itself when it is
+    a Sunday, else the Sunday before it."""
+    return day - dt.timedelta(days=(day.weekday() + 1) % WEEK_DAYS)
+
+
 def report_week_end(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | None:
-    """The last day of the report's week: the filter's end date, else the last order date."""
+    """The Sunday ending the report's week: the last whole Monday-Sunday week up to the
+    filter's end date, else up to the last order date (a week the data covers only partly
+    would compare three days with seven)."""
     if f.end:
-        return f.end
+        return last_full_week_end(f.end)
     rng = overview.data_range(con)
-    return rng[1] if rng else None
+    return last_full_week_end(rng[1]) if rng else None
 
 
 def _week(con: db.Connection, start: dt.date, f: Filters) -> dict:

@@ -9,6 +9,7 @@ ui.page_guard()
 t = ui.t
 st.title(t("affinity.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 period = ui.period_of(con, f)
 if period is None:
     st.info(t("common.no_orders"))

@@ -9,6 +9,7 @@ ui.page_guard()
 st.title(ui.t("clv.title"))
 con = ui.connection()
 f = ui.filters()
+ui.filter_line(con, f)
 
 
 def labelled(df):  # column headers in the session's language

@@ -19,6 +19,7 @@ def tx(key, **kw):  # this page's messages
 st.title(tx("title"))
 show = partial(ui.labelled_table, prefix="complaints.col")  # headers in the session's language
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 period, moved = c.effective_period(con, ui.period_of(con, f))
 if period is None:
     st.info(tx("none"))

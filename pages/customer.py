@@ -11,6 +11,7 @@ ui.page_guard()
 
 st.title(ui.t("customer.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 cid = str(st.query_params.get("id") or "").strip()
 dash = ui.t("customer.unknown")
 

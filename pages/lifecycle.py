@@ -8,6 +8,7 @@ ui.page_guard()
 
 st.title(ui.t("lifecycle.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 period = ui.period_of(con, f)
 if period is None:
     st.info(ui.t("common.no_orders"))
@@ -34,7 +35,7 @@ with tabs[0]:
     title, count, revenue = (
         ui.t(f"lifecycle.{k}") for k in ("stages_title", "customers", "revenue")
     )
-    ui.chart(charts.stage_bars(rep.counts, stages, title, count, revenue), "lifecycle_stages")
+    ui.chart(charts.stage_bars(rep.counts, stages, title, count, revenue, lang), "lifecycle_stages")
     st.caption(ui.t("lifecycle.rules_help"))
     stage = st.selectbox(
         ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
@@ -48,7 +49,7 @@ with tabs[0]:
     st.subheader(ui.t("lifecycle.transitions_title"))
     st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
     flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}
-    ui.chart(charts.transition_sankey(rep.transitions, flow_labels, ""), "lifecycle_flow")
+    ui.chart(charts.transition_sankey(rep.transitions, flow_labels, "", lang), "lifecycle_flow")
     matrix = lifecycle.transition_matrix(rep.transitions)
     st.dataframe(
         matrix.rename(index=flow_labels, columns=flow_labels).rename_axis(

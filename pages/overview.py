@@ -15,17 +15,23 @@ if period is None:
     st.info(ui.t("common.no_orders"))
     st.stop()
 
+ui.filter_line(con, f)
 ui.period_caption(period)
 ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f), notes=False)
-ui.kpi_row(overview.kpi_deltas(con, period, f), "overview")
+# A period compared with one the data barely covers would show a meaningless jump.
+compare = overview.prior_coverage(con, period) >= overview.MIN_PRIOR_COVERAGE
+ui.kpi_row(overview.kpi_deltas(con, period, f), "overview", compare)
+if not compare:
+    st.caption(ui.t("charts.no_comparison"))
 ui.filter_note("complaints", f)  # the complaints tile
 trend = overview.monthly_trend(con, period, f)
 if trend.empty:
     ui.empty_note(f)
     st.stop()
 left, right = st.columns(2)
-rev = charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), ui.lang())
-new = charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), ui.lang())
+span = {"lang": ui.lang(), "start": period.start, "end": period.end}
+rev = charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), money=True, **span)
+new = charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), **span)
 ui.chart(rev, "revenue_per_month", left)
 ui.chart(new, "new_customers_per_month", right)
 # Why the metric that moved most (relative to the period before) changed.
@@ -57,6 +63,7 @@ fig = charts.forecast_chart(
     ui.labels("forecast.chart"),
     ui.t("forecast.chart_title", metric=names[metric], months=months),
     ui.lang(),
+    money=metric == "revenue",
 )
 plot, side = st.columns([3, 1])
 ui.chart(fig, f"forecast_{metric}", plot)

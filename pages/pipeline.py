@@ -8,6 +8,7 @@ ui.page_guard()
 
 st.title(ui.t("pipeline.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 period = ui.period_of(con, f)
 start, end = (period.start, period.end) if period else (None, None)
 

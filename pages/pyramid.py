@@ -9,6 +9,7 @@ ui.page_guard()
 t = ui.t
 st.title(t("pyramid.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 period = ui.period_of(con, f)
 if period is None:
     st.info(t("common.no_orders"))
@@ -42,7 +43,8 @@ if n_active == 0:
 tabs = st.tabs([t(f"pyramid.tab_{k}") for k in ("pyramid", "pareto", "rfm", "migration", "list")])
 with tabs[0]:
     left, right = st.columns(2)
-    fig = charts.pyramid_chart(pyr, t("pyramid.chart_pyramid"), t(f"pyramid.share_{measure}"))
+    share = t(f"pyramid.share_{measure}")
+    fig = charts.pyramid_chart(pyr, t("pyramid.chart_pyramid"), share, lang)
     ui.chart(fig, "pyramid", left)
     with right:
         table(pyr, value.PYRAMID_COLUMNS)

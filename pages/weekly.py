@@ -10,6 +10,7 @@ ui.page_guard()
 
 st.title(ui.t("weekly.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
+ui.filter_line(con, f)
 week_end = weekly.report_week_end(con, f)
 if week_end is None:
     st.info(ui.t("weekly.no_data"))
@@ -31,6 +32,7 @@ for col, row in zip(cols, table.itertuples(), strict=True):
         row.this_week,
         delta=i18n.fmt_change(row.change_pct) if row.change_pct == row.change_pct else None,
         decimals=decimals,
+        delta_color=overview.delta_color(row.measure),
     )
 ui.chart(
     charts.week_index_bars(

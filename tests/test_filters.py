@@ -347,3 +347,17 @@ def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
     assert east["region"] == ["华东"]
     assert east["owner"] == ["李强", "王芳"]  # C1/C3 王芳; L1 王芳, L4 李强 (its own 华东)
     assert filter_options(small, Filters(owners=("李强",)))["region"] == sorted(["华东", "华北"])
+
+
+def test_active_filter_line() -> None:
+    from crm_core.filters import active_line
+
+    # The page's default period when the filters set none; each set dimension as "name = value".
+    f = Filters(region="华东", owner="王芳")
+    line = active_line(f, "zh", dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    assert line == "筛选：2024年1月1日 至 2024年3月31日 · 区域 = 华东 · 负责人 = 王芳"
+    # The filters' own period wins; no dimension set says so; a scope is named.
+    f = Filters(start=dt.date(2024, 2, 1), end=dt.date(2024, 2, 29), regions=("华南", "华东"))
+    assert active_line(f, "en", dt.date(2024, 1, 1), dt.date(2024, 3, 31)) == (
+        "Filters: 2024-02-01 – 2024-02-29 · no other filter · your scope: Region 华东, 华南"
+    )

@@ -184,3 +184,14 @@ def test_a_snapshot_opens_only_within_the_viewers_scope(demo_copy: Path, app_env
     assert not at.exception, [e.value for e in at.exception]
     assert any(f"snapshot={everything}" in w.value for w in at.sidebar.warning)
     assert not any("Frozen" in i.value for i in at.sidebar.info)
+
+
+def test_weeks_run_monday_to_sunday() -> None:
+    # 2024-04-03 was a Wednesday (2024-04-01 a Monday): its week is 04-01..04-07; the last
+    # whole week up to it ends on Sunday 2024-03-31; a Sunday is its own week's end.
+    assert weekly.week_of(dt.date(2024, 4, 3)) == (dt.date(2024, 4, 1), dt.date(2024, 4, 7))
+    assert weekly.last_full_week_end(dt.date(2024, 4, 3)) == dt.date(2024, 3, 31)
+    assert weekly.last_full_week_end(dt.date(2024, 3, 31)) == dt.date(2024, 3, 31)
+    assert weekly.last_full_week_end(dt.date(2024, 4, 1)) == dt.date(2024, 3, 31)
+    f = Filters(end=dt.date(2024, 4, 3))
+    assert weekly.report_week_end(None, f) == dt.date(2024, 3, 31)  # type: ignore[arg-type]

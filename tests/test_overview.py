@@ -34,3 +34,21 @@ def test_monthly_trend_counts_returns_in_their_month(net_con: db.Connection) -> 
     assert float(m.loc[5, "revenue"]) == pytest.approx(2.90)
     assert (float(m.loc[6, "revenue"]), m.loc[6, "orders"], m.loc[6, "customers"]) == (0, 1, 0)
     assert (m.loc[7, "orders"], m.loc[7, "customers"]) == (1, 0)
+
+
+def test_delta_colours() -> None:
+    # A rise in complaints is bad news (red), in revenue good (green); the customer count is
+    # all customers on file, so it has no change to show.
+    assert overview.delta_color("complaints") == "inverse"
+    assert overview.delta_color("revenue") == "normal"
+    assert overview.delta_color("customers") == "off"
+
+
+def test_prior_coverage(net_con: db.Connection) -> None:
+    # Orders run 2023-06-01 .. 2024-09-01. 2024 (366 days) is compared with 2022-12-31 ..
+    # 2023-12-31, of which 2023-06-01 .. 2023-12-31 = 30+31+31+30+31+30+31 = 214 days hold data.
+    assert overview.prior_coverage(net_con, NET_2024) == pytest.approx(214 / 366)
+    # 2023-06-05 .. 06-14 is compared with 05-26 .. 06-04: 4 of its 10 days are in the data.
+    assert overview.prior_coverage(
+        net_con, Period(dt.date(2023, 6, 5), dt.date(2023, 6, 14))
+    ) == pytest.approx(0.4)
