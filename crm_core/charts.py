@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from crm_core import i18n
 from crm_core.i18n import month_tickformat
+from crm_core.text import plotly_escape
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -121,9 +122,10 @@ def hover_data(
     decimals: int = 0,
     currency: str = "",
 ) -> list[list[str]]:
-    """customdata for hover_template(): per point [x label, formatted value]."""
+    """customdata for hover_template(): per point [x label, formatted value]. The labels may be
+    data (a region's name) and customdata is shown as markup: escaped here."""
     return [
-        [str(x), value_label(v, lang, decimals, currency)]
+        [plotly_escape(str(x)), value_label(v, lang, decimals, currency)]
         for x, v in zip(x_labels, values, strict=True)
     ]
 
@@ -137,7 +139,8 @@ def number_axis(
     integer: bool = False,
 ) -> go.Figure:
     """Give a value axis ticks from number_ticks() over `values` (every plotted value, stacked
-    sums included) and the matching range; `title` names the axis (money: money_title())."""
+    sums included) and the matching range; `title` names the axis (money: money_title()),
+    written horizontally above it (annotation named "axis_title")."""
     nums = [float(v) for v in values if v is not None and not pd.isna(v)]
     if not nums:
         return fig
@@ -145,12 +148,18 @@ def number_axis(
     update = getattr(fig, "update_xaxes" if axis.startswith("x") else "update_yaxes")
     kw: dict[str, Any] = {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext}
     kw["range"] = [tickvals[0], tickvals[-1] + (tickvals[-1] - tickvals[0]) * 0.02]
-    if title is not None:
-        kw["title"] = title
     if axis in ("y2", "yaxis2"):
         fig.update_layout(yaxis2=kw)
     else:
         update(**kw)
+    if title:
+        # Horizontal, above the axis: a rotated title would turn Chinese characters sideways.
+        right = axis in ("y2", "yaxis2")
+        fig.add_annotation(
+            text=title, xref="paper", yref="paper", x=1 if right else 0, y=1,
+            xanchor="right" if right else "left", yanchor="bottom", showarrow=False,
+            font={"size": 11, "color": "#555555"}, name="axis_title",
+        )  # fmt: skip
     return fig
 
 
@@ -170,12 +179,16 @@ def month_axis(
         return fig
     every = math.ceil(len(ms) / max_ticks)
     ticks = ms[::every]
-    fig.update_xaxes(
-        tickmode="array",
-        tickvals=ticks,
-        ticktext=[month_label(m, lang) for m in ticks],
-        tickangle=0 if len(ticks) <= 6 else -30,
-    )
+    if len(ticks) <= 4:
+        fig.update_xaxes(ticktext=[month_label(m, lang) for m in ticks])
+    else:
+        # Many ticks: the month alone, so that labels stay horizontal in a half-width chart,
+        # and the months' span (with the years) once, as the axis title.
+        short = [f"{m.month}月" if lang == "zh" else m.strftime("%b") for m in ticks]
+        span = i18n.t("filters_line.period", lang, start=month_label(ms[0], lang),
+                      end=month_label(ms[-1], lang))  # fmt: skip
+        fig.update_xaxes(ticktext=short, title={"text": span, "font": {"size": 11}})
+    fig.update_xaxes(tickmode="array", tickvals=ticks, tickangle=0)
     return fig
 
 
@@ -454,7 +467,7 @@ def waterfall(
                 ]
             ),
             textposition="outside",
-            customdata=[[x, tx] for x, tx in zip(labels, text, strict=True)],
+            customdata=[[plotly_escape(x), tx] for x, tx in zip(labels, text, strict=True)],
             hovertemplate="%{customdata[0]}"
             + ("：" if lang == "zh" else ": ")
             + "%{customdata[1]}<extra></extra>",

@@ -64,7 +64,8 @@ def test_monthly_bars_hover_has_the_series_name_and_a_formatted_value() -> None:
     # Axis: ticks in 万 (0..44.6M -> step 10M), the title names the currency.
     y = fig.layout.yaxis
     assert list(y.ticktext)[:3] == ["0", "1,000万", "2,000万"]
-    assert y.title.text == "金额（¥）"
+    titles = [a.text for a in fig.layout.annotations if a.name == "axis_title"]
+    assert titles == ["金额（¥）"]
     assert list(fig.layout.xaxis.ticktext) == ["2026年4月", "2026年5月"]
 
 
@@ -80,7 +81,11 @@ def test_three_weeks_never_repeat_a_month_tick() -> None:
     assert list(fig.layout.xaxis.ticktext) == ["Aug 2013", "Sep 2013"]
     # 30 months: every 3rd month (ceil(30 / 12) = 3), 10 ticks.
     months = pd.date_range("2020-01-01", periods=30, freq="MS")
-    assert len(charts.month_axis(go.Figure(), months, "zh").layout.xaxis.tickvals) == 10
+    x = charts.month_axis(go.Figure(), months, "zh").layout.xaxis
+    assert len(x.tickvals) == 10
+    # Short labels (2020-01, 04, 07, 10, 2021-01, ...), horizontal; the years in the title.
+    assert list(x.ticktext)[:5] == ["1月", "4月", "7月", "10月", "1月"]
+    assert x.tickangle == 0 and x.title.text == "2020年1月 至 2022年6月"
 
 
 def test_partial_first_and_last_months_are_marked() -> None:
@@ -187,3 +192,10 @@ def test_forecast_hover_is_formatted() -> None:
     # 1,200,000 = 120.0万; 80 %: 100.0万 – 140.0万.
     assert list(f.customdata[0][:2]) == ["2026年2月", "¥120.0万"]
     assert "¥100.0万 – ¥140.0万" in f.customdata[0][2]
+
+
+def test_hover_labels_from_data_are_escaped() -> None:
+    # customdata is shown as markup and safe_figure does not see it: a region named like a
+    # link stays text.
+    label = charts.hover_data(["<a href='http://x'>华东</a>"], [12_345], "zh")[0]
+    assert "<a" not in label[0] and label[1] == "1.2万"  # 12,345 / 10,000 = 1.2345 -> 1.2万
