@@ -223,6 +223,7 @@ _PLOTLY_ZH = {
     "Double-click to zoom back out": "双击还原缩放",
     "Download plot": "下载图表",
     "Download plot as a png": "下载图表为 PNG",
+    "Download plot as a PNG": "下载图表为 PNG",
     "Lasso Select": "套索选择",
     "Orbital rotation": "轨道旋转",
     "Pan": "平移",
@@ -243,8 +244,6 @@ _PLOTLY_ZH = {
     "Zoom": "缩放",
     "Zoom in": "放大",
     "Zoom out": "缩小",
-    "Fullscreen": "全屏",
-    "Exit fullscreen": "退出全屏",
     "trace": "系列",
     "new text": "新文本",
 }

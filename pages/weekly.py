@@ -32,7 +32,7 @@ for col, row in zip(cols, table.itertuples(), strict=True):
         row.this_week,
         delta=i18n.fmt_change(row.change_pct) if row.change_pct == row.change_pct else None,
         decimals=decimals,
-        delta_color=overview.delta_color(row.measure),
+        delta_color=overview.delta_color(row.measure) if row.change else "off",
     )
 ui.chart(
     charts.week_index_bars(
