@@ -492,6 +492,8 @@ def metric(
             sign = "+" if float(delta) > 0 else ""
             note = t("common.exact_change", value=exact, change=sign + delta_exact)
     notes = [x for x in (help, note) if x]
+    if delta is not None and not isinstance(delta, str) and float(delta) == 0:
+        delta_color = "off"  # no change: neither good nor bad news
     box.metric(
         label, shown, delta=delta_shown, delta_color=delta_color, help="\n\n".join(notes) or None
     )

@@ -926,3 +926,37 @@ def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: N
     assert any(md_escape(takeaway) in m.value for m in at.markdown)
     kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
     assert kinds.count("waterfall") == (1 if moved.not_applicable else 2)
+
+
+def test_overview_header_semantic_colours_and_no_change_against_an_empty_period(
+    demo_copy: Path, app_env: None
+) -> None:
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from crm_core import db, filters, overview
+
+    con = db.connect(demo_copy)
+    rng = overview.data_range(con)
+    period = overview.default_period(con)
+    con.close()
+    assert rng is not None and period is not None
+    at = make_app_test(demo_copy, None, {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The active-filter line under the title (the default 12 months, no dimension set).
+    line = filters.active_line(filters.Filters(), "zh", period.start, period.end)
+    assert line.startswith("筛选：") and line in [c.value for c in at.caption]
+    tiles = {m.label: m.proto for m in at.metric}
+    assert tiles["客户数"].delta == ""  # all customers on file: no change to show
+    complaints = tiles["投诉数"]
+    # Complaints rose in the demo's last 12 months: a rise of bad news is red, not green.
+    assert complaints.delta and not complaints.delta.startswith("-")
+    assert complaints.color == Metric.MetricColor.RED
+    assert tiles["订单数"].color == Metric.MetricColor.GREEN
+    # A 30-day period starting 3 days after the data: 3 of the 30 days before hold data.
+    start = rng[0] + dt.timedelta(days=3)
+    end = start + dt.timedelta(days=29)
+    params = {"lang": "zh", "start": start.isoformat(), "end": end.isoformat()}
+    at = make_app_test(demo_copy, None, params).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert all(m.proto.delta == "" for m in at.metric[:5])
+    assert i18n.t("charts.no_comparison", "zh") in [c.value for c in at.caption]
