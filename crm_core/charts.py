@@ -11,7 +11,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crm_core import i18n
-from crm_core.i18n import month_tickformat
 from crm_core.text import plotly_escape
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
@@ -414,15 +413,33 @@ def forecast_chart(
 
 
 def week_index_bars(
-    df: pd.DataFrame, labels: dict[str, str], title: str, this_label: str, last_label: str
+    df: pd.DataFrame,
+    labels: dict[str, str],
+    title: str,
+    this_label: str,
+    last_label: str,
+    lang: str = "zh",
 ) -> go.Figure:
-    """This week as an index of last week (= 100) per measure: one scale for counts and money."""
+    """This week as an index of last week (= 100) per measure: one scale for counts and money;
+    the hover gives the week's own figure (satisfaction with two decimals)."""
     d = df[df["last_week"].fillna(0) != 0]
     index = 100 * d["this_week"] / d["last_week"]
     names = [labels[m] for m in d["measure"]]
+    places = [2 if m == "satisfaction" else 0 for m in d["measure"]]
+
+    def hover(col: str) -> list[list[str]]:
+        return [[n, value_label(v, lang, k)] for n, v, k in zip(names, d[col], places, strict=True)]
+
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[100] * len(d), name=last_label, marker_color=PALETTE[5]),
+            go.Bar(
+                x=names,
+                y=[100] * len(d),
+                name=last_label,
+                marker_color=PALETTE[5],
+                customdata=hover("last_week"),
+                hovertemplate=hover_template(lang),
+            ),
             go.Bar(
                 x=names,
                 y=index,
@@ -430,6 +447,8 @@ def week_index_bars(
                 marker_color=PALETTE[0],
                 text=[f"{v:.0f}" for v in index],
                 textposition="outside",
+                customdata=hover("this_week"),
+                hovertemplate=hover_template(lang),
             ),
         ]
     )
@@ -1003,7 +1022,7 @@ def complaint_trend(
         )
     fig.update_layout(barmode="stack")
     if monthly:
-        fig.update_xaxes(tickformat=month_tickformat(lang))
+        month_axis(fig, totals["bucket"], lang)
     return themed(fig, title)
 
 
@@ -1022,7 +1041,7 @@ def complaint_rates(
             line={"color": PALETTE[i]},
         )
     if monthly:
-        fig.update_xaxes(tickformat=month_tickformat(lang))
+        month_axis(fig, totals["bucket"], lang)
     return themed(fig, title)
 
 
@@ -1035,7 +1054,7 @@ def complaint_yoy(
     for i, col in enumerate(("complaints", "last_year")):
         fig.add_bar(x=df["month"], y=df[col], name=names[col], marker_color=PALETTE[i])
     fig.update_layout(barmode="group")
-    fig.update_xaxes(tickformat=month_tickformat(lang))
+    month_axis(fig, df["month"], lang)
     return themed(fig, title)
 
 

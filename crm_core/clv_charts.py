@@ -71,7 +71,8 @@ def pyramid_chart(df: pd.DataFrame, title: str, tier_names: list[str]) -> go.Fig
         go.Bar(
             y=tier_names, x=df["clv_share"], orientation="h", marker_color=PALETTE[2],
             text=[f"{v:.0%}" for v in df["clv_share"].fillna(0)], textposition="auto",
-            customdata=df["customers"], hovertemplate="%{y}: %{x:.1%} (n = %{customdata})",
+            customdata=[f"{n:,}" for n in df["customers"]],
+            hovertemplate="%{y}: %{x:.1%} (n = %{customdata})<extra></extra>",
             name="",
         )
     )  # fmt: skip

@@ -41,6 +41,7 @@ ui.chart(
         ui.t("weekly.chart_title"),
         ui.t("weekly.this_week"),
         ui.t("weekly.last_week"),
+        lang,
     ),
     "weekly",
 )

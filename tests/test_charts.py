@@ -199,3 +199,21 @@ def test_hover_labels_from_data_are_escaped() -> None:
     # link stays text.
     label = charts.hover_data(["<a href='http://x'>华东</a>"], [12_345], "zh")[0]
     assert "<a" not in label[0] and label[1] == "1.2万"  # 12,345 / 10,000 = 1.2345 -> 1.2万
+
+
+def test_week_index_hover_gives_the_weeks_own_figures() -> None:
+    df = pd.DataFrame(
+        {
+            "measure": ["revenue", "satisfaction"],
+            "this_week": [14_260_000.0, 4.5],
+            "last_week": [8_300_000.0, 4.0],
+        }
+    )
+    fig = charts.week_index_bars(
+        df, {"revenue": "销售额", "satisfaction": "满意度"}, "t", "本周", "上周"
+    )
+    last, this = fig.data
+    # 14,260,000 / 10,000 = 1,426.0万; index 100 x 14.26 / 8.3 = 171.8 -> "172".
+    assert [list(c) for c in this.customdata] == [["销售额", "1,426.0万"], ["满意度", "4.50"]]
+    assert list(this.text) == ["172", "112"]  # 100 x 4.5 / 4.0 = 112.5 -> 112 (half to even)
+    assert list(last.customdata[0]) == ["销售额", "830.0万"]
