@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -127,6 +128,48 @@ def hover_data(
         [plotly_escape(str(x)), value_label(v, lang, decimals, currency)]
         for x, v in zip(x_labels, values, strict=True)
     ]
+
+
+def _auto_label(v: Any, lang: str, percent: bool, monthly: bool = False) -> str:
+    if v is None or pd.isna(v):
+        return i18n.MISSING
+    if isinstance(v, str):
+        return plotly_escape(v)
+    if isinstance(v, (pd.Timestamp, dt.date, np.datetime64)):
+        ts = pd.Timestamp(v)
+        return month_label(ts, lang) if monthly else i18n.fmt_date(ts.date(), lang)
+    x = float(v)
+    if percent:
+        return i18n.fmt_pct(x)
+    places = 0 if x.is_integer() or abs(x) >= 1e4 else 1 if abs(x) >= 100 else 2
+    return value_label(x, lang, places)
+
+
+def localise_hovers(fig: go.Figure, lang: str = i18n.DEFAULT_LANG) -> go.Figure:
+    """Give every bar and line that has no hovertemplate of its own the house hover (series
+    name, then "category：value" preformatted: 2026年5月, 4,461.1万, 45.0 % on a percent axis)
+    instead of plotly's raw "(2026-05-01, 44610770)". Returns a copy; call it on the built
+    figure before text.safe_figure (it escapes the labels it takes from the data itself)."""
+    fig = go.Figure(fig)
+    for tr in fig.data:
+        if tr.type not in ("bar", "scatter") or tr.hovertemplate or tr.customdata is not None:
+            continue
+        if tr.hoverinfo == "skip" or tr.x is None or tr.y is None:
+            continue
+        horizontal = getattr(tr, "orientation", None) == "h"
+        cats, vals = (tr.y, tr.x) if horizontal else (tr.x, tr.y)
+        axis = (tr.xaxis if horizontal else tr.yaxis) or ("x" if horizontal else "y")
+        layout_axis = fig.layout[axis.replace("x", "xaxis").replace("y", "yaxis")]
+        percent = "%" in str(layout_axis.tickformat or "")
+        # Dates all on the 1st are months (monthly buckets); any other day makes them days.
+        days = [pd.Timestamp(c) for c in cats if isinstance(c, (dt.date, np.datetime64))]
+        monthly = bool(days) and all(d.day == 1 for d in days)
+        tr.customdata = [
+            [_auto_label(c, lang, False, monthly), _auto_label(v, lang, percent)]
+            for c, v in zip(cats, vals, strict=True)
+        ]
+        tr.hovertemplate = hover_template(lang)
+    return fig
 
 
 def number_axis(

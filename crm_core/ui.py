@@ -528,7 +528,8 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
     from crm_core import charts, images
 
     box = container or st
-    fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
+    # Formatted hovers, then category names escaped: no <a href> links in charts or SVGs.
+    fig = safe_figure(charts.localise_hovers(fig, lang()))
     box.plotly_chart(fig, key=f"chart_{name}", config=charts.plotly_config(lang()))
 
     def render(fmt: str) -> Callable[[], bytes]:

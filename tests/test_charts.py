@@ -217,3 +217,38 @@ def test_week_index_hover_gives_the_weeks_own_figures() -> None:
     assert [list(c) for c in this.customdata] == [["销售额", "1,426.0万"], ["满意度", "4.50"]]
     assert list(this.text) == ["172", "112"]  # 100 x 4.5 / 4.0 = 112.5 -> 112 (half to even)
     assert list(last.customdata[0]) == ["销售额", "830.0万"]
+
+
+def test_remaining_charts_get_formatted_hovers() -> None:
+    # Complaint rates per week: buckets 2026-05-04 and 05-11 are days, not months; 1.234 per
+    # 1,000 shows 2 decimals, 12,345.6 is 1.2万 (12,345.6 / 10,000 = 1.23 -> one decimal).
+    totals = pd.DataFrame(
+        {
+            "bucket": pd.to_datetime(["2026-05-04", "2026-05-11"]),
+            "per_1000_customers": [1.234, 2.0],
+            "per_1000_orders": [12_345.6, 3.0],
+        }
+    )
+    names = {"per_1000_customers": "每千客户", "per_1000_orders": "每千订单"}
+    fig = charts.localise_hovers(charts.complaint_rates(totals, "t", names, "zh"), "zh")
+    assert [list(c) for c in fig.data[0].customdata] == [
+        ["2026年5月4日", "1.23"],
+        ["2026年5月11日", "2"],
+    ]
+    assert list(fig.data[1].customdata[0]) == ["2026年5月4日", "1.2万"]
+    assert "%{fullData.name}" in fig.data[0].hovertemplate
+    # On a percent axis the value is a percentage; a hovertemplate already set is kept.
+    bars = charts.complaint_bars(pd.Series(["甲", "乙"]), pd.Series([0.45, 0.123]), "t", True)
+    assert [list(c) for c in charts.localise_hovers(bars, "zh").data[0].customdata] == [
+        ["甲", "45.0%"],
+        ["乙", "12.3%"],
+    ]
+    shares = charts.share_bars(
+        pd.DataFrame({"x": [2024], "s": ["a"], "share": [1.0], "customers": [3]}),
+        "x",
+        "s",
+        {"a": "A"},
+        "t",
+    )
+    before = shares.data[0].hovertemplate
+    assert charts.localise_hovers(shares, "zh").data[0].hovertemplate == before
