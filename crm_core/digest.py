@@ -347,7 +347,13 @@ def to_json(d: Digest) -> dict[str, Any]:
 
 _MD_SPECIAL = "\\`*_{}[]()<>#!|~"
 TONE_COLOURS = {"good": "#1b7f3b", "bad": "#c62828", "flat": "#666666"}
-ARROWS = {"good": "▲", "bad": "▼", "flat": "–"}
+
+
+def arrow(h: Headline) -> str:
+    """▲ for a rise, ▼ for a fall, – for no change; the colour (TONE_COLOURS) says good or bad."""
+    if not h.change:
+        return "–"
+    return "▲" if h.change > 0 else "▼"
 
 
 def md_escape(text: Any) -> str:
@@ -384,7 +390,7 @@ def markdown(d: Digest, fmt: str = "dingtalk") -> str:
     lang = d.lang
     lines = [f"## {d.title}", i18n.t("digest.scope", lang, scope=md_escape(d.scope_text)), ""]
     for h in d.headlines:
-        change = _coloured(f"{ARROWS[h.tone]} {_change_text(h)}", h.tone, fmt)
+        change = _coloured(f"{arrow(h)} {_change_text(h)}", h.tone, fmt)
         lines.append(f"- **{h.label}** {_value(h, h.this_week)}  {change}")
     if d.movements:
         lines += ["", f"**{i18n.t('digest.movements', lang)}**"]
@@ -445,7 +451,7 @@ def html_body(d: Digest, image_src: str | None) -> str:
             f"<td style='padding:8px 14px;border:1px solid #ddd'><div style='color:#555'>"
             f"{e(h.label)}</div><div style='font-size:20px;font-weight:bold'>"
             f"{e(_value(h, h.this_week))}</div><div style='color:{colour}'>"
-            f"{e(ARROWS[h.tone])} {e(_change_text(h))}</div></td>"
+            f"{e(arrow(h))} {e(_change_text(h))}</div></td>"
         )
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -617,7 +623,7 @@ def with_retries(
     send: Callable[[], None],
     attempts: int = ATTEMPTS,
     backoff: float = BACKOFF_S,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Call `send` until it succeeds, at most `attempts` times, waiting `backoff`, 2×, 4×, …
     seconds between; the number of attempts made. The last error is raised as SendError."""
@@ -629,7 +635,7 @@ def with_retries(
         except (OSError, smtplib.SMTPException, SendError, ValueError) as err:
             last = err
             if n < attempts:
-                sleep(backoff * 2 ** (n - 1))
+                (sleep or time.sleep)(backoff * 2 ** (n - 1))
     raise SendError(f"{type(last).__name__}: {_safe_error(last)} after {attempts} attempts")
 
 
