@@ -748,6 +748,7 @@ def _digest(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         cache: dict[Any, Any] = {}
+        digest.compute_scopes(con, [p.account for p in plans], week, cache)
         found: list[Any] = []
         for plan in plans:
             d = digest.build_digest(con, plan.account, week, plan.delivery.lang, cache)

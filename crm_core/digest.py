@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -46,6 +47,8 @@ BAD_WHEN_UP = frozenset({"complaints"})
 ATTEMPTS = int(os.environ.get("CRM_LENS_DIGEST_ATTEMPTS", "3"))
 BACKOFF_S = float(os.environ.get("CRM_LENS_DIGEST_BACKOFF", "2"))
 TIMEOUT_S = 20.0
+# Threads that compute distinct scopes at once (DuckDB runs queries outside the GIL).
+WORKERS = int(os.environ.get("CRM_LENS_DIGEST_WORKERS", "2"))
 # The largest message each group robot takes (WeCom markdown 4,096 bytes; Feishu 20 KB).
 WECOM_MAX_BYTES = 4096
 SECRETS_FILE = config.ROOT / ".streamlit" / "secrets.toml"
@@ -241,6 +244,38 @@ def _compute(con: db.Connection, f: Filters, week: Period) -> _Computed:
     table = weekly.weekly_comparison(con, week.end, f)
     moved = _largest(explain.explain_all(con, week, f), MOVEMENTS)
     return table, moved, at_risk_customers(con, f, week.end), overdue_leads(con, f, week.end)
+
+
+def compute_scopes(
+    con: db.Connection,
+    accounts: list[Account],
+    week: Period,
+    cache: dict[Any, _Computed],
+    workers: int = WORKERS,
+) -> None:
+    """Fill `cache` with the figures of each distinct scope among `accounts` for `week`, on
+    `workers` threads (DuckDB: one cursor each; other backends one at a time). Recipients of
+    one scope share its figures; build_digest then only formats them."""
+    todo = []
+    for a in accounts:
+        f = digest_filters(a, week)
+        if (f, week) not in cache and f not in todo:
+            todo.append(f)
+    if workers <= 1 or len(todo) < 2 or not db.is_duckdb(con):
+        for f in todo:
+            cache[(f, week)] = _compute(con, f, week)
+        return
+
+    def one(f: Filters) -> _Computed:
+        cur = con.cursor()
+        try:
+            return _compute(cur, f, week)
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for f, computed in zip(todo, pool.map(one, todo), strict=True):
+            cache[(f, week)] = computed
 
 
 def build_digest(
@@ -740,6 +775,13 @@ def deliver(
     twice. A failing channel never stops the other recipients."""
     cache: dict[Any, _Computed] = {}
     out: list[Outcome] = []
+    pending = [
+        p.account
+        for p in plans
+        for c in ("email", "webhook")
+        if getattr(p.delivery, c) and (force or not already_sent(con, p.account.name, week, c))
+    ]
+    compute_scopes(con, pending, week, cache)
     for plan in plans:
         a, dv = plan.account, plan.delivery
         channels = [c for c in ("email", "webhook") if getattr(dv, c)]

@@ -78,7 +78,7 @@ def test_a_region_digest_holds_that_region_only_in_chinese(fx: db.Connection) ->
     assert d.title == "CRM 周报：2024年1月8日 至 2024年1月14日"
     # 350.75 - 100.00 = +250.75, / 100.00 = +250.75 % shown to one decimal as the app does
     # (i18n.fmt_change: 2.5075 is 2.50749… in binary, so 250.7).
-    assert "**销售额** 350.75  <font color=\"info\">▲ +250.75 (+250.7%)</font>" in text
+    assert '**销售额** 350.75  <font color="info">▲ +250.75 (+250.7%)</font>' in text
     assert '**投诉数** 1  <font color="warning">▲ +1</font>' in text  # up, and bad news
     assert "范围：区域 华东" in text
     # Nothing of 华南: not its revenue (300.00 / 500.00), not its name.
@@ -156,7 +156,7 @@ def smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     logins: list[str] = []
 
     class Keep:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             received.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
             return "250 OK"
 
@@ -196,7 +196,7 @@ def test_email_over_starttls_with_inline_cjk_chart_and_pdf(
     plans = digest.plans_for(fx, smtp=address)
     out = digest.deliver(fx, plans, WEEK, attempts=1, backoff=0)
     assert [(o.user, o.channel, o.status) for o in out] == [("east", "email", "sent")]
-    (sender, to, raw), = received
+    ((sender, to, raw),) = received
     assert sender == "crm@example.com" and to == ["east@example.com"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
@@ -325,7 +325,7 @@ class Receiver:
         got = self.got
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 n = int(self.headers["Content-Length"])
                 got.append((self.path, json.loads(self.rfile.read(n))))
                 reply = b'{"errcode":0,"errmsg":"ok","code":0}'
@@ -374,7 +374,7 @@ def test_webhook_payloads_follow_each_apps_format(
         kind = "feishu" if "msg_type" in body else "dingtalk" if "sign=" in path else "wecom"
         by_kind[kind].append((path, body))
     # DingTalk (users sorted by name: east-ding first): signed in the URL.
-    (path, body), = by_kind["dingtalk"]
+    ((path, body),) = by_kind["dingtalk"]
     jsonschema.validate(body, DINGTALK_SCHEMA)
     q = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
     ts = q["timestamp"][0]
@@ -382,7 +382,7 @@ def test_webhook_payloads_follow_each_apps_format(
     assert q["sign"][0] == base64.b64encode(mac).decode()
     assert "350.75" in body["markdown"]["text"] and "华南" not in body["markdown"]["text"]
     # Feishu: an interactive card, signed in the body.
-    (_, body), = by_kind["feishu"]
+    ((_, body),) = by_kind["feishu"]
     jsonschema.validate(body, FEISHU_SCHEMA)
     key = f"{body['timestamp']}\nlark-secret".encode()
     assert body["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
@@ -458,7 +458,11 @@ def test_cli_user_add_and_dry_run_json(
         "email": False
     }
     revenue = next(h for h in doc["headlines"] if h["measure"] == "revenue")
-    assert (revenue["this_week"], revenue["last_week"], revenue["change"]) == (350.75, 100.0, 250.75)
+    assert (revenue["this_week"], revenue["last_week"], revenue["change"]) == (
+        350.75,
+        100.0,
+        250.75,
+    )
     assert len(doc["movements"]) == 3 and doc["at_risk"] == [] and doc["overdue"] == []
     assert main(["digest", "--as-user", "boss", "--dry-run", "--json", "--week", "2024-01-03",
                  *args]) == 0  # fmt: skip
