@@ -782,6 +782,8 @@ def deliver(
         if getattr(p.delivery, c) and (force or not already_sent(con, p.account.name, week, c))
     ]
     compute_scopes(con, pending, week, cache)
+    charts: dict[Any, bytes | None] = {}
+    pdfs: dict[Any, bytes] = {}
     for plan in plans:
         a, dv = plan.account, plan.delivery
         channels = [c for c in ("email", "webhook") if getattr(dv, c)]
@@ -790,7 +792,12 @@ def deliver(
         if not todo:
             continue
         d = build_digest(con, a, week, dv.lang, cache)
-        chart = _chart_or_none(d)
+        # A digest's content depends on its scope, week and language only (not on the name):
+        # recipients sharing them share one chart and one PDF.
+        look = (digest_filters(a, week), week, dv.lang)
+        if look not in charts:
+            charts[look] = _chart_or_none(d)
+        chart = charts[look]
         for channel in todo:
             key = sent_key(a.name, week, channel)
             try:
@@ -799,7 +806,9 @@ def deliver(
                     if not smtp:
                         raise DigestError("no SMTP server: --smtp HOST:PORT or $CRM_LENS_SMTP")
                     sender = setting("smtp_from") or setting("smtp_user") or "crm-lens@localhost"
-                    attached = digest_pdf(d, chart) if pdf else None
+                    if pdf and look not in pdfs:
+                        pdfs[look] = digest_pdf(d, chart)
+                    attached = pdfs.get(look) if pdf else None
                     msg = email_message(d, sender, str(dv.email), chart, attached)
                     n = with_retries(partial(send_email, msg, smtp), attempts, backoff)
                 else:
