@@ -656,12 +656,14 @@ class SendError(RuntimeError):
 
 def with_retries(
     send: Callable[[], None],
-    attempts: int = ATTEMPTS,
-    backoff: float = BACKOFF_S,
+    attempts: int | None = None,
+    backoff: float | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Call `send` until it succeeds, at most `attempts` times, waiting `backoff`, 2×, 4×, …
     seconds between; the number of attempts made. The last error is raised as SendError."""
+    attempts = ATTEMPTS if attempts is None else attempts
+    backoff = BACKOFF_S if backoff is None else backoff
     last: Exception | None = None
     for n in range(1, attempts + 1):
         try:
@@ -765,8 +767,8 @@ def deliver(
     week: Period,
     actor: str = "cli",
     force: bool = False,
-    attempts: int = ATTEMPTS,
-    backoff: float = BACKOFF_S,
+    attempts: int | None = None,
+    backoff: float | None = None,
     pdf: bool = True,
 ) -> list[Outcome]:
     """Build and send each plan's digest; every attempt's result is recorded in the audit log
@@ -820,7 +822,7 @@ def deliver(
             except (SendError, DigestError) as err:
                 why = _safe_error(err)
                 auth.record(con, actor, "digest_failed", f"{key}: {why}")
-                tried = attempts if isinstance(err, SendError) else 0
+                tried = (attempts or ATTEMPTS) if isinstance(err, SendError) else 0
                 out.append(Outcome(a.name, channel, "failed", tried, why))
     return out
 

@@ -487,3 +487,51 @@ def test_scoped_digest_on_the_demo_lists_only_its_own_customers_and_leads(
         demo_con.execute("SELECT DISTINCT owner FROM leads WHERE region = '华东'").df()["owner"]
     )
     assert set(d.overdue["owner"]) <= east_owners
+
+
+def test_settings_and_webhooks_come_from_secrets_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        '[digest]\nsmtp = "mail.example.com:587"\nbase_url = "https://crm.example.com/"\n'
+        '[digest.webhooks]\neast = "https://qyapi.example.com/send?key=abc"\neast_secret = "SEC1"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CRM_LENS_SECRETS", str(secrets))
+    monkeypatch.delenv("CRM_LENS_SMTP", raising=False)
+    monkeypatch.delenv("CRM_LENS_BASE_URL", raising=False)
+    monkeypatch.delenv("CRM_LENS_WEBHOOK_EAST", raising=False)
+    monkeypatch.delenv("CRM_LENS_WEBHOOK_EAST_SECRET", raising=False)
+    assert digest.setting("smtp") == "mail.example.com:587"
+    assert digest.webhook_url("east") == ("https://qyapi.example.com/send?key=abc", "SEC1")
+    assert digest.link(WEEK, "en").startswith("https://crm.example.com/weekly?start=2024-01-08")
+    monkeypatch.setenv("CRM_LENS_SMTP", "other.example.com:25")  # the environment comes first
+    assert digest.setting("smtp") == "other.example.com:25"
+
+
+def test_cli_sends_to_a_named_webhook_and_exits_1_when_one_fails(
+    fx: db.Connection,
+    db_file: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fx.close()
+    args = ["--db", str(db_file)]
+    monkeypatch.setattr(digest, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(digest, "ATTEMPTS", 2)
+    monkeypatch.setenv("CRM_LENS_WEBHOOK_TEAM", receiver.url)
+    monkeypatch.setenv("CRM_LENS_WEBHOOK_GONE", f"http://127.0.0.1:{_closed_port()}/")
+    assert main(["user", "add", "east", "--role", "viewer", "--region", "华东", *args]) == 0
+    send = ["digest", "--as-user", "east", "--webhook", "team", "--webhook-format", "dingtalk"]
+    assert main([*send, *args]) == 0
+    assert capsys.readouterr().out.endswith("east webhook: sent\n")
+    ((_, body),) = receiver.got
+    jsonschema.validate(body, DINGTALK_SCHEMA)
+    assert main([*send, *args]) == 0  # the same week again: not sent twice
+    assert capsys.readouterr().out.endswith("east webhook: skipped\n")
+    gone = ["digest", "--as-user", "east", "--webhook", "gone", "--force", *args]
+    assert main(gone) == 1
+    assert "east webhook: failed after 2 attempts: " in capsys.readouterr().out
+    assert len(receiver.got) == 1
