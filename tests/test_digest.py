@@ -535,3 +535,24 @@ def test_cli_sends_to_a_named_webhook_and_exits_1_when_one_fails(
     assert main(gone) == 1
     assert "east webhook: failed after 2 attempts: " in capsys.readouterr().out
     assert len(receiver.got) == 1
+
+
+def test_a_long_wecom_message_is_cut_to_4096_bytes_keeping_the_link(fx: db.Connection) -> None:
+    import pandas as pd
+
+    d = digest.build_digest(fx, EAST, WEEK, "zh")
+    # 300 overdue leads of ~60 bytes each (Chinese is 3 bytes a character) is far over 4,096.
+    d.overdue = pd.DataFrame(
+        {
+            "owner": ["张三"] * 300,
+            "lead_id": [f"L{n:05d}" for n in range(300)],
+            "grade": ["A"] * 300,
+            "stage": ["跟进"] * 300,
+            "days_overdue": [30] * 300,
+        }
+    )
+    (body,) = digest.webhook_payloads(d, "wecom")
+    text = body["markdown"]["content"]
+    assert len(text.encode()) <= digest.WECOM_MAX_BYTES
+    assert text.startswith("## CRM 周报") and text.endswith(f"({d.link})")
+    assert "L00000" in text and "L00299" not in text
