@@ -1,4 +1,4 @@
-"""Command line: python -m crm_core demo|load|metrics|explain|customers|customer|affinity|...|user|audit."""
+"""Command line: python -m crm_core demo|load|metrics|explain|customers|...|user|audit|digest."""
 
 from __future__ import annotations
 
@@ -548,6 +548,7 @@ def _user_setup(p: argparse.ArgumentParser) -> None:
         help="read the password from the first line of standard input (without it the account "
         "signs in through single sign-on only)",
     )
+    _delivery_args(add)
     listing = sub.add_parser("list", help="list accounts")
     _db_arg(listing)
     listing.add_argument("--json", action="store_true", help="one JSON array")
@@ -558,6 +559,22 @@ def _user_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(passwd)
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", required=True)
+
+
+def _delivery_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("weekly digest (digest command)")
+    g.add_argument("--email", default=None, metavar="ADDR", help="send the digest to this address")
+    g.add_argument(
+        "--webhook",
+        default=None,
+        metavar="NAME",
+        help="post the digest to the group webhook NAME: its URL (which holds the robot's key) "
+        "comes from $CRM_LENS_WEBHOOK_<NAME> or [digest.webhooks] in .streamlit/secrets.toml",
+    )
+    g.add_argument(
+        "--webhook-format", choices=auth.WEBHOOK_FORMATS, default=None, help="the group's app"
+    )
+    g.add_argument("--lang", choices=("zh", "en"), default=None, help="language of the digest")
 
 
 def _read_password() -> str:
@@ -571,9 +588,13 @@ def cmd_user(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     if args.action == "add":
         password = _read_password() if args.password_stdin else None
+        delivery = auth.Delivery(args.email, args.webhook, args.webhook_format, args.lang or "zh")
+        auth.check_delivery(delivery)
         account = auth.add_user(
             con, args.name, args.role, password, args.region, args.owner, actor=_actor()
         )
+        if delivery.any or args.lang:
+            auth.set_delivery(con, account.name, delivery, actor=_actor())
         print(f"added {account.name} ({account.role})")
     elif args.action == "passwd":
         auth.set_password(con, args.name, _read_password(), actor=_actor())
@@ -667,6 +688,97 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     result = forecast.forecast(con, args.metric, args.months, f)
     print(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default))
     return 0
+
+
+def _digest_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--as-user", default=None, metavar="NAME", help="the digest of this account")
+    who.add_argument("--all", action="store_true", help="every account that has a channel")
+    p.add_argument("--smtp", default=None, metavar="HOST:PORT", help="SMTP server (STARTTLS)")
+    p.add_argument("--to", default=None, metavar="ADDR", help="email address (with --as-user)")
+    p.add_argument(
+        "--webhook", default=None, metavar="NAME", help="group webhook name (with --as-user)"
+    )
+    p.add_argument("--webhook-format", choices=auth.WEBHOOK_FORMATS, default=None)
+    p.add_argument("--lang", choices=("zh", "en"), default=None, help="override the language")
+    p.add_argument(
+        "--week",
+        type=_iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="a day of the Monday-Sunday week to report (default: the last complete week)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="build the digests, send nothing")
+    p.add_argument("--json", action="store_true", help="with --dry-run: one JSON array")
+    p.add_argument("--force", action="store_true", help="send again a digest already sent")
+    p.add_argument("--no-pdf", action="store_true", help="email without the PDF attachment")
+
+
+@command("digest", _digest_setup)
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Send each manager's weekly digest (own scope, own language) by email or group webhook."""
+    from crm_core import digest
+
+    try:
+        return _digest(args)
+    except digest.DigestError as e:
+        print(f"error: {redact(e)}", file=sys.stderr)
+        return 2
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from crm_core import digest
+
+    if args.all and (args.to or args.webhook):
+        raise FilterValueError("--to and --webhook go with --as-user; --all uses each account's")
+    _require_db(args.db)
+    con = db.connect(args.db)
+    week = digest.digest_week(con, args.week)
+    if week is None:
+        raise ingest.IngestError("no orders loaded: nothing to report (load orders first)")
+    plans = digest.plans_for(
+        con,
+        None if args.all else args.as_user,
+        args.to,
+        args.webhook,
+        args.webhook_format,
+        args.lang,
+        args.smtp,
+    )
+    if args.dry_run:
+        cache: dict[Any, Any] = {}
+        digest.compute_scopes(con, [p.account for p in plans], week, cache)
+        found: list[Any] = []
+        for plan in plans:
+            d = digest.build_digest(con, plan.account, week, plan.delivery.lang, cache)
+            doc = digest.to_json(d)
+            doc["channels"] = {
+                "email": plan.delivery.email,
+                "webhook": plan.delivery.webhook,
+                "webhook_format": plan.delivery.webhook_format if plan.delivery.webhook else None,
+            }
+            doc["already_sent"] = {
+                c: digest.already_sent(con, d.user, week, c)
+                for c in ("email", "webhook")
+                if getattr(plan.delivery, c)
+            }
+            found.append(doc if args.json else digest.markdown(d, "text"))
+        if args.json:
+            print(json.dumps(found, ensure_ascii=False, indent=2, default=_json_default))
+        else:
+            print("\n\n".join(found) if found else "no account has a channel")
+        return 0
+    if not any(p.delivery.any for p in plans):
+        raise FilterValueError(
+            "no channel: give --to ADDR or --webhook NAME (or set them with "
+            "user add --email / --webhook)"
+        )
+    outcomes = digest.deliver(con, plans, week, _actor(), args.force, pdf=not args.no_pdf)
+    for o in outcomes:
+        extra = f" after {o.attempts} attempts: {o.error}" if o.status == "failed" else ""
+        print(f"{o.user} {o.channel}: {o.status}{extra}")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def _require_db(path: str | Path | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,7 +188,9 @@ def add_user(
     hashed = hash_password(password) if password is not None else None
     now = dt.datetime.now()
     con.execute(
-        "INSERT INTO users VALUES ($name, $hash, $role, $regions, $owners, $now, $now, 0, NULL)",
+        "INSERT INTO users (name, password_hash, role, regions, owners, created_at, changed_at, "
+        "failed_logins, locked_until) "
+        "VALUES ($name, $hash, $role, $regions, $owners, $now, $now, 0, NULL)",
         {
             "name": name,
             "hash": hashed,
@@ -204,6 +207,70 @@ def add_user(
     )
     record(con, actor, "user_add", f"{name} role={role}{scope}")
     return account
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an account's weekly digest goes: an email address and / or a group webhook (a
+    name whose URL is looked up in the environment or secrets, see digest.webhook_url) in one of
+    WEBHOOK_FORMATS; and the digest's language."""
+
+    email: str | None = None
+    webhook: str | None = None
+    webhook_format: str | None = None
+    lang: str = "zh"
+
+    @property
+    def any(self) -> bool:
+        return bool(self.email or self.webhook)
+
+
+WEBHOOK_FORMATS = ("wecom", "dingtalk", "feishu")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def check_delivery(d: Delivery) -> Delivery:
+    if d.email is not None and not _EMAIL.match(d.email):
+        raise AuthError(f"email {d.email!r}: expected name@example.com", "bad_email")
+    if d.webhook is not None and (d.webhook_format or "wecom") not in WEBHOOK_FORMATS:
+        formats = ", ".join(WEBHOOK_FORMATS)
+        raise AuthError(
+            f"webhook format {d.webhook_format!r}: one of {formats}", "bad_format", formats=formats
+        )
+    if d.lang not in ("zh", "en"):
+        raise AuthError(f"language {d.lang!r}: zh or en", "bad_lang")
+    return d
+
+
+def set_delivery(con: db.Connection, name: str, delivery: Delivery, actor: str = "cli") -> None:
+    """Set where `name`'s weekly digest goes (replacing what was set); audited."""
+    if _row(con, name) is None:
+        raise AuthError(f"no such user: {name!r}", "no_user", name=name)
+    d = check_delivery(delivery)
+    con.execute(
+        "UPDATE users SET email = $email, webhook = $webhook, webhook_format = $fmt, "
+        "lang = $lang, changed_at = $now WHERE name = $name",
+        {
+            "email": d.email,
+            "webhook": d.webhook,
+            "fmt": (d.webhook_format or "wecom") if d.webhook else None,
+            "lang": d.lang,
+            "now": dt.datetime.now(),
+            "name": name,
+        },
+    )
+    via = [x for x in (d.email and "email", d.webhook and f"webhook {d.webhook}") if x]
+    record(con, actor, "user_delivery", f"{name}: {', '.join(via) or 'none'} lang={d.lang}")
+
+
+def deliveries(con: db.Connection) -> list[tuple[Account, Delivery]]:
+    """Every account with its digest delivery, by name (accounts without a channel included)."""
+    out = []
+    for row in db.query_rows(con, "user_deliveries"):
+        name, role, regions, owners, email, webhook, fmt, lang = row
+        account = Account(name, role, _scope_of(regions), _scope_of(owners), "cli")
+        out.append((account, Delivery(email, webhook, fmt, lang or "zh")))
+    return out
 
 
 def remove_user(con: db.Connection, name: str, actor: str = "cli") -> None:
@@ -344,6 +411,7 @@ def account_from_claims(con: db.Connection, claims: dict[str, Any]) -> Account |
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_in_locked", "sign_out", "sign_in_refused", "load",
     "replace", "rollback", "export", "snapshot", "user_add", "user_remove", "user_passwd",
+    "user_delivery", "digest_sent", "digest_failed",
 )  # fmt: skip
 DETAIL_MAX = 500
 

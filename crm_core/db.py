@@ -43,6 +43,16 @@ META_DDL = (
         logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR, rows BIGINT)""",
 )
 META_TABLES = ("load_history", "load_rejects", "users", "audit_log")
+# Book-keeping columns added after their table first shipped: ensure_schema adds them to older
+# databases. users: where the weekly digest goes (crm_core/digest.py) and in which language.
+META_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "users": (
+        ("email", "VARCHAR"),
+        ("webhook", "VARCHAR"),
+        ("webhook_format", "VARCHAR"),
+        ("lang", "VARCHAR"),
+    ),
+}
 
 
 class DatabaseBusy(RuntimeError):
@@ -104,6 +114,10 @@ def ensure_schema(con: Connection) -> None:
     for ddl in META_DDL:
         con.execute(ddl)
     existing = table_columns(con)
+    for meta, added in META_COLUMNS.items():
+        for column, kind in added:
+            if column not in existing.get(meta, set()):
+                con.execute(f"ALTER TABLE {meta} ADD COLUMN {column} {kind}")
     for name, table in TABLES.items():
         if name not in existing:
             con.execute(table_ddl(name))

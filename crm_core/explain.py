@@ -200,13 +200,15 @@ def explain(
     metric: str = "revenue",
     filters: Filters = NO_FILTERS,
     top: int = TOP,
+    totals: dict[str, tuple] | None = None,
 ) -> Explanation:
     """The change of `metric` ('revenue', 'customers', 'orders', 'complaints') from the period
-    before `period` (overview.Period.previous) to `period`, under the filters."""
+    before `period` (overview.Period.previous) to `period`, under the filters. `totals`: the
+    Overview tiles of that period and filters when already read (explain_all reads them once)."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
     prev = period.previous()
-    totals = _totals(con, period, filters)
+    totals = totals or _totals(con, period, filters)
     v0, v1 = totals[KPI_OF[metric]]
     change = _round(v1 - v0) if _money(metric) else v1 - v0
     components: dict[str, Decimal] = {}
@@ -269,7 +271,8 @@ def explain_all(
     con: db.Connection, period: Period, filters: Filters = NO_FILTERS
 ) -> dict[str, Explanation]:
     """explain() of every metric, by metric."""
-    return {m: explain(con, period, m, filters) for m in METRICS}
+    totals = _totals(con, period, filters)
+    return {m: explain(con, period, m, filters, totals=totals) for m in METRICS}
 
 
 def largest_change(explanations: dict[str, Explanation]) -> Explanation | None:

@@ -199,3 +199,27 @@ def test_accounts_sign_in_and_audit_on_postgres(pg_url: str) -> None:
         ]
     finally:
         con.close()
+
+
+def test_an_older_users_table_gains_the_digest_columns(tmp_path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE TABLE users (name VARCHAR, password_hash VARCHAR, role VARCHAR, regions VARCHAR, "
+        "owners VARCHAR, created_at TIMESTAMP, changed_at TIMESTAMP, failed_logins BIGINT, "
+        "locked_until TIMESTAMP)"
+    )
+    old.execute(
+        "INSERT INTO users VALUES ('wang', NULL, 'viewer', '[]', '[]', now(), now(), 0, NULL)"
+    )
+    old.close()
+    con = db.connect(path)  # ensure_schema adds email, webhook, webhook_format, lang
+    ((account, delivery),) = auth.deliveries(con)
+    assert account.name == "wang" and delivery == auth.Delivery(lang="zh")
+    auth.set_delivery(con, "wang", auth.Delivery("wang@example.com", "east", "feishu", "en"))
+    assert auth.deliveries(con)[0][1] == auth.Delivery("wang@example.com", "east", "feishu", "en")
+    with pytest.raises(auth.AuthError, match="webhook format"):
+        auth.set_delivery(con, "wang", auth.Delivery(webhook="east", webhook_format="slack"))
+    con.close()

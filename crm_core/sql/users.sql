@@ -8,6 +8,10 @@ SELECT
     created_at,
     changed_at,
     failed_logins,
-    locked_until
+    locked_until,
+    email,
+    webhook,
+    webhook_format,
+    lang
 FROM users
 ORDER BY name
