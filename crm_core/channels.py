@@ -37,21 +37,23 @@ def _spend_blind(f: Filters) -> list[str]:
     return out
 
 
-def _clv_by_customer(con: db.Connection, f: Filters) -> tuple[pd.Series | None, str | None]:
+def _clv_by_customer(con: db.Connection, f: Filters) -> tuple[pd.Series | None, dict[str, Any]]:
     """The CLV model's clv per customer id under the filters' dimensions (the Churn & CLV
-    page's figure), or (None, why it is not available)."""
+    page's figure), or (None, {reason: clv.refused.<key>, facts, message}) saying why not."""
     from crm_core import clv
     from crm_core.clv_models import FitError
 
     try:
         result = clv.churn_clv(con, f)
     except clv.ClvRefused as e:
-        return None, str(e)
+        facts = {k: str(v) for k, v in e.facts.items()}
+        return None, {"reason": e.key, "facts": facts, "message": str(e)}
     except FitError as e:
-        return None, str(e)
+        return None, {"reason": "not_identified", "facts": {"detail": str(e)}, "message": str(e)}
     if not result.fit.churn_identified:
-        return None, "the CLV model cannot pin down churn on this data (see the Churn & CLV page)"
-    return result.customers["clv"].astype(float), None
+        why = "the data do not pin down churn (see the Churn & CLV page)"
+        return None, {"reason": "not_identified", "facts": {"detail": why}, "message": why}
+    return result.customers["clv"].astype(float), {}
 
 
 def _payback(curve: pd.DataFrame, new_customers: int, cac: float | None) -> int | None:
@@ -118,10 +120,15 @@ def channel_return(
                 "filters": blind,
             }
         )
-    clv_of, clv_why = (None, "not requested") if not with_clv else _clv_by_customer(con, filters)
+    clv_of, why = _clv_by_customer(con, filters) if with_clv else (None, {})
     if with_clv and clv_of is None:
         warnings.append(
-            {"code": "clv_unavailable", "message": f"CLV per new customer not available: {clv_why}"}
+            {
+                "code": "clv_unavailable",
+                "message": f"CLV per new customer not available: {why['message']}",
+                "reason": why["reason"],
+                "facts": why["facts"],
+            }
         )
     news["channel"] = news["channel"].astype(object).where(news["channel"].notna(), None)
     spend_of = {r.channel: float(r.spend) for r in spend.itertuples()}
