@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -83,7 +84,7 @@ def channel_return(
     then new customers; and the warnings ([{code, message, channels?}]) that say why a figure is
     missing. spend / cac / clv_to_cac / payback_months are None where spend is unknown."""
     rng = data_range(con)
-    data_end_excl = (rng[1] if rng else period.end) + pd.Timedelta(days=1)
+    data_end_excl = (rng[1] if rng else period.end) + dt.timedelta(days=1)
     base = {"start": period.start, "end_excl": period.end_excl, **filters.params()}
     news = db.query(
         con,
@@ -131,7 +132,7 @@ def channel_return(
             }
         )
     news["channel"] = news["channel"].astype(object).where(news["channel"].notna(), None)
-    spend_of = {r.channel: float(r.spend) for r in spend.itertuples()}
+    spend_of = dict(zip(spend["channel"], spend["spend"].astype(float).tolist(), strict=True))
     channels = list(dict.fromkeys([*spend_of, *news["channel"].tolist()]))
     rows = []
     no_spend, no_new = [], []
@@ -197,6 +198,25 @@ def channel_return(
     return df, warnings
 
 
+# Decimal places of the JSON figures: money to the cent, the ratio to 4 places.
+JSON_PLACES = {"spend": 2, "cac": 2, "first_year_value": 2, "clv": 2, "clv_to_cac": 4}
+
+
+def _json_row(r: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in r.items():
+        if isinstance(v, float) and math.isnan(v):
+            v = None
+        if k in JSON_PLACES and v is not None:
+            v = round(float(v), JSON_PLACES[k])
+        elif k in ("new_customers", "payback_months") and v is not None:
+            v = int(v)
+        elif k == "first_year_partial":
+            v = bool(v)
+        out[k] = v
+    return out
+
+
 def channels_json(
     con: db.Connection, filters: Filters = NO_FILTERS, with_clv: bool = True
 ) -> dict[str, Any]:
@@ -212,9 +232,6 @@ def channels_json(
     df, warnings = channel_return(con, period, filters, with_clv)
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-        "channels": [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in df.to_dict("records")
-        ],
+        "channels": [_json_row(r) for r in df.to_dict("records")],
         "warnings": warnings,
     }
