@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from crm_core import db
-from crm_core.filters import NO_FILTERS, Filters
+from crm_core.filters import NO_FILTERS, SCOPE_FIELDS, Filters
 from crm_core.overview import Period, data_range, default_period, filter_period
 
 # The first year of a new customer: net revenue in this many days from the first order.
@@ -31,11 +31,10 @@ def window(con: db.Connection, f: Filters = NO_FILTERS) -> Period | None:
 
 
 def _spend_blind(f: Filters) -> list[str]:
-    """The active filters (and scope) that spend cannot follow, in sidebar order."""
-    out = [d for d in SPEND_BLIND if getattr(f, d) is not None]
-    if f.scoped:
-        out.append("scope")
-    return out
+    """The dimensions, set by a filter or restricted by the scope, that spend cannot follow, in
+    sidebar order (a scope of regions {华东} reads as region = 华东 does)."""
+    scoped = {dim for dim, name in SCOPE_FIELDS.items() if getattr(f, name)}
+    return [d for d in SPEND_BLIND if getattr(f, d) is not None or d in scoped]
 
 
 def _clv_by_customer(con: db.Connection, f: Filters) -> tuple[pd.Series | None, dict[str, Any]]:

@@ -199,7 +199,7 @@ def test_region_filter_withholds_spend_and_source_filter_keeps_it(full: db.Conne
     df, warnings = channels.channel_return(full, YEAR, scoped, with_clv=False)
     # 华北 scope: only C2 (展厅); spend withheld under a scope too.
     assert df.to_dict("records")[0]["new_customers"] == 1 and df["spend"].isna().all()
-    assert warnings[0]["filters"] == ["scope"]
+    assert warnings[0]["filters"] == ["region"]  # a region scope reads as a region filter
     df, _ = channels.channel_return(full, YEAR, Filters(source="网络"), with_clv=False)
     assert df["channel"].tolist() == ["网络"]
     assert (df.loc[0, "spend"], df.loc[0, "cac"]) == (900.0, 900.0)
