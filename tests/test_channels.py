@@ -268,3 +268,25 @@ def test_page_shows_table_and_clv_to_cac_chart(demo_copy: Path, app_env: None) -
     assert at.dataframe and len(at.dataframe[0].value) >= 1
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "bar"
+
+
+def test_data_page_detects_and_appends_a_spend_file(demo_copy: Path, app_env: None) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
+    data = SPEND.replace("展厅", "展厅到店").encode("gb18030")
+    at.get("file_uploader")[0].set_value(("投放.csv", data, "text/csv"))
+    at.run()
+    assert at.selectbox(key="file0_table").value == "marketing_spend"  # detected from 渠道/月份
+    next(b for b in at.button if b.label == "Load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(demo_copy)
+    try:
+        # The demo has 展厅到店 spend for every month: the file's 2024-01 replaces that month's.
+        got = con.execute(
+            "SELECT amount FROM marketing_spend WHERE channel = '展厅到店' AND month = '2024-01-01'"
+        ).fetchall()
+        assert [float(a) for (a,) in got] == [1000.0]
+        assert con.execute(
+            "SELECT count(*) FROM marketing_spend WHERE channel = '网络' AND month = '2024-06-01'"
+        ).fetchone() == (1,)
+    finally:
+        con.close()
