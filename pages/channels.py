@@ -34,7 +34,7 @@ if df.empty:
     st.info(t("channels.no_channels"))
     st.stop()
 
-shown = df.assign(
+shown = df.round(channels.JSON_PLACES).assign(
     channel=df["channel"].fillna(t("channels.no_source")),
     first_year_partial=df["first_year_partial"].map(
         {True: t("channels.partial"), False: t("channels.full_year")}
