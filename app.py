@@ -15,6 +15,7 @@ PAGES = [
     ("pages/weekly.py", "nav.weekly", ":material/calendar_month:"),
     ("pages/churn_clv.py", "nav.churn_clv", ":material/hourglass_bottom:"),
     ("pages/affinity.py", "nav.affinity", ":material/add_shopping_cart:"),
+    ("pages/channels.py", "nav.channels", ":material/campaign:"),
     ("pages/lifecycle.py", "nav.lifecycle", ":material/cycle:"),
     ("pages/pipeline.py", "nav.pipeline", ":material/filter_alt:"),
     ("pages/complaints.py", "nav.complaints", ":material/feedback:"),

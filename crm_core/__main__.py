@@ -45,8 +45,11 @@ def _progress(frac: float, msg: str) -> None:
 
 def _file_args(p: argparse.ArgumentParser) -> None:
     for t in TABLES:
+        # The optional spend table also answers to the short --spend.
+        names = (f"--{t}", "--spend") if t == "marketing_spend" else (f"--{t}",)
         p.add_argument(
-            f"--{t}",
+            *names,
+            dest=t,
             action="append",
             type=Path,
             default=[],
@@ -656,6 +659,27 @@ def cmd_affinity(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     _check_filters(con, f)
     print(json.dumps(affinity.affinity_json(con, f), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _channels_setup(p: argparse.ArgumentParser) -> None:
+    _db_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default)")
+    _filter_args(p)
+    _as_user_arg(p)
+
+
+@command("channels", _channels_setup)
+def cmd_channels(args: argparse.Namespace) -> int:
+    """Print the return per acquisition channel (spend, CAC, first-year value, CLV/CAC, payback)."""
+    from crm_core import channels
+
+    f = _filters_from(args)
+    _require_db(args.db)
+    con = db.connect(args.db)
+    _check_filters(con, f)
+    f = _scoped(con, f, args)
+    print(json.dumps(channels.channels_json(con, f), ensure_ascii=False, indent=2))
     return 0
 
 

@@ -1215,3 +1215,22 @@ def lift_heatmap(rules: pd.DataFrame, title: str, x_title: str, y_title: str) ->
     fig.update_yaxes(autorange="reversed", title=y_title)
     fig.update_xaxes(side="top", title=x_title)
     return themed(fig, title)
+
+
+def ratio_bars(df: pd.DataFrame, x: str, y: str, title: str, line_at: float = 1.0) -> go.Figure:
+    """Horizontal bars of a ratio per category (df has `x` labels and `y` values, rows without a
+    value dropped), largest on top, with a dashed reference line at `line_at` (CLV/CAC: 1 = the
+    expected value just covers the acquisition cost)."""
+    d = df[df[y].notna()].sort_values(y, kind="stable")
+    fig = go.Figure(
+        go.Bar(
+            x=d[y].astype(float),
+            y=d[x].astype(str),
+            orientation="h",
+            marker_color=PALETTE[0],
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=line_at, line_dash="dash", line_color=PALETTE[3])
+    fig.update_yaxes(type="category")
+    return themed(fig, title)

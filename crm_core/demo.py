@@ -1149,7 +1149,7 @@ def _interactions(
 
 
 def build(seed: int = DEFAULT_SEED, end_date: dt.date = DEFAULT_END) -> dict[str, pd.DataFrame]:
-    """All five demo tables as string frames with their Chinese export headers."""
+    """All demo tables as string frames with their Chinese export headers."""
     ctx = _context(seed, end_date)
     cu = _customers(ctx)
     names = _names(ctx, cu)
@@ -1267,13 +1267,43 @@ def build(seed: int = DEFAULT_SEED, end_date: dt.date = DEFAULT_END) -> dict[str
         "complaints": complaints_out,
         "leads": leads_out,
         "interactions": inter_out,
+        "marketing_spend": _spend(seed, ctx, cu),
     }
+
+
+# Marketing cost per customer won, by source (yuan): show-room walk-ins cost little beyond the
+# store, auto shows and online ads a lot, referrals a gift voucher. Trade-ins (二手车置换) have
+# no campaign of their own: no spend row, so the page shows "no spend" for them.
+SPEND_PER_CUSTOMER = {
+    "展厅到店": 900.0,
+    "网络线索": 2600.0,
+    "老客户推荐": 500.0,
+    "车展": 4200.0,
+    "电话营销": 1500.0,
+}
+
+
+def _spend(seed: int, ctx: _Ctx, cu: _Customers) -> pd.DataFrame:
+    """Monthly marketing spend per source: the customers the source won that month times its
+    cost per customer, +/- 25 %, with a floor (campaigns run in quiet months too). Its own random
+    stream, so the other tables do not change with it."""
+    rng = np.random.default_rng(seed + 1)
+    month = np.searchsorted(ctx.bounds, cu.t0, side="right") - 1
+    start = np.datetime64(ctx.start, "M")
+    rows = []
+    for src, cost in SPEND_PER_CUSTOMER.items():
+        won = np.bincount(month[(cu.source == src) & (month >= 0)], minlength=N_MONTHS)[:N_MONTHS]
+        amount = np.maximum(won, 2) * cost * rng.uniform(0.75, 1.25, N_MONTHS)
+        for m in range(N_MONTHS):
+            d = (start + m).astype(dt.date)
+            rows.append((src, f"{d.year}年{d.month}月", f"¥{amount[m]:,.2f}"))
+    return pd.DataFrame(rows, columns=["渠道", "月份", "投放金额"])
 
 
 def generate(
     out_dir: pathlib.Path, seed: int = DEFAULT_SEED, end_date: dt.date = DEFAULT_END
 ) -> dict[str, pathlib.Path]:
-    """Write the five demo CSVs (UTF-8 with BOM, Chinese headers) and return {table: path}."""
+    """Write the demo CSVs (one per table, (UTF-8 with BOM, Chinese headers) and return {table: path}."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, pathlib.Path] = {}

@@ -630,6 +630,19 @@ def _usual_formats(
     return {c: fmts[int(k) - 1] for c, k in zip(cols, picked, strict=True) if k}
 
 
+# A month as exported: 2024-01, 2024/1, 2024.1, 2024年1月, 202401 (a full date counts as its month).
+MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%Y.%m", "%Y年%m月", "%Y%m")
+
+
+def _month_expr(c: str, order: str) -> str:
+    fmts = ", ".join(_sql_str(f) for f in MONTH_FORMATS)
+    s = _timestamp_text(c)
+    return (
+        f"CAST(date_trunc('month', coalesce(try_strptime({s}, [{fmts}]), "
+        f"try_strptime({s}, [{', '.join(_sql_str(f) for f in _date_formats(order))}]))) AS DATE)"
+    )
+
+
 def _bool_expr(c: str) -> str:
     t = ", ".join(f"'{w}'" for w in TRUE_WORDS)
     f = ", ".join(f"'{w}'" for w in FALSE_WORDS)
@@ -652,6 +665,7 @@ def _typed_expr(kind: str, c: str, order: str, usual: str | None = None) -> str:
         "bool": _bool_expr,
         "timestamp": lambda x: _timestamp_expr(x, order, usual),
         "date": lambda x: f"CAST({_timestamp_expr(x, order, usual)} AS DATE)",
+        "month": lambda x: _month_expr(x, order),
     }[kind](c)
 
 
@@ -1000,6 +1014,7 @@ def _check_values(
         kind_name = {
             "timestamp": "a date/time",
             "date": "a date",
+            "month": "a month (2024-01, 2024/1, 2024年1月)",
             "money": "an amount",
             "number": "a number",
             "bool": "yes/no",
@@ -1009,7 +1024,7 @@ def _check_values(
             bad_conds.append(
                 (col.name, f"_bad_{col.name} IS NOT NULL", f"not {kind_name[col.kind]}")
             )
-        if col.kind in ("timestamp", "date"):
+        if col.kind in ("timestamp", "date", "month"):
             bad_conds.append((col.name, f"{col.name} < TIMESTAMP '1900-01-01'", "before 1900"))
             if col.name in EVENT_COLUMNS:
                 bad_conds.append(
@@ -1256,8 +1271,19 @@ def _next_load_id(con: db.Connection) -> int:
 
 
 def _key_expr(table: str) -> str:
-    # Orders upsert by order id: appending an order replaces all of its lines.
-    return "order_id" if table == "orders" else TABLES[table].key[0]
+    """The upsert key of a table as one SQL expression (a column name for every table but the
+    spend table, whose key is channel + month). Orders upsert by order id: appending an order
+    replaces all of its lines."""
+    if table == "orders":
+        return "order_id"
+    if table == "marketing_spend":
+        return "(channel || '|' || CAST(month AS VARCHAR))"
+    return TABLES[table].key[0]
+
+
+def _key_name(table: str) -> str:
+    """The column holding _key_expr in a `_keys` table (the key column itself, or spend_key)."""
+    return "spend_key" if table == "marketing_spend" else _key_expr(table)
 
 
 def load(
@@ -1317,16 +1343,16 @@ def _check_batch(cur: db.Connection, reports: list[FileReport]) -> None:
     for table, rs in by_table.items():
         if len(rs) < 2:
             continue
-        k = _key_expr(table)
-        union = " UNION ALL ".join(f"SELECT DISTINCT {k} FROM {r.stage}" for r in rs)
+        k, name = _key_expr(table), _key_name(table)
+        union = " UNION ALL ".join(f"SELECT DISTINCT {k} AS {name} FROM {r.stage}" for r in rs)
         dup = cur.execute(
-            f"SELECT {k} FROM ({union}) GROUP BY {k} HAVING count(*) > 1 LIMIT 5"
+            f"SELECT {name} FROM ({union}) GROUP BY {name} HAVING count(*) > 1 LIMIT 5"
         ).fetchall()
         if dup:
             rs[-1].errors.append(
                 Problem(
-                    k,
-                    f"the same {k} appears in several {table} files of this load",
+                    name,
+                    f"the same {name} appears in several {table} files of this load",
                     len(dup),
                     [(None, str(d[0])) for d in dup],
                 )
@@ -1369,13 +1395,15 @@ def _swap(
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "replaced"
             else:
-                k = _key_expr(table)
-                cur.execute(f"CREATE TABLE {undo}_keys AS SELECT DISTINCT {k} FROM ({staged})")
+                k, name = _key_expr(table), _key_name(table)
+                cur.execute(
+                    f"CREATE TABLE {undo}_keys AS SELECT DISTINCT {k} AS {name} FROM ({staged})"
+                )
                 cur.execute(
                     f"CREATE TABLE {undo} AS SELECT * FROM {table} "
-                    f"WHERE {k} IN (SELECT {k} FROM {undo}_keys)"
+                    f"WHERE {k} IN (SELECT {name} FROM {undo}_keys)"
                 )
-                cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
+                cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {name} FROM {undo}_keys)")
                 cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "upserted"
         emptied: dict[str, int] = {}
@@ -1512,8 +1540,8 @@ def rollback_to_before(con: db.Connection, load_id: int) -> list[int]:
                 cur.execute(f"DROP TABLE {table}")
                 cur.execute(f"ALTER TABLE {undo} RENAME TO {table}")
             else:
-                k = _key_expr(table)
-                cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM {undo}_keys)")
+                k, name = _key_expr(table), _key_name(table)
+                cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {name} FROM {undo}_keys)")
                 cur.execute(f"INSERT INTO {table} SELECT * FROM {undo}")
                 cur.execute(f"DROP TABLE {undo}")
                 cur.execute(f"DROP TABLE {undo}_keys")

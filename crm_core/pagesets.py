@@ -27,6 +27,7 @@ DOMAIN_MODULES = (
     "complaints",
     "clv",
     "affinity",
+    "channels",
     "weekly",
     "customers",
     "metrics",

@@ -11,6 +11,8 @@ SQL_TYPES: dict[str, str] = {
     "id": "VARCHAR",
     "text": "VARCHAR",
     "date": "DATE",
+    # A calendar month ("2024/1", "2024-01", "2024年1月"), stored as its first day.
+    "month": "DATE",
     "timestamp": "TIMESTAMP",
     "money": "DECIMAL(18,4)",
     "number": "DOUBLE",
@@ -818,7 +820,64 @@ INTERACTIONS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ORDERS, COMPLAINTS, LEADS, INTERACTIONS)}
+MARKETING_SPEND = Table(
+    "marketing_spend",
+    key=("channel", "month"),
+    doc="Optional: marketing spend per acquisition channel and month (the customers' source), "
+    "for the Channel return page. One row per channel and month.",
+    columns=(
+        C(
+            "channel",
+            "text",
+            "source",
+            "acquisition_channel",
+            "marketing_channel",
+            "渠道",
+            "来源",
+            "客户来源",
+            "获客渠道",
+            "来源渠道",
+            "投放渠道",
+            "推广渠道",
+            required=True,
+            doc="Matched to the customers' source, exactly as written there.",
+        ),
+        C(
+            "month",
+            "month",
+            "period",
+            "spend_month",
+            "月份",
+            "月",
+            "投放月份",
+            "年月",
+            "统计月份",
+            required=True,
+            doc="2024-01, 2024/1, 2024年1月 or 202401; a full date counts as its month.",
+        ),
+        C(
+            "amount",
+            "money",
+            "spend",
+            "cost",
+            "budget",
+            "金额",
+            "花费",
+            "投放金额",
+            "费用",
+            "营销费用",
+            "推广费用",
+            "投放费用",
+            "消耗",
+            required=True,
+            doc="Spend in the month, e.g. ¥1,234.50.",
+        ),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (CUSTOMERS, ORDERS, COMPLAINTS, LEADS, INTERACTIONS, MARKETING_SPEND)
+}
 
 
 def normalise_header(h: str) -> str:
@@ -1057,6 +1116,8 @@ def detect_table(
     if best is not None:
         for name, t in TABLES.items():
             key = t.key[0]
+            if t.column(key).kind != "id":
+                continue  # a text key (a spend channel) is no table's own identity
             if (
                 name != best
                 and key in mappings[name].values()

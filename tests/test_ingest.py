@@ -166,7 +166,14 @@ def test_cli_metrics_json_on_the_two_fixtures(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     expected = {
-        "tables": {"customers": 4, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0},
+        "tables": {
+            "customers": 4,
+            "orders": 5,
+            "complaints": 0,
+            "leads": 0,
+            "interactions": 0,
+            "marketing_spend": 0,  # the optional spend table is counted like the others
+        },
         # 1234.50 + 200 + 150000 + 99.5 = 151534.0; SO4 (-300) is a return and left out.
         "revenue": 151534.0,
         # SO4 is subtracted in the net: 151534.0 - 300 = 151234.0.
@@ -745,6 +752,7 @@ def test_replace_all_empties_every_other_table_and_rolls_back(
         "complaints": 0,
         "leads": 0,
         "interactions": 0,
+        "marketing_spend": 0,
     }
     assert metrics(con)["revenue"] == 30.0  # 10 + 20: the baseline's orders are gone
     assert con.execute(
@@ -762,7 +770,7 @@ def test_replace_all_empties_every_other_table_and_rolls_back(
 def test_demo_tables_until_the_users_own_data_replaces_them(demo_copy: Path) -> None:
     con = db.connect(demo_copy)
     try:
-        every = ["customers", "orders", "complaints", "leads", "interactions"]
+        every = ["customers", "orders", "complaints", "leads", "interactions", "marketing_spend"]
         counts = db.table_counts(con)
         assert ingest.demo_tables(con) == every
         # Own orders appended: the demo orders are still there, mixed in.
@@ -770,13 +778,14 @@ def test_demo_tables_until_the_users_own_data_replaces_them(demo_copy: Path) -> 
         assert ingest.demo_tables(con) == every
         # Own customers replacing the demo's: that table is the user's alone.
         ingest.load(con, [ingest.Source(FIXTURES / "customers_bom.csv")], "replace")
-        assert ingest.demo_tables(con) == ["orders", "complaints", "leads", "interactions"]
+        assert ingest.demo_tables(con) == every[1:]
         own = ingest.load(con, [ingest.Source(FIXTURES / "orders_gbk.csv")], "replace-all")
         assert own.emptied == {
             "customers": 4,  # customers_bom.csv's
             "complaints": counts["complaints"],
             "leads": counts["leads"],
             "interactions": counts["interactions"],
+            "marketing_spend": counts["marketing_spend"],
         }
         assert ingest.demo_tables(con) == []
         assert db.table_counts(con)["orders"] == 5  # orders_gbk.csv only

@@ -461,13 +461,18 @@ def test_start_with_my_own_data_removes_the_demo(
     at.button(key="own_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     success = [s.value for s in at.success]
-    assert "Emptied: customers, complaints, leads, interactions." in success, success
+    assert "Emptied: customers, complaints, leads, interactions, marketing_spend." in success, (
+        success
+    )
     assert success[-1] == "Load 2 committed.", success
     assert not at.sidebar.info  # no demo data left
     con = db.connect(demo_copy)
     after = db.table_counts(con)
     con.close()
-    assert after == {"customers": 0, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0}
+    assert after == {
+        "customers": 0, "orders": 5, "complaints": 0, "leads": 0, "interactions": 0,
+        "marketing_spend": 0,
+    }  # fmt: skip
     # Rolling it back brings the demo and its note back.
     at.selectbox(key="rollback").set_value(2).run()
     next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
@@ -485,7 +490,8 @@ def test_sidebar_names_the_tables_still_holding_demo_data(
     con.close()
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
-    expected = i18n.t("sidebar.demo_some", "en", tables="orders, complaints, leads, interactions")
+    tables = "orders, complaints, leads, interactions, marketing_spend"
+    expected = i18n.t("sidebar.demo_some", "en", tables=tables)
     assert [i.value for i in at.sidebar.info] == [expected]
 
 

@@ -217,6 +217,6 @@ def test_every_sql_file_translates() -> None:
 def test_registry_covers_every_domain_module() -> None:
     names = {n.split(".")[0] for n, _ in pagesets._functions()}
     assert "overview" in names
-    for module in ("value", "lifecycle", "pipeline", "complaints", "clv"):
+    for module in ("value", "lifecycle", "pipeline", "complaints", "clv", "channels"):
         if (Path(pagesets.__file__).parent / f"{module}.py").exists():
             assert module in names, module
