@@ -183,6 +183,7 @@ def stage_bars(
                 marker_color=PALETTE[0],
                 text=df["customers"],
                 textposition="outside",
+                customdata=df["stage"],  # a click names the stage key
             ),
             go.Scatter(
                 x=x,
@@ -374,6 +375,7 @@ def pyramid_chart(df: pd.DataFrame, title: str, share_label: str) -> go.Figure:
             textposition="inside",
             insidetextanchor="middle",
             hovertemplate="%{y}<extra></extra>",
+            customdata=df.get("tier"),  # a click names the tier key
         )
     )
     for lab, share, active in zip(df["label"], df["value_share"], df["active"], strict=True):

@@ -425,10 +425,7 @@ def customer_search(con: db.Connection, f: Filters) -> None:
                 )
     chosen = st.session_state.pop("_crm_open_customer", None)
     if chosen:
-        params = {"id": chosen}
-        if st.query_params.get("lang") in i18n.LANGS:
-            params["lang"] = st.query_params["lang"]
-        st.switch_page(CUSTOMER_PAGE, query_params=params)
+        open_customer(chosen)
 
 
 def _check_params(options: dict[str, list[str]]) -> None:
@@ -497,13 +494,19 @@ def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
         metric(col, t(key), row.value, row.change if row.previous else None, help=helped)
 
 
-def chart(fig: Any, name: str, container: Any = None) -> None:
-    """A plotly chart with PNG and SVG downloads, rendered only when clicked."""
+def chart(fig: Any, name: str, container: Any = None, select: str | None = None) -> Any:
+    """A plotly chart with PNG and SVG downloads, rendered only when clicked. With `select`
+    (a plotly selection mode, "points"), a click reruns the page and the selection event is
+    returned (crm_core.drill.selected reads it); None otherwise."""
     from crm_core import images
 
     box = container or st
     fig = safe_figure(fig)  # category names are data: no <a href> links in charts or SVGs
-    box.plotly_chart(fig, key=f"chart_{name}")
+    if select:
+        event = box.plotly_chart(fig, key=f"chart_{name}", on_select="rerun", selection_mode=select)
+    else:
+        event = None
+        box.plotly_chart(fig, key=f"chart_{name}")
 
     def render(fmt: str) -> Callable[[], bytes]:
         return lambda: images.figure_image(fig, fmt)
@@ -518,6 +521,7 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
                 key=f"dl_{name}_{fmt}",
                 on_click="ignore",
             )
+    return event
 
 
 def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
@@ -553,6 +557,42 @@ def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) ->
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def open_customer(customer_id: Any) -> None:
+    """Switch to the Customer 360 page of `customer_id` (/customer?id=…), keeping ?lang=."""
+    params = {"id": str(customer_id)}
+    if st.query_params.get("lang") in i18n.LANGS:
+        params["lang"] = st.query_params["lang"]
+    st.switch_page(CUSTOMER_PAGE, query_params=params)
+
+
+def drill_list(
+    df: pd.DataFrame,
+    name: str,
+    what: str,
+    label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> None:
+    """The customers behind a clicked chart element (a crm_core.drill result): a caption naming
+    the element (`what`, escaped: it may be a data value) and the row count, the rows as a
+    table where choosing a row opens that customer's 360 page, and audited CSV / XLSX
+    downloads of the same rows (scoped: the rows come from the session's filters)."""
+    from crm_core import drill
+
+    st.caption(t("drill.rows", what=md(what), n=num(len(df))))
+    shown = table(
+        df, label, key=f"drill_rows_{name}", on_select="rerun", selection_mode="single-row"
+    )
+    st.caption(t("drill.open_hint"))
+    table_downloads(shown, f"drill-{name}")
+    state = st.session_state.get(f"drill_rows_{name}")
+    row = drill.selected_row(state)
+    if row is not None and row < len(df):
+        cid = df["customer_id"].iloc[row]
+        if isinstance(cid, str) and cid:
+            open_customer(cid)
+        else:
+            st.caption(t("drill.no_customer"))
 
 
 def labels(prefix: str) -> dict[str, str]:
