@@ -327,6 +327,8 @@ def cohort_heatmap(
             zmax=float(pd.DataFrame(z[:, 1:]).max().max()) if z.shape[1] > 1 else 1.0,
             hovertemplate="%{y} +%{x}: %{z:.1%}<extra></extra>",
             colorbar={"tickformat": ".0%"},
+            # a click names the cohort (ISO month) and, as x, the months since
+            customdata=[[pd.Timestamp(c).date().isoformat()] * z.shape[1] for c in matrix.index],
         )
     )
     fig.update_yaxes(autorange="reversed", title=y_title, type="category")

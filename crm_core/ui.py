@@ -572,14 +572,15 @@ def drill_list(
     name: str,
     what: str,
     label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    count: str = "drill.rows",
 ) -> None:
-    """The customers behind a clicked chart element (a crm_core.drill result): a caption naming
+    """The customers (or leads: `count` names the caption's message) behind a clicked chart element (a crm_core.drill result): a caption naming
     the element (`what`, escaped: it may be a data value) and the row count, the rows as a
     table where choosing a row opens that customer's 360 page, and audited CSV / XLSX
     downloads of the same rows (scoped: the rows come from the session's filters)."""
     from crm_core import drill
 
-    st.caption(t("drill.rows", what=md(what), n=num(len(df))))
+    st.caption(t(count, what=md(what), n=num(len(df))))
     shown = table(
         df, label, key=f"drill_rows_{name}", on_select="rerun", selection_mode="single-row"
     )
