@@ -73,12 +73,22 @@ def test_click_tier_then_customer_then_search(
     assert not exceptions(page), exceptions(page)
     screenshot(page, "drill_customer_360")
 
-    # Sidebar search by the customer's Chinese name finds them.
+    # Sidebar search by the customer's Chinese name, from another page, finds and opens them.
     name = _customer_name(demo_db_file, gold[0])
+    page = new_page(locale="zh-CN")
+    open_app(page, fresh_server.url + "/pyramid?lang=zh", charts=True)
     search = page.get_by_label(i18n.t("customer.search", "zh"))
     search.fill(name)
     _act(page, lambda: search.press("Enter"))
     sidebar = page.locator("[data-testid=stSidebar]")
     sidebar.get_by_text(i18n.t("customer.pick", "zh")).wait_for()  # the matches' list
     assert sidebar.get_by_text(i18n.t("customer.no_match", "zh")).count() == 0
+    # Choose the match: type into the select's search box and take the first (only) option.
+    pick = sidebar.get_by_label(i18n.t("customer.pick", "zh"))
+    pick.click()  # opens the list, no run
+    pick.fill(gold[0])
+    option = page.get_by_role("option").filter(has_text=f"{name} · {gold[0]}")
+    option.first.wait_for()
+    _act(page, lambda: pick.press("Enter"))
+    page.wait_for_url(re.compile(rf"/customer\?id={gold[0]}"))
     assert not exceptions(page), exceptions(page)
