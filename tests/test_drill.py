@@ -185,3 +185,72 @@ def test_pyramid_page_lists_a_clicked_tier(demo_copy: Path, app_env: None) -> No
     n = int(value.value_pyramid(con, period).set_index("tier").loc["gold", "customers"])
     con.close()
     assert any(c.value.startswith("黄金") and str(n) in c.value for c in at.caption)
+
+
+def _page(demo_copy: Path, page: str, state: dict) -> object:
+    at = make_app_test(demo_copy, f"pages/{page}.py", {"lang": "en"})
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _points(*points: dict) -> dict:
+    return {"selection": {"points": list(points), "point_indices": []}}
+
+
+def _listed(at: object, prefix: str) -> str:
+    hits = [c.value for c in at.caption if c.value.startswith(prefix)]  # type: ignore[attr-defined]
+    assert hits, [c.value for c in at.caption]  # type: ignore[attr-defined]
+    return hits[0]
+
+
+def test_pages_list_clicked_elements(demo_copy: Path, app_env: None) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    n_stage = len(drill.stage_customers(con, period.end, "stability"))
+    n_cohort = len(drill.cohort_customers(con, period.end, period.start, 1))
+    n_month = len(drill.complaint_month_customers(con, dt.date(2026, 9, 1)))
+    rep = pipeline.funnel_report(con, period.start, period.end)
+    assert rep is not None
+    step = rep.funnel["step"].iloc[1]
+    n_leads = len(drill.funnel_step_leads(con, period.start, period.end, step))
+    n_seg = len(drill.segment_customers(con, period, "important_value"))
+    con.close()
+    at = _page(
+        demo_copy,
+        "lifecycle",
+        {
+            "chart_lifecycle_stages": _points({"customdata": ["stability"], "x": "Stability"}),
+            "chart_lifecycle_cohorts": _points({"customdata": str(period.start), "x": "1"}),
+        },
+    )
+    assert _listed(at, "Stability:") == f"Stability: {n_stage:,} customers"
+    assert _listed(at, "Cohort").endswith(f": {n_cohort:,} customers")
+    at = _page(demo_copy, "complaints", {"chart_complaints_trend": _points({"x": "2026-09-01"})})
+    assert _listed(at, "2026-09:") == f"2026-09: {n_month:,} customers"
+    at = _page(demo_copy, "pipeline", {"chart_pipeline_funnel": _points({"point_index": 1})})
+    assert _listed(at, "Contacted:") == f"Contacted: {n_leads:,} leads"
+    # The RFM segment table's first row is important_value.
+    at = _page(demo_copy, "pyramid", {"rfm_pick": {"selection": {"rows": [0], "columns": []}}})
+    assert _listed(at, "Important value:") == f"Important value: {n_seg:,} customers"
+
+
+def test_choosing_a_listed_row_opens_the_customer(demo_copy: Path, app_env: None) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    first = drill.tier_customers(con, period, "gold")["customer_id"].iloc[0]
+    con.close()
+    at = _page(
+        demo_copy,
+        "pyramid",
+        {
+            "chart_pyramid": _points({"customdata": ["gold"]}),
+            "drill_rows_tier-gold": {"selection": {"rows": [0], "columns": [], "cells": []}},
+        },
+    )
+    assert at.query_params.get("id") in (first, [first])  # type: ignore[attr-defined]
+    assert any(t.value == "Customer 360" for t in at.title)  # type: ignore[attr-defined]
