@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_app_test
+from conftest import FIXTURES, make_app_test, signed_in
 
 from crm_core import complaints, db, drill, ingest, lifecycle, overview, pipeline, value
 from crm_core.filters import Filters
@@ -254,3 +254,19 @@ def test_choosing_a_listed_row_opens_the_customer(demo_copy: Path, app_env: None
     )
     assert at.query_params.get("id") in (first, [first])  # type: ignore[attr-defined]
     assert any(t.value == "Customer 360" for t in at.title)  # type: ignore[attr-defined]
+
+
+def test_scoped_viewer_lists_only_their_region(demo_copy: Path, app_env: None) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    scoped = drill.tier_customers(con, period, "regular", Filters(regions=("华东",)))
+    everyone = drill.tier_customers(con, period, "regular")
+    con.close()
+    assert 0 < len(scoped) < len(everyone) and set(scoped["region"]) == {"华东"}
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"})
+    signed_in(at, demo_copy, "east", "viewer", regions=("华东",))
+    at.session_state["chart_pyramid"] = _points({"customdata": ["regular"]})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _listed(at, "Regular:") == f"Regular: {len(scoped):,} customers"
