@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -310,6 +311,30 @@ def new_lost_bars(
     return themed(fig, title)
 
 
+def click_targets(
+    fig: go.Figure,
+    x: list[Any],
+    y: list[Any],
+    customdata: list[Any],
+    hover: list[str] | None = None,
+) -> go.Figure:
+    """Nearly invisible square markers on the cells (x[i], y[i]) of a heatmap: heatmap traces
+    report no selection in Streamlit, markers do, carrying `customdata[i]`; `hover` keeps the
+    cell's hover text (the markers sit on top)."""
+    fig.add_scatter(
+        x=x,
+        y=y,
+        customdata=customdata,
+        mode="markers",
+        marker={"symbol": "square", "size": 22, "opacity": 0.01, "color": "#000000"},
+        text=hover,
+        hovertemplate="%{text}<extra></extra>" if hover is not None else None,
+        hoverinfo=None if hover is not None else "none",
+        showlegend=False,
+    )
+    return fig
+
+
 def cohort_heatmap(
     matrix: pd.DataFrame, title: str, x_title: str, y_title: str, lang: str = "zh"
 ) -> go.Figure:
@@ -327,9 +352,16 @@ def cohort_heatmap(
             zmax=float(pd.DataFrame(z[:, 1:]).max().max()) if z.shape[1] > 1 else 1.0,
             hovertemplate="%{y} +%{x}: %{z:.1%}<extra></extra>",
             colorbar={"tickformat": ".0%"},
-            # a click names the cohort (ISO month) and, as x, the months since
-            customdata=[[pd.Timestamp(c).date().isoformat()] * z.shape[1] for c in matrix.index],
         )
+    )
+    # A click on a cell names the cohort (ISO month, customdata) and the months since (x).
+    cells = [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1]) if z[i, j] == z[i, j]]
+    click_targets(
+        fig,
+        [str(matrix.columns[j]) for _, j in cells],
+        [rows[i] for i, _ in cells],
+        [pd.Timestamp(matrix.index[i]).date().isoformat() for i, _ in cells],
+        [f"{rows[i]} +{matrix.columns[j]}: {z[i, j]:.1%}" for i, j in cells],
     )
     fig.update_yaxes(autorange="reversed", title=y_title, type="category")
     fig.update_xaxes(title=x_title, type="category")
@@ -483,6 +515,13 @@ def segment_heatmap(
             hoverinfo="skip",
         )
     )
+    keys = df["segment"] if "segment" in df else df["label"]
+    n = len(cols)
+    headers = list(columns.values())
+    click_targets(  # a click on a cell names the segment (customdata) and its label (y)
+        fig, headers * len(df), [lab for lab in df["label"] for _ in range(n)],
+        [k for k in keys for _ in range(n)],
+    )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
     return themed(fig, title)
