@@ -270,3 +270,23 @@ def test_scoped_viewer_lists_only_their_region(demo_copy: Path, app_env: None) -
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert _listed(at, "Regular:") == f"Regular: {len(scoped):,} customers"
+
+
+def test_heatmap_cells_carry_click_targets() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from crm_core import charts
+
+    # Two cohorts x two months; the later cohort's month 1 is after the data (NaN): 3 targets.
+    m = pd.DataFrame(
+        [[1.0, 0.5], [1.0, np.nan]],
+        index=pd.to_datetime(["2024-01-01", "2024-02-01"]),
+        columns=[0, 1],
+    )
+    fig = charts.cohort_heatmap(m, "t", "x", "y", "en")
+    dots = fig.data[-1]
+    assert list(dots.customdata) == ["2024-01-01", "2024-01-01", "2024-02-01"]
+    assert list(dots.x) == ["0", "1", "0"] and list(dots.y) == ["2024-01", "2024-01", "2024-02"]
+    event = {"selection": {"points": [{"customdata": "2024-01-01", "x": "1"}]}}
+    assert (drill.selected(event), drill.selected(event, "x")) == (["2024-01-01"], ["1"])
