@@ -570,7 +570,11 @@ def stage_bars(
                 marker_color=PALETTE[0],
                 text=[value_label(v, lang) for v in df["customers"]],
                 textposition="outside",
-                customdata=hover_data(x, df["customers"], lang),
+                # hover labels, then the stage key a click names (drill.selected)
+                customdata=[
+                    [*h, k]
+                    for h, k in zip(hover_data(x, df["customers"], lang), df["stage"], strict=True)
+                ],
                 hovertemplate=tmpl,
             ),
             go.Scatter(
@@ -770,6 +774,30 @@ def new_lost_bars(
     return themed(fig, title)
 
 
+def click_targets(
+    fig: go.Figure,
+    x: list[Any],
+    y: list[Any],
+    customdata: list[Any],
+    hover: list[str] | None = None,
+) -> go.Figure:
+    """Nearly invisible square markers on the cells (x[i], y[i]) of a heatmap: heatmap traces
+    report no selection in Streamlit, markers do, carrying `customdata[i]`; `hover` keeps the
+    cell's hover text (the markers sit on top)."""
+    fig.add_scatter(
+        x=x,
+        y=y,
+        customdata=customdata,
+        mode="markers",
+        marker={"symbol": "square", "size": 22, "opacity": 0.01, "color": "#000000"},
+        text=hover,
+        hovertemplate="%{text}<extra></extra>" if hover is not None else None,
+        hoverinfo=None if hover is not None else "none",
+        showlegend=False,
+    )
+    return fig
+
+
 def cohort_heatmap(
     matrix: pd.DataFrame, title: str, x_title: str, y_title: str, lang: str = "zh"
 ) -> go.Figure:
@@ -788,6 +816,15 @@ def cohort_heatmap(
             hovertemplate="%{y} +%{x}: %{z:.1%}<extra></extra>",
             colorbar={"tickformat": ".0%"},
         )
+    )
+    # A click on a cell names the cohort (ISO month, customdata) and the months since (x).
+    cells = [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1]) if z[i, j] == z[i, j]]
+    click_targets(
+        fig,
+        [str(matrix.columns[j]) for _, j in cells],
+        [rows[i] for i, _ in cells],
+        [pd.Timestamp(matrix.index[i]).date().isoformat() for i, _ in cells],
+        [f"{rows[i]} +{matrix.columns[j]}: {z[i, j]:.1%}" for i, j in cells],
     )
     fig.update_yaxes(autorange="reversed", title=y_title, type="category")
     fig.update_xaxes(title=x_title, type="category")
@@ -842,7 +879,11 @@ def pyramid_chart(df: pd.DataFrame, title: str, share_label: str, lang: str = "z
             base=[-w / 2 for w in widths],
             orientation="h",
             marker_color=colors,
-            customdata=[[a, n] for a, n in zip(df["label"], counts, strict=True)],
+            # label and count for the hover, then the tier key a click names (drill.selected)
+            customdata=[
+                [a, n, k]
+                for a, n, k in zip(df["label"], counts, df.get("tier", df["label"]), strict=True)
+            ],
             hovertemplate="%{customdata[0]}：%{customdata[1]}<extra></extra>"
             if lang == "zh"
             else "%{customdata[0]}: %{customdata[1]}<extra></extra>",
@@ -956,6 +997,13 @@ def segment_heatmap(
             hoverinfo="skip",
         )
     )
+    keys = df["segment"] if "segment" in df else df["label"]
+    n = len(cols)
+    headers = list(columns.values())
+    click_targets(  # a click on a cell names the segment (customdata) and its label (y)
+        fig, headers * len(df), [lab for lab in df["label"] for _ in range(n)],
+        [k for k in keys for _ in range(n)],
+    )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
     return themed(fig, title)

@@ -32,6 +32,7 @@ DOMAIN_MODULES = (
     "customers",
     "metrics",
     "explain",
+    "drill",
 )
 # Functions that are not page reads: they write, or take something no page passes.
 NOT_PAGE_CALLS = frozenset({"snapshot.freeze"})
@@ -86,7 +87,26 @@ def _arguments(con: db.Connection, filters: Filters) -> dict[str, Any] | None:
         "customer_ids": ids,
         "calibration_end": period.end - dt.timedelta(days=180),
         "observation_end": period.end,
+        # One clicked element per drill-down list (crm_core.drill).
+        "tier": "regular",
+        "segment": "important_value",
+        "stage": "stability",
+        "cohort": period.start,
+        "months_since": 1,
+        "month": period.end,
+        "step": _first_funnel_step(con, filters),
     }
+
+
+def _first_funnel_step(con: db.Connection, filters: Filters) -> str:
+    # The funnel's second step (its first when it has one), "" without leads.
+    from crm_core import pipeline
+
+    stats = pipeline.stage_stats(con, None, None, filters)
+    if stats.empty:
+        return ""
+    steps = pipeline.stage_order(stats).steps
+    return steps[min(1, len(steps) - 1)]
 
 
 def _build(

@@ -240,14 +240,9 @@ def lead_funnel(
     it was lost at when the stage column names one (outcome 'lost' on stage '报价'), otherwise
     (stage '战败' / 'Lost') only `lost_reached` (default: the entry stage)."""
     order = order or stage_order(stats)
-    rank = {_norm(s): i for i, s in enumerate(order.stages)}
     m = len(order.stages)
-    lost_rank = rank.get(_norm(lost_reached), 0) if lost_reached else 0
     cls = _classify(stats["stage"], stats["outcome"], set(order.won_values), set(order.lost_values))
-    at = stats["stage"].map(_norm).map(rank)
-    base = pd.Series(float(m), index=stats.index)
-    r = base.mask(cls == "open", at.fillna(0)).mask(cls == "lost", at.fillna(lost_rank))
-    df = stats.assign(rank=r.astype(int), cls=cls)
+    df = stats.assign(rank=reached_ranks(stats, order, lost_reached), cls=cls)
     steps = pd.DataFrame({"rank": range(m + 1), "step": order.steps})
     segs = df["segment"].drop_duplicates()
     grid = segs.to_frame().merge(steps, how="cross")
@@ -269,6 +264,22 @@ def lead_funnel(
     out["key"] = out["step"].map(stage_key)
     cols = ["segment", "step", "key", "reached", "open_here", "lost_here", "conversion"]
     return out[[*cols, "share_of_entry"]].astype({"open_here": int, "lost_here": int})
+
+
+def reached_ranks(
+    rows: pd.DataFrame, order: StageOrder, lost_reached: str | None = None
+) -> pd.Series:
+    """The index in order.steps of the last funnel step each row (a `stage`, `outcome` pair:
+    stage_stats rows or single leads) reached, by lead_funnel's rules: an open lead its stage
+    (unknown stages: the entry step), a won lead the won step, a lost lead the stage it was
+    lost at, else `lost_reached` (default: the entry step)."""
+    rank = {_norm(s): i for i, s in enumerate(order.stages)}
+    lost_rank = rank.get(_norm(lost_reached), 0) if lost_reached else 0
+    cls = _classify(rows["stage"], rows["outcome"], set(order.won_values), set(order.lost_values))
+    at = rows["stage"].map(_norm).map(rank)
+    base = pd.Series(float(len(order.stages)), index=rows.index)
+    r = base.mask(cls == "open", at.fillna(0)).mask(cls == "lost", at.fillna(lost_rank))
+    return r.astype(int)
 
 
 def close_rates(stats: pd.DataFrame, order: StageOrder | None = None) -> pd.DataFrame:

@@ -425,10 +425,7 @@ def customer_search(con: db.Connection, f: Filters) -> None:
                 )
     chosen = st.session_state.pop("_crm_open_customer", None)
     if chosen:
-        params = {"id": chosen}
-        if st.query_params.get("lang") in i18n.LANGS:
-            params["lang"] = st.query_params["lang"]
-        st.switch_page(CUSTOMER_PAGE, query_params=params)
+        open_customer(chosen)
 
 
 def _check_params(options: dict[str, list[str]]) -> None:
@@ -522,15 +519,24 @@ def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
     (container or st).caption(md(line))
 
 
-def chart(fig: Any, name: str, container: Any = None) -> None:
+def chart(fig: Any, name: str, container: Any = None, select: str | None = None) -> Any:
     """A plotly chart (toolbar hints in the session's language) with PNG and SVG downloads,
-    rendered only when clicked."""
+    rendered only when clicked. With `select` (a plotly selection mode, "points"), a click reruns
+    the page and the selection event is returned (crm_core.drill.selected reads it); None
+    otherwise."""
     from crm_core import charts, images
 
     box = container or st
     # Formatted hovers, then category names escaped: no <a href> links in charts or SVGs.
     fig = safe_figure(charts.localise_hovers(fig, lang()))
-    box.plotly_chart(fig, key=f"chart_{name}", config=charts.plotly_config(lang()))
+    config = charts.plotly_config(lang())
+    if select:
+        event = box.plotly_chart(
+            fig, key=f"chart_{name}", config=config, on_select="rerun", selection_mode=select
+        )
+    else:
+        event = None
+        box.plotly_chart(fig, key=f"chart_{name}", config=config)
 
     def render(fmt: str) -> Callable[[], bytes]:
         return lambda: images.figure_image(fig, fmt)
@@ -545,6 +551,7 @@ def chart(fig: Any, name: str, container: Any = None) -> None:
                 key=f"dl_{name}_{fmt}",
                 on_click="ignore",
             )
+    return event
 
 
 def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
@@ -580,6 +587,43 @@ def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) ->
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def open_customer(customer_id: Any) -> None:
+    """Switch to the Customer 360 page of `customer_id` (/customer?id=…), keeping ?lang=."""
+    params = {"id": str(customer_id)}
+    if st.query_params.get("lang") in i18n.LANGS:
+        params["lang"] = st.query_params["lang"]
+    st.switch_page(CUSTOMER_PAGE, query_params=params)
+
+
+def drill_list(
+    df: pd.DataFrame,
+    name: str,
+    what: str,
+    label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    count: str = "drill.rows",
+) -> None:
+    """The customers (or leads: `count` names the caption's message) behind a clicked chart element (a crm_core.drill result): a caption naming
+    the element (`what`, escaped: it may be a data value) and the row count, the rows as a
+    table where choosing a row opens that customer's 360 page, and audited CSV / XLSX
+    downloads of the same rows (scoped: the rows come from the session's filters)."""
+    from crm_core import drill
+
+    st.caption(t(count, what=md(what), n=num(len(df))))
+    shown = table(
+        df, label, key=f"drill_rows_{name}", on_select="rerun", selection_mode="single-row"
+    )
+    st.caption(t("drill.open_hint"))
+    table_downloads(shown, f"drill-{name}")
+    state = st.session_state.get(f"drill_rows_{name}")
+    row = drill.selected_row(state)
+    if row is not None and row < len(df):
+        cid = df["customer_id"].iloc[row]
+        if isinstance(cid, str) and cid:
+            open_customer(cid)
+        else:
+            st.caption(t("drill.no_customer"))
 
 
 def labels(prefix: str) -> dict[str, str]:

@@ -373,8 +373,11 @@ def customer_values(
     filters: Filters = NO_FILTERS,
     measure: str = "revenue",
     cuts: Sequence[float] = TIER_CUTS,
+    tier: str | None = None,
+    segment: str | None = None,
 ) -> pd.DataFrame:
-    """One row per customer known as of period.end (value_customers.sql), with stable keys.
+    """One row per customer known as of period.end (value_customers.sql), with stable keys;
+    only tier `tier` (TIER_KEYS key) and / or RFM segment `segment` (SEGMENTS key) when given.
 
     Columns: customer_id, name, owner, region, source, customer_type, tier (TIER_KEYS key),
     rfm_segment (SEGMENTS key, None for non-buyers), net_revenue, gross_revenue,
@@ -385,8 +388,8 @@ def customer_values(
         con,
         "value_customers",
         **_params(period, filters, measure, cuts),
-        tier_no=None,
-        rfm_code=None,
+        tier_no=TIER_KEYS.index(tier) + 1 if tier is not None else None,
+        rfm_code=SEGMENT_BY_KEY[segment].code if segment is not None else None,
     )
     df["tier"] = df["tier_no"].map(dict(enumerate(TIER_KEYS, start=1)))
     df["rfm_segment"] = df["rfm_code"].map({s.code: s.key for s in SEGMENTS})

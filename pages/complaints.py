@@ -2,9 +2,10 @@
 
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
-from crm_core import charts, ui
+from crm_core import charts, drill, ui
 from crm_core import complaints as c
 from crm_core.filters import inapplicable
 from crm_core.i18n import fmt_date, fmt_pct
@@ -47,7 +48,14 @@ with tabs[0]:
     by_group = c.trend_by(con, period, grain, by, f)
     title = tx("trend_title")
     fig = charts.complaint_trend(by_group, totals, spikes, title, names, lang, stacked, month)
-    ui.chart(fig, "complaints_trend")
+    clicked = drill.selected(ui.chart(fig, "complaints_trend", select="points"), "x")
+    if month and clicked:
+        when = pd.Timestamp(clicked[0]).date()
+        rows = ui.cached(drill.complaint_month_customers, con, when, f)
+        what = ui.t("drill.month", year=when.year, month=when.month)
+        ui.drill_list(rows, f"complaints-{when:%Y-%m}", what, lambda d: drill.labelled(d, lang))
+    elif month:
+        st.caption(ui.t("drill.click_month"))
     ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")
     st.caption(tx("rates_note"))
     st.subheader(tx("spikes"))

@@ -1,8 +1,10 @@
 """Lifecycle: relationship stages and their rules, end patterns, funnels, new vs lost, cohorts."""
 
+import datetime as dt
+
 import streamlit as st
 
-from crm_core import charts, i18n, lifecycle, ui
+from crm_core import charts, drill, i18n, lifecycle, ui
 
 ui.page_guard()
 
@@ -35,7 +37,13 @@ with tabs[0]:
     title, count, revenue = (
         ui.t(f"lifecycle.{k}") for k in ("stages_title", "customers", "revenue")
     )
-    ui.chart(charts.stage_bars(rep.counts, stages, title, count, revenue, lang), "lifecycle_stages")
+    fig = charts.stage_bars(rep.counts, stages, title, count, revenue, lang)
+    clicked = drill.selected(ui.chart(fig, "lifecycle_stages", select="points"))
+    if hit := next((k for k in clicked if k in lifecycle.STAGES), None):
+        rows = ui.cached(drill.stage_customers, con, rep.as_of, hit, f)
+        ui.drill_list(rows, f"stage-{hit}", stages[hit], lambda d: drill.labelled(d, lang))
+    else:
+        st.caption(ui.t("drill.click_stage"))
     st.caption(ui.t("lifecycle.rules_help"))
     stage = st.selectbox(
         ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
@@ -104,4 +112,12 @@ with tabs[4]:
         ui.t("lifecycle.cohort"),
         lang,
     )
-    ui.chart(heat, "lifecycle_cohorts")
+    event = ui.chart(heat, "lifecycle_cohorts", select="points")
+    cell, months = drill.selected(event), drill.selected(event, "x")
+    if cell and months:
+        cohort, k = dt.date.fromisoformat(str(cell[0])[:10]), int(months[0])
+        rows = ui.cached(drill.cohort_customers, con, rep.as_of, cohort, k, f)
+        what = ui.t("drill.cohort_cell", cohort=i18n.fmt_date(cohort, lang), k=k)
+        ui.drill_list(rows, f"cohort-{cohort}-{k}", what, lambda d: drill.labelled(d, lang))
+    else:
+        st.caption(ui.t("drill.click_cohort"))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import charts, i18n, pipeline, ui
+from crm_core import charts, drill, i18n, pipeline, ui
 
 ui.page_guard()
 
@@ -39,7 +39,14 @@ else:
     kpis[3].metric(ui.t("pipeline.ratio"), f"1 : {ratio:.1f}" if ratio else "–")
     steps = [pipeline.stage_label(s, lang) for s in rep.funnel["step"]]
     funnel = charts.stage_funnel(steps, rep.funnel["reached"].tolist(), "")
-    ui.chart(funnel, "pipeline_funnel")
+    clicked = drill.selected(ui.chart(funnel, "pipeline_funnel", select="points"), "point_index")
+    if clicked and int(clicked[0]) < len(rep.funnel):
+        step = rep.funnel["step"].iloc[int(clicked[0])]
+        rows = ui.cached(drill.funnel_step_leads, con, start, end, step, f)
+        what, label = steps[int(clicked[0])], lambda d: drill.labelled(d, lang)
+        ui.drill_list(rows, "funnel", what, label, count="drill.leads")
+    else:
+        st.caption(ui.t("drill.click_step"))
     if rep.unplaced_lost:
         st.caption(ui.t("pipeline.lost_note", n=ui.num(rep.unplaced_lost), stage=ui.md(steps[0])))
     show(rep.funnel.drop(columns=["segment", "key"]))

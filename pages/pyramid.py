@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import charts, i18n, ui, value
+from crm_core import charts, drill, i18n, ui, value
 
 ui.page_guard()
 
@@ -16,15 +16,19 @@ if period is None:
     st.stop()
 
 
-def table(df, cols):
+def table(df, cols, **kw):
     """The columns under translated headers, shares as percentages; returns the shown frame."""
     pct, num = ui.percent_column(), st.column_config.NumberColumn(format="localized")
     numbers = df[cols].select_dtypes("number").columns
     config = {t(f"pyramid.col.{c}"): pct if c.endswith("share") else num for c in numbers}
     places = {c: ui.PERCENT_PLACES if c.endswith("share") else 2 for c in cols}
     shown = df[cols].round(places).rename(columns=lambda c: t(f"pyramid.col.{c}"))
-    st.dataframe(shown, hide_index=True, column_config=config, placeholder=i18n.MISSING)
+    st.dataframe(shown, hide_index=True, column_config=config, placeholder=i18n.MISSING, **kw)
     return shown
+
+
+def listed(name, rows, what):  # the customers behind a click, rows open the Customer 360
+    ui.drill_list(rows, name, what, lambda d: drill.labelled(d, lang))
 
 
 def span(p):
@@ -45,9 +49,14 @@ with tabs[0]:
     left, right = st.columns(2)
     share = t(f"pyramid.share_{measure}")
     fig = charts.pyramid_chart(pyr, t("pyramid.chart_pyramid"), share, lang)
-    ui.chart(fig, "pyramid", left)
+    clicked = drill.selected(ui.chart(fig, "pyramid", left, select="points"))
     with right:
         table(pyr, value.PYRAMID_COLUMNS)
+    if tier := next((k for k in clicked if k in value.TIER_KEYS), None):
+        rows = ui.cached(drill.tier_customers, con, period, tier, f, measure)
+        listed(f"tier-{tier}", rows, value.tier_name(tier, lang))
+    else:
+        st.caption(t("drill.click_tier"))
 with tabs[1]:
     par = ui.cached(value.pareto, con, period, f)
     top = i18n.fmt_pct(par.top_revenue_share)
@@ -62,8 +71,20 @@ with tabs[2]:
     segs = ui.cached(value.rfm_segments, con, period, f, lang)
     st.caption(t("pyramid.rfm_note"))
     heat = {c: t(f"pyramid.col.{c}") for c in value.HEATMAP_METRICS}
-    ui.chart(charts.segment_heatmap(segs, heat, t("pyramid.rfm_chart"), lang), "rfm_segments")
-    table(segs, value.SEGMENT_COLUMNS)
+    fig = charts.segment_heatmap(segs, heat, t("pyramid.rfm_chart"), lang)
+    by_label = dict(zip(segs["label"], segs["segment"], strict=True))
+    cell = drill.selected(ui.chart(fig, "rfm_segments", select="points"), "y")
+    pick = st.session_state.get("rfm_pick")
+    table(
+        segs, value.SEGMENT_COLUMNS, key="rfm_pick", on_select="rerun", selection_mode="single-row"
+    )
+    row = drill.selected_row(pick)
+    seg = segs["segment"].iloc[row] if row is not None else by_label.get(next(iter(cell), None))
+    if seg:
+        rows = ui.cached(drill.segment_customers, con, period, seg, f)
+        listed(f"segment-{seg}", rows, value.SEGMENT_BY_KEY[seg].name(lang))
+    else:
+        st.caption(t("drill.click_segment"))
 with tabs[3]:
     mig = ui.cached(value.tier_migration, con, period, f, measure, lang=lang)
     keys = ("upgrades", "downgrades", "new", "revenue_at_stake")

@@ -1,0 +1,20 @@
+-- Grain: one row per customer with complaints received in [$start, $end_excl) (one month of the
+-- complaint trend, on the receipt clock), under the global filters and the scope; complaints
+-- without a customer id form one row with a NULL id, so the rows' complaints add up to the
+-- month's bar. Most complaints first, then by id.
+WITH
+-- @include f_complaints
+SELECT
+    k.customer_id,
+    c.name,
+    coalesce(max(k.region), c.region) AS region,
+    c.owner,
+    count(*) AS complaints,
+    min(k.received_at) AS first_received_at,
+    max(k.received_at) AS last_received_at
+FROM f_complaints AS k
+LEFT JOIN customers AS c ON c.customer_id = k.customer_id
+WHERE k.received_at >= CAST($start AS TIMESTAMP)
+  AND k.received_at < CAST($end_excl AS TIMESTAMP)
+GROUP BY k.customer_id, c.name, c.region, c.owner
+ORDER BY complaints DESC, k.customer_id
