@@ -59,6 +59,39 @@ def has(key: str) -> bool:
     return key in catalogue()
 
 
+def table_label(table: str, lang: str = DEFAULT_LANG) -> str:
+    """A data table's name for people: orders -> 订单 (the name itself when unknown)."""
+    return t(f"table.{table}", lang) if has(f"table.{table}") else table
+
+
+def field_label(column: str, lang: str = DEFAULT_LANG) -> str:
+    """A canonical field's name for people: order_id -> 订单编号; "" (unmapped) -> （不导入）."""
+    if not column:
+        return t("field.unmapped", lang)
+    return t(f"field.{column}", lang) if has(f"field.{column}") else column
+
+
+def encoding_label(encoding: str, lang: str = DEFAULT_LANG) -> str:
+    """A text encoding as the Data page names it: utf-8-sig -> UTF-8（带 BOM）."""
+    key = f"encoding_name.{encoding.lower()}"
+    return t(key, lang) if has(key) else encoding.upper()
+
+
+_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def delimiter_label(delimiter: str, lang: str = DEFAULT_LANG) -> str:
+    """A CSV delimiter in words: "," -> 逗号; another character as itself, quoted."""
+    name = _DELIMITERS.get(delimiter)
+    return t(f"delimiter.{name}", lang) if name else repr(delimiter)
+
+
+def value_label(prefix: str, value: Any, lang: str = DEFAULT_LANG) -> str:
+    """A stored code shown in words, from message `prefix.<value>` (the value when unknown)."""
+    key = f"{prefix}.{value}"
+    return t(key, lang) if has(key) else str(value)
+
+
 def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
     """A number for people: 1,234,567 in English; 123.5万 / 1.2亿 in Chinese when large."""
     if x is None:
@@ -142,3 +175,78 @@ def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
 def month_tickformat(lang: str = DEFAULT_LANG) -> str:
     """Plotly tick format for monthly axes."""
     return "%Y年%m月" if lang == "zh" else "%b %Y"
+
+
+def _joined(values: Any, lang: str, label: Any = str) -> str:
+    if isinstance(values, (list, tuple)):
+        return t("filters.joiner", lang).join(label(v) for v in values)
+    return label(values)
+
+
+def note_text(note: Any, lang: str = DEFAULT_LANG, esc: Any = str) -> str:
+    """An ingest warning (ingest.Note) in `lang`; the English text when it names no message.
+    `esc` escapes what the user chose (file names, headers) for where it is shown."""
+    key = getattr(note, "key", "")
+    if not key or not has(f"ingest.note.{key}"):
+        return esc(str(note))
+    return t(f"ingest.note.{key}", lang, **_params(note.params, lang, esc))
+
+
+def problem_text(problem: Any, file_name: str, lang: str = DEFAULT_LANG, esc: Any = str) -> str:
+    """An ingest error (ingest.Problem) of `file_name` in `lang`: where, what, how many rows and
+    the first examples; its English description when it names no message."""
+    key = getattr(problem, "key", "")
+    if not key or not has(f"ingest.problem.{key}"):
+        return esc(problem.describe(file_name))
+    params = _params(problem.params, lang, esc)
+    if key == "ambiguous":
+        params["n"] = len(problem.params.get("headers", []))
+    params.setdefault("headers", "")
+    parts = [t(f"ingest.problem.{key}", lang, **params)]
+    if problem.column:
+        field = field_label(problem.column, lang)
+        parts.insert(
+            0,
+            t("ingest.where", lang, header=esc(problem.source_column), field=field)
+            if problem.source_column
+            else t("ingest.where_field", lang, field=field),
+        )
+    tail = []
+    if problem.count > 1 or problem.examples:
+        tail.append(t("ingest.count", lang, n=fmt_exact(problem.count)))
+    examples = [
+        " ".join(
+            x
+            for x in (
+                t("ingest.example_row", lang, row=r) if r is not None else "",
+                f"“{esc(v)}”" if v is not None else "",
+            )
+            if x
+        )
+        for r, v in problem.examples
+    ]
+    if examples:
+        tail.append(t("ingest.examples", lang, examples=t("filters.joiner", lang).join(examples)))
+    sep = "：" if lang == "zh" else ": "
+    comma = "，" if lang == "zh" else ", "
+    return esc(file_name) + sep + sep.join(parts) + (comma + comma.join(tail) if tail else "")
+
+
+def _params(params: dict[str, Any], lang: str, esc: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in ("field", "fields"):
+            out[name] = _joined(value, lang, lambda c: field_label(str(c), lang))
+        elif name == "table":
+            out[name] = table_label(str(value), lang)
+        elif name == "problem":
+            out[name] = problem_text(value, params.get("file", ""), lang, esc)
+        elif name == "notes":
+            out[name] = "；".join(note_text(n, lang, esc) for n in value)
+        elif name == "more":
+            out[name] = t("ingest.more", lang) if value else ""
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[name] = fmt_exact(value)
+        else:
+            out[name] = _joined(value, lang, lambda v: esc(str(v)))
+    return out

@@ -419,6 +419,7 @@ def customer_search(con: db.Connection, f: Filters) -> None:
                     t("customer.pick"),
                     list(labels),
                     index=None,
+                    placeholder=t("common.choose"),
                     format_func=labels.__getitem__,
                     key="_crm_customer_pick",
                     on_change=_open_customer,
@@ -770,6 +771,27 @@ def flash(message: str | None = None, kind: str = "success") -> None:
         getattr(st, kept_kind)(kept)
 
 
+def _css_string(text: str) -> str:
+    """`text` as a CSS string literal (for `content:`)."""
+    return '"' + "".join(c if c.isalnum() or c in " ·、，（）" else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def uploader_chrome() -> None:
+    """The file uploader's own words (Streamlit's "Upload", "200MB per file") in this session's
+    language: Streamlit has no option for them, so they are replaced by CSS on this page."""
+    drop = "[data-testid=stFileUploaderDropzone]"
+    button = _css_string(t("data.upload_button"))
+    limit = _css_string(t("data.upload_limit", mb=st.get_option("server.maxUploadSize")))
+    st.html(
+        f"<style>{drop} [data-testid=stBaseButton-secondary] [data-testid=stMarkdownContainer] p"
+        "{display:none}"
+        f"{drop} [data-testid=stBaseButton-secondary] [data-testid=stMarkdownContainer]::after"
+        f"{{content:{button}}}"
+        "[data-testid=stFileUploaderDropzoneInstructions] span{display:none}"
+        f"[data-testid=stFileUploaderDropzoneInstructions] > div::after{{content:{limit}}}</style>"
+    )
+
+
 def uploader_key() -> str:
     """The Data page's file-uploader key: a new key (after a load) is an empty uploader."""
     return f"uploads_{st.session_state.get('_crm_upload_round', 0)}"
@@ -943,13 +965,17 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
                 )
             )
         except ingest.IngestError as e:
-            st.error(md_lines(e))
+            if e.reports:
+                report_messages(e.reports)
+            else:
+                st.error(md_lines(e))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=md(report.encoding) + ("" if encoding else t("data.detected")),
-                delimiter=md(repr(report.delimiter)),
+                encoding=md(i18n.encoding_label(report.encoding, lang()))
+                + ("" if encoding else t("data.detected")),
+                delimiter=md(i18n.delimiter_label(report.delimiter, lang())),
                 n=len(report.headers),
             )
         )
@@ -966,6 +992,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     table = st.selectbox(
         t("data.table"),
         tables,
+        format_func=lambda name: i18n.table_label(name, lang()),
         key=f"{key}_table",
         index=tables.index(report.table) if report.table in tables else None,
         placeholder=t("data.choose_table"),
@@ -1007,7 +1034,11 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         disabled=[fc, nt, ex],
         column_config={
             mt: st.column_config.SelectboxColumn(
-                options=targets, help=t("data.required", cols=", ".join(sorted(required)))
+                options=targets,
+                format_func=lambda c: i18n.field_label(str(c), lang()),
+                help=t("data.required", cols=field_names(sorted(required)))
+                + "\n\n"
+                + t("field.hint", names=", ".join(c for c in targets if c)),
             )
         },
     )
@@ -1017,12 +1048,17 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     )
 
 
+def field_names(columns: list[str]) -> str:
+    """Canonical fields in this session's words: 订单编号、客户编号."""
+    return t("filters.joiner").join(i18n.field_label(c, lang()) for c in columns)
+
+
 def guess_notes(report: ingest.FileReport) -> dict[str, str]:
     """The mapping table's note per file column: a guessed column, or a candidate of a tie."""
     notes = {g.header: t("data.guessed") for g in report.inferred.values()}
     for col, headers in report.ambiguous.items():
         for h in headers:
-            notes[h] = t("data.candidate", col=col)
+            notes[h] = t("data.candidate", col=i18n.field_label(col, lang()))
     return notes
 
 
@@ -1032,7 +1068,7 @@ def guesses(report: ingest.FileReport) -> None:
     lines = [
         t(
             f"data.guess_{g.rule}",
-            col=g.column,
+            col=i18n.field_label(g.column, lang()),
             header=md(g.header),
             share=f"{g.matched / g.values:.0%}",
             distinct=f"{g.matched:,}",
@@ -1043,21 +1079,24 @@ def guesses(report: ingest.FileReport) -> None:
     if lines:
         st.info(t("data.guessed_info") + "\n\n" + "\n".join(f"- {x}" for x in lines))
     for col, headers in report.ambiguous.items():
-        st.warning(t("data.ambiguous", col=col, headers="、".join(md(h) for h in headers)))
+        name = i18n.field_label(col, lang())
+        st.warning(t("data.ambiguous", col=name, headers="、".join(md(h) for h in headers)))
 
 
 def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
     """(kind, text) of the errors, warnings and successes of a validation or load."""
     lines = []
     for r in reports:
+        here = lang()
         if r.errors:
-            lines.append(("error", md_lines(r.error_text())))
-        lines += [("warning", md_lines(w)) for w in r.warnings]
+            text = "\n".join(i18n.problem_text(p, r.file_name, here) for p in r.errors)
+            lines.append(("error", md_lines(text)))
+        lines += [("warning", md_lines(i18n.note_text(w, here))) for w in r.warnings]
         if r.ok and r.rows_read:
             ok = t(
                 "data.file_ok",
                 file=md(r.file_name),
-                table=md(r.table),
+                table=md(i18n.table_label(r.table, lang())) if r.table else "",
                 read=f"{r.rows_read:,}",
                 loaded=f"{r.rows_loaded:,}",
                 rejected=f"{r.rows_rejected:,}",
@@ -1076,6 +1115,11 @@ def history_table(hist: pd.DataFrame) -> None:
     """The load history with its warnings decoded."""
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
+    here = lang()
+    show["table_name"] = show["table_name"].map(lambda x: i18n.table_label(x, here))
+    show["mode"] = show["mode"].map(lambda x: i18n.value_label("load_mode", x, here))
+    show["status"] = show["status"].map(lambda x: i18n.value_label("load_status", x, here))
+    show["encoding"] = show["encoding"].map(lambda x: i18n.encoding_label(x, here))
     labelled_table(show, "data.hist", width="stretch")
 
 
@@ -1331,8 +1375,12 @@ def users_panel() -> None:
             auth.ROLES,
             format_func={r: t(f"auth.role.{r}") for r in auth.ROLES}.__getitem__,
         )
-        regions = st.multiselect(t("auth.users.regions"), options.get("region", []))
-        owners = st.multiselect(t("auth.users.owners"), options.get("owner", []))
+        regions = st.multiselect(
+            t("auth.users.regions"), options.get("region", []), placeholder=t("common.choose")
+        )
+        owners = st.multiselect(
+            t("auth.users.owners"), options.get("owner", []), placeholder=t("common.choose")
+        )
         password = st.text_input(
             t("auth.password"), type="password", help=t("auth.users.password_help")
         )

@@ -28,7 +28,10 @@ except clv.ClvRefused as e:
 
 s = report.summary
 as_of = i18n.fmt_date(s["as_of"], ui.lang())
-st.caption(ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])))
+st.caption(
+    ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])),
+    help=ui.t("clv.caption_help"),
+)
 if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
     for col, key in zip(st.columns(2), ("customers", "repeat_buyers"), strict=True):
         ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
