@@ -26,6 +26,12 @@ def spark_warehouse() -> str:
     return os.environ.get("CRM_LENS_SPARK_WAREHOUSE") or str(ROOT / "data" / "spark-warehouse")
 
 
+def currency() -> str:
+    """The currency symbol of money in tables: $CRM_LENS_CURRENCY, else ¥ (the exports are
+    in yuan whatever the reader's language)."""
+    return os.environ.get("CRM_LENS_CURRENCY", "¥")
+
+
 # PostgreSQL: connections one app process may hold, and how long to wait for the server (s).
 PG_POOL_SIZE = int(os.environ.get("CRM_LENS_PG_POOL_SIZE", "8"))
 PG_CONNECT_TIMEOUT = float(os.environ.get("CRM_LENS_PG_CONNECT_TIMEOUT", "10"))

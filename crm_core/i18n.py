@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +91,29 @@ def value_label(prefix: str, value: Any, lang: str = DEFAULT_LANG) -> str:
     """A stored code shown in words, from message `prefix.<value>` (the value when unknown)."""
     key = f"{prefix}.{value}"
     return t(key, lang) if has(key) else str(value)
+
+
+# Result columns by what they hold (crm_core names), for the format of table cells.
+_MONEY_COLUMN = re.compile(
+    r"(?:^|_)(?:revenue|amount|monetary|clv|value|spend|paid|compensation|cost|price|profit)"
+    r"(?:_|$)"
+)
+_HOURS_COLUMN = re.compile(r"(?:^|_)(?:h|hours)(?:_|$)")
+_DAYS_COLUMN = re.compile(r"(?:^|_)days(?:_|$)")
+
+
+def number_format(column: Any, currency: str = "¥") -> str | None:
+    """The printf format of a numeric table column (st.column_config.NumberColumn): money with
+    the currency and 2 decimals (¥1,234.50), hours with one decimal, days whole, all with
+    thousands separators; None for other columns (counts, shares: formatted elsewhere)."""
+    name = str(column)
+    if _MONEY_COLUMN.search(name):
+        return currency.replace("%", "%%") + "%,.2f"
+    if _HOURS_COLUMN.search(name):
+        return "%,.1f"
+    if _DAYS_COLUMN.search(name):
+        return "%,.0f"
+    return None
 
 
 def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:

@@ -33,6 +33,7 @@ from crm_core import (
     summaries,
     uploads,
 )
+from crm_core.config import currency as currency_symbol
 from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 from crm_core.text import md_escape, safe_figure
 
@@ -614,6 +615,15 @@ def table(
         for c in df.columns
         if needs_separators(c, df[c])
     }
+    currency = currency_symbol()
+    config |= {
+        names[c]: st.column_config.NumberColumn(format=fmt)
+        for c in df.columns
+        if not is_share(c)
+        and pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+        and (fmt := i18n.number_format(c, currency))
+    }
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
     display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
@@ -773,7 +783,11 @@ def flash(message: str | None = None, kind: str = "success") -> None:
 
 def _css_string(text: str) -> str:
     """`text` as a CSS string literal (for `content:`)."""
-    return '"' + "".join(c if c.isalnum() or c in " ·、，（）" else f"\\{ord(c):x} " for c in text) + '"'
+    return (
+        '"'
+        + "".join(c if c.isalnum() or c in " ·、，（）" else f"\\{ord(c):x} " for c in text)
+        + '"'
+    )
 
 
 def uploader_chrome() -> None:
@@ -988,11 +1002,11 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
 
 def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     """Table choice + editable header mapping for one uploaded file; returns the source to load."""
-    tables = list(ingest.TABLES)
+    tables, here = list(ingest.TABLES), lang()
     table = st.selectbox(
         t("data.table"),
         tables,
-        format_func=lambda name: i18n.table_label(name, lang()),
+        format_func=lambda name: i18n.table_label(name, here),
         key=f"{key}_table",
         index=tables.index(report.table) if report.table in tables else None,
         placeholder=t("data.choose_table"),
@@ -1035,7 +1049,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         column_config={
             mt: st.column_config.SelectboxColumn(
                 options=targets,
-                format_func=lambda c: i18n.field_label(str(c), lang()),
+                format_func=lambda c: i18n.field_label(str(c), here),
                 help=t("data.required", cols=field_names(sorted(required)))
                 + "\n\n"
                 + t("field.hint", names=", ".join(c for c in targets if c)),

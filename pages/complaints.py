@@ -52,7 +52,7 @@ with tabs[0]:
     st.subheader(tx("spikes"))
     rule = {"windows": c.SPIKE_WINDOWS, "z": c.SPIKE_Z, "n": c.SPIKE_MIN_COUNT}
     st.caption(tx("spike_rule", **rule), help=tx("spike_rule_help", **rule))
-    crossed = spikes.assign(triggers_text=c.spike_triggers(spikes, tx("total")))
+    crossed = spikes.assign(triggers_text=c.spike_triggers(spikes, names["total"]))
     cols = ["start_date", "end_date", "complaints", "baseline", "trigger_z", "triggers_text"]
     show(crossed[[*cols, "drivers_text"]])
     fig = charts.complaint_yoy(c.year_over_year(con, period, f), tx("yoy_title"), names, lang)

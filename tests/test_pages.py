@@ -130,14 +130,15 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
     assert editor.loc["订单号", "说明"] == ""  # matched by its header: no note
     # 2 of 2 values are dates: 100 %; the header is escaped for Markdown (日期X has nothing to
     # escape).
-    assert any("order_date ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
+    # The field by its Chinese label (order_date is 下单日期).
+    assert any("下单日期 ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
     two = "订单号,客户编号,开票X,付款X,金额\nA1,C1,2024/1/31,2024/2/3,10\nA2,C2,2024/2/1,2024/2/4,20\n"
     at.get("file_uploader")[0].set_value(("two.csv", two.encode(), "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     editor = at.dataframe[0].value.set_index("文件列")
     # A tie: nothing pre-selected, both candidates named.
     assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["", ""]
-    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：order_date"] * 2
+    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：下单日期"] * 2
     assert any("开票X、付款X" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
@@ -347,17 +348,24 @@ def _money_script() -> None:
 
     from crm_core import ui
 
-    ui.table(pd.DataFrame({"owner": ["a"], "revenue": [1234567.5], "year": [2024]}))
+    frame = {"owner": ["a"], "revenue": [1234567.5], "year": [2024], "orders": [12345]}
+    ui.table(pd.DataFrame(frame | {"median_h": [3.25], "recency_days": [12.4]}))
 
 
-def test_tables_format_money_localized() -> None:
+def test_tables_format_money_hours_days_and_counts() -> None:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_money_script).run()
     assert not at.exception, [e.value for e in at.exception]
     config = json.loads(at.dataframe[0].proto.columns)
-    assert config["revenue"]["type_config"]["format"] == "localized"
-    assert "year" not in config
+    fmt = {c: v["type_config"]["format"] for c, v in config.items() if "type_config" in v}
+    # Money ¥1,234,567.50, hours 3.2 (one decimal), days 12 (whole), a count 12,345; a year as is.
+    assert fmt == {
+        "revenue": "¥%,.2f",
+        "orders": "localized",
+        "median_h": "%,.1f",
+        "recency_days": "%,.0f",
+    }
 
 
 def unescaped(markdown: str) -> str:
@@ -382,7 +390,9 @@ def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Pat
         "GB18030 / GBK (Simplified Chinese)",
     ]
     facts = " ".join(c.value for c in at.main.caption)
-    assert "Encoding gb18030 (detected)" in facts, facts
+    # The detected encoding in words (i18n.encoding_label), then "(detected)".
+    assert "Encoding GB18030" in facts and "Simplified Chinese" in facts, facts
+    assert facts.index("Simplified Chinese") < facts.index("(detected)"), facts
     assert at.selectbox(key="file0_table").value == "complaints"
     # A chosen encoding is used as it is, and a wrong one says so instead of guessing.
     choice.set_value("utf-8").run()
@@ -390,7 +400,7 @@ def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Pat
     assert any("not UTF-8 (the encoding chosen)" in unescaped(e.value) for e in at.error)
     at.selectbox(key="file0_encoding").set_value("gb18030").run()
     facts = " ".join(c.value for c in at.main.caption)
-    assert "Encoding gb18030 ·" in facts and "(detected)" not in facts, facts
+    assert "Encoding GB18030" in facts and "(detected)" not in facts, facts
 
 
 @pytest.mark.parametrize(
