@@ -1023,6 +1023,10 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
             )
         )
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
+    # The choices are the fields' words (the grid's cells and its screen-reader text alike);
+    # the English names are in the column's help.
+    named = {i18n.field_label(c, here): c for c in targets}
+    word = {c: w for w, c in named.items()}
     required = set(ingest.TABLES[table].required)
     guesses(report)
     fc, mt, nt, ex = t("data.file_column"), t("data.maps_to"), t("data.note"), t("data.example")
@@ -1030,7 +1034,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     frame = pd.DataFrame(
         {
             fc: report.headers,
-            mt: [report.mapping.get(h, "") for h in report.headers],
+            mt: [word.get(report.mapping.get(h, ""), word[""]) for h in report.headers],
             nt: [notes.get(h, "") for h in report.headers],
             ex: [
                 str(report.preview[h].iloc[0])
@@ -1048,15 +1052,15 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         disabled=[fc, nt, ex],
         column_config={
             mt: st.column_config.SelectboxColumn(
-                options=targets,
-                format_func=lambda c: i18n.field_label(str(c), here),
+                options=list(named),
+                required=True,
                 help=t("data.required", cols=field_names(sorted(required)))
                 + "\n\n"
                 + t("field.hint", names=", ".join(c for c in targets if c)),
             )
         },
     )
-    mapping = {r[fc]: r[mt] or "" for _, r in edited.iterrows()}
+    mapping = {r[fc]: named.get(r[mt], "") if r[mt] else "" for _, r in edited.iterrows()}
     return ingest.Source(
         Path(st.session_state[f"{key}_path"]), table, mapping, name=report.file_name
     )
@@ -1130,10 +1134,14 @@ def history_table(hist: pd.DataFrame) -> None:
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
     here = lang()
-    show["table_name"] = show["table_name"].map(lambda x: i18n.table_label(x, here))
-    show["mode"] = show["mode"].map(lambda x: i18n.value_label("load_mode", x, here))
-    show["status"] = show["status"].map(lambda x: i18n.value_label("load_status", x, here))
-    show["encoding"] = show["encoding"].map(lambda x: i18n.encoding_label(x, here))
+    words = {  # codes in words; a missing value (an emptied table has no file) stays missing
+        "table_name": lambda x: i18n.table_label(x, here),
+        "mode": lambda x: i18n.value_label("load_mode", x, here),
+        "status": lambda x: i18n.value_label("load_status", x, here),
+        "encoding": lambda x: i18n.encoding_label(x, here),
+    }
+    for col, say in words.items():
+        show[col] = show[col].map(say, na_action="ignore")
     labelled_table(show, "data.hist", width="stretch")
 
 

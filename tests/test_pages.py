@@ -125,7 +125,7 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
     assert not at.exception, [e.value for e in at.exception]
     editor = at.dataframe[0].value.set_index("文件列")
     # Pre-selected and marked as a guess, for the user to confirm.
-    assert editor.loc["日期X", "对应字段"] == "order_date"
+    assert editor.loc["日期X", "对应字段"] == "下单日期"  # order_date, in words
     assert editor.loc["日期X", "说明"] == "推测，请确认"
     assert editor.loc["订单号", "说明"] == ""  # matched by its header: no note
     # 2 of 2 values are dates: 100 %; the header is escaped for Markdown (日期X has nothing to
@@ -137,7 +137,7 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
     assert not at.exception, [e.value for e in at.exception]
     editor = at.dataframe[0].value.set_index("文件列")
     # A tie: nothing pre-selected, both candidates named.
-    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["", ""]
+    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["（不导入）", "（不导入）"]
     assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：下单日期"] * 2
     assert any("开票X、付款X" in w.value for w in at.warning), [w.value for w in at.warning]
 
