@@ -936,3 +936,28 @@ def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: N
     assert any(md_escape(takeaway) in m.value for m in at.markdown)
     kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
     assert kinds.count("waterfall") == (1 if moved.not_applicable else 2)
+
+
+def test_data_page_in_chinese_names_tables_fields_and_history_values(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The demo load in words: replace -> 替换, loaded -> 已导入, utf-8-sig -> UTF-8（带 BOM）.
+    hist = next(d.value for d in at.dataframe if "方式" in d.value.columns)
+    assert set(hist["方式"]) == {"替换"} and set(hist["状态"]) == {"已导入"}
+    assert set(hist["编码"]) == {"UTF-8（带 BOM）"}
+    assert {"订单", "客户", "投诉"} <= set(hist["数据表"])
+    # Streamlit's own "Upload" / "… per file" are replaced by the catalogue's words.
+    css = " ".join(h.proto.body for h in at.get("html"))
+    assert 'content:"选择文件"' in css and 'content:"每个文件不超过 1024 MB · CSV、TXT、TSV"' in css
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.selectbox(key="file0_table")
+    assert table.options == ["客户", "订单", "投诉", "线索", "跟进记录"] and table.value == "orders"
+    editor = next(d.value for d in at.dataframe if "对应字段" in d.value.columns)
+    assert list(editor["对应字段"])[:2] == ["订单编号", "客户编号"]  # order_id, customer_id
+    next(b for b in at.button if b.label == "校验").click().run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "1 行为退货或取消" in warnings and "return" not in warnings, warnings
