@@ -26,10 +26,14 @@ def spark_warehouse() -> str:
     return os.environ.get("CRM_LENS_SPARK_WAREHOUSE") or str(ROOT / "data" / "spark-warehouse")
 
 
-def currency() -> str:
-    """The currency symbol of money in tables: $CRM_LENS_CURRENCY, else ¥ (the exports are
-    in yuan whatever the reader's language)."""
-    return os.environ.get("CRM_LENS_CURRENCY", "¥")
+def currency(lang: str = "zh") -> str:
+    """The currency symbol of money on tiles and in tables: $CRM_LENS_CURRENCY (any language;
+    set it empty for none), else ¥ in Chinese and none in English (figures as the exports hold
+    them)."""
+    found = os.environ.get("CRM_LENS_CURRENCY")
+    if found is not None:
+        return found
+    return "¥" if lang == "zh" else ""
 
 
 # PostgreSQL: connections one app process may hold, and how long to wait for the server (s).

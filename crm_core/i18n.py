@@ -102,12 +102,17 @@ _HOURS_COLUMN = re.compile(r"(?:^|_)(?:h|hours)(?:_|$)")
 _DAYS_COLUMN = re.compile(r"(?:^|_)days(?:_|$)")
 
 
+def is_money(column: Any) -> bool:
+    """Whether a crm_core result column or KPI holds money (revenue, clv, paid, …)."""
+    return bool(_MONEY_COLUMN.search(str(column)))
+
+
 def number_format(column: Any, currency: str = "¥") -> str | None:
     """The printf format of a numeric table column (st.column_config.NumberColumn): money with
     the currency and 2 decimals (¥1,234.50), hours with one decimal, days whole, all with
     thousands separators; None for other columns (counts, shares: formatted elsewhere)."""
     name = str(column)
-    if _MONEY_COLUMN.search(name):
+    if is_money(name):
         return currency.replace("%", "%%") + "%,.2f"
     if _HOURS_COLUMN.search(name):
         return "%,.1f"

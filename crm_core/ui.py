@@ -468,13 +468,23 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
 
 
 def metric(
-    box: Any, label: str, value: Any, delta: Any = None, decimals: int = 0, help: str | None = None
+    box: Any,
+    label: str,
+    value: Any,
+    delta: Any = None,
+    decimals: int = 0,
+    help: str | None = None,
+    money: bool = False,
 ) -> None:
     """st.metric of a number in compact form (13.7K, 481M; 1.37万, 4.81亿) so that it fits a
     narrow tile instead of ending in "…"; a numeric delta likewise (a text delta is shown as it
-    is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers."""
+    is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers.
+    `money`: the value after the currency symbol (config.currency: ¥4.81亿 in Chinese)."""
     lg = lang()
     shown, exact = i18n.fmt_compact(value, lg, decimals), i18n.fmt_exact(value, decimals)
+    if money and shown != i18n.MISSING:
+        unit = currency_symbol(lg)
+        shown, exact = unit + shown, unit + exact
     note = None
     if delta is None or isinstance(delta, str):
         delta_shown = delta
@@ -496,7 +506,8 @@ def kpi_row(deltas: pd.DataFrame, prefix: str) -> None:
     for col, row in zip(cols, deltas.itertuples(), strict=True):
         key = f"{prefix}.{row.kpi}"
         helped = t(f"{key}_help") if i18n.has(f"{key}_help") else None  # what the figure counts
-        metric(col, t(key), row.value, row.change if row.previous else None, help=helped)
+        change = row.change if row.previous else None
+        metric(col, t(key), row.value, change, help=helped, money=i18n.is_money(row.kpi))
 
 
 def chart(fig: Any, name: str, container: Any = None) -> None:
@@ -615,7 +626,7 @@ def table(
         for c in df.columns
         if needs_separators(c, df[c])
     }
-    currency = currency_symbol()
+    currency = currency_symbol(lang())
     config |= {
         names[c]: st.column_config.NumberColumn(format=fmt)
         for c in df.columns

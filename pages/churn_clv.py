@@ -42,7 +42,8 @@ if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
     st.stop()
 kpis = ("customers", "repeat_buyers", "alive_below_0_5", "expected_purchases", "clv_total")
 for col, key in zip(st.columns(len(kpis)), kpis, strict=True):
-    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
+    tip, money = ui.t(f"clv.kpi_help.{key}"), i18n.is_money(key)
+    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=tip, money=money)
 
 tabs = st.tabs([ui.t(f"clv.tab_{k}") for k in ("risk", "value", "next", "alive", "quality")])
 with tabs[0]:

@@ -98,7 +98,7 @@ def test_ingest_note_and_problem_in_chinese() -> None:
 @pytest.mark.parametrize(
     ("column", "fmt"),
     [
-        ("revenue", "¥%,.2f"),  # money: currency, thousands, 2 decimals
+        ("revenue", "¥%,.2f"),  # money: currency (default ¥), thousands, 2 decimals
         ("past_value", "¥%,.2f"),
         ("unit_price", "¥%,.2f"),
         ("median_h", "%,.1f"),  # hours: one decimal
@@ -115,3 +115,16 @@ def test_number_format_of_table_columns(column: str, fmt: str | None) -> None:
 def test_number_format_currency_is_configurable() -> None:
     assert i18n.number_format("revenue", "US$") == "US$%,.2f"
     assert i18n.number_format("revenue", "%") == "%%%,.2f"  # a literal % in printf
+
+
+def test_currency_defaults_to_yuan_in_chinese_and_is_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crm_core import config
+
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    assert (config.currency("zh"), config.currency("en")) == ("¥", "")
+    monkeypatch.setenv("CRM_LENS_CURRENCY", "HK$")
+    assert (config.currency("zh"), config.currency("en")) == ("HK$", "HK$")
+    assert i18n.is_money("avg_order_value") and i18n.is_money("clv_total")
+    assert not i18n.is_money("orders") and not i18n.is_money("expected_purchases")

@@ -75,7 +75,7 @@ def test_money_tiles_fit_and_keep_the_exact_value(
 ) -> None:
     # "480,706,782" ended in "…" in a fifth of a 1280 px screen: tiles show ~3 significant
     # digits (481M, 4.81亿) and the tooltip gives every digit, as does the change.
-    from crm_core import db, overview
+    from crm_core import config, db, overview
 
     at = make_app_test(demo_copy, params={"lang": lang}).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -85,7 +85,8 @@ def test_money_tiles_fit_and_keep_the_exact_value(
     row = overview.kpi_deltas(con, period).set_index("kpi").loc["revenue"]
     con.close()
     tile = next(m for m in at.metric if m.label == i18n.t("overview.revenue", lang))
-    assert tile.value == i18n.fmt_compact(row["value"], lang)
+    # Money after the currency symbol: ¥4.81亿 in Chinese, 481M in English (config.currency).
+    assert tile.value == config.currency(lang) + i18n.fmt_compact(row["value"], lang)
     assert len(tile.value) <= 6, tile.value
     assert tile.proto.delta == i18n.fmt_compact(row["change"], lang)
     assert i18n.fmt_exact(row["value"]) in tile.help
