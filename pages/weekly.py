@@ -31,7 +31,6 @@ for col, row in zip(cols, table.itertuples(), strict=True):
         row.this_week,
         delta=i18n.fmt_change(row.change_pct) if row.change_pct == row.change_pct else None,
         decimals=decimals,
-        money=i18n.is_money(row.measure),
     )
 ui.chart(
     charts.week_index_bars(
