@@ -34,7 +34,7 @@ CHINESE_EXPORT = FIXTURES / "orders_gbk.csv"
 ALLOWED = {
     # file formats and encodings
     "csv", "tsv", "txt", "excel", "xlsx", "pptx", "pdf", "html", "json", "duckdb",
-    "utf", "gbk", "gb", "bom", "sig",
+    "utf", "gbk", "gb", "bom",
     # sizes
     "kb", "mb",
     # standard abbreviations
