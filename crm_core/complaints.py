@@ -186,9 +186,10 @@ def spike_flags(
 ) -> pd.DataFrame:
     """One row per spike fortnight (rule: SPIKE_* above) overlapping the period (None = all
     time): start_date, end_date (Monday to Sunday), complaints, baseline (median fortnight count),
-    z, total_flagged (the total crossed the threshold), flagged (categories that did), and the
-    categories above their own baseline, largest excess first: drivers_text ("A +5, B +2"),
-    drivers, driver_excess."""
+    z (the total's), total_flagged (the total crossed the threshold), flagged (categories that
+    did), trigger_z (the largest z among the series that crossed: what put the fortnight on the
+    list, always above SPIKE_Z), and the categories above their own baseline, largest excess
+    first: drivers_text ("A +5, B +2"), drivers, driver_excess."""
     span = _span(period) if period else {"start": dt.date(1900, 1, 1), "end": dt.date(9999, 12, 31)}
     rows = db.query(
         con,
@@ -200,7 +201,7 @@ def spike_flags(
         **_params(filters, **span),
     )
     cols = ["start_date", "end_date", "complaints", "baseline", "z", "drivers_text"]
-    cols += ["total_flagged", "flagged", "drivers", "driver_excess"]
+    cols += ["total_flagged", "flagged", "trigger_z", "drivers", "driver_excess"]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     total = rows[rows["category"].isna()].rename(columns={"flagged": "total_flagged"})
@@ -216,9 +217,23 @@ def spike_flags(
         flagged=("hit", lambda h: h.dropna().tolist()),
     )
     out = total.merge(drivers, left_on="start_date", right_index=True, how="left")
+    crossed = rows[rows["flagged"].astype(bool)].groupby("start_date", sort=False)["z"].max()
+    out["trigger_z"] = out["start_date"].map(crossed).astype(float)
     for c in ("start_date", "end_date"):
         out[c] = pd.to_datetime(out[c]).dt.date
     return out[cols].reset_index(drop=True)
+
+
+def spike_triggers(spikes: pd.DataFrame, total_label: str) -> list[str]:
+    """Per spike row, what crossed the rule: `total_label` when the total did, then the flagged
+    categories ("总量、配件缺货")."""
+    out = []
+    for total, cats in zip(spikes["total_flagged"], spikes["flagged"], strict=True):
+        names = ([total_label] if bool(total) else []) + (
+            list(cats) if isinstance(cats, list) else []
+        )
+        out.append("、".join(names))
+    return out
 
 
 def year_over_year(

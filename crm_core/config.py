@@ -26,6 +26,16 @@ def spark_warehouse() -> str:
     return os.environ.get("CRM_LENS_SPARK_WAREHOUSE") or str(ROOT / "data" / "spark-warehouse")
 
 
+def currency(lang: str = "zh") -> str:
+    """The currency symbol of money on tiles and in tables: $CRM_LENS_CURRENCY (any language;
+    set it empty for none), else ¥ in Chinese and none in English (figures as the exports hold
+    them)."""
+    found = os.environ.get("CRM_LENS_CURRENCY")
+    if found is not None:
+        return found
+    return "¥" if lang == "zh" else ""
+
+
 # PostgreSQL: connections one app process may hold, and how long to wait for the server (s).
 PG_POOL_SIZE = int(os.environ.get("CRM_LENS_PG_POOL_SIZE", "8"))
 PG_CONNECT_TIMEOUT = float(os.environ.get("CRM_LENS_PG_CONNECT_TIMEOUT", "10"))
@@ -60,5 +70,3 @@ MAX_SESSION_UPLOAD_MB = int(os.environ.get("CRM_LENS_MAX_SESSION_UPLOAD_MB", "15
 UPLOAD_STALE_HOURS = float(os.environ.get("CRM_LENS_UPLOAD_STALE_HOURS", "6"))
 # Meeting snapshots (crm_core/snapshot.py) are deleted this many days after they were made.
 SNAPSHOT_DAYS = float(os.environ.get("CRM_LENS_SNAPSHOT_DAYS", "30"))
-# The symbol money is shown with (axes, hovers); the data holds amounts, not currencies.
-CURRENCY = os.environ.get("CRM_LENS_CURRENCY", "¥")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +58,67 @@ def t(key: str, lang: str = DEFAULT_LANG, **kwargs: Any) -> str:
 def has(key: str) -> bool:
     """Whether the catalogue has `key`."""
     return key in catalogue()
+
+
+def table_label(table: str, lang: str = DEFAULT_LANG) -> str:
+    """A data table's name for people: orders -> 订单 (the name itself when unknown)."""
+    return t(f"table.{table}", lang) if has(f"table.{table}") else table
+
+
+def field_label(column: str, lang: str = DEFAULT_LANG) -> str:
+    """A canonical field's name for people: order_id -> 订单编号; "" (unmapped) -> （不导入）."""
+    if not column:
+        return t("field.unmapped", lang)
+    return t(f"field.{column}", lang) if has(f"field.{column}") else column
+
+
+def encoding_label(encoding: str, lang: str = DEFAULT_LANG) -> str:
+    """A text encoding as the Data page names it: utf-8-sig -> UTF-8（带 BOM）."""
+    key = f"encoding_name.{encoding.lower()}"
+    return t(key, lang) if has(key) else encoding.upper()
+
+
+_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def delimiter_label(delimiter: str, lang: str = DEFAULT_LANG) -> str:
+    """A CSV delimiter in words: "," -> 逗号; another character as itself, quoted."""
+    name = _DELIMITERS.get(delimiter)
+    return t(f"delimiter.{name}", lang) if name else repr(delimiter)
+
+
+def value_label(prefix: str, value: Any, lang: str = DEFAULT_LANG) -> str:
+    """A stored code shown in words, from message `prefix.<value>` (the value when unknown)."""
+    key = f"{prefix}.{value}"
+    return t(key, lang) if has(key) else str(value)
+
+
+# Result columns by what they hold (crm_core names), for the format of table cells.
+_MONEY_COLUMN = re.compile(
+    r"(?:^|_)(?:revenue|amount|monetary|clv|value|spend|paid|compensation|cost|price|profit)"
+    r"(?:_|$)"
+)
+_HOURS_COLUMN = re.compile(r"(?:^|_)(?:h|hours)(?:_|$)")
+_DAYS_COLUMN = re.compile(r"(?:^|_)days(?:_|$)")
+
+
+def is_money(column: Any) -> bool:
+    """Whether a crm_core result column or KPI holds money (revenue, clv, paid, …)."""
+    return bool(_MONEY_COLUMN.search(str(column)))
+
+
+def number_format(column: Any, currency: str = "¥") -> str | None:
+    """The printf format of a numeric table column (st.column_config.NumberColumn): money with
+    the currency and 2 decimals (¥1,234.50), hours with one decimal, days whole, all with
+    thousands separators; None for other columns (counts, shares: formatted elsewhere)."""
+    name = str(column)
+    if is_money(name):
+        return currency.replace("%", "%%") + "%,.2f"
+    if _HOURS_COLUMN.search(name):
+        return "%,.1f"
+    if _DAYS_COLUMN.search(name):
+        return "%,.0f"
+    return None
 
 
 def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
@@ -140,13 +202,88 @@ def fmt_date(d: Any, lang: str = DEFAULT_LANG) -> str:
 
 
 def currency(lang: str = DEFAULT_LANG) -> str:
-    """The currency symbol money is shown with: $CRM_LENS_CURRENCY, default ¥ (the amounts are
-    the same in every language, so the symbol does not follow `lang`)."""
+    """The currency symbol money is shown with in `lang` (config.currency: $CRM_LENS_CURRENCY,
+    else ¥ in Chinese and none in English)."""
     from crm_core import config
 
-    return config.CURRENCY
+    return config.currency(lang)
 
 
 def month_tickformat(lang: str = DEFAULT_LANG) -> str:
     """Plotly tick format for monthly axes."""
     return "%Y年%m月" if lang == "zh" else "%b %Y"
+
+
+def _joined(values: Any, lang: str, label: Any = str) -> str:
+    if isinstance(values, (list, tuple)):
+        return t("filters.joiner", lang).join(label(v) for v in values)
+    return label(values)
+
+
+def note_text(note: Any, lang: str = DEFAULT_LANG, esc: Any = str) -> str:
+    """An ingest warning (ingest.Note) in `lang`; the English text when it names no message.
+    `esc` escapes what the user chose (file names, headers) for where it is shown."""
+    key = getattr(note, "key", "")
+    if not key or not has(f"ingest.note.{key}"):
+        return esc(str(note))
+    return t(f"ingest.note.{key}", lang, **_params(note.params, lang, esc))
+
+
+def problem_text(problem: Any, file_name: str, lang: str = DEFAULT_LANG, esc: Any = str) -> str:
+    """An ingest error (ingest.Problem) of `file_name` in `lang`: where, what, how many rows and
+    the first examples; its English description when it names no message."""
+    key = getattr(problem, "key", "")
+    if not key or not has(f"ingest.problem.{key}"):
+        return esc(problem.describe(file_name))
+    params = _params(problem.params, lang, esc)
+    if key == "ambiguous":
+        params["n"] = len(problem.params.get("headers", []))
+    params.setdefault("headers", "")
+    parts = [t(f"ingest.problem.{key}", lang, **params)]
+    if problem.column:
+        field = field_label(problem.column, lang)
+        parts.insert(
+            0,
+            t("ingest.where", lang, header=esc(problem.source_column), field=field)
+            if problem.source_column
+            else t("ingest.where_field", lang, field=field),
+        )
+    tail = []
+    if problem.count > 1 or problem.examples:
+        tail.append(t("ingest.count", lang, n=fmt_exact(problem.count)))
+    examples = [
+        " ".join(
+            x
+            for x in (
+                t("ingest.example_row", lang, row=r) if r is not None else "",
+                f"“{esc(v)}”" if v is not None else "",
+            )
+            if x
+        )
+        for r, v in problem.examples
+    ]
+    if examples:
+        tail.append(t("ingest.examples", lang, examples=t("filters.joiner", lang).join(examples)))
+    sep = "：" if lang == "zh" else ": "
+    comma = "，" if lang == "zh" else ", "
+    return esc(file_name) + sep + sep.join(parts) + (comma + comma.join(tail) if tail else "")
+
+
+def _params(params: dict[str, Any], lang: str, esc: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in ("field", "fields"):
+            out[name] = _joined(value, lang, lambda c: field_label(str(c), lang))
+        elif name == "table":
+            out[name] = table_label(str(value), lang)
+        elif name == "problem":
+            out[name] = problem_text(value, params.get("file", ""), lang, esc)
+        elif name == "notes":
+            out[name] = "；".join(note_text(n, lang, esc) for n in value)
+        elif name == "more":
+            out[name] = t("ingest.more", lang) if value else ""
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[name] = fmt_exact(value)
+        else:
+            out[name] = _joined(value, lang, lambda v: esc(str(v)))
+    return out

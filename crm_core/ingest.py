@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -106,13 +107,17 @@ class IngestError(Exception):
 
 @dataclass
 class Problem:
-    """One kind of bad value in one column, with how many rows and the first examples."""
+    """One kind of bad value in one column, with how many rows and the first examples.
+    `reason` is English (CLI, JSON); `key` and `params` name the same reason in the message
+    catalogue (messages/ingest.toml, "ingest.problem.<key>") for the pages."""
 
     column: str | None
     reason: str
     count: int = 1
     examples: list[tuple[int | None, str | None]] = field(default_factory=list)
     source_column: str | None = None
+    key: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
     def describe(self, file_name: str) -> str:
         where = f"column '{self.source_column}'" if self.source_column else ""
@@ -126,6 +131,20 @@ class Problem:
         if self.count > 1 or ex:
             head += f" — {self.count} row(s)" + (f", e.g. {ex}" if ex else "")
         return head
+
+
+class Note(str):
+    """A warning as English text (what the CLI prints and the load history keeps) that also
+    names its message ("ingest.note.<key>") and values, for the pages to say it in the reader's
+    language."""
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, text: str, key: str = "", **params: Any) -> Note:
+        note = super().__new__(cls, text)
+        note.key, note.params = key, params
+        return note
 
 
 @dataclass
@@ -877,6 +896,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 f"(e.g. --{table_arg} FILE) and map the missing columns "
                 f'(--map "SOURCE={missing[0] if mappings[best] and missing else "column"}"), '
                 "or use the Data page",
+                key="unknown_table",
+                params={"headers": report.headers[:30]},
             )
         )
         return report
@@ -897,6 +918,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 f"{len(headers)} columns could be {target}: "
                 + ", ".join(f"{h!r}" for h in headers)
                 + f'. Choose one: --map "{headers[0]}={target}" (or in the Data page)',
+                key="ambiguous",
+                params={"field": target, "headers": list(headers)},
             )
         )
     missing = [c for c in missing_required(table, mapped) if c not in report.ambiguous]
@@ -909,6 +932,8 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 f"missing required column(s) for {table.name}: {missing}. The file's columns "
                 f"are {report.headers[:30]}; map one of them with "
                 f'--map "SOURCE={missing[0]}" or in the Data page',
+                key="missing_required",
+                params={"table": table.name, "fields": list(missing)},
             )
         )
     if report.errors:
@@ -936,8 +961,13 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             order, ambiguous = source.date_order, False
         if ambiguous:
             report.warnings.append(
-                f"{source.file_name}: dates like 03/04/2024 are ambiguous in every row; read as "
-                f"{'month/day' if order == 'mdy' else 'day/month'}/year (choose the order to change)"
+                Note(
+                    f"{source.file_name}: dates like 03/04/2024 are ambiguous in every row; read "
+                    f"as {'month/day' if order == 'mdy' else 'day/month'}/year (choose the order "
+                    "to change)",
+                    f"ambiguous_dates_{order}",
+                    file=source.file_name,
+                )
             )
         usual = _usual_formats(con, raw, params, ts_cols, order)
         selects, checks = [], []
@@ -969,7 +999,7 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
         return report
     report.rows_read = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
     if report.rows_read == 0:
-        report.errors.append(Problem(None, "the file has a header but no data rows"))
+        report.errors.append(Problem(None, "the file has a header but no data rows", key="no_rows"))
         return report
     _check_values(con, report, table, stage, src_of, source.skip_bad_rows)
     if report.errors:
@@ -1007,7 +1037,7 @@ def _check_values(
     n_notes = len(report.warnings)  # the rejection notes added below follow
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
     # Data rows start at row 2 (the header is row 1), as a spreadsheet numbers them.
-    bad_conds: list[tuple[str, str, str]] = []  # (column, condition, reason)
+    bad_conds: list[tuple[str, str, str, str]] = []  # (column, condition, reason, reason key)
     for col in table.columns:
         if col.name not in src_of:
             continue
@@ -1022,18 +1052,32 @@ def _check_values(
         }
         if col.kind in kind_name:
             bad_conds.append(
-                (col.name, f"_bad_{col.name} IS NOT NULL", f"not {kind_name[col.kind]}")
+                (
+                    col.name,
+                    f"_bad_{col.name} IS NOT NULL",
+                    f"not {kind_name[col.kind]}",
+                    f"not_{col.kind}",
+                )
             )
         if col.kind in ("timestamp", "date", "month"):
-            bad_conds.append((col.name, f"{col.name} < TIMESTAMP '1900-01-01'", "before 1900"))
+            bad_conds.append(
+                (col.name, f"{col.name} < TIMESTAMP '1900-01-01'", "before 1900", "before_1900")
+            )
             if col.name in EVENT_COLUMNS:
                 bad_conds.append(
-                    (col.name, f"{col.name} > TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'", "in the future")
+                    (
+                        col.name,
+                        f"{col.name} > TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'",
+                        "in the future",
+                        "future",
+                    )
                 )
         if col.name == "satisfaction":
-            bad_conds.append((col.name, "satisfaction NOT BETWEEN 1 AND 5", "not a 1-5 score"))
+            bad_conds.append(
+                (col.name, "satisfaction NOT BETWEEN 1 AND 5", "not a 1-5 score", "not_score")
+            )
     reject_conds: list[str] = []
-    for colname, cond, reason in bad_conds:
+    for colname, cond, reason, reason_key in bad_conds:
         n, ex = _count_examples(
             con,
             stage,
@@ -1041,9 +1085,12 @@ def _check_values(
             f"_bad_{colname}" if "_bad_" in cond else f"CAST({colname} AS VARCHAR)",
         )
         if n:
-            p = Problem(colname, f"{reason}", n, ex, src_name.get(colname))
+            p = Problem(colname, f"{reason}", n, ex, src_name.get(colname), reason_key)
             if skip_bad_rows:
-                report.warnings.append(p.describe(report.file_name) + " — rows rejected")
+                text = p.describe(report.file_name) + " — rows rejected"
+                report.warnings.append(
+                    Note(text, "rows_rejected", file=report.file_name, problem=p)
+                )
                 reject_conds.append(cond)
                 _save_rejects(con, stage, cond, colname, reason)
             else:
@@ -1054,6 +1101,7 @@ def _check_values(
                 None,
                 "nothing was loaded. Fix the values, choose the date "
                 "order, or load with 'skip bad rows' to reject just those rows",
+                key="nothing_loaded",
             )
         )
         return
@@ -1071,9 +1119,18 @@ def _check_values(
         cond += not_bad
         n, ex = _count_examples(con, stage, cond, "NULL")
         if n:
+            rows = ", ".join(str(r) for r, _ in ex)
             report.warnings.append(
-                f"{report.file_name}: {n} row(s) have no {src_name.get(req, req)} ({req}) and were "
-                f"rejected, e.g. rows {', '.join(str(r) for r, _ in ex)}"
+                Note(
+                    f"{report.file_name}: {n} row(s) have no {src_name.get(req, req)} ({req}) and "
+                    f"were rejected, e.g. rows {rows}",
+                    "missing_required_rows",
+                    file=report.file_name,
+                    n=n,
+                    field=req,
+                    header=src_name.get(req, ""),
+                    rows=rows,
+                )
             )
             reject_conds.append(cond)
             _save_rejects(con, stage, cond, req, "required value missing")
@@ -1082,9 +1139,17 @@ def _check_values(
         cond = " AND ".join(f"{c} IS NULL" for c in present) + not_bad
         n, ex = _count_examples(con, stage, cond, "NULL")
         if n:
+            rows = ", ".join(str(r) for r, _ in ex)
             report.warnings.append(
-                f"{report.file_name}: {n} row(s) name neither {' nor '.join(present)} and were "
-                f"rejected, e.g. rows {', '.join(str(r) for r, _ in ex)}"
+                Note(
+                    f"{report.file_name}: {n} row(s) name neither {' nor '.join(present)} and "
+                    f"were rejected, e.g. rows {rows}",
+                    "neither_rows",
+                    file=report.file_name,
+                    n=n,
+                    fields=present,
+                    rows=rows,
+                )
             )
             reject_conds.append(cond)
             _save_rejects(con, stage, cond, present[0], "required value missing")
@@ -1096,7 +1161,12 @@ def _check_values(
     if report.rows_loaded == 0:
         why = [w.removeprefix(f"{report.file_name}: ") for w in report.warnings[n_notes:]]
         report.errors.append(
-            Problem(None, "every row was rejected; nothing to load: " + "; ".join(why))
+            Problem(
+                None,
+                "every row was rejected; nothing to load: " + "; ".join(why),
+                key="all_rejected",
+                params={"notes": report.warnings[n_notes:]},
+            )
         )
 
 
@@ -1173,8 +1243,12 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
         ]
         if derived_id:
             report.warnings.append(
-                f"{report.file_name}: no order number column: one order per customer per day "
-                "(order id = customer id + date)"
+                Note(
+                    f"{report.file_name}: no order number column: one order per customer per day "
+                    "(order id = customer id + date)",
+                    "no_order_id",
+                    file=report.file_name,
+                )
             )
         key_cols = ["order_id", "line_no"] if report.line_items else ["order_id"]
     else:
@@ -1222,26 +1296,43 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
                     for *key, _, rows in dups
                 ],
                 {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
+                "duplicate_line" if hint else "duplicate",
+                {"fields": key_cols},
             )
         )
     if table.name == "orders":
         n_ret = con.execute(f"SELECT count(*) FROM {stage} WHERE is_return").fetchone()[0]  # type: ignore[index]
         if n_ret:
             report.warnings.append(
-                f"{report.file_name}: {n_ret} return/cancellation line(s) "
-                "flagged; value figures subtract them (net of returns)"
+                Note(
+                    f"{report.file_name}: {n_ret} return/cancellation line(s) "
+                    "flagged; value figures subtract them (net of returns)",
+                    "returns_flagged",
+                    file=report.file_name,
+                    n=n_ret,
+                )
             )
         if report.line_items:
+            derived = "amount" not in mapped
             report.warnings.append(
-                f"{report.file_name}: line-item export: lines sharing an order "
-                "id are one order"
-                + ("" if "amount" in mapped else "; amount = quantity × unit price")
+                Note(
+                    f"{report.file_name}: line-item export: lines sharing an order "
+                    "id are one order" + ("; amount = quantity × unit price" if derived else ""),
+                    "line_items_derived" if derived else "line_items",
+                    file=report.file_name,
+                )
             )
     ignored = [h for h in report.headers if h not in report.mapping]
     if ignored:
         report.warnings.append(
-            f"{report.file_name}: columns not used: {ignored[:20]}"
-            + (" …" if len(ignored) > 20 else "")
+            Note(
+                f"{report.file_name}: columns not used: {ignored[:20]}"
+                + (" …" if len(ignored) > 20 else ""),
+                "columns_not_used",
+                file=report.file_name,
+                columns=ignored[:20],
+                more=len(ignored) > 20,
+            )
         )
     report.stage = stage
 
@@ -1355,6 +1446,8 @@ def _check_batch(cur: db.Connection, reports: list[FileReport]) -> None:
                     f"the same {name} appears in several {table} files of this load",
                     len(dup),
                     [(None, str(d[0])) for d in dup],
+                    key="same_key_files",
+                    params={"field": k, "table": table},
                 )
             )
 
@@ -1486,8 +1579,13 @@ def _warn_unknown_customers(cur: db.Connection, reports: list[FileReport]) -> No
         ).fetchone()[0]  # type: ignore[index]
         if n:
             r.warnings.append(
-                f"{r.file_name}: {n} row(s) name a customer id that is not in the "
-                "customers table (loaded; they count as customers known from orders)"
+                Note(
+                    f"{r.file_name}: {n} row(s) name a customer id that is not in the "
+                    "customers table (loaded; they count as customers known from orders)",
+                    "unknown_customers",
+                    file=r.file_name,
+                    n=n,
+                )
             )
 
 

@@ -33,6 +33,7 @@ from crm_core import (
     summaries,
     uploads,
 )
+from crm_core.config import currency as currency_symbol
 from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 from crm_core.text import md_escape, safe_figure
 
@@ -419,6 +420,7 @@ def customer_search(con: db.Connection, f: Filters) -> None:
                     t("customer.pick"),
                     list(labels),
                     index=None,
+                    placeholder=t("common.choose"),
                     format_func=labels.__getitem__,
                     key="_crm_customer_pick",
                     on_change=_open_customer,
@@ -470,13 +472,18 @@ def metric(
     decimals: int = 0,
     help: str | None = None,
     delta_color: str = "normal",
+    money: bool = False,
 ) -> None:
     """st.metric of a number in compact form (13.7K, 481M; 1.37万, 4.81亿) so that it fits a
     narrow tile instead of ending in "…"; a numeric delta likewise (a text delta is shown as it
     is). When that shortened the value or the delta, the tile's tooltip gives the exact numbers.
-    `delta_color`: "inverse" for a figure whose rise is bad news (overview.delta_color)."""
+    `delta_color`: "inverse" for a figure whose rise is bad news (overview.delta_color).
+    `money`: the value after the currency symbol (config.currency: ¥4.81亿 in Chinese)."""
     lg = lang()
     shown, exact = i18n.fmt_compact(value, lg, decimals), i18n.fmt_exact(value, decimals)
+    if money and shown != i18n.MISSING:
+        unit = currency_symbol(lg)
+        shown, exact = unit + shown, unit + exact
     note = None
     if delta is None or isinstance(delta, str):
         delta_shown = delta
@@ -507,7 +514,15 @@ def kpi_row(deltas: pd.DataFrame, prefix: str, compare: bool = True) -> None:
         colour = overview.delta_color(str(row.kpi))
         show = compare and row.previous and colour != "off"
         delta = row.change if show else None
-        metric(col, t(key), row.value, delta, help=helped, delta_color=colour)
+        metric(
+            col,
+            t(key),
+            row.value,
+            delta,
+            help=helped,
+            delta_color=colour,
+            money=i18n.is_money(row.kpi),
+        )
 
 
 def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
@@ -684,6 +699,15 @@ def table(
         for c in df.columns
         if needs_separators(c, df[c])
     }
+    currency = currency_symbol(lang())
+    config |= {
+        names[c]: st.column_config.NumberColumn(format=fmt)
+        for c in df.columns
+        if not is_share(c)
+        and pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+        and (fmt := i18n.number_format(c, currency))
+    }
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
     display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
@@ -840,6 +864,31 @@ def flash(message: str | None = None, kind: str = "success") -> None:
         return
     for kept_kind, kept in st.session_state.pop("_crm_flash", []):
         getattr(st, kept_kind)(kept)
+
+
+def _css_string(text: str) -> str:
+    """`text` as a CSS string literal (for `content:`)."""
+    return (
+        '"'
+        + "".join(c if c.isalnum() or c in " ·、，（）" else f"\\{ord(c):x} " for c in text)
+        + '"'
+    )
+
+
+def uploader_chrome() -> None:
+    """The file uploader's own words (Streamlit's "Upload", "200MB per file") in this session's
+    language: Streamlit has no option for them, so they are replaced by CSS on this page."""
+    drop = "[data-testid=stFileUploaderDropzone]"
+    button = _css_string(t("data.upload_button"))
+    limit = _css_string(t("data.upload_limit", mb=st.get_option("server.maxUploadSize")))
+    st.html(
+        f"<style>{drop} [data-testid=stBaseButton-secondary] [data-testid=stMarkdownContainer] p"
+        "{display:none}"
+        f"{drop} [data-testid=stBaseButton-secondary] [data-testid=stMarkdownContainer]::after"
+        f"{{content:{button}}}"
+        "[data-testid=stFileUploaderDropzoneInstructions] span{display:none}"
+        f"[data-testid=stFileUploaderDropzoneInstructions] > div::after{{content:{limit}}}</style>"
+    )
 
 
 def uploader_key() -> str:
@@ -1015,13 +1064,17 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
                 )
             )
         except ingest.IngestError as e:
-            st.error(md_lines(e))
+            if e.reports:
+                report_messages(e.reports)
+            else:
+                st.error(md_lines(e))
             return None
         st.caption(
             t(
                 "data.file_facts",
-                encoding=md(report.encoding) + ("" if encoding else t("data.detected")),
-                delimiter=md(repr(report.delimiter)),
+                encoding=md(i18n.encoding_label(report.encoding, lang()))
+                + ("" if encoding else t("data.detected")),
+                delimiter=md(i18n.delimiter_label(report.delimiter, lang())),
                 n=len(report.headers),
             )
         )
@@ -1034,10 +1087,11 @@ def upload_panel(up: Any, key: str) -> ingest.Source | None:
 
 def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     """Table choice + editable header mapping for one uploaded file; returns the source to load."""
-    tables = list(ingest.TABLES)
+    tables, here = list(ingest.TABLES), lang()
     table = st.selectbox(
         t("data.table"),
         tables,
+        format_func=lambda name: i18n.table_label(name, here),
         key=f"{key}_table",
         index=tables.index(report.table) if report.table in tables else None,
         placeholder=t("data.choose_table"),
@@ -1054,6 +1108,10 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
             )
         )
     targets = [""] + [c.name for c in ingest.TABLES[table].columns]
+    # The choices are the fields' words (the grid's cells and its screen-reader text alike);
+    # the English names are in the column's help.
+    named = {i18n.field_label(c, here): c for c in targets}
+    word = {c: w for w, c in named.items()}
     required = set(ingest.TABLES[table].required)
     guesses(report)
     fc, mt, nt, ex = t("data.file_column"), t("data.maps_to"), t("data.note"), t("data.example")
@@ -1061,7 +1119,7 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
     frame = pd.DataFrame(
         {
             fc: report.headers,
-            mt: [report.mapping.get(h, "") for h in report.headers],
+            mt: [word.get(report.mapping.get(h, ""), word[""]) for h in report.headers],
             nt: [notes.get(h, "") for h in report.headers],
             ex: [
                 str(report.preview[h].iloc[0])
@@ -1079,14 +1137,23 @@ def mapping_editor(report: ingest.FileReport, key: str) -> ingest.Source | None:
         disabled=[fc, nt, ex],
         column_config={
             mt: st.column_config.SelectboxColumn(
-                options=targets, help=t("data.required", cols=", ".join(sorted(required)))
+                options=list(named),
+                required=True,
+                help=t("data.required", cols=field_names(sorted(required)))
+                + "\n\n"
+                + t("field.hint", names=", ".join(c for c in targets if c)),
             )
         },
     )
-    mapping = {r[fc]: r[mt] or "" for _, r in edited.iterrows()}
+    mapping = {r[fc]: named.get(r[mt], "") if r[mt] else "" for _, r in edited.iterrows()}
     return ingest.Source(
         Path(st.session_state[f"{key}_path"]), table, mapping, name=report.file_name
     )
+
+
+def field_names(columns: list[str]) -> str:
+    """Canonical fields in this session's words: 订单编号、客户编号."""
+    return t("filters.joiner").join(i18n.field_label(c, lang()) for c in columns)
 
 
 def guess_notes(report: ingest.FileReport) -> dict[str, str]:
@@ -1094,7 +1161,7 @@ def guess_notes(report: ingest.FileReport) -> dict[str, str]:
     notes = {g.header: t("data.guessed") for g in report.inferred.values()}
     for col, headers in report.ambiguous.items():
         for h in headers:
-            notes[h] = t("data.candidate", col=col)
+            notes[h] = t("data.candidate", col=i18n.field_label(col, lang()))
     return notes
 
 
@@ -1104,7 +1171,7 @@ def guesses(report: ingest.FileReport) -> None:
     lines = [
         t(
             f"data.guess_{g.rule}",
-            col=g.column,
+            col=i18n.field_label(g.column, lang()),
             header=md(g.header),
             share=f"{g.matched / g.values:.0%}",
             distinct=f"{g.matched:,}",
@@ -1115,21 +1182,24 @@ def guesses(report: ingest.FileReport) -> None:
     if lines:
         st.info(t("data.guessed_info") + "\n\n" + "\n".join(f"- {x}" for x in lines))
     for col, headers in report.ambiguous.items():
-        st.warning(t("data.ambiguous", col=col, headers="、".join(md(h) for h in headers)))
+        name = i18n.field_label(col, lang())
+        st.warning(t("data.ambiguous", col=name, headers="、".join(md(h) for h in headers)))
 
 
 def report_lines(reports: list[ingest.FileReport]) -> list[tuple[str, str]]:
     """(kind, text) of the errors, warnings and successes of a validation or load."""
     lines = []
     for r in reports:
+        here = lang()
         if r.errors:
-            lines.append(("error", md_lines(r.error_text())))
-        lines += [("warning", md_lines(w)) for w in r.warnings]
+            text = "\n".join(i18n.problem_text(p, r.file_name, here) for p in r.errors)
+            lines.append(("error", md_lines(text)))
+        lines += [("warning", md_lines(i18n.note_text(w, here))) for w in r.warnings]
         if r.ok and r.rows_read:
             ok = t(
                 "data.file_ok",
                 file=md(r.file_name),
-                table=md(r.table),
+                table=md(i18n.table_label(r.table, lang())) if r.table else "",
                 read=f"{r.rows_read:,}",
                 loaded=f"{r.rows_loaded:,}",
                 rejected=f"{r.rows_rejected:,}",
@@ -1148,6 +1218,15 @@ def history_table(hist: pd.DataFrame) -> None:
     """The load history with its warnings decoded."""
     show = hist.drop(columns=["sha256"]).copy()
     show["warnings"] = show["warnings"].map(lambda w: len(json.loads(w)) if w else 0)
+    here = lang()
+    words = {  # codes in words; a missing value (an emptied table has no file) stays missing
+        "table_name": lambda x: i18n.table_label(x, here),
+        "mode": lambda x: i18n.value_label("load_mode", x, here),
+        "status": lambda x: i18n.value_label("load_status", x, here),
+        "encoding": lambda x: i18n.encoding_label(x, here),
+    }
+    for col, say in words.items():
+        show[col] = show[col].map(say, na_action="ignore")
     labelled_table(show, "data.hist", width="stretch")
 
 
@@ -1403,8 +1482,12 @@ def users_panel() -> None:
             auth.ROLES,
             format_func={r: t(f"auth.role.{r}") for r in auth.ROLES}.__getitem__,
         )
-        regions = st.multiselect(t("auth.users.regions"), options.get("region", []))
-        owners = st.multiselect(t("auth.users.owners"), options.get("owner", []))
+        regions = st.multiselect(
+            t("auth.users.regions"), options.get("region", []), placeholder=t("common.choose")
+        )
+        owners = st.multiselect(
+            t("auth.users.owners"), options.get("owner", []), placeholder=t("common.choose")
+        )
         password = st.text_input(
             t("auth.password"), type="password", help=t("auth.users.password_help")
         )

@@ -29,7 +29,10 @@ except clv.ClvRefused as e:
 
 s = report.summary
 as_of = i18n.fmt_date(s["as_of"], ui.lang())
-st.caption(ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])))
+st.caption(
+    ui.t("clv.caption", as_of=as_of, customers=ui.num(s["customers"])),
+    help=ui.t("clv.caption_help"),
+)
 if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
     for col, key in zip(st.columns(2), ("customers", "repeat_buyers"), strict=True):
         ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
@@ -40,7 +43,8 @@ if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
     st.stop()
 kpis = ("customers", "repeat_buyers", "alive_below_0_5", "expected_purchases", "clv_total")
 for col, key in zip(st.columns(len(kpis)), kpis, strict=True):
-    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
+    tip, money = ui.t(f"clv.kpi_help.{key}"), i18n.is_money(key)
+    ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=tip, money=money)
 
 tabs = st.tabs([ui.t(f"clv.tab_{k}") for k in ("risk", "value", "next", "alive", "quality")])
 with tabs[0]:

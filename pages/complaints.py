@@ -59,8 +59,11 @@ with tabs[0]:
     ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")
     st.caption(tx("rates_note"))
     st.subheader(tx("spikes"))
-    st.caption(tx("spike_rule", windows=c.SPIKE_WINDOWS, z=c.SPIKE_Z, n=c.SPIKE_MIN_COUNT))
-    show(spikes[["start_date", "end_date", "complaints", "baseline", "z", "drivers_text"]])
+    rule = {"windows": c.SPIKE_WINDOWS, "z": c.SPIKE_Z, "n": c.SPIKE_MIN_COUNT}
+    st.caption(tx("spike_rule", **rule), help=tx("spike_rule_help", **rule))
+    crossed = spikes.assign(triggers_text=c.spike_triggers(spikes, names["total"]))
+    cols = ["start_date", "end_date", "complaints", "baseline", "trigger_z", "triggers_text"]
+    show(crossed[[*cols, "drivers_text"]])
     fig = charts.complaint_yoy(c.year_over_year(con, period, f), tx("yoy_title"), names, lang)
     ui.chart(fig, "complaints_yoy")
 
@@ -92,8 +95,11 @@ with tabs[2]:
     ui.chart(charts.complaint_bars(scores["score"], scores["complaints"], tx("scores")), "scores")
     show(c.satisfaction_by(con, period, "category", f))
     res = c.satisfaction_by_resolution(con, period, f)
-    x = res["label"].replace(names)
-    ui.chart(charts.complaint_bars(x, res["satisfied_share"], tx("csat_title"), True), "csat")
+    rated = res[res["rated"] > 0]  # a bucket nobody rated has no share: named, not drawn
+    x = rated["label"].replace(names)
+    ui.chart(charts.complaint_bars(x, rated["satisfied_share"], tx("csat_title"), True), "csat")
+    if len(unrated := res[res["rated"] == 0]):
+        st.caption(tx("csat_unrated", buckets=ui.md("、".join(unrated["label"].replace(names)))))
     show(c.compensation_by_category(con, period, f))
 
 with tabs[3]:

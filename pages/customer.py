@@ -84,13 +84,13 @@ d.metric(
     customer360.level_labels(lang).get(level, dash) if level else dash,
 )
 a, b, c, d = st.columns(4)
-ui.metric(a, ui.t("customer.net_revenue"), prof["net_revenue"], decimals=2)
+ui.metric(a, ui.t("customer.net_revenue"), prof["net_revenue"], decimals=2, money=True)
 ui.metric(b, ui.t("customer.orders"), prof["orders"])
 c.metric(ui.t("customer.p_alive"), dash if prof["p_alive"] is None else f"{prof['p_alive']:.0%}")
 if prof["clv"] is None:
     d.metric(ui.t("customer.clv"), dash)
 else:
-    ui.metric(d, ui.t("customer.clv"), prof["clv"], decimals=0)
+    ui.metric(d, ui.t("customer.clv"), prof["clv"], decimals=0, money=True)
 if prof["lifecycle_rule"]:
     st.caption(ui.t("customer.stage_rule", rule=ui.md(prof["lifecycle_rule"])))
 if prof["level_rule"]:

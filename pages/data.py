@@ -20,6 +20,7 @@ files = (
     else ui.read_only_note()
 )
 ui.keep_uploads(files)
+ui.uploader_chrome()
 sources = [s for i, up in enumerate(files or []) if (s := ui.upload_panel(up, f"file{i}"))]
 
 if sources:
@@ -46,7 +47,13 @@ else:
     undoable = hist[hist["can_roll_back"]]["load_id"].drop_duplicates().tolist()
     undoable = undoable if ui.can("rollback") else []
     target = (
-        st.selectbox(ui.t("data.rollback_to"), undoable, index=None, key="rollback")
+        st.selectbox(
+            ui.t("data.rollback_to"),
+            undoable,
+            index=None,
+            key="rollback",
+            placeholder=ui.t("common.choose"),
+        )
         if undoable
         else None
     )

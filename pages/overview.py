@@ -81,4 +81,7 @@ if fc["alert"]:
     a = {k: ui.num(v) for k, v in fc["latest"].items() if k != "month"}
     st.warning(ui.t("forecast.alert", month=fc["latest"]["month"], **a))
 season = ui.t("forecast.seasonal") if fc["seasonal"] else ""
-st.caption(ui.t("forecast.model_note", model=fc["model"], season=season))
+st.caption(
+    ui.t("forecast.model_note", season=season),
+    help=ui.t("forecast.model_help", model=fc["model"], season=season),
+)

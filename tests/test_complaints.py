@@ -209,6 +209,13 @@ def test_spike_rule_flags_an_injected_spike_and_no_flat_week(con: db.Connection)
     assert flags["total_flagged"].tolist() == [False, True, False]  # 36 vs 12: z = 5.03
     assert flags.loc[1, "z"] == pytest.approx(2 * (36.375**0.5 - 12.375**0.5))
     assert flags["drivers_text"][1] == "B +24"
+    # The list shows what put each fortnight on it, always above the stated rule (> 3.0), not the
+    # total's z (2.84 in weeks 16+17): B's z is 2*sqrt(18.375) - 2*sqrt(6.375) = 3.52 there,
+    # 2*sqrt(30.375) - 2*sqrt(6.375) = 5.97 in weeks 17+18 (above the total's 5.03), 3.52 again.
+    b_18, b_30 = 2 * (18.375**0.5 - 6.375**0.5), 2 * (30.375**0.5 - 6.375**0.5)
+    assert flags["trigger_z"].tolist() == pytest.approx([b_18, b_30, b_18])
+    assert (flags["trigger_z"] > complaints.SPIKE_Z).all()
+    assert complaints.spike_triggers(flags, "总量") == ["B", "总量、B", "B"]
 
 
 def test_rates_per_1000(con: db.Connection) -> None:

@@ -45,3 +45,86 @@ def test_missing_values_are_a_dash(missing: object) -> None:
 def test_exact_has_every_digit() -> None:
     assert i18n.fmt_exact(480_706_782.35) == "480,706,782"
     assert i18n.fmt_exact(480_706_782.35, 2) == "480,706,782.35"
+
+
+# --------------------------------------------------------------------------- Data page words
+
+
+def test_tables_fields_and_codes_in_words() -> None:
+    assert i18n.table_label("orders", "zh") == "订单"
+    assert i18n.table_label("orders", "en") == "orders"
+    assert i18n.field_label("order_id", "zh") == "订单编号"
+    assert i18n.field_label("", "zh") == "（不导入）"  # unmapped: never "None"
+    assert i18n.encoding_label("utf-8-sig", "zh") == "UTF-8（带 BOM）"
+    assert i18n.encoding_label("shift_jis", "zh") == "SHIFT_JIS"  # unknown: as itself
+    assert i18n.delimiter_label(",", "zh") == "逗号"
+    assert i18n.delimiter_label("\t", "en") == "tab"
+    assert i18n.value_label("load_mode", "replace", "zh") == "替换"
+    assert i18n.value_label("load_status", "rolled back", "zh") == "已回滚"
+    assert i18n.value_label("load_status", "odd", "zh") == "odd"
+
+
+def test_every_canonical_field_and_table_has_words() -> None:
+    from crm_core import ingest
+
+    for name, table in ingest.TABLES.items():
+        assert i18n.has(f"table.{name}"), name
+        for col in table.columns:
+            assert i18n.has(f"field.{col.name}"), col.name
+
+
+def test_ingest_note_and_problem_in_chinese() -> None:
+    from crm_core import ingest
+
+    note = ingest.Note("x.csv: 2 return/cancellation line(s)", "returns_flagged", file="x.csv", n=2)
+    assert note == "x.csv: 2 return/cancellation line(s)"  # the CLI's English text, unchanged
+    assert i18n.note_text(note, "zh").startswith("x.csv：2 行为退货或取消")
+    assert i18n.note_text("plain English", "zh") == "plain English"  # no key: as written
+    p = ingest.Problem(
+        "order_date", "not a date", 3, [(5, "abc"), (9, None)], "下单时间", "not_date"
+    )
+    # 3 rows, two examples: row 5 with its value, row 9 without one.
+    assert i18n.problem_text(p, "x.csv", "zh") == (
+        "x.csv：列“下单时间”（下单日期）：不是日期，共 3 行，例如 第 5 行 “abc”、第 9 行"
+    )
+    missing = ingest.Problem(
+        None, "missing", key="missing_required",
+        params={"table": "orders", "fields": ["order_date", "amount"]},
+    )  # fmt: skip
+    text = i18n.problem_text(missing, "x.csv", "zh")
+    assert "订单缺少必填字段：下单日期、金额" in text and "--map" not in text
+
+
+@pytest.mark.parametrize(
+    ("column", "fmt"),
+    [
+        ("revenue", "¥%,.2f"),  # money: currency (default ¥), thousands, 2 decimals
+        ("past_value", "¥%,.2f"),
+        ("unit_price", "¥%,.2f"),
+        ("median_h", "%,.1f"),  # hours: one decimal
+        ("median_hours_to_first_contact", "%,.1f"),
+        ("recency_days", "%,.0f"),  # days: whole
+        ("orders", None),  # counts keep the table's default
+        ("customer_id", None),
+    ],
+)
+def test_number_format_of_table_columns(column: str, fmt: str | None) -> None:
+    assert i18n.number_format(column) == fmt
+
+
+def test_number_format_currency_is_configurable() -> None:
+    assert i18n.number_format("revenue", "US$") == "US$%,.2f"
+    assert i18n.number_format("revenue", "%") == "%%%,.2f"  # a literal % in printf
+
+
+def test_currency_defaults_to_yuan_in_chinese_and_is_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crm_core import config
+
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    assert (config.currency("zh"), config.currency("en")) == ("¥", "")
+    monkeypatch.setenv("CRM_LENS_CURRENCY", "HK$")
+    assert (config.currency("zh"), config.currency("en")) == ("HK$", "HK$")
+    assert i18n.is_money("avg_order_value") and i18n.is_money("clv_total")
+    assert not i18n.is_money("orders") and not i18n.is_money("expected_purchases")

@@ -75,7 +75,7 @@ def test_money_tiles_fit_and_keep_the_exact_value(
 ) -> None:
     # "480,706,782" ended in "…" in a fifth of a 1280 px screen: tiles show ~3 significant
     # digits (481M, 4.81亿) and the tooltip gives every digit, as does the change.
-    from crm_core import db, overview
+    from crm_core import config, db, overview
 
     at = make_app_test(demo_copy, params={"lang": lang}).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -85,7 +85,8 @@ def test_money_tiles_fit_and_keep_the_exact_value(
     row = overview.kpi_deltas(con, period).set_index("kpi").loc["revenue"]
     con.close()
     tile = next(m for m in at.metric if m.label == i18n.t("overview.revenue", lang))
-    assert tile.value == i18n.fmt_compact(row["value"], lang)
+    # Money after the currency symbol: ¥4.81亿 in Chinese, 481M in English (config.currency).
+    assert tile.value == config.currency(lang) + i18n.fmt_compact(row["value"], lang)
     assert len(tile.value) <= 6, tile.value
     assert tile.proto.delta == i18n.fmt_compact(row["change"], lang)
     assert i18n.fmt_exact(row["value"]) in tile.help
@@ -125,19 +126,20 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
     assert not at.exception, [e.value for e in at.exception]
     editor = at.dataframe[0].value.set_index("文件列")
     # Pre-selected and marked as a guess, for the user to confirm.
-    assert editor.loc["日期X", "对应字段"] == "order_date"
+    assert editor.loc["日期X", "对应字段"] == "下单日期"  # order_date, in words
     assert editor.loc["日期X", "说明"] == "推测，请确认"
     assert editor.loc["订单号", "说明"] == ""  # matched by its header: no note
     # 2 of 2 values are dates: 100 %; the header is escaped for Markdown (日期X has nothing to
     # escape).
-    assert any("order_date ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
+    # The field by its Chinese label (order_date is 下单日期).
+    assert any("下单日期 ← 日期X（抽样 2 行中 100% 为日期）" in i.value for i in at.info)
     two = "订单号,客户编号,开票X,付款X,金额\nA1,C1,2024/1/31,2024/2/3,10\nA2,C2,2024/2/1,2024/2/4,20\n"
     at.get("file_uploader")[0].set_value(("two.csv", two.encode(), "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     editor = at.dataframe[0].value.set_index("文件列")
     # A tie: nothing pre-selected, both candidates named.
-    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["", ""]
-    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：order_date"] * 2
+    assert list(editor.loc[["开票X", "付款X"], "对应字段"]) == ["（不导入）", "（不导入）"]
+    assert list(editor.loc[["开票X", "付款X"], "说明"]) == ["候选：下单日期"] * 2
     assert any("开票X、付款X" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
@@ -347,17 +349,24 @@ def _money_script() -> None:
 
     from crm_core import ui
 
-    ui.table(pd.DataFrame({"owner": ["a"], "revenue": [1234567.5], "year": [2024]}))
+    frame = {"owner": ["a"], "revenue": [1234567.5], "year": [2024], "orders": [12345]}
+    ui.table(pd.DataFrame(frame | {"median_h": [3.25], "recency_days": [12.4]}))
 
 
-def test_tables_format_money_localized() -> None:
+def test_tables_format_money_hours_days_and_counts() -> None:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_money_script).run()
     assert not at.exception, [e.value for e in at.exception]
     config = json.loads(at.dataframe[0].proto.columns)
-    assert config["revenue"]["type_config"]["format"] == "localized"
-    assert "year" not in config
+    fmt = {c: v["type_config"]["format"] for c, v in config.items() if "type_config" in v}
+    # Money ¥1,234,567.50, hours 3.2 (one decimal), days 12 (whole), a count 12,345; a year as is.
+    assert fmt == {
+        "revenue": "¥%,.2f",
+        "orders": "localized",
+        "median_h": "%,.1f",
+        "recency_days": "%,.0f",
+    }
 
 
 def unescaped(markdown: str) -> str:
@@ -382,7 +391,9 @@ def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Pat
         "GB18030 / GBK (Simplified Chinese)",
     ]
     facts = " ".join(c.value for c in at.main.caption)
-    assert "Encoding gb18030 (detected)" in facts, facts
+    # The detected encoding in words (i18n.encoding_label), then "(detected)".
+    assert "Encoding GB18030" in facts and "Simplified Chinese" in facts, facts
+    assert facts.index("Simplified Chinese") < facts.index("(detected)"), facts
     assert at.selectbox(key="file0_table").value == "complaints"
     # A chosen encoding is used as it is, and a wrong one says so instead of guessing.
     choice.set_value("utf-8").run()
@@ -390,7 +401,7 @@ def test_data_page_encoding_choice(demo_copy: Path, app_env: None, tmp_path: Pat
     assert any("not UTF-8 (the encoding chosen)" in unescaped(e.value) for e in at.error)
     at.selectbox(key="file0_encoding").set_value("gb18030").run()
     facts = " ".join(c.value for c in at.main.caption)
-    assert "Encoding gb18030 ·" in facts and "(detected)" not in facts, facts
+    assert "Encoding GB18030" in facts and "(detected)" not in facts, facts
 
 
 @pytest.mark.parametrize(
@@ -966,3 +977,28 @@ def test_overview_header_semantic_colours_and_no_change_against_an_empty_period(
     assert not at.exception, [e.value for e in at.exception]
     assert all(m.proto.delta == "" for m in at.metric[:5])
     assert i18n.t("charts.no_comparison", "zh") in [c.value for c in at.caption]
+
+
+def test_data_page_in_chinese_names_tables_fields_and_history_values(
+    demo_copy: Path, app_env: None, fixtures: Path
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The demo load in words: replace -> 替换, loaded -> 已导入, utf-8-sig -> UTF-8（带 BOM）.
+    hist = next(d.value for d in at.dataframe if "方式" in d.value.columns)
+    assert set(hist["方式"]) == {"替换"} and set(hist["状态"]) == {"已导入"}
+    assert set(hist["编码"]) == {"UTF-8（带 BOM）"}
+    assert {"订单", "客户", "投诉"} <= set(hist["数据表"])
+    # Streamlit's own "Upload" / "… per file" are replaced by the catalogue's words.
+    css = " ".join(h.proto.body for h in at.get("html"))
+    assert 'content:"选择文件"' in css and 'content:"每个文件不超过 1024 MB · CSV、TXT、TSV"' in css
+    data = (fixtures / "orders_gbk.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.selectbox(key="file0_table")
+    assert table.options == ["客户", "订单", "投诉", "线索", "跟进记录"] and table.value == "orders"
+    editor = next(d.value for d in at.dataframe if "对应字段" in d.value.columns)
+    assert list(editor["对应字段"])[:2] == ["订单编号", "客户编号"]  # order_id, customer_id
+    next(b for b in at.button if b.label == "校验").click().run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "1 行为退货或取消" in warnings and "return" not in warnings, warnings

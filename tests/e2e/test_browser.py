@@ -208,7 +208,7 @@ def test_upload_gbk_csv_then_overview(
     n = runs(page)
     page.set_input_files("input[type=file]", str(csv_path))
     wait_idle(page, after=n)
-    page.get_by_text("Encoding gb18030").wait_for()
+    page.get_by_text("Encoding GB18030").wait_for()
     assert not exceptions(page), exceptions(page)
     # The detected table is shown in the "Table" selectbox of the file's panel.
     table_box = page.locator("[data-testid=stSelectbox]").filter(has_text="Table")
