@@ -129,6 +129,37 @@ def not_applied_note(table: str, f: Filters, lang: str) -> str:
     return i18n.t("filters.not_applied", lang, dims=names, table=i18n.t(f"filters.{table}", lang))
 
 
+def active_line(f: Filters, lang: str) -> str:
+    """The one line naming what a figure is filtered by, for a slide, a deck page or a report
+    section: the period if set, each set dimension, then the scope ("筛选：区域 = 华东；…", or
+    "筛选：无（全部数据）" when nothing is set). Values are the data's own text, not escaped."""
+    from crm_core import i18n
+
+    items: list[str] = []
+    if f.start and f.end:
+        items.append(
+            i18n.t(
+                "filters.line_period",
+                lang,
+                start=i18n.fmt_date(f.start, lang),
+                end=i18n.fmt_date(f.end, lang),
+            )
+        )
+    items += [i18n.t("filters.line_item", lang, dim=i18n.t(f"dim.{k}", lang), value=v)
+              for k, v in f.active.items()]  # fmt: skip
+    joiner = i18n.t("filters.joiner", lang)
+    for dim, name in SCOPE_FIELDS.items():
+        values = [v for v in getattr(f, name) if v != NOWHERE]
+        if getattr(f, name):
+            shown = joiner.join(values) or i18n.t("filters.line_nothing", lang)
+            items.append(
+                i18n.t("filters.line_scope", lang, dim=i18n.t(f"dim.{dim}", lang), values=shown)
+            )
+    if not items:
+        return i18n.t("filters.line_none", lang)
+    return i18n.t("filters.line", lang, items=i18n.t("filters.line_separator", lang).join(items))
+
+
 NO_FILTERS = Filters()
 
 

@@ -347,3 +347,30 @@ def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
     assert east["region"] == ["华东"]
     assert east["owner"] == ["李强", "王芳"]  # C1/C3 王芳; L1 王芳, L4 李强 (its own 华东)
     assert filter_options(small, Filters(owners=("李强",)))["region"] == sorted(["华东", "华北"])
+
+
+# --------------------------------------------------------------------------- the filter line
+
+
+def test_active_line_names_period_dimensions_and_scope() -> None:
+    from crm_core.filters import NOWHERE, active_line
+
+    assert active_line(Filters(), "zh") == "筛选：无（全部数据）"
+    assert active_line(Filters(), "en") == "Filters: none (all data)"
+    f = Filters(
+        start=dt.date(2024, 1, 1),
+        end=dt.date(2024, 6, 30),
+        region="华东",
+        category="新车销售",
+        owners=("王芳", "李强"),  # sorted by the dataclass: 李强 before 王芳
+    )
+    assert active_line(f, "zh") == (
+        "筛选：期间 2024年1月1日 至 2024年6月30日；区域 = 华东；产品品类 = 新车销售；"
+        "权限范围 负责人：李强、王芳"
+    )
+    assert active_line(f, "en") == (
+        "Filters: period 2024-01-01 – 2024-06-30; Region = 华东; Product category = 新车销售; "
+        "scope Owner: 李强, 王芳"
+    )
+    # Two scopes with nothing in common hold the NOWHERE marker: said as "(none)", not shown raw.
+    assert active_line(Filters(regions=(NOWHERE,)), "en") == "Filters: scope Region: (none)"
