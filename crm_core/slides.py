@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,7 +52,7 @@ class Slide:
     filters_line: str = ""
 
 
-def _series(name: str, values: Sequence[Any]) -> tuple[str, tuple[float, ...]]:
+def _series(name: str, values: Iterable[Any]) -> tuple[str, tuple[float, ...]]:
     return (name, tuple(float(v) for v in values))
 
 
@@ -62,7 +62,7 @@ def month_label(month: Any, lang: str) -> str:
     return f"{m.year}年{m.month}月" if lang == "zh" else f"{m:%b %Y}"
 
 
-def _months(values: Sequence[Any], lang: str) -> tuple[str, ...]:
+def _months(values: Iterable[Any], lang: str) -> tuple[str, ...]:
     return tuple(month_label(m, lang) for m in values)
 
 
