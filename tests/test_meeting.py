@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_app_test, signed_in
+from conftest import ROOT, make_app_test, signed_in
 
 from crm_core import db, i18n, overview, weekly
 from crm_core.filters import Filters
@@ -212,3 +212,11 @@ def test_present_pages_with_keys_and_has_a_way_back(demo_copy: Path, app_env: No
     assert at.title[0].value == expected[1].title
     at.button(key="slide_prev").click().run()
     assert at.title[0].value == expected[0].title
+
+
+def test_a_rerun_waits_for_the_running_render() -> None:
+    # Two runs of one session at once would share its database cursor (.streamlit/config.toml).
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as fh:
+        assert tomllib.load(fh)["runner"]["fastReruns"] is False
