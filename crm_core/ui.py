@@ -657,17 +657,20 @@ def goto_slide(i: int, n: int) -> None:
 
 def prepared_slides(
     con: db.Connection, f: Filters, lang: str
-) -> tuple[list[slides_mod.Slide], dt.date | None]:
-    """Every slide and the data date, built once per session for (database, data version,
-    scope, filters, language) and kept as they are: changing slides then renders one figure and
-    runs no query. Per session, not st.cache_data: that would unpickle every figure per rerun."""
+) -> tuple[list[slides_mod.Slide], list[Any], dt.date | None]:
+    """Every slide, its figure styled for the screen (large type, escaped text) and the data
+    date, built once per session for (database, data version, scope, filters, language) and
+    kept as they are: changing slides then runs no query and copies no figure. Per session, not
+    st.cache_data, which would unpickle every figure on every rerun."""
     version = tuple(db.query_rows(con, "data_version")[0])
     key = (str(db_path()), version, scope(), f, lang)
     held = st.session_state.get("_crm_slides")
     if held is None or held[0] != key:
-        held = (key, slides_mod.all_slides(con, f, lang), slides_mod.data_date(con, f))
+        found = slides_mod.all_slides(con, f, lang)
+        shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
+        held = (key, found, shown, slides_mod.data_date(con, f))
         st.session_state["_crm_slides"] = held
-    return held[1], held[2]
+    return held[1], held[2], held[3]
 
 
 def present_back_link() -> None:
