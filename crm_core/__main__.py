@@ -404,8 +404,22 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def _export_setup(p: argparse.ArgumentParser) -> None:
     _db_arg(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the file to write, or an existing folder: the file is then named with the data "
+        "date (客户关系分析-2026-10-31.pptx, crm-review-2026-10-31-en.pdf)",
+    )
     _as_user_arg(p)
+
+
+def _named_out(args: argparse.Namespace, kind: str, as_of: Any) -> None:
+    """An --out folder gets the download's file name, with the data date."""
+    from crm_core import deck
+
+    if args.out.is_dir():
+        args.out = args.out / deck.file_name(kind, args.lang, as_of)
 
 
 def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
@@ -431,6 +445,7 @@ def cmd_deck(args: argparse.Namespace) -> int:
     from crm_core import deck
 
     found, as_of, con = _slides_and_date(args)
+    _named_out(args, "pptx", as_of)
     args.out.write_bytes(deck.build_deck(found, args.lang, as_of))
     _audit_export(con, args, "deck pptx")
     print(f"wrote {args.out}: {len(found) + 1} slides")
@@ -443,6 +458,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from crm_core import deck
 
     found, as_of, con = _slides_and_date(args)
+    _named_out(args, "pdf", as_of)
     document = deck.build_html(found, args.lang, as_of)
     if args.out.suffix.lower() in (".html", ".htm"):
         args.out.write_text(document, encoding="utf-8")

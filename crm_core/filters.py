@@ -129,6 +129,41 @@ def not_applied_note(table: str, f: Filters, lang: str) -> str:
     return i18n.t("filters.not_applied", lang, dims=names, table=i18n.t(f"filters.{table}", lang))
 
 
+def active_line(
+    f: Filters, lang: str, start: dt.date | None = None, end: dt.date | None = None
+) -> str:
+    """The one line naming what a figure is filtered by, for a page header, a slide, a deck page
+    or a report section: the period (the filters' own, else `start` / `end`, the period a page
+    defaults to), each set dimension, then the scope ("筛选：区域 = 华东；…", or "筛选：无（全部数据）"
+    when nothing is set). Values are the data's own text: escape the line before Markdown."""
+    from crm_core import i18n
+
+    items: list[str] = []
+    a, b = f.start or start, f.end or end
+    if a and b:
+        items.append(
+            i18n.t(
+                "filters.line_period",
+                lang,
+                start=i18n.fmt_date(a, lang),
+                end=i18n.fmt_date(b, lang),
+            )
+        )
+    items += [i18n.t("filters.line_item", lang, dim=i18n.t(f"dim.{k}", lang), value=v)
+              for k, v in f.active.items()]  # fmt: skip
+    joiner = i18n.t("filters.joiner", lang)
+    for dim, name in SCOPE_FIELDS.items():
+        values = [v for v in getattr(f, name) if v != NOWHERE]
+        if getattr(f, name):
+            shown = joiner.join(values) or i18n.t("filters.line_nothing", lang)
+            items.append(
+                i18n.t("filters.line_scope", lang, dim=i18n.t(f"dim.{dim}", lang), values=shown)
+            )
+    if not items:
+        return i18n.t("filters.line_none", lang)
+    return i18n.t("filters.line", lang, items=i18n.t("filters.line_separator", lang).join(items))
+
+
 NO_FILTERS = Filters()
 
 
@@ -146,33 +181,3 @@ def unknown_values(f: Filters, options: dict[str, list[str]]) -> dict[str, str]:
     """The set dimensions whose value the data does not hold ({dimension: value}): such a filter
     would give all-zero figures that look like real ones."""
     return {k: v for k, v in f.active.items() if v not in options.get(k, [])}
-
-
-def active_line(
-    f: Filters, lang: str, start: dt.date | None = None, end: dt.date | None = None
-) -> str:
-    """The active filters as one line of plain text for a page header, slide, PDF page or export:
-    "筛选：2024年1月1日 至 2024年3月31日 · 区域 = 华东 · 权限范围：区域 华东、华南". The period is
-    the filters' own, else `start` / `end` (the period a page defaults to); "全部数据，无其他筛选"
-    when no dimension is set. Values are data: escape the line before rendering it as Markdown."""
-    from crm_core import i18n
-
-    def t(key: str, **kw: Any) -> str:
-        return i18n.t(f"filters_line.{key}", lang, **kw)
-
-    parts = []
-    a, b = f.start or start, f.end or end
-    if a and b:
-        parts.append(t("period", start=i18n.fmt_date(a, lang), end=i18n.fmt_date(b, lang)))
-    dims = [f"{i18n.t(f'dim.{k}', lang)} = {v}" for k, v in f.active.items()]
-    parts += dims or [t("none")]
-    for dim, name in SCOPE_FIELDS.items():
-        values = [v for v in getattr(f, name) if v != NOWHERE]
-        if getattr(f, name):
-            shown = "、".join(values) if lang == "zh" else ", ".join(values)
-            parts.append(
-                f"{t('scope')}：{i18n.t(f'dim.{dim}', lang)} {shown or '–'}"
-                if lang == "zh"
-                else f"{t('scope')}: {i18n.t(f'dim.{dim}', lang)} {shown or '–'}"
-            )
-    return t("prefix") + t("separator").join(parts)

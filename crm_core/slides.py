@@ -2,23 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from crm_core import charts, db, i18n, overview
-from crm_core.filters import NO_FILTERS, Filters, not_applied_note
+from crm_core.filters import NO_FILTERS, Filters, active_line, not_applied_note
+
+# Excel number formats for a native chart's value axis and labels (deck.build_deck).
+COUNT_FORMAT = "#,##0"
+PERCENT_FORMAT = "0%"
+
+
+@dataclass(frozen=True)
+class NativeChart:
+    """A slide's chart as data PowerPoint draws and edits itself (deck.build_deck).
+
+    kind: "column", "bar" (horizontal, first category on top: funnels), "stacked" (stacked
+    columns, negative values below the axis), "line", "xy" (lines through (x, y) `points`) or
+    "table" (`categories` are the headers, `rows` the cells). `series` holds (name, values) in
+    category order; `number_format` is the Excel format of the value axis and data labels."""
+
+    kind: str
+    categories: tuple[str, ...] = ()
+    series: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    number_format: str = COUNT_FORMAT
+    points: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    # Positions of the first series' points drawn in the warning colour (as the page's chart).
+    highlighted: tuple[int, ...] = ()
 
 
 @dataclass
 class Slide:
-    """One chart with its title and the sentence a presenter would say about it."""
+    """One chart with its title, the sentence a presenter would say about it, the chart as
+    native data for the deck (None: only a picture can show it), the definition of the figure
+    (message `present.definition.<key>`) and the line naming the active filters."""
 
     key: str
     title: str
     takeaway: str
     figure: go.Figure
+    chart: NativeChart | None = None
+    definition: str = ""
+    filters_line: str = ""
+
+
+def _series(name: str, values: Iterable[Any]) -> tuple[str, tuple[float, ...]]:
+    return (name, tuple(float(v) for v in values))
+
+
+def month_label(month: Any, lang: str) -> str:
+    """A month as a category label: 2024年1月 (zh) or Jan 2024 (en)."""
+    m = pd.Timestamp(month)
+    return f"{m.year}年{m.month}月" if lang == "zh" else f"{m:%b %Y}"
+
+
+def _months(values: Iterable[Any], lang: str) -> tuple[str, ...]:
+    return tuple(month_label(m, lang) for m in values)
 
 
 Provider = Callable[[db.Connection, Filters, str], list[Slide]]
@@ -45,17 +90,25 @@ def overview_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         start=i18n.fmt_date(period.start, lang),
         end=i18n.fmt_date(period.end, lang),
     )
-    fig = charts.monthly_bars(trend, "revenue", title, lang)
+    fig = charts.monthly_bars(trend, "revenue", title, lang, money=True)
     new_title = i18n.t("overview.new_per_month", lang)
     total_new = int(trend["new_customers"].sum())
     new = charts.monthly_bars(trend, "new_customers", new_title, lang)
+    months = _months(trend["month"], lang)
     return [
-        Slide("overview.revenue", title, takeaway, fig),
+        Slide(
+            "overview.revenue",
+            title,
+            takeaway,
+            fig,
+            NativeChart("column", months, (_series(title, trend["revenue"]),)),
+        ),
         Slide(
             "overview.new_customers",
             new_title,
             i18n.t("present.new_takeaway", lang, n=i18n.fmt_number(total_new, lang)),
             new,
+            NativeChart("column", months, (_series(new_title, trend["new_customers"]),)),
         ),
     ]
 
@@ -85,7 +138,18 @@ def weekly_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         orders=i18n.fmt_number(table.loc["orders", "this_week"], lang),
         complaints=i18n.fmt_number(table.loc["complaints", "this_week"], lang),
     )
-    return [Slide("weekly.compare", i18n.t("weekly.title", lang), takeaway, fig)]
+    # The chart's own scale: this week as an index of last week (= 100), one axis for all.
+    d = table[table["last_week"].fillna(0) != 0]
+    index = 100 * d["this_week"].astype(float) / d["last_week"].astype(float)
+    native = NativeChart(
+        "column",
+        tuple(labels[m] for m in d.index),
+        (
+            _series(i18n.t("weekly.last_week", lang), [100] * len(d)),
+            _series(i18n.t("weekly.this_week", lang), index),
+        ),
+    )
+    return [Slide("weekly.compare", i18n.t("weekly.title", lang), takeaway, fig, native)]
 
 
 def _period(con: db.Connection, f: Filters) -> overview.Period | None:
@@ -111,7 +175,7 @@ def pyramid_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     if n_active == 0:
         return []
     title = i18n.t("pyramid.chart_pyramid", lang)
-    fig = charts.pyramid_chart(pyr, title, i18n.t("pyramid.share_revenue", lang))
+    fig = charts.pyramid_chart(pyr, title, i18n.t("pyramid.share_revenue", lang), lang)
     top = pyr[pyr["tier"].isin(value.TIER_KEYS[:2])]  # diamond + gold: the top 5 %
     takeaway = i18n.t(
         "present.pyramid_takeaway",
@@ -121,7 +185,14 @@ def pyramid_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         active=i18n.fmt_number(n_active, lang),
         share=i18n.fmt_pct(float(top["revenue_share"].sum())),
     )
-    return [Slide("pyramid.tiers", title, takeaway, fig)]
+    tiers = pyr[pyr["tier"].isin(value.TIER_KEYS[:4])]  # the four buying tiers, top first
+    native = NativeChart(
+        "bar",
+        tuple(tiers["label"]),
+        (_series(i18n.t("pyramid.share_revenue", lang), tiers["revenue_share"]),),
+        PERCENT_FORMAT,
+    )
+    return [Slide("pyramid.tiers", title, takeaway, fig, native)]
 
 
 def pareto_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
@@ -143,7 +214,17 @@ def pareto_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     takeaway = i18n.t(
         "present.pareto_takeaway", lang, top=i18n.fmt_pct(par.top_share, 0), share=top
     )
-    return [Slide("pyramid.pareto", title, takeaway, fig)]
+    curve = tuple(
+        (float(x), float(y))
+        for x, y in zip(par.curve["customer_share"], par.curve["revenue_share"], strict=True)
+    )
+    native = NativeChart(
+        "xy",
+        (texts[1], texts[2]),
+        number_format=PERCENT_FORMAT,
+        points=((texts[2], ((0.0, 0.0), *curve)), (texts[1], ((0.0, 0.0), (1.0, 1.0)))),
+    )
+    return [Slide("pyramid.pareto", title, takeaway, fig, native)]
 
 
 def rfm_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
@@ -168,7 +249,19 @@ def rfm_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         share=i18n.fmt_pct(float(best["revenue_share"])),
         action=best["action"],
     )
-    return [Slide("pyramid.rfm", title, takeaway, fig)]
+    cols = list(heat)
+    rows = tuple(
+        (str(r["label"]), *(_cell(c, r[c], lang) for c in cols)) for _, r in segs.iterrows()
+    )
+    native = NativeChart("table", (i18n.t("pyramid.col.segment", lang), *heat.values()), rows=rows)
+    return [Slide("pyramid.rfm", title, takeaway, fig, native)]
+
+
+def _cell(column: str, v: Any, lang: str) -> str:
+    """A table cell as the heatmap writes it: shares as percentages, other values as numbers."""
+    if column.endswith("share"):
+        return i18n.fmt_pct(v, 0)
+    return i18n.fmt_number(v, lang, 1 if abs(float(v)) < 100 else 0)
 
 
 def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
@@ -196,7 +289,8 @@ def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             share=i18n.fmt_pct(counts[-1] / counts[0]),
             stage=steps[-1],
         )
-        out.append(Slide("lifecycle.funnel", title, takeaway, fig))
+        native = NativeChart("bar", tuple(steps), (_series(title, counts),))
+        out.append(Slide("lifecycle.funnel", title, takeaway, fig, native))
     nl = rep.new_lost
     if not nl.empty:
         cols = ("new_customers", "lost_customers", "net_change")
@@ -215,7 +309,16 @@ def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             start=i18n.fmt_date(rep.start, lang),
             end=i18n.fmt_date(rep.as_of, lang),
         )
-        out.append(Slide("lifecycle.new_lost", title, takeaway, fig))
+        # Lost customers below the axis, as on the page; the net change is in the takeaway.
+        native = NativeChart(
+            "stacked",
+            _months(nl["month"], lang),
+            (
+                _series(names["new_customers"], nl["new_customers"]),
+                _series(names["lost_customers"], -nl["lost_customers"]),
+            ),
+        )
+        out.append(Slide("lifecycle.new_lost", title, takeaway, fig, native))
     return out
 
 
@@ -240,7 +343,8 @@ def pipeline_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         leads=i18n.fmt_number(rates["leads"], lang),
     )
     takeaway = " ".join(filter(None, (takeaway, not_applied_note("leads", f, lang))))
-    return [Slide("pipeline.funnel", title, takeaway, fig)]
+    native = NativeChart("bar", tuple(steps), (_series(title, rep.funnel["reached"]),))
+    return [Slide("pipeline.funnel", title, takeaway, fig, native)]
 
 
 def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
@@ -278,7 +382,9 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             drivers=drivers,
         )
     takeaway = " ".join(filter(None, (takeaway, not_applied_note("complaints", f, lang))))
-    out = [Slide("complaints.trend", title, takeaway, fig)]
+    out = [
+        Slide("complaints.trend", title, takeaway, fig, _complaint_columns(by_group, names, lang))
+    ]
     if not c.missing_for_sla(c.coverage(con)):
         stages = c.stage_funnel(con, period, f)
         if len(stages) and int(stages["reached"].iloc[0]) > 0:
@@ -294,7 +400,8 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
                     int(stages["reached"].iloc[-1]) / int(stages["reached"].iloc[0])
                 ),
             )
-            out.append(Slide("complaints.stages", title, takeaway, fig))
+            native = NativeChart("bar", tuple(steps), (_series(title, stages["reached"]),))
+            out.append(Slide("complaints.stages", title, takeaway, fig, native))
     return out
 
 
@@ -321,7 +428,30 @@ def clv_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
         share=i18n.fmt_pct(s["alive_below_0_5"] / s["customers"]),
         clv=i18n.fmt_number(s["clv_total"], lang),
     )
-    return [Slide("clv.p_alive", title, takeaway, fig)]
+    bins = report.p_alive
+    bands = tuple(
+        f"{a * 100:.0f}–{b * 100:.0f}%"
+        for a, b in zip(bins["bin_start"], bins["bin_end"], strict=True)
+    )
+    below = tuple(i for i, b in enumerate(bins["bin_end"]) if float(b) <= 0.5)  # orange bands
+    native = NativeChart(
+        "column", bands, (_series(labels["y"], bins["customers"]),), highlighted=below
+    )
+    return [Slide("clv.p_alive", title, takeaway, fig, native)]
+
+
+def _complaint_columns(by_group: pd.DataFrame, names: dict[str, str], lang: str) -> NativeChart:
+    """Complaints per month stacked by category, largest category first (as the page's chart)."""
+    groups = by_group["grp"].fillna(names["blank"]).astype(str)
+    table = by_group.assign(grp=groups).pivot_table(
+        index="bucket", columns="grp", values="complaints", aggfunc="sum", fill_value=0
+    )
+    order = table.sum().sort_values(ascending=False, kind="stable").index
+    return NativeChart(
+        "stacked",
+        _months(table.index, lang),
+        tuple(_series(str(g), table[g]) for g in order),
+    )
 
 
 # Features append their providers here, in the order a meeting walks through them.
@@ -345,7 +475,19 @@ def all_slides(
     out: list[Slide] = []
     for provider in PROVIDERS:
         out += provider(con, f, lang)
-    return out
+    line = active_line(f, lang)
+    return [
+        replace(s, definition=i18n.t(f"present.definition.{s.key}", lang), filters_line=line)
+        for s in out
+    ]
+
+
+def data_date(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | None:
+    """The day the presented data runs to: the filter's end, else the last order date."""
+    if f.end is not None:
+        return f.end
+    rng = overview.data_range(con)
+    return rng[1] if rng else None
 
 
 def presentation_style(fig: go.Figure) -> go.Figure:

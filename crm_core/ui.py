@@ -33,6 +33,7 @@ from crm_core import (
     summaries,
     uploads,
 )
+from crm_core import slides as slides_mod
 from crm_core.config import currency as currency_symbol
 from crm_core.filters import DIMENSIONS, Filters, filter_options, not_applied_note
 from crm_core.text import md_escape, safe_figure
@@ -724,8 +725,8 @@ def hide_sidebar() -> None:
     """Presentation mode: no sidebar, no header chrome, wider content."""
     st.html(
         "<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
-        "header[data-testid='stHeader']{display:none}"
-        ".block-container{padding-top:1rem;max-width:100%}</style>"
+        "header[data-testid='stHeader'],.st-key-slide_remote_keys{display:none}"
+        ".block-container{padding-top:1rem;padding-bottom:1rem;max-width:100%}</style>"
     )
 
 
@@ -747,6 +748,32 @@ def slide_index(n: int) -> int:
 def goto_slide(i: int, n: int) -> None:
     """Button callback: move to slide i (0-based), kept in the URL."""
     st.query_params["slide"] = str(min(max(i, 0), n - 1) + 1)
+
+
+def prepared_slides(
+    con: db.Connection, f: Filters, lang: str
+) -> tuple[list[slides_mod.Slide], list[Any], dt.date | None]:
+    """Every slide, its figure styled for the screen (large type, escaped text) and the data
+    date, built once per session for (database, data version, scope, filters, language) and
+    kept as they are: changing slides then runs no query and copies no figure. Per session, not
+    st.cache_data, which would unpickle every figure on every rerun."""
+    version = tuple(db.query_rows(con, "data_version")[0])
+    key = (str(db_path()), version, scope(), f, lang)
+    held = st.session_state.get("_crm_slides")
+    if held is None or held[0] != key:
+        found = slides_mod.all_slides(con, f, lang)
+        shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
+        held = (key, found, shown, slides_mod.data_date(con, f))
+        st.session_state["_crm_slides"] = held
+    return held[1], held[2], held[3]
+
+
+def present_back_link() -> None:
+    """The way out of presentation mode: to the Overview, keeping language and filters."""
+    keep = {k: v for k, v in st.query_params.to_dict().items() if k != "slide"}
+    st.page_link(
+        "pages/overview.py", label=t("present.exit"), icon=":material/close:", query_params=keep
+    )
 
 
 def empty_note(f: Filters) -> None:

@@ -343,3 +343,30 @@ def test_report_as_user_is_an_audited_export(tmp_path: Path, demo_db_file: Path)
     assert made.returncode == 0, made.stderr
     assert out.stat().st_size > 0
     assert _audit(db)[-1] == ("export", "report html east.html as east", None)
+
+
+def test_deck_into_a_folder_is_named_with_the_data_date(tmp_path: Path, demo_db_file: Path) -> None:
+    import shutil
+
+    from pptx import Presentation
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db_file, db)
+    assert (
+        run_cli(
+            "user", "add", "east", "--role", "viewer", "--region", "华东", "--db", str(db)
+        ).returncode
+        == 0
+    )
+    out = tmp_path / "decks"
+    out.mkdir()
+    made = run_cli("deck", "--db", str(db), "--as-user", "east", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    # The demo's last order is on 2026-10-31; zh is the default language.
+    path = out / "客户关系分析-2026-10-31.pptx"
+    assert made.stdout.startswith(f"wrote {path}:")
+    # The scoped user's deck says on every slide whose data it shows.
+    page = list(Presentation(str(path)).slides)[1]
+    texts = [sh.text_frame.text for sh in page.shapes if sh.has_text_frame]
+    assert "筛选：权限范围 区域：华东" in texts
+    assert _audit(db)[-1] == ("export", "deck pptx 客户关系分析-2026-10-31.pptx as east", None)

@@ -49,20 +49,194 @@ def test_svg_export() -> None:
     assert svg.startswith("<svg") and "销售额" in svg
 
 
-@needs_chromium
-def test_deck_on_demo_data(demo_con) -> None:  # type: ignore[no-untyped-def]
+def _deck(con, lang: str):  # type: ignore[no-untyped-def]
     from pptx import Presentation
 
-    found = slides.all_slides(demo_con, lang="zh")
-    assert len(found) >= 3
-    prs = Presentation(io.BytesIO(deck.build_deck(found, "zh")))
+    found = slides.all_slides(con, lang=lang)
+    data = deck.build_deck(found, lang, slides.data_date(con))
+    return found, Presentation(io.BytesIO(data))  # opened back with python-pptx
+
+
+def test_deck_is_a_real_powerpoint_deck(demo_con) -> None:  # type: ignore[no-untyped-def]
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    found, prs = _deck(demo_con, "zh")
     assert (prs.slide_width, prs.slide_height) == (12192000, 6858000)  # 16:9, 13.333 x 7.5 in
-    assert len(prs.slides) == len(found) + 1  # title slide + one per chart
-    for s, page in zip(found, list(prs.slides)[1:], strict=True):
+    pages = list(prs.slides)
+    assert len(pages) == len(found) + 1  # title slide + one per chart
+    # Every slide's title sits in the title placeholder (outline view, slide navigation).
+    assert pages[0].shapes.title.text == "客户关系分析报告"
+    for s, page in zip(found, pages[1:], strict=True):
+        title = page.shapes.title
+        assert title is not None and title.text == s.title, s.key
+        assert title.placeholder_format.type in (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
+        # Fits the 16:9 slide (the default template's layouts are 4:3).
+        assert title.left + title.width <= prs.slide_width
         texts = [sh.text_frame.text for sh in page.shapes if sh.has_text_frame]
-        assert texts[:2] == [s.title, s.takeaway]
-        pictures = [sh for sh in page.shapes if sh.shape_type == 13]
-        assert len(pictures) == 1 and len(pictures[0].image.blob) > 10_000
+        assert s.takeaway in texts and "筛选：无（全部数据）" in texts, s.key
+        # Speaker notes: the takeaway, then the definition, in Chinese.
+        notes = page.notes_slide.notes_text_frame.text
+        assert notes.startswith(s.takeaway + "\n口径：" + s.definition), s.key
+        assert s.definition and any("\u4e00" <= ch <= "\u9fff" for ch in s.definition)
+    charts = [sh.chart for page in pages for sh in page.shapes if sh.has_chart]
+    assert len(charts) >= 5
+    # Only a picture where PowerPoint has no such chart: the demo deck has none.
+    assert not [sh for page in pages for sh in page.shapes if sh.shape_type == 13]
+    tables = [sh.table for page in pages for sh in page.shapes if sh.has_table]
+    assert len(tables) == 1  # the RFM segments
+
+
+def test_deck_charts_hold_the_slide_data(demo_con) -> None:  # type: ignore[no-untyped-def]
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    found, prs = _deck(demo_con, "zh")
+    by_key = {s.key: page for s, page in zip(found, list(prs.slides)[1:], strict=True)}
+
+    def chart(key: str):  # type: ignore[no-untyped-def]
+        return next(sh.chart for sh in by_key[key].shapes if sh.has_chart)
+
+    slide = {s.key: s for s in found}
+    revenue = chart("overview.revenue")
+    assert revenue.chart_type == XL_CHART_TYPE.COLUMN_CLUSTERED
+    # Twelve months of the default period, 2025-11 to 2026-10, labelled in Chinese.
+    cats = list(revenue.plots[0].categories)
+    assert len(cats) == 12 and cats[0] == "2025年11月" and cats[-1] == "2026年10月"
+    assert revenue.value_axis.tick_labels.number_format == "#,##0"
+    assert not revenue.value_axis.tick_labels.number_format_is_linked
+    values = revenue.plots[0].series[0].values
+    assert values == slide["overview.revenue"].chart.series[0][1]  # type: ignore[union-attr]
+    # Funnels are horizontal bars, first step on top, with the Chinese step names.
+    funnel = chart("lifecycle.funnel")
+    assert funnel.chart_type == XL_CHART_TYPE.BAR_CLUSTERED
+    assert list(funnel.plots[0].categories) == [
+        "已建档客户", "考察期（已购买）", "形成期（重复购买）", "稳定期"
+    ]  # fmt: skip
+    assert funnel.category_axis.reverse_order
+    # A funnel never increases: known >= bought >= bought again >= stable.
+    counts = funnel.plots[0].series[0].values
+    assert list(counts) == sorted(counts, reverse=True) and counts[0] == 5000
+    # Shares in percent on the axis: the pyramid and both axes of the Pareto curve.
+    pyramid = chart("pyramid.tiers")
+    assert list(pyramid.plots[0].categories) == ["钻石", "黄金", "白银", "普通"]
+    assert pyramid.value_axis.tick_labels.number_format == "0%"
+    # The four buying tiers' shares of their net revenue add up to 1.
+    assert abs(sum(pyramid.plots[0].series[0].values) - 1) < 1e-9
+    pareto = chart("pyramid.pareto")
+    assert pareto.chart_type == XL_CHART_TYPE.XY_SCATTER_LINES_NO_MARKERS
+    assert pareto.value_axis.tick_labels.number_format == "0%"
+    assert pareto.category_axis.tick_labels.number_format == "0%"
+    # Lost customers stack below the axis, as on the Lifecycle page.
+    new_lost = chart("lifecycle.new_lost")
+    assert new_lost.chart_type == XL_CHART_TYPE.COLUMN_STACKED
+    assert [s.name for s in new_lost.plots[0].series] == ["新增客户", "流失客户"]
+    assert all(v <= 0 for v in new_lost.plots[0].series[1].values)
+    # The chart's embedded workbook opens with the data (editable in PowerPoint).
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(revenue.part.chart_workbook.xlsx_part.blob))
+    assert wb.active["A2"].value == "2025年11月"
+
+
+def test_deck_in_english_has_english_notes(demo_con) -> None:  # type: ignore[no-untyped-def]
+    found, prs = _deck(demo_con, "en")
+    notes = list(prs.slides)[1].notes_slide.notes_text_frame.text
+    assert notes.split("\n") == [
+        found[0].takeaway,
+        "Definition: " + found[0].definition,
+        "Filters: none (all data)",
+    ]
+
+
+def test_deck_and_report_file_names_carry_the_data_date() -> None:
+    import datetime as dt
+
+    day = dt.date(2026, 10, 31)
+    assert deck.file_name("pptx", "zh", day) == "客户关系分析-2026-10-31.pptx"
+    assert deck.file_name("pdf", "en", day) == "crm-review-2026-10-31-en.pdf"
+    assert deck.file_name("html", "en", None) == "crm-review-en.html"
+
+
+def test_data_date_is_the_filter_end_else_the_last_order(demo_con) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from crm_core.filters import Filters
+
+    assert slides.data_date(demo_con) == dt.date(2026, 10, 31)  # the demo's last order
+    f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31))
+    assert slides.data_date(demo_con, f) == dt.date(2026, 3, 31)
+
+
+@needs_chromium
+def test_deck_falls_back_to_a_picture_without_a_native_chart() -> None:
+    from pptx import Presentation
+
+    fig = charts.themed(
+        go.Figure(
+            go.Sankey(
+                node={"label": ["华东", "华北"]}, link={"source": [0], "target": [1], "value": [3]}
+            )
+        ),
+        "流向",
+    )
+    only = slides.Slide("x.sankey", "客户流向", "华东流向华北", fig)
+    prs = Presentation(io.BytesIO(deck.build_deck([only], "zh")))
+    page = list(prs.slides)[1]
+    assert page.shapes.title.text == "客户流向"
+    pictures = [sh for sh in page.shapes if sh.shape_type == 13]
+    assert len(pictures) == 1 and not [sh for sh in page.shapes if sh.has_chart]
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    # The CJK font maps some ideographs to Kangxi radicals (⽉ for 月): NFKC folds them back
+    # (and full-width punctuation to ASCII, on both sides), except ⼾, which folds to the
+    # traditional 戶 of the 户 drawn.
+    return unicodedata.normalize("NFKC", text).replace("戶", "户")
+
+
+def _pdf_pages(pdf: bytes) -> list[str]:
+    import pypdf
+
+    return [_fold(pg.extract_text()) for pg in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+
+
+@needs_chromium
+@pytest.mark.parametrize(("lang", "size"), [("zh", (595, 842)), ("en", (612, 792))])
+def test_pdf_report_paper_and_first_page(demo_con, lang: str, size) -> None:  # type: ignore[no-untyped-def]
+    import pypdf
+
+    found = slides.all_slides(demo_con, lang=lang)
+    pdf = deck.html_to_pdf(deck.build_html(found, lang, slides.data_date(demo_con)))
+    # A4 = 210 x 297 mm = 595 x 842 pt; US Letter = 8.5 x 11 in = 612 x 792 pt.
+    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == size
+    pages = _pdf_pages(pdf)
+    # No half-empty first page: the title block and the first two charts share it.
+    assert _fold(found[0].title) in pages[0] and _fold(found[1].title) in pages[0]
+    # No repeated titles: each section heading is printed once in the whole report.
+    text = "".join(pages)
+    for s in found:
+        assert text.count(_fold(s.title)) == 1, s.title
+
+
+def test_report_charts_have_no_title_and_large_type(demo_con, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[go.Figure, int]] = []
+
+    def capture(fig, fmt="png", width=images.WIDTH, **k):  # type: ignore[no-untyped-def]
+        seen.append((fig, width))
+        return b"\x89PNG fake"
+
+    monkeypatch.setattr(images, "figure_image", capture)
+    found = slides.all_slides(demo_con, lang="zh")
+    doc = deck.build_html(found, "zh")
+    assert "size:A4" in doc and len(seen) == len(found)
+    for fig, width in seen:
+        # The section heading is the title; the chart does not repeat it.
+        assert not fig.layout.title.text
+        # 20 px type on a 1000 px image printed ~180 mm wide: about 10 pt.
+        assert fig.layout.font.size >= 20 and width == 1000
 
 
 @needs_chromium

@@ -349,15 +349,31 @@ def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
     assert filter_options(small, Filters(owners=("李强",)))["region"] == sorted(["华东", "华北"])
 
 
-def test_active_filter_line() -> None:
-    from crm_core.filters import active_line
+# --------------------------------------------------------------------------- the filter line
 
-    # The page's default period when the filters set none; each set dimension as "name = value".
-    f = Filters(region="华东", owner="王芳")
-    line = active_line(f, "zh", dt.date(2024, 1, 1), dt.date(2024, 3, 31))
-    assert line == "筛选：2024年1月1日 至 2024年3月31日 · 区域 = 华东 · 负责人 = 王芳"
-    # The filters' own period wins; no dimension set says so; a scope is named.
-    f = Filters(start=dt.date(2024, 2, 1), end=dt.date(2024, 2, 29), regions=("华南", "华东"))
-    assert active_line(f, "en", dt.date(2024, 1, 1), dt.date(2024, 3, 31)) == (
-        "Filters: 2024-02-01 – 2024-02-29 · no other filter · your scope: Region 华东, 华南"
+
+def test_active_line_names_period_dimensions_and_scope() -> None:
+    from crm_core.filters import NOWHERE, active_line
+
+    assert active_line(Filters(), "zh") == "筛选：无（全部数据）"
+    assert active_line(Filters(), "en") == "Filters: none (all data)"
+    f = Filters(
+        start=dt.date(2024, 1, 1),
+        end=dt.date(2024, 6, 30),
+        region="华东",
+        category="新车销售",
+        owners=("王芳", "李强"),  # sorted by the dataclass: 李强 before 王芳
     )
+    assert active_line(f, "zh") == (
+        "筛选：期间 2024年1月1日 至 2024年6月30日；区域 = 华东；产品品类 = 新车销售；"
+        "权限范围 负责人：李强、王芳"
+    )
+    assert active_line(f, "en") == (
+        "Filters: period 2024-01-01 – 2024-06-30; Region = 华东; Product category = 新车销售; "
+        "scope Owner: 李强, 王芳"
+    )
+    # Two scopes with nothing in common hold the NOWHERE marker: said as "(none)", not shown raw.
+    assert active_line(Filters(regions=(NOWHERE,)), "en") == "Filters: scope Region: (none)"
+    # A page passes its default period, used when the filters set none.
+    line = active_line(Filters(region="华东"), "zh", dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    assert line == "筛选：期间 2024年1月1日 至 2024年3月31日；区域 = 华东"

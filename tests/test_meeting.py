@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_app_test, signed_in
+from conftest import ROOT, make_app_test, signed_in
 
 from crm_core import db, i18n, overview, weekly
 from crm_core.filters import Filters
@@ -195,3 +195,39 @@ def test_weeks_run_monday_to_sunday() -> None:
     assert weekly.last_full_week_end(dt.date(2024, 4, 1)) == dt.date(2024, 3, 31)
     f = Filters(end=dt.date(2024, 4, 3))
     assert weekly.report_week_end(None, f) == dt.date(2024, 3, 31)  # type: ignore[arg-type]
+
+
+def test_present_pages_with_keys_and_has_a_way_back(demo_copy: Path, app_env: None) -> None:
+    from crm_core import slides
+
+    con = db.connect(demo_copy)
+    expected = slides.all_slides(con, lang="en")
+    con.close()
+    at = make_app_test(demo_copy, "pages/present.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == expected[0].title
+    # The sidebar's default period (the 12 months to the last order) is a filter the slide names.
+    assert any("period 2025-11-01 – 2026-10-31" in c.value for c in at.caption)
+    # Arrow keys on the visible buttons, PageUp / PageDown (presenter remotes) on hidden twins.
+    shortcuts = {b.key: b.proto.shortcut for b in at.button}
+    assert shortcuts["slide_prev"] and shortcuts["slide_next"] and shortcuts["slide_pageup"]
+    assert "pagedown" in shortcuts["slide_pagedown"].lower()
+    links = at.get("page_link")
+    assert [link.proto.label for link in links] == ["Exit presentation"]
+    # To the Overview page with the language (and filters) kept, without the slide number.
+    assert links[0].proto.page_script_hash and links[0].proto.query_string == "lang=en"
+    # Deck, PDF and HTML (their file names carry the data date: test_exports, file_name).
+    assert len(at.get("download_button")) == 3
+    at.button(key="slide_pagedown").click().run()
+    assert at.query_params["slide"] in ("2", ["2"])
+    assert at.title[0].value == expected[1].title
+    at.button(key="slide_prev").click().run()
+    assert at.title[0].value == expected[0].title
+
+
+def test_a_rerun_waits_for_the_running_render() -> None:
+    # Two runs of one session at once would share its database cursor (.streamlit/config.toml).
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as fh:
+        assert tomllib.load(fh)["runner"]["fastReruns"] is False
