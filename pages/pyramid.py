@@ -17,14 +17,8 @@ if period is None:
 
 
 def table(df, cols, **kw):
-    """The columns under translated headers, shares as percentages; returns the shown frame."""
-    pct, num = ui.percent_column(), st.column_config.NumberColumn(format="localized")
-    numbers = df[cols].select_dtypes("number").columns
-    config = {t(f"pyramid.col.{c}"): pct if c.endswith("share") else num for c in numbers}
-    places = {c: ui.PERCENT_PLACES if c.endswith("share") else 2 for c in cols}
-    shown = df[cols].round(places).rename(columns=lambda c: t(f"pyramid.col.{c}"))
-    st.dataframe(shown, hide_index=True, column_config=config, placeholder=i18n.MISSING, **kw)
-    return shown
+    """The columns under translated headers (money, shares and counts formatted by ui.table)."""
+    return ui.table(df[cols], lambda d: d.rename(columns=lambda c: t(f"pyramid.col.{c}")), **kw)
 
 
 def listed(name, rows, what):  # the customers behind a click, rows open the Customer 360
