@@ -5,13 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core import charts
 from crm_core.charts import PALETTE, themed
 
 
-def tracking_chart(df: pd.DataFrame, title: str, labels: dict[str, str]) -> go.Figure:
+def tracking_chart(
+    df: pd.DataFrame, title: str, labels: dict[str, str], lang: str = "zh"
+) -> go.Figure:
     """Cumulative repeat purchases per period end, actual vs predicted, the holdout shaded.
 
-    `df` as `clv.cumulative_tracking`; `labels`: actual, predicted, x, y, holdout.
+    `df` as `clv.cumulative_tracking`; `labels`: actual, predicted, x, y, holdout; counts on the
+    value axis in 万 in Chinese (number_ticks), never 14k.
     """
     fig = go.Figure()
     fig.add_scatter(
@@ -31,6 +35,8 @@ def tracking_chart(df: pd.DataFrame, title: str, labels: dict[str, str]) -> go.F
         )  # fmt: skip
     fig.update_xaxes(title=labels["x"])
     fig.update_yaxes(title=labels["y"], rangemode="tozero")
+    counts = [0, *df["cumulative_actual"], *df["cumulative_predicted"]]
+    charts.number_axis(fig, counts, lang, integer=True)
     return themed(fig, title)
 
 

@@ -97,7 +97,7 @@ with tabs[4]:
         labels = {k: ui.t(f"clv.{k}") for k in ("actual", "predicted", "holdout")}
         left, right = st.columns(2)
         axes = {"x": ui.t("clv.week"), "y": ui.t("clv.repeat_purchases")}
-        fig = clv_charts.tracking_chart(h.tracking, ui.t("clv.tracking_title"), labels | axes)
+        fig = clv_charts.tracking_chart(h.tracking, ui.t("clv.tracking_title"), labels | axes, lang)
         ui.chart(fig, "clv_holdout_tracking", left)
         axes = {"x": ui.t("clv.calibration_frequency"), "y": ui.t("clv.mean_holdout")}
         fig = clv_charts.frequency_chart(h.by_frequency, ui.t("clv.frequency_title"), labels | axes)

@@ -996,7 +996,10 @@ def test_data_page_in_chinese_names_tables_fields_and_history_values(
     at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.selectbox(key="file0_table")
-    assert table.options == ["客户", "订单", "投诉", "线索", "跟进记录", "营销费用"] and table.value == "orders"
+    assert (
+        table.options == ["客户", "订单", "投诉", "线索", "跟进记录", "营销费用"]
+        and table.value == "orders"
+    )
     editor = next(d.value for d in at.dataframe if "对应字段" in d.value.columns)
     assert list(editor["对应字段"])[:2] == ["订单编号", "客户编号"]  # order_id, customer_id
     next(b for b in at.button if b.label == "校验").click().run()

@@ -212,11 +212,6 @@ def test_zh_screens_show_no_nan_or_none(zh_screens: list[Screen]) -> None:
     assert found == {}, _first_seen(found)
 
 
-@pytest.mark.xfail(
-    reason="Chinese axes in 万/亿 belong to the charts work (crm_core/charts.py ticktext); "
-    "plotly's own ticks still say k/M until it lands",
-    strict=False,
-)
 def test_zh_axis_ticks_have_no_k_or_m(zh_screens: list[Screen]) -> None:
     assert any(s.ticks for s in zh_screens), "no axis ticks read from the charts' SVG"
     found = {s.name: [x for x in s.ticks if SI_TICK.match(x)] for s in zh_screens}
@@ -225,5 +220,5 @@ def test_zh_axis_ticks_have_no_k_or_m(zh_screens: list[Screen]) -> None:
 
 
 def test_zh_axis_ticks_are_read(zh_screens: list[Screen]) -> None:
-    # The tick check above reads the SVG: prove it sees the ticks (not xfail).
+    # The tick check above reads the SVG: prove it sees the ticks.
     assert sum(len(s.ticks) for s in zh_screens) > 20
