@@ -21,6 +21,7 @@ PAGES = [
     ("pages/complaints.py", "nav.complaints", ":material/feedback:"),
     ("pages/customer.py", "nav.customer", ":material/person_search:"),
     ("pages/present.py", "nav.present", ":material/slideshow:"),
+    ("pages/glossary.py", "nav.glossary", ":material/menu_book:"),
     ("pages/data.py", "nav.data", ":material/upload_file:"),
 ]
 

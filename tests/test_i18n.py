@@ -128,3 +128,13 @@ def test_currency_defaults_to_yuan_in_chinese_and_is_configurable(
     assert (config.currency("zh"), config.currency("en")) == ("HK$", "HK$")
     assert i18n.is_money("avg_order_value") and i18n.is_money("clv_total")
     assert not i18n.is_money("orders") and not i18n.is_money("expected_purchases")
+
+
+def test_definitions_page_has_every_term_in_both_languages() -> None:
+    from crm_core import glossary
+
+    zh, en = glossary.entries("zh"), glossary.entries("en")
+    # 5 sections; 7 + 3 + 3 + 3 + 3 = 19 terms, each with a definition in both languages.
+    assert [len(t) for _, t in zh] == [len(t) for _, t in en] == [7, 3, 3, 3, 3]
+    assert all(term and text for _, terms in zh + en for term, text in terms)
+    assert zh[0][1][0][0] == "销售额（净额）" and en[0][1][0][0] == "Revenue (net)"
