@@ -95,7 +95,7 @@ def value_label(prefix: str, value: Any, lang: str = DEFAULT_LANG) -> str:
 
 # Result columns by what they hold (crm_core names), for the format of table cells.
 _MONEY_COLUMN = re.compile(
-    r"(?:^|_)(?:revenue|amount|monetary|clv|value|spend|paid|compensation|cost|price|profit)"
+    r"(?:^|_)(?:revenue|amount|monetary|clv|value|spend|paid|compensation|cost|price|profit|cac)"
     r"(?:_|$)"
 )
 _HOURS_COLUMN = re.compile(r"(?:^|_)(?:h|hours)(?:_|$)")
@@ -103,8 +103,9 @@ _DAYS_COLUMN = re.compile(r"(?:^|_)days(?:_|$)")
 
 
 def is_money(column: Any) -> bool:
-    """Whether a crm_core result column or KPI holds money (revenue, clv, paid, …)."""
-    return bool(_MONEY_COLUMN.search(str(column)))
+    """Whether a crm_core result column or KPI holds money (revenue, clv, paid, …); a ratio of
+    two amounts (clv_to_cac) is not money."""
+    return "_to_" not in str(column) and bool(_MONEY_COLUMN.search(str(column)))
 
 
 def number_format(column: Any, currency: str = "¥") -> str | None:
