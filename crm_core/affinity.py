@@ -63,7 +63,7 @@ def _params(
     if kind not in ITEM_KINDS:
         raise ValueError(f"item must be one of {ITEM_KINDS}, not {kind!r}")
     th = th or thresholds_for(kind)
-    return {
+    params = {
         "start": period.start,
         "end_excl": period.end_excl,
         "item": kind,
@@ -72,6 +72,10 @@ def _params(
         "max_items": th.max_items,
         **f.params(),
     }
+    # The number of baskets, once: the rules' support threshold and column take it as a value.
+    # (The count's query reads the same fragment; its unused rules take a placeholder count.)
+    baskets = db.scalar(con, "affinity_basket_count", **params, baskets=0)
+    return {**params, "baskets": int(baskets or 0)}
 
 
 def association_rules(
@@ -186,5 +190,4 @@ def basket_count(
     thresholds: Thresholds | None = None,
 ) -> int:
     """The number of baskets: customers with any item bought in the period, net of returns."""
-    params = _params(con, period, filters, item, thresholds)
-    return int(db.scalar(con, "affinity_basket_count", **params) or 0)
+    return int(_params(con, period, filters, item, thresholds)["baskets"])

@@ -50,11 +50,12 @@ rules AS (
         p.customers,
         ta.buyers AS antecedent_customers,
         tc.buyers AS consequent_customers,
-        n.baskets,
+        CAST($baskets AS BIGINT) AS baskets,
         tc.spend AS consequent_spend
     FROM pair_rules AS p
     JOIN top_items AS ta ON ta.item = p.antecedent
     JOIN top_items AS tc ON tc.item = p.consequent
-    CROSS JOIN basket_count AS n
-    WHERE p.customers >= CAST($min_support AS DOUBLE) * n.baskets
+    -- $baskets = basket_count, counted first by its own query (affinity._params): joined here,
+    -- PostgreSQL re-aggregated it for every candidate row.
+    WHERE p.customers >= CAST($min_support AS DOUBLE) * CAST($baskets AS BIGINT)
 )
