@@ -31,6 +31,7 @@ account = ui.current_account()
 nav = st.navigation(
     [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)],
     position="sidebar" if account else "hidden",
+    expanded=True,  # every page listed: Streamlit folds more than 10 behind an English "View more"
 )
 ui.sign_in_gate(account)
 con = ui.connection()
