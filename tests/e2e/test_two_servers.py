@@ -74,7 +74,9 @@ def view(rng: Data, now: Data, previous: Data) -> View:
         assert kpi == kpi_before
         label = i18n.t(f"overview.{kpi}", LANG)
         kpis.append((label, _tile(value)))
-        deltas.append((label, _tile(float(value) - float(before)) if before else ""))
+        # A figure that cannot change (all customers on file) shows no delta (ui.kpi_row).
+        show = before and overview.delta_color(kpi) != "off"
+        deltas.append((label, _tile(float(value) - float(before)) if show else ""))
     date_range = i18n.t(
         "sidebar.range",
         LANG,
@@ -96,8 +98,12 @@ class Render:
 
 def _shown(page: Any) -> View:
     kpis, deltas = [], []
+    # The KPI row only (the forecast section below it has tiles of its own).
+    headline = {i18n.t(f"overview.{k}", LANG) for k in overview.KPI_NAMES}
     for m in page.locator("[data-testid=stMetric]").all():
         label = m.locator("[data-testid=stMetricLabel]").inner_text().strip()
+        if label not in headline:
+            continue
         kpis.append((label, m.locator("[data-testid=stMetricValue]").inner_text().strip()))
         delta = m.locator("[data-testid=stMetricDelta]")
         deltas.append((label, delta.inner_text().strip() if delta.count() else ""))
