@@ -231,8 +231,11 @@ def explain(
                 ctx.prec = 40
                 factors[name] = (n0 / d0, n1 / d1)
         if na is None:
-            for k, e in lmdi(v0, v1, factors).items():
-                components[k] = _round(e)
+            # Exact effects, rounded to cents by largest remainder: they sum to the change.
+            effects = lmdi(v0, v1, factors)
+            components = dict(
+                zip(effects, apportion(list(effects.values()), _round(change)), strict=True)
+            )
             with localcontext() as ctx:
                 ctx.prec = 40
                 factor_changes = {k: x1 / x0 - 1 for k, (x0, x1) in factors.items()}
