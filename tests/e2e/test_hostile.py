@@ -52,7 +52,9 @@ def hostile_server(
 def test_hostile_text_is_plain_on_every_page_and_tab(hostile_server: Server, new_page: Any) -> None:
     page = new_page()
     for p in app_pages():
-        open_app(page, hostile_server.url + p.url_path + "?lang=en", charts=p.has_charts)
+        # Channel return draws its chart only with a spend file: the hostile data has none.
+        charts = p.has_charts and p.name != "channels"
+        open_app(page, hostile_server.url + p.url_path + "?lang=en", charts=charts)
         assert not exceptions(page), (p.file, exceptions(page))
         assert page.evaluate(_EVIL_JS) == [], p.file
         tabs = page.locator("[data-testid=stTab]")
