@@ -240,7 +240,8 @@ def test_report_charts_have_no_title_and_large_type(demo_con, monkeypatch) -> No
 
 
 @needs_chromium
-def test_cli_deck_and_pdf_report(demo_db_file: Path, tmp_path: Path) -> None:
+def test_cli_deck_and_pdf_report(demo_copy: Path, tmp_path: Path) -> None:
+    # A copy: the CLI records each export in the database's audit log.
     for cmd, out in (("deck", tmp_path / "d.pptx"), ("report", tmp_path / "r.pdf")):
         run = subprocess.run(
             [
@@ -249,7 +250,7 @@ def test_cli_deck_and_pdf_report(demo_db_file: Path, tmp_path: Path) -> None:
                 "crm_core",
                 cmd,
                 "--db",
-                str(demo_db_file),
+                str(demo_copy),
                 "--lang",
                 "en",
                 "--out",
