@@ -839,7 +839,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crm_core", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, (setup, fn) in COMMANDS.items():
-        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0])
+        summary = (fn.__doc__ or "").strip().splitlines()[0]
+        p = sub.add_parser(name, help=summary.replace("%", "%%"))  # argparse formats help with %
         setup(p)
         p.set_defaults(func=fn)
     args = parser.parse_args(argv)

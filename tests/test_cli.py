@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 from crm_core import db
@@ -370,3 +371,20 @@ def test_deck_into_a_folder_is_named_with_the_data_date(tmp_path: Path, demo_db_
     texts = [sh.text_frame.text for sh in page.shapes if sh.has_text_frame]
     assert "筛选：权限范围 区域：华东" in texts
     assert _audit(db)[-1] == ("export", "deck pptx 客户关系分析-2026-10-31.pptx as east", None)
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` prints every command and its summary (a '%' in a summary once crashed it)."""
+    from crm_core.__main__ import COMMANDS, main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
+    assert "80/95 % intervals" in out  # the forecast summary, its '%' printed as written
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0
