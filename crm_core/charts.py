@@ -1064,6 +1064,9 @@ def tier_sankey(
 # --------------------------------------------------------------------------- complaints
 
 
+BLANK_GROUP = ""  # the customdata of a complaint trend's blank group (no value in the split column)
+
+
 def complaint_trend(
     by_group: pd.DataFrame,
     totals: pd.DataFrame,
@@ -1084,8 +1087,12 @@ def complaint_trend(
     for i, g in enumerate(order):
         d = by_group[groups == g]
         colour = PALETTE[i % len(PALETTE)]
+        # customdata: the group's own value ("" for the blank group), so a click names the segment.
+        raw = [BLANK_GROUP if pd.isna(v) else str(v) for v in d["grp"]]
         if stacked:
-            fig.add_bar(x=d["bucket"], y=d["complaints"], name=str(g), marker_color=colour)
+            fig.add_bar(
+                x=d["bucket"], y=d["complaints"], name=str(g), marker_color=colour, customdata=raw
+            )
         else:
             fig.add_scatter(
                 x=d["bucket"],
@@ -1093,6 +1100,7 @@ def complaint_trend(
                 name=str(g),
                 mode="lines+markers",
                 line={"color": colour},
+                customdata=raw,
             )
     fig.add_scatter(
         x=totals["bucket"],

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core import db, i18n, lifecycle, pipeline, value
+from crm_core import complaints, db, i18n, lifecycle, pipeline, value
 from crm_core.filters import NO_FILTERS, Filters
 from crm_core.overview import Period
 
@@ -108,17 +108,31 @@ def cohort_customers(
 
 
 def complaint_month_customers(
-    con: db.Connection, month: dt.date, filters: Filters = NO_FILTERS
+    con: db.Connection,
+    month: dt.date,
+    filters: Filters = NO_FILTERS,
+    by: str | None = None,
+    group: str | None = None,
 ) -> pd.DataFrame:
     """The customers behind one month of the complaint trend (complaints.trend, grain month):
     complaints received in the calendar month of `month` under the filters (the product
     category does not apply), one row per customer with complaints, first_received_at,
     last_received_at; complaints without a customer id as one row with customer_id None, so
-    the complaints column adds up to the month's bar. Most complaints first."""
+    the complaints column adds up to the month's bar. With `by` (a complaints.trend_by split),
+    only the clicked segment of the stacked bar: the complaints whose `by` value is `group`
+    (None = the blank group). Most complaints first."""
+    if by is not None and by not in complaints.SPLITS:
+        raise ValueError(f"by must be one of {complaints.SPLITS}")
     start = _month_start(month)
     params = {**filters.params(), "category": None}
     return db.query(
-        con, "drill_complaint_customers", start=start, end_excl=_add_months(start, 1), **params
+        con,
+        "drill_complaint_customers",
+        start=start,
+        end_excl=_add_months(start, 1),
+        by=by,
+        grp=group,
+        **params,
     ).astype({"complaints": "int64"})
 
 
@@ -179,6 +193,14 @@ def selected(event: Any, field: str = "customdata") -> list[Any]:
         if v is not None:
             out.append(v)
     return out
+
+
+def first_point(event: Any) -> Mapping[str, Any] | None:
+    """The first point selected in a plotly selection event (x, y, customdata, curve_number…),
+    None when nothing is selected: for charts whose click names two things at once."""
+    sel = (event or {}).get("selection") if isinstance(event, Mapping) else None
+    points = (sel or {}).get("points") or []
+    return points[0] if points and isinstance(points[0], Mapping) else None
 
 
 def selected_row(event: Any) -> int | None:

@@ -124,6 +124,24 @@ def test_complaint_month(fx: db.Connection) -> None:
     assert (_ids(east), east["complaints"].tolist()) == (["C1", None], [2, 1])
 
 
+def test_complaint_month_segment(fx: db.Connection) -> None:
+    # The 质量 segment of March's stacked bar: K1 (C1) and K3 (C3), one each; 物流: K4 (no
+    # customer). The fixture has no severity column, so severity's blank group is the whole
+    # month (4) and a named severity is nobody.
+    rows = drill.complaint_month_customers(fx, dt.date(2024, 3, 1), by="category", group="质量")
+    assert (_ids(rows), rows["complaints"].tolist()) == (["C1", "C3"], [1, 1])
+    rows = drill.complaint_month_customers(fx, dt.date(2024, 3, 1), by="category", group="物流")
+    assert (_ids(rows), rows["complaints"].tolist()) == ([None], [1])
+    blank = drill.complaint_month_customers(fx, dt.date(2024, 3, 1), by="severity", group=None)
+    assert blank["complaints"].sum() == 4
+    assert drill.complaint_month_customers(fx, dt.date(2024, 3, 1), by="severity", group="高").empty
+    # Scope 华南 keeps only K3 of the 质量 segment.
+    south = drill.complaint_month_customers(fx, dt.date(2024, 3, 1), SOUTH, "category", "质量")
+    assert _ids(south) == ["C3"]
+    with pytest.raises(ValueError, match="by"):
+        drill.complaint_month_customers(fx, dt.date(2024, 3, 1), by="customer_id", group="C1")
+
+
 def test_funnel_step_leads(fx: db.Connection) -> None:
     # Reached: 新线索 all 6; 已联系 L2, L3, L4 (won reaches every step), L6; 报价 L3, L4;
     # 成交 L4. L5 was lost at 战败, which names no stage: it reached the entry step only.
