@@ -654,6 +654,9 @@ class SendError(RuntimeError):
     """A channel that refused or could not be reached after every attempt."""
 
 
+_sleep = time.sleep  # the wait between attempts (tests replace it here, not in `time`)
+
+
 def with_retries(
     send: Callable[[], None],
     attempts: int | None = None,
@@ -672,7 +675,7 @@ def with_retries(
         except (OSError, smtplib.SMTPException, SendError, ValueError) as err:
             last = err
             if n < attempts:
-                (sleep or time.sleep)(backoff * 2 ** (n - 1))
+                (sleep or _sleep)(backoff * 2 ** (n - 1))
     raise SendError(f"{type(last).__name__}: {_safe_error(last)} after {attempts} attempts")
 
 

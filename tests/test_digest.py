@@ -411,7 +411,7 @@ def test_a_dead_receiver_is_retried_recorded_and_blocks_no_one(
     monkeypatch.setenv("CRM_LENS_WEBHOOK_DEAD", f"http://127.0.0.1:{_closed_port()}/x?key=k3y")
     monkeypatch.setenv("CRM_LENS_WEBHOOK_LIVE", receiver.url)
     waits: list[float] = []
-    monkeypatch.setattr(digest.time, "sleep", waits.append)
+    monkeypatch.setattr(digest, "_sleep", waits.append)  # not time.sleep: other threads sleep
     out = digest.deliver(fx, digest.plans_for(fx), WEEK, attempts=3, backoff=0.5)
     dead, live = out
     assert (dead.user, dead.status, dead.attempts) == ("a-dead", "failed", 3)
