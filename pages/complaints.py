@@ -53,7 +53,13 @@ with tabs[0]:
         when = pd.Timestamp(clicked[0]).date()
         rows = ui.cached(drill.complaint_month_customers, con, when, f)
         what = ui.t("drill.month", year=when.year, month=when.month)
-        ui.drill_list(rows, f"complaints-{when:%Y-%m}", what, lambda d: drill.labelled(d, lang))
+        ui.drill_list(
+            rows,
+            f"complaints-{when:%Y-%m}",
+            what,
+            lambda d: drill.labelled(d, lang),
+            source="complaints",
+        )
     elif month:
         st.caption(ui.t("drill.click_month"))
     ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")

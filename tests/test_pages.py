@@ -1005,3 +1005,54 @@ def test_data_page_in_chinese_names_tables_fields_and_history_values(
     next(b for b in at.button if b.label == "校验").click().run()
     warnings = " ".join(w.value for w in at.warning)
     assert "1 行为退货或取消" in warnings and "return" not in warnings, warnings
+
+
+def test_table_downloads_are_named_and_labelled_with_the_filters(
+    tmp_path: Path, fixtures: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region typed as a spreadsheet formula: the download's name keeps only safe characters,
+    its Excel file says the filter in a second sheet, as text, and the CSV keeps the table."""
+    import io
+    import shutil
+
+    from openpyxl import load_workbook
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from crm_core import db, ingest
+
+    formula = "=cmd|' /C calc'!A0"
+    src = tmp_path / "src"
+    shutil.copytree(fixtures / "net", src)
+    customers = src / "customers.csv"
+    customers.write_text(customers.read_text().replace(",East,", f',"{formula}",'))
+    path = tmp_path / "crm.duckdb"
+    con = db.connect(path)
+    tables = ("customers", "orders", "leads")
+    ingest.load(con, [ingest.Source(src / f"{t}.csv", t) for t in tables], "replace")
+    con.close()
+
+    made: dict[str, object] = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):  # type: ignore[no-untyped-def]
+        made[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    at = make_app_test(path, "pages/pyramid.py", {"lang": "zh", "region": formula}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The net fixture's last order is 2024-09-01 (orders.csv), so the sidebar's period is the 12
+    # months 2023-09-02 to 2024-09-01 and it names the file instead of the data date.
+    # "=cmd|' /C calc'!A0" -> "cmd-C-calc-A0" (export.name_token).
+    csv_name = "customers-tier-diamond_2023-09-02至2024-09-01_区域-cmd-C-calc-A0.csv"
+    assert csv_name in made, sorted(str(n) for n in made)
+    xlsx = made[csv_name.replace(".csv", ".xlsx")]()  # type: ignore[operator]
+    wb = load_workbook(io.BytesIO(xlsx))
+    assert wb.sheetnames[1] == "筛选与日期"
+    about = {r[0].value: r[1] for r in wb["筛选与日期"].iter_rows()}
+    assert about["区域"].value == formula and about["区域"].data_type == "s"
+    assert about["数据日期"].value == "2024-09-01"  # the period's end (slides.data_date)
+    assert f"区域 = {formula}" in about["筛选"].value
+    # The CSV holds only the table (a script reading it is unchanged), formulas neutralised.
+    text = made[csv_name]().decode("utf-8-sig")  # type: ignore[operator]
+    assert not text.startswith(("#", "筛选"))
