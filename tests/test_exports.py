@@ -101,10 +101,15 @@ def test_deck_charts_hold_the_slide_data(demo_con) -> None:  # type: ignore[no-u
     # Twelve months of the default period, 2025-11 to 2026-10, labelled in Chinese.
     cats = list(revenue.plots[0].categories)
     assert len(cats) == 12 and cats[0] == "2025年11月" and cats[-1] == "2026年10月"
+    # Monthly net revenue runs in the tens of millions of yuan: the deck shows it in 万元
+    # (each value / 10^4, over 100万 -> no decimals), as the axis title says.
     assert revenue.value_axis.tick_labels.number_format == "#,##0"
     assert not revenue.value_axis.tick_labels.number_format_is_linked
+    assert revenue.value_axis.axis_title.text_frame.text == "单位：万元"
     values = revenue.plots[0].series[0].values
-    assert values == slide["overview.revenue"].chart.series[0][1]  # type: ignore[union-attr]
+    yuan = slide["overview.revenue"].chart.series[0][1]  # type: ignore[union-attr]
+    assert values == pytest.approx([v / 10_000 for v in yuan]) and max(values) > 100
+    assert revenue.plots[0].series[0].name == "月度销售额（万元）"
     # Funnels are horizontal bars, first step on top, with the Chinese step names.
     funnel = chart("lifecycle.funnel")
     assert funnel.chart_type == XL_CHART_TYPE.BAR_CLUSTERED
@@ -405,3 +410,45 @@ def test_excel_download_has_the_table_first_and_the_filters_second(tmp_path: Pat
         "The Customer type filter does not apply to leads: this section is not filtered by it.",
     )
     assert en[3:5] == [("Data date", ""), ("Rows", 0)]
+
+
+def _chart_deck(lang: str):  # type: ignore[no-untyped-def]
+    from pptx import Presentation
+
+    revenue = slides.NativeChart(
+        "column", ("1月", "2月"), (("净收入", (12_345_678.9, 2_500_000.0)),), money=True
+    )
+    index = slides.NativeChart(
+        "column", ("订单",), (("上周", (100.0,)), ("本周", (25_000.0,))), scalable=False
+    )
+    found = [
+        slides.Slide("a", "收入", "说明", go.Figure(), revenue),
+        slides.Slide("b", "指数", "说明", go.Figure(), index),
+    ]
+    prs = Presentation(io.BytesIO(deck.build_deck(found, lang)))
+    return [next(sh.chart for sh in page.shapes if sh.has_chart) for page in list(prs.slides)[1:]]
+
+
+def test_deck_money_axes_read_in_wan_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    revenue, index = _chart_deck("zh")
+    axis = revenue.value_axis
+    # 12,345,678.9 / 10^4 = 1,234.56789 and 2,500,000 / 10^4 = 250 (万元); over 100 -> "#,##0".
+    assert axis.tick_labels.number_format == "#,##0"
+    assert axis.has_title and axis.axis_title.text_frame.text == "单位：万元"
+    series = revenue.plots[0].series[0]
+    assert series.name == "净收入（万元）"
+    assert list(series.values) == pytest.approx([1234.56789, 250.0])
+    assert revenue.plots[0].data_labels.number_format == "#,##0"
+    # An index is not a count: 25,000 stays 25,000, no unit.
+    assert index.plots[0].series[1].values == (25_000.0,)
+    assert not index.value_axis.has_title
+
+
+def test_deck_money_axes_in_english_keep_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    revenue, _ = _chart_deck("en")
+    # Values as they are; 12,345,678.9 >= 1,000,000: the axis reads 12.3M (Excel's ",,").
+    assert revenue.value_axis.tick_labels.number_format == '#,##0.0,,"M"'
+    assert revenue.plots[0].series[0].values == (12_345_678.9, 2_500_000.0)
+    assert not revenue.value_axis.has_title
