@@ -1056,3 +1056,95 @@ def test_table_downloads_are_named_and_labelled_with_the_filters(
     # The CSV holds only the table (a script reading it is unchanged), formulas neutralised.
     text = made[csv_name]().decode("utf-8-sig")  # type: ignore[operator]
     assert not text.startswith(("#", "筛选"))
+
+
+# Latin words a Chinese error box may hold besides the user's own text (as the browser check's
+# allowlist, tests/e2e/test_zh_screens.py, plus the file kinds a refused upload is named as).
+ZH_ERROR_ALLOWED = {
+    "csv", "tsv", "txt", "excel", "xlsx", "xls", "utf", "gbk", "gb", "bom", "kb", "mb", "wps",
+    "office", "png",
+}  # fmt: skip
+
+
+def chinese_errors(at, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The page's error boxes as read, minus the file name and the values quoted “…”; fails on
+    a Latin word outside ZH_ERROR_ALLOWED."""
+    text = "\n".join(unescaped(e.value) for e in at.error)
+    product = re.sub(r"“[^”]*”", "", text.replace(name, ""))
+    latin = {w for w in re.findall(r"[A-Za-z]+", product) if w.lower() not in ZH_ERROR_ALLOWED}
+    assert not latin, (latin, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        (
+            "照片.csv",
+            (ROOT / "tests/fixtures/bad/orders_png_renamed_to_csv.csv").read_bytes(),
+            "照片.csv：这不是 CSV 文本文件：看起来是一张 PNG 图片。请上传 CSV 导出文件本身。",
+        ),
+        ("空白.csv", b"\n\n", "空白.csv：文件是空的"),
+        ("零.csv", b"", "零.csv：文件是空的"),
+        (
+            # Bytes FF FE 80 BD on line 4: neither UTF-8 nor GB18030.
+            "乱码.csv",
+            (ROOT / "tests/fixtures/bad/orders_gbk_undecodable_bytes.csv").read_bytes(),
+            "位置：第 4 行 “FF FE 80 BD”",
+        ),
+        (
+            "二进制.csv",
+            (ROOT / "tests/fixtures/bad/orders_nul_bytes.csv").read_bytes(),
+            "二进制.csv：这不是 CSV 文本文件：其中含有空字节（二进制数据），位置：第 3 行",
+        ),
+    ],
+    ids=["png", "blank", "empty", "undecodable", "nul"],
+)
+def test_data_page_refuses_a_file_in_chinese(
+    name: str, data: bytes, expected: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert expected in chinese_errors(at, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            # Order 1001 on rows 2 and 3: one duplicated value, with the rows it is on.
+            "重复.csv",
+            "订单编号,客户编号,下单日期,金额\n1001,C1,2024/1/2,5\n1001,C1,2024/1/3,6\n",
+            "订单编号重复（订单明细导出需要数量和单价列，才能区分同一订单的各行），"
+            "共 1 个重复值，例如 “1001”（第 2、3 行）",
+        ),
+        (
+            # 10^20 × 10^11 is past an amount's 14 digits: DuckDB's conversion error before.
+            "明细.csv",
+            "订单编号,客户编号,下单日期,数量,单价\nA1,C1,2024/1/2,100000000000000000000,"
+            "99999999999\nA2,C1,2024/1/2,1,2\n",
+            "字段“金额”：数量 × 单价超出金额的上限（最多 14 位整数），"
+            "位置：第 2 行 “100000000000000000000 × 99999999999”",
+        ),
+        (
+            # A cell with an unterminated quote on line 3, as DuckDB reports it.
+            "引号.csv",
+            '订单编号,客户编号,下单日期,金额\n1001,C1,2024/1/2,5\n1002,C1,2024/1/3,"6\n',
+            '第 3 行与表头不符（列数不对或引号不成对）：“1002,C1,2024/1/3,"6”',
+        ),
+    ],
+    ids=["duplicate", "overflow", "quote"],
+)
+def test_data_page_validation_errors_in_chinese(
+    name: str, text: str, expected: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    at.get("file_uploader")[0].set_value((name, text.encode("utf-8"), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    next(b for b in at.button if b.label == "校验").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = chinese_errors(at, name)
+    assert f"{name}：" in errors and expected in errors, errors
