@@ -1148,3 +1148,21 @@ def test_data_page_validation_errors_in_chinese(
     assert not at.exception, [e.value for e in at.exception]
     errors = chinese_errors(at, name)
     assert f"{name}：" in errors and expected in errors, errors
+
+
+def test_value_page_says_why_a_tier_is_net_negative(demo_copy: Path, app_env: None) -> None:
+    from crm_core import db, overview, value
+
+    con = db.connect(demo_copy)
+    pyr = value.value_pyramid(con, overview.default_period(con), lang="zh")
+    con.close()
+    neg = value.negative_net_tiers(pyr)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [c.value for c in at.caption if "并非错误" in c.value]
+    # One caption per net-negative tier. On the demo: the sleeping tier, whose returns in the
+    # default window (5,002.25) exceed its sales there (4,404.25): net -598.00.
+    assert list(neg["tier"]) == ["sleeping"] and neg["revenue"].iloc[0] == -598.0
+    assert len(said) == len(neg), said
+    for (_, row), text in zip(neg.iterrows(), said, strict=True):
+        assert text.startswith(f"“{row['label']}”层的净销售额为 -"), text
