@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import auth, backends, config, db, ingest
-from crm_core.filters import DIMENSIONS, NO_FILTERS, Filters, filter_options, unknown_values
+from crm_core.filters import DIMENSIONS, Filters, filter_options, unknown_values
 from crm_core.images import ImageExportUnavailable
 from crm_core.purge import PurgeError
 from crm_core.schema import TABLES
@@ -411,6 +411,7 @@ def _export_setup(p: argparse.ArgumentParser) -> None:
         help="the file to write, or an existing folder: the file is then named with the data "
         "date (客户关系分析-2026-10-31.pptx, crm-review-2026-10-31-en.pdf)",
     )
+    _filter_args(p)
     _as_user_arg(p)
 
 
@@ -423,15 +424,18 @@ def _named_out(args: argparse.Namespace, kind: str, as_of: Any) -> None:
 
 
 def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
-    from crm_core import overview, slides
+    from crm_core import slides
 
+    f = _filters_from(args)
     _require_db(args.db)
     con = db.connect(args.db)
-    rng = overview.data_range(con)
-    found = slides.all_slides(con, _scoped(con, NO_FILTERS, args), lang=args.lang)
+    _check_filters(con, f)
+    f = _scoped(con, f, args)
+    found = slides.all_slides(con, f, lang=args.lang)
     if not found:
         raise ingest.IngestError("nothing to present: the database has no data")
-    return found, rng[1] if rng else None, con
+    # As the Present page: the filters' end, else the last order date.
+    return found, slides.data_date(con, f), con
 
 
 def _audit_export(con: db.Connection, args: argparse.Namespace, what: str) -> None:
@@ -839,8 +843,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crm_core", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, (setup, fn) in COMMANDS.items():
-        summary = (fn.__doc__ or "").strip().splitlines()[0]
-        p = sub.add_parser(name, help=summary.replace("%", "%%"))  # argparse formats help with %
+        # argparse %-formats help: "80/95 % intervals" would read as a "% i" conversion.
+        first_line = (fn.__doc__ or "").strip().splitlines()[0].replace("%", "%%")
+        p = sub.add_parser(name, help=first_line)
         setup(p)
         p.set_defaults(func=fn)
     args = parser.parse_args(argv)

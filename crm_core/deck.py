@@ -19,7 +19,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from crm_core import i18n, images
-from crm_core.slides import NativeChart, Slide, presentation_style
+from crm_core.slides import NativeChart, Slide, deck_chart, presentation_style
 
 # East Asian glyphs in PowerPoint come from the `ea` font, not the latin one.
 EA_FONT = "Microsoft YaHei"
@@ -93,9 +93,10 @@ def _widescreen(prs) -> None:  # type: ignore[no-untyped-def]
             shape.width = int(shape.width * SLIDE_WIDTH / _TEMPLATE_WIDTH)
 
 
-def _native_chart(slide, chart: NativeChart, left, top, width, height) -> None:  # type: ignore[no-untyped-def]
-    """The chart as a PowerPoint chart object (editable, data in an embedded workbook), or a
-    table for kind "table"."""
+def _native_chart(slide, chart: NativeChart, lang: str, left, top, width, height) -> None:  # type: ignore[no-untyped-def]
+    """The chart as a PowerPoint chart object (editable, data in an embedded workbook) in the
+    reader's units (slides.deck_chart: 万 / 亿 in Chinese), or a table for kind "table"."""
+    chart = deck_chart(chart, lang)
     if chart.kind == "table":
         _table(slide, chart, left, top, width, height)
         return
@@ -126,6 +127,8 @@ def _native_chart(slide, chart: NativeChart, left, top, width, height) -> None: 
     value_axis.tick_labels.number_format = chart.number_format
     value_axis.tick_labels.number_format_is_linked = False
     value_axis.has_major_gridlines = True
+    if chart.axis_title:
+        _fill(value_axis.axis_title.text_frame, chart.axis_title, 12, grey=True)
     if chart.kind == "xy":
         x_axis = c.category_axis
         x_axis.tick_labels.number_format = chart.number_format
@@ -202,7 +205,7 @@ def build_deck(slides: list[Slide], lang: str, as_of: dt.date | None = None) -> 
         _text(page, s.takeaway, margin, Inches(1.1), width, Inches(0.75), 18)
         top, height = Inches(1.9), Inches(4.95)
         if s.chart is not None:
-            _native_chart(page, s.chart, margin, top, width, height)
+            _native_chart(page, s.chart, lang, margin, top, width, height)
         else:
             # Only a picture can show it (a Sankey, say): 1000 x 560 px, centred.
             png = images.figure_image(presentation_style(s.figure))

@@ -250,7 +250,10 @@ def problem_text(problem: Any, file_name: str, lang: str = DEFAULT_LANG, esc: An
             else t("ingest.where_field", lang, field=field),
         )
     tail = []
-    if problem.count > 1 or problem.examples:
+    dup_rows = problem.params.get("dup_rows")
+    if dup_rows is not None:  # a duplicated key: count keys, and say the rows each is on
+        tail.append(t("ingest.count_values", lang, n=fmt_exact(problem.count)))
+    elif problem.count > 1 or len(problem.examples) > 1:
         tail.append(t("ingest.count", lang, n=fmt_exact(problem.count)))
     examples = [
         " ".join(
@@ -263,6 +266,16 @@ def problem_text(problem: Any, file_name: str, lang: str = DEFAULT_LANG, esc: An
         )
         for r, v in problem.examples
     ]
+    if dup_rows is not None:
+        joiner = t("filters.joiner", lang)
+        examples = [
+            t("ingest.example_dup", lang, value=esc(v), rows=joiner.join(map(str, rows)))
+            for (_, v), rows in zip(problem.examples, dup_rows, strict=True)
+        ]
+    elif problem.count == 1 and len(examples) == 1:
+        # One place in the file: where it is, not "1 row, e.g.".
+        tail.append(t("ingest.at", lang, where=examples[0]))
+        examples = []
     if examples:
         tail.append(t("ingest.examples", lang, examples=t("filters.joiner", lang).join(examples)))
     sep = "：" if lang == "zh" else ": "
@@ -270,11 +283,24 @@ def problem_text(problem: Any, file_name: str, lang: str = DEFAULT_LANG, esc: An
     return esc(file_name) + sep + sep.join(parts) + (comma + comma.join(tail) if tail else "")
 
 
+def _field_or(field: Any, lang: str) -> str:
+    """A field's label, or alternatives' labels joined by "or" (a list: any one of them)."""
+    if isinstance(field, (list, tuple)):
+        return t("ingest.or", lang).join(field_label(str(f), lang) for f in field)
+    return field_label(str(field), lang)
+
+
 def _params(params: dict[str, Any], lang: str, esc: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
-        if name in ("field", "fields"):
-            out[name] = _joined(value, lang, lambda c: field_label(str(c), lang))
+        if name == "dup_rows":  # problem_text shows them with the examples
+            continue
+        if name == "encoding":
+            out[name] = encoding_label(str(value), lang)
+        elif name in ("kind", "hint"):  # what a binary file is, what to do: message keys
+            out[name] = t(f"ingest.{name}.{value}", lang)
+        elif name in ("field", "fields"):
+            out[name] = _joined(value, lang, lambda c: _field_or(c, lang))
         elif name == "table":
             out[name] = table_label(str(value), lang)
         elif name == "problem":

@@ -48,18 +48,23 @@ csv.field_size_limit(max(csv.field_size_limit(), LINE_LIMIT))
 # text encoding Python knows is accepted too.
 ENCODINGS = ("utf-8", "gb18030", "gbk", "big5", "utf-16", "cp1252", "shift_jis")
 # First bytes of files that are not text; refused with what they look like.
+# (first bytes, what the file is, its message key "ingest.kind.<key>").
 BINARY_MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"PK\x05\x06", "a ZIP archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls) or another Office file"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"PK\x03\x04", "a ZIP archive", "zip"),
+    (b"PK\x05\x06", "a ZIP archive", "zip"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Excel workbook (.xls) or another Office file",
+        "xls",
+    ),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "png"),
+    (b"\xff\xd8\xff", "a JPEG image", "jpeg"),
+    (b"GIF87a", "a GIF image", "gif"),
+    (b"GIF89a", "a GIF image", "gif"),
+    (b"%PDF-", "a PDF document", "pdf"),
+    (b"\x1f\x8b", "a gzip-compressed file", "gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z"),
+    (b"Rar!\x1a\x07", "a RAR archive", "rar"),
 )
 # Control bytes a text export never holds (tab, LF, CR, form feed and Ctrl-Z it may).
 CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0e-\x19\x1b-\x1f]")
@@ -123,9 +128,15 @@ class Problem:
         where = f"column '{self.source_column}'" if self.source_column else ""
         if self.column and self.source_column and self.column != self.source_column:
             where += f" ({self.column})"
+        examples = self.examples
+        if "dup_rows" in self.params:  # a duplicated key: the rows it is on
+            examples = [
+                (r, f"{v} (rows {', '.join(map(str, rows))})")
+                for (r, v), rows in zip(examples, self.params["dup_rows"], strict=True)
+            ]
         ex = "; ".join(
             (f"row {r}" if r is not None else "") + (f": {v!r}" if v is not None else "")
-            for r, v in self.examples
+            for r, v in examples
         )
         head = f"{file_name}: {where + ': ' if where else ''}{self.reason}"
         if self.count > 1 or ex:
@@ -229,9 +240,19 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fail(file_name: str, reason: str, row: int | None = None, value: str | None = None) -> None:
+def _fail(
+    file_name: str,
+    reason: str,
+    row: int | None = None,
+    value: str | None = None,
+    key: str = "",
+    **params: Any,
+) -> None:
+    """Refuse the whole file: `reason` in English (CLI), `key` and `params` the same reason in
+    the message catalogue ("ingest.problem.<key>") for the pages."""
     report = FileReport(file_name)
-    report.errors.append(Problem(None, reason, 1, [(row, value)] if row or value else []))
+    examples = [(row, value)] if row or value else []
+    report.errors.append(Problem(None, reason, 1, examples, key=key, params=params))
     raise IngestError(report.error_text(), [report])
 
 
@@ -325,13 +346,14 @@ def normalise_encoding(name: str) -> str:
     return info.name
 
 
-def _binary_kind(head: bytes) -> str | None:
-    """What a file that is not text looks like, from its first bytes (None: may be text)."""
-    for magic, kind in BINARY_MAGIC:
+def _binary_kind(head: bytes) -> tuple[str, str] | None:
+    """What a file that is not text looks like, from its first bytes, in English and as a
+    message key (None: may be text)."""
+    for magic, kind, key in BINARY_MAGIC:
         if head.startswith(magic):
             if magic.startswith(b"PK") and (b"[Content_Types].xml" in head or b"xl/" in head):
-                return "an Excel workbook (.xlsx)"
-            return kind
+                return "an Excel workbook (.xlsx)", "xlsx"
+            return kind, key
     return None
 
 
@@ -346,16 +368,29 @@ def _control_bytes(head: bytes) -> tuple[int, int | None]:
 def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
     """Refuse a file that is an archive, workbook, image or other binary data, not text.
     `wide`: a UTF-16/32 file, whose text holds NUL bytes."""
-    kind = _binary_kind(head)
-    if kind:
-        hint = (
-            "Open it in Excel or WPS and save it as CSV (Save As › CSV UTF-8), then load that file"
+    found = _binary_kind(head)
+    if found:
+        kind, kind_key = found
+        hint_key = (
+            "excel"
             if "Excel" in kind
-            else "Extract the CSV file from it and load that"
+            else "archive"
             if "archive" in kind or "compressed" in kind
-            else "Load the CSV export itself"
+            else "export"
         )
-        _fail(file_name, f"this is not a CSV text export: it looks like {kind}. {hint}")
+        hint = {
+            "excel": "Open it in Excel or WPS and save it as CSV (Save As › CSV UTF-8), then load "
+            "that file",
+            "archive": "Extract the CSV file from it and load that",
+            "export": "Load the CSV export itself",
+        }[hint_key]
+        _fail(
+            file_name,
+            f"this is not a CSV text export: it looks like {kind}. {hint}",
+            key="binary_kind",
+            kind=kind_key,
+            hint=hint_key,
+        )
     if wide:
         return
     if b"\x00" in head:
@@ -363,6 +398,7 @@ def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
             file_name,
             "this is not a CSV text export: the file contains NUL bytes (binary data)",
             row=_line_of(path, head.index(b"\x00")),
+            key="nul_bytes",
         )
     n, first = _control_bytes(head)
     if first is not None and n >= max(8, len(head) // 100):
@@ -371,6 +407,8 @@ def _refuse_binary(path: Path, file_name: str, head: bytes, wide: bool) -> None:
             f"this is not a CSV text export: it holds binary data ({n} control bytes in its "
             "first 64 KB)",
             row=_line_of(path, first),
+            key="control_bytes",
+            n=n,
         )
 
 
@@ -418,6 +456,7 @@ def _transcode(path: Path, out: Path, file_name: str, encoding: str) -> None:
                         file_name,
                         "this is not a CSV text export: the file contains NUL characters",
                         row=_line_of(path, offset + max(chunk.find(b"\x00"), 0)),
+                        key="nul_bytes",
                     )
                 dst.write(text.lstrip("\ufeff") if offset == 0 else text)
                 offset += len(chunk)
@@ -439,7 +478,7 @@ def decode_to_utf8(
     with open(path, "rb") as f:
         head = f.read(1 << 16)
     if not head.strip():
-        _fail(file_name, "the file is empty")
+        _fail(file_name, "the file is empty", key="empty_file")
     forced = normalise_encoding(encoding) if encoding else None
     guess: str | None = None
     wide = (
@@ -464,6 +503,7 @@ def decode_to_utf8(
                     file_name,
                     "this is not a CSV text export: the file contains NUL bytes (binary data)",
                     row=_line_of(path, nul),
+                    key="nul_bytes",
                 )
             return path, forced or "utf-8"
         if forced == "utf-8":
@@ -472,6 +512,8 @@ def decode_to_utf8(
                 "the file is not UTF-8 (the encoding chosen): undecodable bytes",
                 row=_line_of(path, bad),
                 value=_hex(head[bad : bad + 4]) if bad < len(head) else None,
+                key="not_chosen_encoding",
+                encoding="utf-8",
             )
         mixed = forced == "utf-8-sig" or (
             non_ascii_before
@@ -484,6 +526,7 @@ def decode_to_utf8(
                 "not. Re-export the whole file in one encoding, or name its encoding "
                 "(--encoding, or 'File encoding' on the Data page)",
                 row=_line_of(path, bad),
+                key="mixed_encodings",
             )
         guess = _guess_legacy_encoding(path, bad)
     chosen = forced or guess or "gb18030"
@@ -505,6 +548,8 @@ def decode_to_utf8(
             f"{what}: undecodable bytes",
             row=_line_of(path, e.offset),
             value=_hex(e.sample),
+            key="not_chosen_encoding" if forced else "not_utf8_nor",
+            encoding=chosen,
         )
     return out, chosen
 
@@ -516,10 +561,16 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
     m = re.search(r"[\r\n]", sample)  # a lone CR ends a line too ("CSV (Macintosh)")
     first_nl = m.start() if m else -1
     if first_nl < 0 and len(sample) >= HEADER_LIMIT:
-        _fail(file_name, "the first line is longer than 1 MB: this is not a CSV with a header row")
+        _fail(
+            file_name,
+            "the first line is longer than 1 MB: this is not a CSV with a header row",
+            key="header_too_long",
+        )
     first = sample[: first_nl if first_nl >= 0 else len(sample)].rstrip("\r")
     if not first.strip():
-        _fail(file_name, "the first line is blank: expected a header row", row=1)
+        _fail(
+            file_name, "the first line is blank: expected a header row", row=1, key="blank_header"
+        )
     try:
         delim = csv.Sniffer().sniff(sample[:65536], delimiters=",\t;|").delimiter
     except csv.Error:
@@ -528,9 +579,21 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
     try:
         headers = next(csv.reader([first], delimiter=delim))
     except csv.Error as e:
-        _fail(file_name, f"the header row cannot be read as CSV ({e})", row=1, value=first[:200])
+        _fail(
+            file_name,
+            f"the header row cannot be read as CSV ({e})",
+            row=1,
+            value=first[:200],
+            key="header_unreadable",
+        )
     if any(h.count('"') for h in headers):
-        _fail(file_name, "the header row has unbalanced quotes", row=1, value=first[:200])
+        _fail(
+            file_name,
+            "the header row has unbalanced quotes",
+            row=1,
+            value=first[:200],
+            key="header_quotes",
+        )
     long = next((i for i, h in enumerate(headers) if len(h) > HEADER_CELL_LIMIT), None)
     if long is not None:
         _fail(
@@ -539,6 +602,9 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
             "is not a header row (or the file is not a CSV export)",
             row=1,
             value=headers[long][:80] + "…",
+            key="header_cell_long",
+            column=long + 1,
+            chars=len(headers[long]),
         )
     headers = [h.strip() or f"column_{i + 1}" for i, h in enumerate(headers)]
     seen: dict[str, int] = {}
@@ -554,6 +620,8 @@ def _read_header(path: Path, file_name: str) -> tuple[str, str, list[str]]:
             f"the header has {len(headers)} columns; a CRM export has far fewer — "
             "is this the right file?",
             row=1,
+            key="too_many_columns",
+            n=len(headers),
         )
     return delim, first, headers
 
@@ -755,7 +823,12 @@ def _preview(utf8: Path, report: FileReport) -> pd.DataFrame:
                 cells = [c if len(c) <= PREVIEW_CELL else c[:PREVIEW_CELL] + "…" for c in r]
                 rows.append((cells + [""] * n)[:n])
         except csv.Error as e:
-            _fail(report.file_name, f"cannot read the CSV ({e})", row=reader.line_num)
+            _fail(
+                report.file_name,
+                f"cannot read the CSV ({e})",
+                row=reader.line_num,
+                key="unreadable_row",
+            )
     return pd.DataFrame(rows, columns=report.headers)
 
 
@@ -923,8 +996,11 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             )
         )
     missing = [c for c in missing_required(table, mapped) if c not in report.ambiguous]
+    # For the pages: a one-of requirement as a list of alternatives ("客户编号或线索编号").
+    fields: list[Any] = list(missing)
     if table.one_of and not mapped & set(table.one_of):
         missing.append(" or ".join(table.one_of))
+        fields.append(list(table.one_of))
     if missing:
         report.errors.append(
             Problem(
@@ -933,7 +1009,7 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 f"are {report.headers[:30]}; map one of them with "
                 f'--map "SOURCE={missing[0]}" or in the Data page',
                 key="missing_required",
-                params={"table": table.name, "fields": list(missing)},
+                params={"table": table.name, "fields": fields},
             )
         )
     if report.errors:
@@ -984,7 +1060,15 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             elif col.name == "amount" and derive_amount:
                 q = _number_expr(src_of["quantity"])
                 p = _money_expr(src_of["unit_price"])
-                selects.append(f"CAST({q} * {p} AS DECIMAL(18,4)) AS amount")
+                amount = f"TRY_CAST({q} * {p} AS DECIMAL(18,4))"
+                selects.append(f"{amount} AS amount")
+                # A product too large for an amount is a bad value of the line, not a file
+                # DuckDB cannot read: its row is reported with quantity × unit price.
+                checks.append(
+                    f"CASE WHEN ({q}) IS NOT NULL AND ({p}) IS NOT NULL AND {amount} IS NULL "
+                    f"THEN trim({src_of['quantity']}) || ' × ' || trim({src_of['unit_price']}) "
+                    "END AS _bad_amount"
+                )
             elif col.name in ("line_no", "is_return"):
                 continue
             else:
@@ -995,33 +1079,43 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
             params,
         )
     except duckdb.Error as e:
-        report.errors.append(Problem(None, _duck_message(e, utf8, source.file_name)))
+        report.errors.append(_duck_problem(e, utf8, source.file_name))
         return report
     report.rows_read = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
     if report.rows_read == 0:
         report.errors.append(Problem(None, "the file has a header but no data rows", key="no_rows"))
         return report
-    _check_values(con, report, table, stage, src_of, source.skip_bad_rows)
+    _check_values(con, report, table, stage, src_of, source.skip_bad_rows, derive_amount)
     if report.errors:
         return report
     _finish_stage(con, report, table, stage)
     return report
 
 
-def _duck_message(e: duckdb.Error, path: Path, file_name: str) -> str:
+def _duck_problem(e: duckdb.Error, path: Path, file_name: str) -> Problem:
+    """A DuckDB error reading the file as a Problem: DuckDB's own words for the CLI, and for
+    the pages a message key with the row and its text ("row_too_long", "row_columns"), or
+    "unreadable" (params: detail, DuckDB's first line, which names no user value)."""
     msg = str(e).replace(str(path), file_name)
     msg = re.sub(r"\n\s*file = .*", "", msg)
     msg = re.split(r"Possible (?:fixes|Solution)", msg)[0].strip()
     msg = re.sub(r"(Original Line: [^\n]{200})[^\n]+", r"\1…", msg)
     m = re.search(r"Line: (\d+)", msg)
     if m:
+        long = "Maximum line size" in msg
         why = (
             "the row is longer than 8 MB"
-            if "Maximum line size" in msg
+            if long
             else "the row does not fit the header (wrong column count or quoting)"
         )
-        msg = f"row {m.group(1)}: {why}. " + msg
-    return "cannot read the CSV: " + msg
+        line = re.search(r"Original Line: ([^\n]*)", msg)
+        return Problem(
+            None,
+            f"cannot read the CSV: row {m.group(1)}: {why}. " + msg,
+            key="row_too_long" if long else "row_columns",
+            params={"row": int(m.group(1)), "line": line.group(1) if line else ""},
+        )
+    return Problem(None, "cannot read the CSV: " + msg, key="unreadable")
 
 
 def _check_values(
@@ -1031,8 +1125,10 @@ def _check_values(
     stage: str,
     src_of: dict[str, str],
     skip_bad_rows: bool,
+    derived_amount: bool = False,
 ) -> None:
-    """Count unparseable, implausible and missing values; collect row/value examples."""
+    """Count unparseable, implausible and missing values; collect row/value examples.
+    `derived_amount`: the amount is quantity × unit price (a product too large is counted)."""
     src_name = {v: k for k, v in report.mapping.items()}
     n_notes = len(report.warnings)  # the rejection notes added below follow
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
@@ -1076,6 +1172,15 @@ def _check_values(
             bad_conds.append(
                 (col.name, "satisfaction NOT BETWEEN 1 AND 5", "not a 1-5 score", "not_score")
             )
+    if derived_amount:
+        bad_conds.append(
+            (
+                "amount",
+                "_bad_amount IS NOT NULL",
+                "quantity × unit price is too large for an amount",
+                "amount_too_large",
+            )
+        )
     reject_conds: list[str] = []
     for colname, cond, reason, reason_key in bad_conds:
         n, ex = _count_examples(
@@ -1288,16 +1393,11 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
                 key_cols[0],
                 f"duplicate {' + '.join(key_cols)}{hint}",
                 n,
-                [
-                    (
-                        rows[0],
-                        "/".join(str(x) for x in key) + f" (rows {', '.join(map(str, rows))})",
-                    )
-                    for *key, _, rows in dups
-                ],
+                [(rows[0], "/".join(str(x) for x in key)) for *key, _, rows in dups],
                 {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
                 "duplicate_line" if hint else "duplicate",
-                {"fields": key_cols},
+                # The rows each example key is on; `count` counts keys, not rows.
+                {"fields": key_cols, "dup_rows": [list(rows) for *_, rows in dups]},
             )
         )
     if table.name == "orders":

@@ -25,7 +25,9 @@ class NativeChart:
     kind: "column", "bar" (horizontal, first category on top: funnels), "stacked" (stacked
     columns, negative values below the axis), "line", "xy" (lines through (x, y) `points`) or
     "table" (`categories` are the headers, `rows` the cells). `series` holds (name, values) in
-    category order; `number_format` is the Excel format of the value axis and data labels."""
+    category order; `number_format` is the Excel format of the value axis and data labels.
+    `money`: the values are money; `scalable`: large values may be shown in 万 / 亿 or M
+    (deck_chart; not for an index); `axis_title`: the value axis' title (the unit), if any."""
 
     kind: str
     categories: tuple[str, ...] = ()
@@ -35,6 +37,63 @@ class NativeChart:
     rows: tuple[tuple[str, ...], ...] = ()
     # Positions of the first series' points drawn in the warning colour (as the page's chart).
     highlighted: tuple[int, ...] = ()
+    money: bool = False
+    scalable: bool = True
+    axis_title: str = ""
+
+
+# A Chinese reader counts large numbers in 亿 (10^8) and 万 (10^4): a deck chart whose largest
+# value reaches one of them shows its values in that unit, named in the axis title.
+ZH_UNITS = ((100_000_000, "亿"), (10_000, "万"))
+# An English reader's millions: Excel's trailing commas divide by 1,000 each (data unchanged).
+EN_MILLIONS_FORMAT = '#,##0.0,,"M"'
+
+
+def _unit_format(peak: float) -> str:
+    """Thousands separators and enough decimals to tell the bars apart: 1,268 / 12.7 / 1.57."""
+    return "#,##0" if peak >= 100 else "#,##0.0" if peak >= 10 else "#,##0.00"
+
+
+def deck_chart(chart: NativeChart, lang: str) -> NativeChart:
+    """The chart as the deck draws it, in the reader's units. Chinese: when the largest value
+    (absolute) reaches 1万 (or 1亿), every value is divided by 10^4 (10^8), the series names and
+    the axis title say the unit ("单位：万元", "单位：万"), and the format keeps enough decimals
+    (_unit_format); money below 1万 is titled "单位：元" (with the ¥ currency, config.currency). English: values stay as they are, with
+    thousands separators, in millions ("12.3M", EN_MILLIONS_FORMAT) from 1,000,000 on, and a
+    money axis names the currency when one is set. Percentages, indices, XY curves and tables
+    are returned unchanged."""
+    if (
+        not chart.scalable
+        or chart.kind not in ("column", "bar", "stacked", "line")
+        or chart.number_format != COUNT_FORMAT
+    ):
+        return chart
+    peak = max((abs(v) for _, values in chart.series for v in values), default=0.0)
+    symbol = i18n.currency(lang)
+    if lang != "zh":
+        fmt = EN_MILLIONS_FORMAT if peak >= 1_000_000 else COUNT_FORMAT
+        title = i18n.t("present.axis_unit", lang, unit=symbol) if chart.money and symbol else ""
+        return replace(chart, number_format=fmt, axis_title=title)
+    # 元 for the yuan; another configured currency is named by its symbol ("万 US$"); none set
+    # (CRM_LENS_CURRENCY="") names none.
+    money = "元" if symbol in ("¥", "￥") else f" {symbol}" if symbol else ""
+    for size, unit in ZH_UNITS:
+        if peak >= size:
+            label = unit + money if chart.money else unit
+            series = tuple(
+                (i18n.t("present.series_unit", lang, name=name, unit=label),
+                 tuple(v / size for v in values))
+                for name, values in chart.series
+            )  # fmt: skip
+            return replace(
+                chart,
+                series=series,
+                number_format=_unit_format(peak / size),
+                axis_title=i18n.t("present.axis_unit", lang, unit=label),
+            )
+    if chart.money and money:
+        return replace(chart, axis_title=i18n.t("present.axis_unit", lang, unit=money.strip()))
+    return chart
 
 
 @dataclass
@@ -101,7 +160,7 @@ def overview_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             title,
             takeaway,
             fig,
-            NativeChart("column", months, (_series(title, trend["revenue"]),)),
+            NativeChart("column", months, (_series(title, trend["revenue"]),), money=True),
         ),
         Slide(
             "overview.new_customers",
@@ -148,6 +207,7 @@ def weekly_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
             _series(i18n.t("weekly.last_week", lang), [100] * len(d)),
             _series(i18n.t("weekly.this_week", lang), index),
         ),
+        scalable=False,  # an index (last week = 100), not a count
     )
     return [Slide("weekly.compare", i18n.t("weekly.title", lang), takeaway, fig, native)]
 

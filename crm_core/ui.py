@@ -570,19 +570,45 @@ def chart(fig: Any, name: str, container: Any = None, select: str | None = None)
     return event
 
 
-def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) -> None:
-    """CSV and XLSX downloads of a table (or of the table a function returns, for a large one),
-    formula injection neutralised, built when clicked."""
+def export_facts(table: str | None = None) -> tuple[Filters, dt.date | None, Any]:
+    """What a download is named and labelled with (crm_core.export): this run's filters, the
+    data date (slides.data_date: the filters' end, else the last order date) and the period the
+    page header shows (the filters', else the default 12 months)."""
+    con, f = connection(), filters()
+    p = period_of(con, f)
+    return f, slides_mod.data_date(con, f), (p.start, p.end) if p else None
+
+
+def download_name(name: str, ext: str, table: str | None = None) -> str:
+    """A download's file name with the data date and the active filters (export.file_name)."""
     from crm_core import export
 
-    def table() -> pd.DataFrame:
+    f, as_of, _ = export_facts(table)
+    return export.file_name(name, ext, f, lang(), as_of, table)
+
+
+def table_downloads(
+    df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, table: str | None = None
+) -> None:
+    """CSV and XLSX downloads of a table (or of the table a function returns, for a large one),
+    formula injection neutralised, built when clicked. Both files are named with the data date
+    and the active filters that apply to `table` (export.file_name); the workbook's second sheet
+    holds the filter line, the data date and the row count (export.about_sheet)."""
+    from crm_core import export
+
+    f, as_of, period = export_facts(table)
+    session_lang = lang()
+
+    def frame_of() -> pd.DataFrame:
         return df() if callable(df) else df
 
     def export_of(fmt: str) -> Callable[[], tuple[bytes, int]]:
         def build() -> tuple[bytes, int]:
-            frame = table()
-            data = export.safe_csv(frame) if fmt == "csv" else export.safe_xlsx(frame, name)
-            return data, len(frame)
+            frame = frame_of()
+            if fmt == "csv":
+                return export.safe_csv(frame), len(frame)
+            about = export.about_sheet(f, session_lang, as_of, len(frame), table, period)
+            return export.safe_xlsx(frame, name, about), len(frame)
 
         return build
 
@@ -590,7 +616,7 @@ def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) ->
     a.download_button(
         t("common.download_csv"),
         audited_export(f"table {name}.csv", export_of("csv"), counted=True),
-        f"{name}.csv",
+        export.file_name(name, "csv", f, session_lang, as_of, table),
         mime="text/csv",
         key=f"csv_{name}",
         on_click="ignore",
@@ -598,10 +624,25 @@ def table_downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str) ->
     b.download_button(
         t("common.download_xlsx"),
         audited_export(f"table {name}.xlsx", export_of("xlsx"), counted=True),
-        f"{name}.xlsx",
+        export.file_name(name, "xlsx", f, session_lang, as_of, table),
         key=f"xlsx_{name}",
         on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def csv_download(df: pd.DataFrame, name: str, key: str, table: str | None = None) -> None:
+    """One audited CSV download of `df` (formula injection neutralised), named with the data
+    date and the active filters (export.file_name)."""
+    from crm_core import export
+
+    st.download_button(
+        t("common.download_csv"),
+        audited_export(f"table {name}.csv", lambda: (export.safe_csv(df), len(df)), True),
+        file_name=download_name(name, "csv", table),
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
     )
 
 
@@ -619,11 +660,13 @@ def drill_list(
     what: str,
     label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     count: str = "drill.rows",
+    source: str | None = None,
 ) -> None:
     """The customers (or leads: `count` names the caption's message) behind a clicked chart element (a crm_core.drill result): a caption naming
     the element (`what`, escaped: it may be a data value) and the row count, the rows as a
     table where choosing a row opens that customer's 360 page, and audited CSV / XLSX
-    downloads of the same rows (scoped: the rows come from the session's filters)."""
+    downloads of the same rows (scoped: the rows come from the session's filters), named with
+    the filters that apply to the `source` table (None: all)."""
     from crm_core import drill
 
     st.caption(t(count, what=md(what), n=num(len(df))))
@@ -631,7 +674,7 @@ def drill_list(
         df, label, key=f"drill_rows_{name}", on_select="rerun", selection_mode="single-row"
     )
     st.caption(t("drill.open_hint"))
-    table_downloads(shown, f"drill-{name}")
+    table_downloads(shown, f"drill-{name}", source)
     state = st.session_state.get(f"drill_rows_{name}")
     row = drill.selected_row(state)
     if row is not None and row < len(df):

@@ -181,6 +181,16 @@ def value_pyramid(
     return df.reset_index(drop=True)
 
 
+def negative_net_tiers(pyramid: pd.DataFrame) -> pd.DataFrame:
+    """The tiers of a value_pyramid frame whose window net revenue is below 0, with columns
+    tier, label, customers, revenue, gross_revenue, returns_amount (empty when none). Only an
+    inactive tier can be (an active customer's net is > 0): its customers returned more in the
+    window than they bought in it, purchases made before the window included. A fact of
+    net-of-returns accounting, said in words on the page."""
+    cols = ["tier", "label", "customers", "revenue", "gross_revenue", "returns_amount"]
+    return pyramid.loc[pyramid["revenue"] < 0, cols].reset_index(drop=True)
+
+
 def active_customers(pyramid: pd.DataFrame) -> int:
     """Customers with net revenue > 0 in the window (the ranked tiers of a pyramid frame)."""
     return int(pyramid.loc[pyramid["active"], "customers"].sum())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import clv, clv_charts, export, i18n, ui, value
+from crm_core import clv, clv_charts, i18n, ui, value
 
 ui.page_guard()
 
@@ -53,12 +53,7 @@ with tabs[0]:
         st.info(ui.t("clv.call_list_empty"))
     else:
         table = ui.table(report.call_list, labelled)
-        st.download_button(
-            ui.t("common.download_csv"),
-            ui.audited_export("clv call list", lambda t=table: (export.safe_csv(t), len(t)), True),
-            file_name=ui.t("clv.call_list_file"), mime="text/csv", key="clv_dl_risk",
-            on_click="ignore",
-        )  # fmt: skip
+        ui.csv_download(table, ui.t("clv.call_list_file"), key="clv_dl_risk")
 with tabs[1]:
     tiers = [value.tier_name(k, ui.lang()) for k in report.pyramid["tier"]]
     ui.chart(
@@ -68,11 +63,7 @@ with tabs[1]:
 with tabs[2]:
     st.caption(ui.t("clv.next_help", n=len(report.next_purchases)))
     nxt = ui.table(report.next_purchases, labelled)
-    st.download_button(
-        ui.t("common.download_csv"),
-        ui.audited_export("clv next purchases", lambda t=nxt: (export.safe_csv(t), len(t)), True),
-        file_name=ui.t("clv.next_file"), mime="text/csv", key="clv_dl_next", on_click="ignore",
-    )  # fmt: skip
+    ui.csv_download(nxt, ui.t("clv.next_file"), key="clv_dl_next")
 with tabs[3]:
     labels = {"x": ui.t("clv.alive_x"), "y": ui.t("clv.customers_axis")}
     ui.chart(clv_charts.p_alive_chart(report.p_alive, ui.t("clv.alive_title"), labels), "p_alive")

@@ -64,7 +64,7 @@ with tabs[0]:
                 ui.t("drill.month", year=when.year, month=when.month),
                 f"complaints-{when:%Y-%m}",
             )
-        ui.drill_list(rows, key, what, lambda d: drill.labelled(d, lang))
+        ui.drill_list(rows, key, what, lambda d: drill.labelled(d, lang), source="complaints")
     elif month:
         st.caption(ui.t("drill.click_month"))
     ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")

@@ -44,7 +44,7 @@ else:
         step = rep.funnel["step"].iloc[int(clicked[0])]
         rows = ui.cached(drill.funnel_step_leads, con, start, end, step, f)
         what, label = steps[int(clicked[0])], lambda d: drill.labelled(d, lang)
-        ui.drill_list(rows, "funnel", what, label, count="drill.leads")
+        ui.drill_list(rows, "funnel", what, label, count="drill.leads", source="leads")
     else:
         st.caption(ui.t("drill.click_step"))
     if rep.unplaced_lost:
@@ -92,4 +92,4 @@ shown = pipeline.OVERDUE_SHOWN
 show(pipeline.report_overdue(fu, shown))
 if len(fu.overdue) > shown:
     st.caption(ui.t("pipeline.overdue_top", shown=ui.num(shown), n=ui.num(len(fu.overdue))))
-ui.table_downloads(lambda: labelled(pipeline.report_overdue(fu)), "overdue-leads")
+ui.table_downloads(lambda: labelled(pipeline.report_overdue(fu)), "overdue-leads", "leads")

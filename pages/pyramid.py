@@ -46,6 +46,11 @@ with tabs[0]:
     clicked = drill.selected(ui.chart(fig, "pyramid", left, select="points"))
     with right:
         table(pyr, value.PYRAMID_COLUMNS)
+        for _, row in value.negative_net_tiers(pyr).iterrows():  # net of returns, not an error
+            money = {k: ui.num(row[k], 2) for k in ("revenue", "gross_revenue", "returns_amount")}
+            st.caption(
+                t("pyramid.negative_net", tier=row["label"], n=ui.num(row["customers"]), **money)
+            )
     if tier := next((k for k in clicked if k in value.TIER_KEYS), None):
         rows = ui.cached(drill.tier_customers, con, period, tier, f, measure)
         listed(f"tier-{tier}", rows, value.tier_name(tier, lang))

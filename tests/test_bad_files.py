@@ -644,3 +644,94 @@ def test_generated_huge_file_is_refused_in_bounded_memory(
             con.close()
     finally:
         src.unlink(missing_ok=True)
+
+
+# Latin words a Chinese message may hold: file formats, encodings and the office programs a
+# manager saves CSV files with (tests/e2e/test_zh_screens.py ALLOWED, plus the file kinds a
+# refused upload is named as).
+ZH_ALLOWED = {
+    "csv", "tsv", "txt", "excel", "xlsx", "xls", "pdf", "utf", "gbk", "gb", "bom", "kb", "mb",
+    "id", "wps", "office", "zip", "png", "jpeg", "gif", "gzip", "rar",
+}  # fmt: skip
+
+
+def chinese_page_text(report: ingest.FileReport) -> str:
+    """What the Data page says of a refused file in Chinese, without the user's own text (the
+    file name, its headers, and the values it quotes “…”)."""
+    from crm_core import i18n
+
+    text = "\n".join(i18n.problem_text(p, report.file_name, "zh") for p in report.errors)
+    text += "\n".join(i18n.note_text(w, "zh") for w in report.warnings)
+    text = re.sub(r"“[^”]*”", "", text.replace(report.file_name, ""))
+    for h in sorted(report.headers, key=len, reverse=True):
+        text = text.replace(h, "")
+    return text
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.file)
+def test_refusal_reads_in_chinese(case: Case) -> None:
+    from crm_core import i18n
+
+    reports = ingest.validate([ingest.Source(BAD / case.file, case.table)])
+    for r in reports:
+        for p in r.errors:  # every problem has its message in the catalogue
+            assert i18n.has(f"ingest.problem.{p.key}"), (case.file, p.reason)
+        text = chinese_page_text(r)
+        latin = {w for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in ZH_ALLOWED}
+        assert not latin, f"{case.file}: {latin} in\n{text}"
+        full = "\n".join(i18n.problem_text(p, r.file_name, "zh") for p in r.errors)
+        for row in case.rows:  # "第 3 行", "第 2、4 行", "第 2, 3, 4 行"
+            assert re.search(rf"第 [\d,、 ]*\b{row}\b[\d,、 ]* 行", full), (row, full)
+
+
+def test_chinese_refusals_name_the_row_and_value() -> None:
+    from crm_core import i18n
+
+    def zh(name: str, table: str | None = None) -> str:
+        reports = ingest.validate([ingest.Source(BAD / name, table)])
+        return i18n.problem_text(reports[0].errors[0], name, "zh")
+
+    assert zh("empty.csv") == "empty.csv：文件是空的"
+    assert zh("orders_png_renamed_to_csv.csv", "orders") == (
+        "orders_png_renamed_to_csv.csv：这不是 CSV 文本文件：看起来是一张 PNG 图片。"
+        "请上传 CSV 导出文件本身。"
+    )
+    # Bytes FF FE 80 BD on line 4 are neither UTF-8 nor GB18030.
+    assert zh("orders_gbk_undecodable_bytes.csv", "orders").endswith(
+        "文件既不是 UTF-8，也不是 GB18030（简体中文）：有无法解码的字节。请在“文件编码”中选择文件的"
+        "实际编码，位置：第 4 行 “FF FE 80 BD”"
+    )
+    # Order N1 is on rows 2 and 4: one duplicated value, with the rows it is on.
+    assert zh("orders_duplicate_keys.csv", "orders").endswith(
+        "订单编号重复（订单明细导出需要数量和单价列，才能区分同一订单的各行），共 1 个重复值，"
+        "例如 “N1”（第 2、4 行）"
+    )
+    # DuckDB's "Expected Number of Columns: 4 Found: 5" on line 3, with the line's text.
+    assert zh("orders_ragged_rows.csv", "orders").endswith(
+        "第 3 行与表头不符（列数不对或引号不成对）：“N2,002,2024-05-02,20,extra,cells”"
+    )
+
+
+def test_a_product_too_large_for_an_amount_names_its_row(tmp_path: Path) -> None:
+    from crm_core import i18n
+
+    # 10^20 × 99,999,999,999 ≈ 10^31: past DECIMAL(18,4)'s 14 digits before the point. DuckDB
+    # raised a conversion error for the whole file; it is now a bad value of row 2.
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,quantity,unit_price\n"
+        "A1,C1,2024-01-02,100000000000000000000,99999999999\n"
+        "A2,C1,2024-01-02,1,2\n"
+    )
+    (report,) = ingest.validate([ingest.Source(path, "orders")])
+    p = report.errors[0]
+    assert (p.key, p.column, p.count) == ("amount_too_large", "amount", 1)
+    assert p.examples == [(2, "100000000000000000000 × 99999999999")]
+    assert i18n.problem_text(p, "lines.csv", "zh") == (
+        "lines.csv：字段“金额”：数量 × 单价超出金额的上限（最多 14 位整数），"
+        "位置：第 2 行 “100000000000000000000 × 99999999999”"
+    )
+    # With "skip bad rows" the row is rejected and the other line loads: 1 × 2 = 2.00.
+    skip = ingest.Source(path, "orders", skip_bad_rows=True)
+    (report,) = ingest.validate([skip])
+    assert report.ok and (report.rows_loaded, report.rows_rejected) == (1, 1)

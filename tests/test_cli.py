@@ -388,3 +388,32 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as done:
             main([name, "--help"])
         assert done.value.code == 0
+
+
+def test_deck_under_filters_says_them_and_is_dated_by_the_period(
+    tmp_path: Path, demo_db_file: Path
+) -> None:
+    import shutil
+
+    from pptx import Presentation
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db_file, db)
+    out = tmp_path / "decks"
+    out.mkdir()
+    made = run_cli(
+        "deck", "--db", str(db), "--region", "华东", "--start", "2026-01-01", "--end",
+        "2026-06-30", "--out", str(out),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    # The data date of a filtered deck is the filters' end (as the Present page's download).
+    path = out / "客户关系分析-2026-06-30.pptx"
+    assert path.exists(), sorted(p.name for p in out.iterdir())
+    pages = list(Presentation(str(path)).slides)
+    line = "筛选：期间 2026年1月1日 至 2026年6月30日；区域 = 华东"
+    assert line in pages[0].placeholders[1].text_frame.text  # the title slide's subtitle
+    texts = [sh.text_frame.text for sh in pages[1].shapes if sh.has_text_frame]
+    assert line in texts
+    # A value the data does not hold is refused, naming it.
+    bad = run_cli("deck", "--db", str(db), "--region", "=cmd", "--out", str(out))
+    assert bad.returncode == 2 and "--region '=cmd' is not in the data" in bad.stderr

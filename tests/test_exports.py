@@ -101,10 +101,15 @@ def test_deck_charts_hold_the_slide_data(demo_con) -> None:  # type: ignore[no-u
     # Twelve months of the default period, 2025-11 to 2026-10, labelled in Chinese.
     cats = list(revenue.plots[0].categories)
     assert len(cats) == 12 and cats[0] == "2025年11月" and cats[-1] == "2026年10月"
+    # Monthly net revenue runs in the tens of millions of yuan: the deck shows it in 万元
+    # (each value / 10^4, over 100万 -> no decimals), as the axis title says.
     assert revenue.value_axis.tick_labels.number_format == "#,##0"
     assert not revenue.value_axis.tick_labels.number_format_is_linked
+    assert revenue.value_axis.axis_title.text_frame.text == "单位：万元"
     values = revenue.plots[0].series[0].values
-    assert values == slide["overview.revenue"].chart.series[0][1]  # type: ignore[union-attr]
+    yuan = slide["overview.revenue"].chart.series[0][1]  # type: ignore[union-attr]
+    assert values == pytest.approx([v / 10_000 for v in yuan]) and max(values) > 100
+    assert revenue.plots[0].series[0].name == "月度销售额（万元）"
     # Funnels are horizontal bars, first step on top, with the Chinese step names.
     funnel = chart("lifecycle.funnel")
     assert funnel.chart_type == XL_CHART_TYPE.BAR_CLUSTERED
@@ -290,3 +295,160 @@ def test_table_exports_neutralise_formulas() -> None:
 
     ws = load_workbook(io.BytesIO(xlsx)).active
     assert ws["A2"].value == '=HYPERLINK("http://x")' and ws["A2"].data_type == "s"
+
+
+# A region value a user typed into a CSV: a spreadsheet formula (OWASP "CSV injection") and a
+# path that climbs out of a folder. Neither may break a file name or run in a spreadsheet.
+FORMULA = "=cmd|' /C calc'!A0"
+CLIMB = "../x"
+
+
+def test_download_names_carry_the_data_date_and_filters() -> None:
+    import datetime as dt
+
+    from crm_core.filters import Filters
+
+    as_of = dt.date(2026, 10, 31)
+    assert export.file_name("overdue-leads", "csv", Filters(), "zh", as_of) == (
+        "overdue-leads_数据至2026-10-31.csv"
+    )
+    assert export.file_name("overdue-leads", "xlsx", Filters(), "en", as_of) == (
+        "overdue-leads_2026-10-31.xlsx"
+    )
+    # A set period replaces the data date; each set dimension follows as label-value.
+    f = Filters(dt.date(2024, 1, 1), dt.date(2024, 3, 31), region="华东", owner="张伟")
+    assert export.file_name("逾期线索", "csv", f, "zh", as_of) == (
+        "逾期线索_2024-01-01至2024-03-31_区域-华东_负责人-张伟.csv"
+    )
+    # "Source / channel": the slash and spaces become one "-".
+    assert export.file_name("x", "csv", Filters(source="线上"), "en", None) == (
+        "x_Source-channel-线上.csv"
+    )
+    # Customer type does not apply to leads: a leads table is not named by it.
+    f = Filters(region="华东", segment="企业")
+    assert export.file_name("leads", "csv", f, "zh", as_of, "leads") == (
+        "leads_数据至2026-10-31_区域-华东.csv"
+    )
+    # The scope of a signed-in user, values joined by "+".
+    f = Filters(regions=("华东", "华南"))
+    assert (
+        export.file_name("t", "csv", f, "zh", as_of) == "t_数据至2026-10-31_权限区域-华东+华南.csv"
+    )
+
+
+def test_download_names_keep_hostile_values_harmless() -> None:
+    import datetime as dt
+    import re
+
+    from crm_core.filters import Filters
+
+    as_of = dt.date(2026, 10, 31)
+    # "=cmd|' /C calc'!A0": "=" and "|' /" and "'!" are runs of unsafe characters -> "-",
+    # trimmed at the ends: "cmd-C-calc-A0". "../x": "../" -> "-", trimmed: "x".
+    name = export.file_name("t", "csv", Filters(region=FORMULA), "zh", as_of)
+    assert name == "t_数据至2026-10-31_区域-cmd-C-calc-A0.csv"
+    name = export.file_name("t", "csv", Filters(region=CLIMB), "en", as_of)
+    assert name == "t_2026-10-31_Region-x.csv"
+    for value in (FORMULA, CLIMB, "a/b\\c", "x\u202egpj.exe", "..", "\x00\n", '*?<>:"|'):
+        for lang in ("zh", "en"):
+            name = export.file_name("t", "csv", Filters(owner=value), lang, as_of)
+            # One path component, no leading dot or dash, only letters, digits, "_", "-", "+".
+            assert re.fullmatch(r"[\w+-]+\.csv", name) and not name.startswith(("-", ".")), name
+            assert "/" not in name and "\\" not in name and ".." not in name
+    # A value with nothing safe left keeps its label; long values are cut to MAX_VALUE (24)
+    # characters; tokens past MAX_NAME (80) are left out and marked.
+    assert export.file_name("t", "csv", Filters(owner="///"), "en", None) == "t_Owner.csv"
+    long = Filters(region="华" * 40, owner="张" * 40, source="线" * 40, category="品" * 40)
+    name = export.file_name("t", "csv", long, "zh", as_of)
+    # t_数据至2026-10-31 (15) + _区域-华x24 (28) + _来源-渠道-线x24 (31) = 74; the owner token
+    # (28) would pass 80: "_等" instead.
+    assert name == "t_数据至2026-10-31_区域-" + "华" * 24 + "_来源-渠道-" + "线" * 24 + "_等.csv"
+    assert len(name) - len(".csv") <= export.MAX_NAME
+
+
+def test_excel_download_has_the_table_first_and_the_filters_second(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from crm_core.filters import Filters
+
+    df = pd.DataFrame({"客户": ["A", "B"], "金额": [1.5, 2.25]})
+    f = Filters(region=FORMULA, owner=CLIMB, regions=(FORMULA, "华东"))
+    period = (dt.date(2025, 11, 1), dt.date(2026, 10, 31))
+    about = export.about_sheet(f, "zh", dt.date(2026, 10, 31), len(df), "orders", period)
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(export.safe_xlsx(df, "逾期线索", about))
+    # A script reading the workbook gets the table as before: the first sheet, from A1.
+    pd.testing.assert_frame_equal(pd.read_excel(path), df)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["逾期线索", "筛选与日期"]
+    rows = [tuple(c.value for c in r) for r in wb["筛选与日期"].iter_rows()]
+    assert rows == [
+        ("项目", "内容"),
+        (
+            "筛选",
+            f"筛选：期间 2025年11月1日 至 2026年10月31日；区域 = {FORMULA}；负责人 = {CLIMB}；"
+            f"权限范围 区域：{FORMULA}、华东",
+        ),
+        ("数据日期", "2026-10-31"),
+        ("行数", 2),
+        ("区域", FORMULA),
+        ("负责人", CLIMB),
+        ("权限范围（区域）", f"{FORMULA}、华东"),
+    ]
+    # The formula is kept as text: shown, never evaluated.
+    cell = wb["筛选与日期"]["B5"]
+    assert cell.value == FORMULA and cell.data_type == "s"
+    # English, and a filter that does not apply to the table is said.
+    name, en = export.about_sheet(Filters(segment="企业"), "en", None, 0, "leads")
+    assert name == "Filters and date"
+    assert en[1] == ("Filters", "Filters: Customer type = 企业")
+    assert en[2] == (
+        "Filters not applied",
+        "The Customer type filter does not apply to leads: this section is not filtered by it.",
+    )
+    assert en[3:5] == [("Data date", ""), ("Rows", 0)]
+
+
+def _chart_deck(lang: str):  # type: ignore[no-untyped-def]
+    from pptx import Presentation
+
+    revenue = slides.NativeChart(
+        "column", ("1月", "2月"), (("净收入", (12_345_678.9, 2_500_000.0)),), money=True
+    )
+    index = slides.NativeChart(
+        "column", ("订单",), (("上周", (100.0,)), ("本周", (25_000.0,))), scalable=False
+    )
+    found = [
+        slides.Slide("a", "收入", "说明", go.Figure(), revenue),
+        slides.Slide("b", "指数", "说明", go.Figure(), index),
+    ]
+    prs = Presentation(io.BytesIO(deck.build_deck(found, lang)))
+    return [next(sh.chart for sh in page.shapes if sh.has_chart) for page in list(prs.slides)[1:]]
+
+
+def test_deck_money_axes_read_in_wan_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    revenue, index = _chart_deck("zh")
+    axis = revenue.value_axis
+    # 12,345,678.9 / 10^4 = 1,234.56789 and 2,500,000 / 10^4 = 250 (万元); over 100 -> "#,##0".
+    assert axis.tick_labels.number_format == "#,##0"
+    assert axis.has_title and axis.axis_title.text_frame.text == "单位：万元"
+    series = revenue.plots[0].series[0]
+    assert series.name == "净收入（万元）"
+    assert list(series.values) == pytest.approx([1234.56789, 250.0])
+    assert revenue.plots[0].data_labels.number_format == "#,##0"
+    # An index is not a count: 25,000 stays 25,000, no unit.
+    assert index.plots[0].series[1].values == (25_000.0,)
+    assert not index.value_axis.has_title
+
+
+def test_deck_money_axes_in_english_keep_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
+    revenue, _ = _chart_deck("en")
+    # Values as they are; 12,345,678.9 >= 1,000,000: the axis reads 12.3M (Excel's ",,").
+    assert revenue.value_axis.tick_labels.number_format == '#,##0.0,,"M"'
+    assert revenue.plots[0].series[0].values == (12_345_678.9, 2_500_000.0)
+    assert not revenue.value_axis.has_title

@@ -1005,3 +1005,164 @@ def test_data_page_in_chinese_names_tables_fields_and_history_values(
     next(b for b in at.button if b.label == "校验").click().run()
     warnings = " ".join(w.value for w in at.warning)
     assert "1 行为退货或取消" in warnings and "return" not in warnings, warnings
+
+
+def test_table_downloads_are_named_and_labelled_with_the_filters(
+    tmp_path: Path, fixtures: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region typed as a spreadsheet formula: the download's name keeps only safe characters,
+    its Excel file says the filter in a second sheet, as text, and the CSV keeps the table."""
+    import io
+    import shutil
+
+    from openpyxl import load_workbook
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from crm_core import db, ingest
+
+    formula = "=cmd|' /C calc'!A0"
+    src = tmp_path / "src"
+    shutil.copytree(fixtures / "net", src)
+    customers = src / "customers.csv"
+    customers.write_text(customers.read_text().replace(",East,", f',"{formula}",'))
+    path = tmp_path / "crm.duckdb"
+    con = db.connect(path)
+    tables = ("customers", "orders", "leads")
+    ingest.load(con, [ingest.Source(src / f"{t}.csv", t) for t in tables], "replace")
+    con.close()
+
+    made: dict[str, object] = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):  # type: ignore[no-untyped-def]
+        made[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    at = make_app_test(path, "pages/pyramid.py", {"lang": "zh", "region": formula}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The net fixture's last order is 2024-09-01 (orders.csv), so the sidebar's period is the 12
+    # months 2023-09-02 to 2024-09-01 and it names the file instead of the data date.
+    # "=cmd|' /C calc'!A0" -> "cmd-C-calc-A0" (export.name_token).
+    csv_name = "customers-tier-diamond_2023-09-02至2024-09-01_区域-cmd-C-calc-A0.csv"
+    assert csv_name in made, sorted(str(n) for n in made)
+    xlsx = made[csv_name.replace(".csv", ".xlsx")]()  # type: ignore[operator]
+    wb = load_workbook(io.BytesIO(xlsx))
+    assert wb.sheetnames[1] == "筛选与日期"
+    about = {r[0].value: r[1] for r in wb["筛选与日期"].iter_rows()}
+    assert about["区域"].value == formula and about["区域"].data_type == "s"
+    assert about["数据日期"].value == "2024-09-01"  # the period's end (slides.data_date)
+    assert f"区域 = {formula}" in about["筛选"].value
+    # The CSV holds only the table (a script reading it is unchanged), formulas neutralised.
+    text = made[csv_name]().decode("utf-8-sig")  # type: ignore[operator]
+    assert not text.startswith(("#", "筛选"))
+
+
+# Latin words a Chinese error box may hold besides the user's own text (as the browser check's
+# allowlist, tests/e2e/test_zh_screens.py, plus the file kinds a refused upload is named as).
+ZH_ERROR_ALLOWED = {
+    "csv", "tsv", "txt", "excel", "xlsx", "xls", "utf", "gbk", "gb", "bom", "kb", "mb", "wps",
+    "office", "png",
+}  # fmt: skip
+
+
+def chinese_errors(at, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The page's error boxes as read, minus the file name and the values quoted “…”; fails on
+    a Latin word outside ZH_ERROR_ALLOWED."""
+    text = "\n".join(unescaped(e.value) for e in at.error)
+    product = re.sub(r"“[^”]*”", "", text.replace(name, ""))
+    latin = {w for w in re.findall(r"[A-Za-z]+", product) if w.lower() not in ZH_ERROR_ALLOWED}
+    assert not latin, (latin, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        (
+            "照片.csv",
+            (ROOT / "tests/fixtures/bad/orders_png_renamed_to_csv.csv").read_bytes(),
+            "照片.csv：这不是 CSV 文本文件：看起来是一张 PNG 图片。请上传 CSV 导出文件本身。",
+        ),
+        ("空白.csv", b"\n\n", "空白.csv：文件是空的"),
+        ("零.csv", b"", "零.csv：文件是空的"),
+        (
+            # Bytes FF FE 80 BD on line 4: neither UTF-8 nor GB18030.
+            "乱码.csv",
+            (ROOT / "tests/fixtures/bad/orders_gbk_undecodable_bytes.csv").read_bytes(),
+            "位置：第 4 行 “FF FE 80 BD”",
+        ),
+        (
+            "二进制.csv",
+            (ROOT / "tests/fixtures/bad/orders_nul_bytes.csv").read_bytes(),
+            "二进制.csv：这不是 CSV 文本文件：其中含有空字节（二进制数据），位置：第 3 行",
+        ),
+    ],
+    ids=["png", "blank", "empty", "undecodable", "nul"],
+)
+def test_data_page_refuses_a_file_in_chinese(
+    name: str, data: bytes, expected: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert expected in chinese_errors(at, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            # Order 1001 on rows 2 and 3: one duplicated value, with the rows it is on.
+            "重复.csv",
+            "订单编号,客户编号,下单日期,金额\n1001,C1,2024/1/2,5\n1001,C1,2024/1/3,6\n",
+            "订单编号重复（订单明细导出需要数量和单价列，才能区分同一订单的各行），"
+            "共 1 个重复值，例如 “1001”（第 2、3 行）",
+        ),
+        (
+            # 10^20 × 10^11 is past an amount's 14 digits: DuckDB's conversion error before.
+            "明细.csv",
+            "订单编号,客户编号,下单日期,数量,单价\nA1,C1,2024/1/2,100000000000000000000,"
+            "99999999999\nA2,C1,2024/1/2,1,2\n",
+            "字段“金额”：数量 × 单价超出金额的上限（最多 14 位整数），"
+            "位置：第 2 行 “100000000000000000000 × 99999999999”",
+        ),
+        (
+            # A cell with an unterminated quote on line 3, as DuckDB reports it.
+            "引号.csv",
+            '订单编号,客户编号,下单日期,金额\n1001,C1,2024/1/2,5\n1002,C1,2024/1/3,"6\n',
+            '第 3 行与表头不符（列数不对或引号不成对）：“1002,C1,2024/1/3,"6”',
+        ),
+    ],
+    ids=["duplicate", "overflow", "quote"],
+)
+def test_data_page_validation_errors_in_chinese(
+    name: str, text: str, expected: str, demo_copy: Path, app_env: None
+) -> None:
+    at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
+    at.get("file_uploader")[0].set_value((name, text.encode("utf-8"), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    next(b for b in at.button if b.label == "校验").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = chinese_errors(at, name)
+    assert f"{name}：" in errors and expected in errors, errors
+
+
+def test_value_page_says_why_a_tier_is_net_negative(demo_copy: Path, app_env: None) -> None:
+    from crm_core import db, overview, value
+
+    con = db.connect(demo_copy)
+    pyr = value.value_pyramid(con, overview.default_period(con), lang="zh")
+    con.close()
+    neg = value.negative_net_tiers(pyr)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [c.value for c in at.caption if "并非错误" in c.value]
+    # One caption per net-negative tier. On the demo: the sleeping tier, whose returns in the
+    # default window (5,002.25) exceed its sales there (4,404.25): net -598.00.
+    assert list(neg["tier"]) == ["sleeping"] and neg["revenue"].iloc[0] == -598.0
+    assert len(said) == len(neg), said
+    for (_, row), text in zip(neg.iterrows(), said, strict=True):
+        assert text.startswith(f"“{row['label']}”层的净销售额为 -"), text

@@ -499,3 +499,26 @@ def test_pareto_top20_share_is_net(net_con: db.Connection) -> None:
     p = value.pareto(net_con, NET_2024)
     assert (p.customers, p.top_customers) == (4, 1)
     assert p.top_revenue_share == pytest.approx(800 / 1502.90)
+
+
+def test_negative_net_tiers_name_the_sleeping_tier_and_its_returns(fx: db.Connection) -> None:
+    from crm_core import i18n
+
+    # C08 (sleeping) bought 800 in 2023 and returned it on 2024-03-01, inside the window:
+    # sales 0, returns 800, net 0 - 800 = -800. No other tier is below 0.
+    neg = value.negative_net_tiers(value.value_pyramid(fx, AS_OF, lang="zh"))
+    assert neg.to_dict("records") == [
+        {"tier": "sleeping", "label": "沉睡", "customers": 1, "revenue": -800.0,
+         "gross_revenue": 0.0, "returns_amount": 800.0},
+    ]  # fmt: skip
+    r = neg.iloc[0]
+    text = i18n.t(
+        "pyramid.negative_net", "zh", tier=r["label"], n=i18n.fmt_number(r["customers"], "zh"),
+        revenue=i18n.fmt_number(r["revenue"], "zh", 2),
+        gross_revenue=i18n.fmt_number(r["gross_revenue"], "zh", 2),
+        returns_amount=i18n.fmt_number(r["returns_amount"], "zh", 2),
+    )  # fmt: skip
+    assert text.startswith("“沉睡”层的净销售额为 -800.00（为负数，并非错误）"), text
+    # A pyramid without returns has no negative tier.
+    pyr = value.value_pyramid(fx, AS_OF, lang="zh")
+    assert value.negative_net_tiers(pyr.assign(revenue=pyr["revenue"].clip(lower=0))).empty
