@@ -257,7 +257,7 @@ def _stages() -> dict[str, list[float]]:
     explain.explain_all = timed("explain", explain.explain_all)  # type: ignore[assignment]
     digest.at_risk_customers = timed("churn fit", digest.at_risk_customers)  # type: ignore[assignment]
     for name, stage in (
-        ("chart_png", "image"),
+        ("chart_image", "image"),
         ("digest_pdf", "PDF"),
         ("send_email", "send"),
         ("send_webhook", "send"),
@@ -278,6 +278,14 @@ def child(argv: list[str], out: Path) -> int:
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
         code = cli(argv)
+    from crm_core import images
+
+    if images._started:
+        # End the chart images' Chromium here, so that its CPU time is counted: the parent's
+        # RUSAGE_CHILDREN holds only processes that have exited and been waited for.
+        import kaleido
+
+        kaleido.stop_sync_server(silence_warnings=True)
     text = sink.getvalue()
     result: dict[str, Any] = {"exit": code, "stages": times}
     if "--json" in argv:
