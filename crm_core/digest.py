@@ -23,8 +23,9 @@ import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -275,6 +276,22 @@ def compute_scopes(
     `workers` threads (DuckDB: one cursor each; other backends one at a time). Recipients of
     one scope share its figures, and so do scopes that admit the same rows (scope_rows_key);
     build_digest then only formats them."""
+    with computing_scopes(con, accounts, week, cache, workers):
+        pass
+
+
+@contextmanager
+def computing_scopes(
+    con: db.Connection,
+    accounts: list[Account],
+    week: Period,
+    cache: dict[Any, _Computed],
+    workers: int = WORKERS,
+) -> Iterator[Callable[[Filters], None]]:
+    """compute_scopes in the background: yields `ready(filters)`, which waits until that
+    scope's figures are in `cache`, so a caller can draw and send the first digests while the
+    next scopes are computed. Every scope is in `cache` when the block ends. Only the calling
+    thread writes to `cache`."""
     todo: list[Filters] = []
     for a in accounts:
         f = digest_filters(a, week)
@@ -283,23 +300,38 @@ def compute_scopes(
     same: dict[tuple[bool, str], list[Filters]] = {}
     for f in todo:
         same.setdefault(scope_rows_key(con, f), []).append(f)
-    first = [group[0] for group in same.values()]
-    if workers <= 1 or len(first) < 2 or not db.is_duckdb(con):
-        found = [_compute(con, f, week) for f in first]
-    else:
+    if workers <= 1 or len(same) < 2 or not db.is_duckdb(con):
+        for group in same.values():
+            computed = _compute(con, group[0], week)
+            cache.update({(f, week): computed for f in group})
+        yield lambda f: None
+        return
 
-        def one(f: Filters) -> _Computed:
-            cur = con.cursor()
-            try:
-                return _compute(cur, f, week)
-            finally:
-                cur.close()
+    def one(f: Filters) -> _Computed:
+        cur = con.cursor()
+        try:
+            return _compute(cur, f, week)
+        finally:
+            cur.close()
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            found = list(pool.map(one, first))
-    for group, computed in zip(same.values(), found, strict=True):
-        for f in group:
-            cache[(f, week)] = computed
+    pending: dict[Filters, Future[_Computed]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for group in same.values():
+                job = pool.submit(one, group[0])
+                pending.update({f: job for f in group})
+
+            def ready(f: Filters) -> None:
+                job = pending.pop(f, None)
+                if job is not None:
+                    cache[(f, week)] = job.result()
+
+            yield ready
+            for f in list(pending):
+                ready(f)
+        finally:
+            for job in pending.values():
+                job.cancel()
 
 
 def build_digest(
@@ -819,9 +851,10 @@ def deliver(
     skipped unless `force`, so a missed run catches up once and a repeated run sends nothing
     twice. A failing channel never stops the other recipients.
 
-    Cost: figures once per distinct scope (compute_scopes); one chart image per distinct chart
-    and one PDF per distinct document, from browsers kept open for the run; messages are sent
-    SEND_WORKERS at a time while the next digests are drawn."""
+    Cost: figures once per distinct scope (computing_scopes, in the background while the
+    first digests are drawn); one chart image per distinct chart and one PDF per distinct
+    document, from browsers kept open for the run; messages are sent SEND_WORKERS at a time
+    while the next digests are drawn."""
     from crm_core import deck
 
     cache: dict[Any, _Computed] = {}
@@ -831,14 +864,16 @@ def deliver(
         for c in ("email", "webhook")
         if getattr(p.delivery, c) and (force or not already_sent(con, p.account.name, week, c))
     ]
-    compute_scopes(con, pending, week, cache)
     charts: dict[str, bytes | None] = {}
     pdfs: dict[str, bytes] = {}
     printer: deck.PdfPrinter | None = None
     # In plan order: an Outcome already known (skipped), or (user, channel, audit key, sending).
     steps: list[Outcome | tuple[str, str, str, Future[int] | DigestError]] = []
     try:
-        with ThreadPoolExecutor(max_workers=max(SEND_WORKERS, 1)) as pool:
+        with (
+            computing_scopes(con, pending, week, cache) as ready,
+            ThreadPoolExecutor(max_workers=max(SEND_WORKERS, 1)) as pool,
+        ):
             for plan in plans:
                 a, dv = plan.account, plan.delivery
                 channels = [c for c in ("email", "webhook") if getattr(dv, c)]
@@ -846,6 +881,7 @@ def deliver(
                 steps += [Outcome(a.name, c, "skipped") for c in channels if c not in todo]
                 if not todo:
                     continue
+                ready(digest_filters(a, week))
                 d = build_digest(con, a, week, dv.lang, cache)
                 chart = _chart_or_none(d, charts)
                 for channel in todo:
