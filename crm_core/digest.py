@@ -18,6 +18,7 @@ import json
 import os
 import smtplib
 import ssl
+import subprocess
 import time
 import tomllib
 import urllib.error
@@ -853,8 +854,8 @@ def deliver(
 
     Cost: figures once per distinct scope (computing_scopes, in the background while the
     first digests are drawn); one chart image per distinct chart and one PDF per distinct
-    document, from browsers kept open for the run; messages are sent SEND_WORKERS at a time
-    while the next digests are drawn."""
+    document (printed on a thread of its own), from browsers kept open for the run; messages
+    are sent SEND_WORKERS at a time while the next digests are drawn."""
     from crm_core import deck
 
     cache: dict[Any, _Computed] = {}
@@ -865,13 +866,20 @@ def deliver(
         if getattr(p.delivery, c) and (force or not already_sent(con, p.account.name, week, c))
     ]
     charts: dict[str, bytes | None] = {}
-    pdfs: dict[str, bytes] = {}
-    printer: deck.PdfPrinter | None = None
+    pdfs: dict[str, Future[bytes]] = {}
+    printers: list[deck.PdfPrinter] = []
+
+    def print_pdf(document: str) -> bytes:  # on the one PDF thread: one browser, kept open
+        if not printers:
+            printers.append(deck.PdfPrinter())
+        return printers[0](document)
+
     # In plan order: an Outcome already known (skipped), or (user, channel, audit key, sending).
     steps: list[Outcome | tuple[str, str, str, Future[int] | DigestError]] = []
     try:
         with (
             computing_scopes(con, pending, week, cache) as ready,
+            ThreadPoolExecutor(max_workers=1) as printing,
             ThreadPoolExecutor(max_workers=max(SEND_WORKERS, 1)) as pool,
         ):
             for plan in plans:
@@ -889,14 +897,8 @@ def deliver(
                     if channel == "webhook":
                         fmt, hook = dv.webhook_format or "wecom", str(dv.webhook)
                         send = partial(send_webhook, d, hook, fmt, chart)
-                        steps.append(
-                            (
-                                a.name,
-                                channel,
-                                key,
-                                pool.submit(with_retries, send, attempts, backoff),
-                            )
-                        )
+                        job = pool.submit(with_retries, send, attempts, backoff)
+                        steps.append((a.name, channel, key, job))
                         continue
                     smtp = plan.smtp or setting("smtp")
                     if not smtp:
@@ -904,23 +906,18 @@ def deliver(
                         steps.append((a.name, channel, key, err))
                         continue
                     sender = setting("smtp_from") or setting("smtp_user") or "crm-lens@localhost"
-                    attached = None
+                    printed = None
                     if pdf:
                         # A digest's document depends on its scope, week and language only (not
                         # on the name): recipients who get the same document share one PDF.
-                        doc = pdf_source(d, chart)
-                        look = hashlib.sha256(doc.encode()).hexdigest()
+                        look = hashlib.sha256(pdf_source(d, chart).encode()).hexdigest()
                         if look not in pdfs:
-                            printer = printer or deck.PdfPrinter()
-                            pdfs[look] = digest_pdf(d, chart, printer)
-                        attached = pdfs[look]
-                    msg = email_message(d, sender, str(dv.email), chart, attached)
-                    send = partial(send_email, msg, smtp)
-                    steps.append(
-                        (a.name, channel, key, pool.submit(with_retries, send, attempts, backoff))
-                    )
+                            pdfs[look] = printing.submit(digest_pdf, d, chart, print_pdf)
+                        printed = pdfs[look]
+                    mail = partial(_mail, d, sender, str(dv.email), chart, printed, smtp)
+                    steps.append((a.name, channel, key, pool.submit(mail, attempts, backoff)))
     finally:
-        if printer is not None:
+        for printer in printers:
             printer.close()
     out: list[Outcome] = []
     for step in steps:
@@ -940,6 +937,27 @@ def deliver(
             tried = (attempts or ATTEMPTS) if isinstance(err, SendError) else 0
             out.append(Outcome(user, channel, "failed", tried, why))
     return out
+
+
+def _mail(
+    d: Digest,
+    sender: str,
+    to: str,
+    chart: bytes | None,
+    printed: Future[bytes] | None,
+    smtp: str,
+    attempts: int | None,
+    backoff: float | None,
+) -> int:
+    # A send job: waits for its PDF (printed on the PDF thread), then sends with retries.
+    attached = None
+    if printed is not None:
+        try:
+            attached = printed.result()
+        except (OSError, subprocess.SubprocessError) as err:
+            raise DigestError(f"the PDF could not be printed: {_safe_error(err)}") from err
+    msg = email_message(d, sender, to, chart, attached)
+    return with_retries(partial(send_email, msg, smtp), attempts, backoff)
 
 
 def _chart_or_none(d: Digest, drawn: dict[str, bytes | None]) -> bytes | None:
