@@ -19,6 +19,7 @@ import os
 import smtplib
 import ssl
 import subprocess
+import threading
 import time
 import tomllib
 import urllib.error
@@ -52,6 +53,8 @@ BACKOFF_S = float(os.environ.get("CRM_LENS_DIGEST_BACKOFF", "2"))
 TIMEOUT_S = 20.0
 # Threads that compute distinct scopes at once (DuckDB runs queries outside the GIL).
 WORKERS = int(os.environ.get("CRM_LENS_DIGEST_WORKERS", "2"))
+# Threads that print PDFs at once, each with a browser of its own (a print mostly waits).
+PDF_WORKERS = int(os.environ.get("CRM_LENS_DIGEST_PDF_WORKERS", "2"))
 # Threads that send at once (each waits on its SMTP server or robot, and on backoff).
 SEND_WORKERS = int(os.environ.get("CRM_LENS_DIGEST_SEND_WORKERS", "4"))
 # The largest message each group robot takes (WeCom markdown 4,096 bytes; Feishu 20 KB).
@@ -854,7 +857,7 @@ def deliver(
 
     Cost: figures once per distinct scope (computing_scopes, in the background while the
     first digests are drawn); one chart image per distinct chart and one PDF per distinct
-    document (printed on a thread of its own), from browsers kept open for the run; messages
+    document (printed on PDF_WORKERS threads), from browsers kept open for the run; messages
     are sent SEND_WORKERS at a time while the next digests are drawn."""
     from crm_core import deck
 
@@ -868,18 +871,21 @@ def deliver(
     charts: dict[str, bytes | None] = {}
     pdfs: dict[str, Future[bytes]] = {}
     printers: list[deck.PdfPrinter] = []
+    mine = threading.local()
 
-    def print_pdf(document: str) -> bytes:  # on the one PDF thread: one browser, kept open
-        if not printers:
-            printers.append(deck.PdfPrinter())
-        return printers[0](document)
+    def print_pdf(document: str) -> bytes:  # on a PDF thread: its own browser, kept open
+        if not hasattr(mine, "printer"):
+            mine.printer = deck.PdfPrinter()
+            printers.append(mine.printer)
+        found: bytes = mine.printer(document)
+        return found
 
     # In plan order: an Outcome already known (skipped), or (user, channel, audit key, sending).
     steps: list[Outcome | tuple[str, str, str, Future[int] | DigestError]] = []
     try:
         with (
             computing_scopes(con, pending, week, cache) as ready,
-            ThreadPoolExecutor(max_workers=1) as printing,
+            ThreadPoolExecutor(max_workers=max(PDF_WORKERS, 1)) as printing,
             ThreadPoolExecutor(max_workers=max(SEND_WORKERS, 1)) as pool,
         ):
             for plan in plans:
@@ -949,7 +955,7 @@ def _mail(
     attempts: int | None,
     backoff: float | None,
 ) -> int:
-    # A send job: waits for its PDF (printed on the PDF thread), then sends with retries.
+    # A send job: waits for its PDF (printed on a PDF thread), then sends with retries.
     attached = None
     if printed is not None:
         try:
