@@ -18,13 +18,16 @@ import json
 import os
 import smtplib
 import ssl
+import subprocess
+import threading
 import time
 import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from crm_core import auth, clv, config, db, explain, i18n, overview, pipeline, weekly
 from crm_core.auth import Account, Delivery
@@ -49,6 +53,10 @@ BACKOFF_S = float(os.environ.get("CRM_LENS_DIGEST_BACKOFF", "2"))
 TIMEOUT_S = 20.0
 # Threads that compute distinct scopes at once (DuckDB runs queries outside the GIL).
 WORKERS = int(os.environ.get("CRM_LENS_DIGEST_WORKERS", "2"))
+# Threads that print PDFs at once, each with a browser of its own (a print mostly waits).
+PDF_WORKERS = int(os.environ.get("CRM_LENS_DIGEST_PDF_WORKERS", "2"))
+# Threads that send at once (each waits on its SMTP server or robot, and on backoff).
+SEND_WORKERS = int(os.environ.get("CRM_LENS_DIGEST_SEND_WORKERS", "4"))
 # The largest message each group robot takes (WeCom markdown 4,096 bytes; Feishu 20 KB).
 WECOM_MAX_BYTES = 4096
 SECRETS_FILE = config.ROOT / ".streamlit" / "secrets.toml"
@@ -246,6 +254,21 @@ def _compute(con: db.Connection, f: Filters, week: Period) -> _Computed:
     return table, moved, at_risk_customers(con, f, week.end), overdue_leads(con, f, week.end)
 
 
+def scope_rows_key(con: db.Connection, f: Filters) -> tuple[bool, str]:
+    """What the scope of `f` admits, as a key: whether it is restricted at all, and a hash of
+    the customers, leads and complaints it lets through (SQL digest_scope_rows). Every query
+    sees a scope only through those rows (order lines through their customer), so two
+    restricted scopes with the same key show the same figures to the cent: a region x owner
+    scope whose owner works in that region only is the owner's scope, and every scope that
+    admits nothing is the same empty one."""
+    scope = Filters(regions=f.regions, owners=f.owners)
+    rows = db.query_rows(con, "digest_scope_rows", **scope.params(), start=None, end_excl=None)
+    h = hashlib.sha256()
+    for kind, id_ in rows:
+        h.update(f"{kind}\x1f{id_}\x1e".encode())
+    return scope.scoped, h.hexdigest()
+
+
 def compute_scopes(
     con: db.Connection,
     accounts: list[Account],
@@ -255,15 +278,37 @@ def compute_scopes(
 ) -> None:
     """Fill `cache` with the figures of each distinct scope among `accounts` for `week`, on
     `workers` threads (DuckDB: one cursor each; other backends one at a time). Recipients of
-    one scope share its figures; build_digest then only formats them."""
-    todo = []
+    one scope share its figures, and so do scopes that admit the same rows (scope_rows_key);
+    build_digest then only formats them."""
+    with computing_scopes(con, accounts, week, cache, workers):
+        pass
+
+
+@contextmanager
+def computing_scopes(
+    con: db.Connection,
+    accounts: list[Account],
+    week: Period,
+    cache: dict[Any, _Computed],
+    workers: int = WORKERS,
+) -> Iterator[Callable[[Filters], None]]:
+    """compute_scopes in the background: yields `ready(filters)`, which waits until that
+    scope's figures are in `cache`, so a caller can draw and send the first digests while the
+    next scopes are computed. Every scope is in `cache` when the block ends. Only the calling
+    thread writes to `cache`."""
+    todo: list[Filters] = []
     for a in accounts:
         f = digest_filters(a, week)
         if (f, week) not in cache and f not in todo:
             todo.append(f)
-    if workers <= 1 or len(todo) < 2 or not db.is_duckdb(con):
-        for f in todo:
-            cache[(f, week)] = _compute(con, f, week)
+    same: dict[tuple[bool, str], list[Filters]] = {}
+    for f in todo:
+        same.setdefault(scope_rows_key(con, f), []).append(f)
+    if workers <= 1 or len(same) < 2 or not db.is_duckdb(con):
+        for group in same.values():
+            computed = _compute(con, group[0], week)
+            cache.update({(f, week): computed for f in group})
+        yield lambda f: None
         return
 
     def one(f: Filters) -> _Computed:
@@ -273,9 +318,24 @@ def compute_scopes(
         finally:
             cur.close()
 
+    pending: dict[Filters, Future[_Computed]] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for f, computed in zip(todo, pool.map(one, todo), strict=True):
-            cache[(f, week)] = computed
+        try:
+            for group in same.values():
+                job = pool.submit(one, group[0])
+                pending.update({f: job for f in group})
+
+            def ready(f: Filters) -> None:
+                job = pending.pop(f, None)
+                if job is not None:
+                    cache[(f, week)] = job.result()
+
+            yield ready
+            for f in list(pending):
+                ready(f)
+        finally:
+            for job in pending.values():
+                job.cancel()
 
 
 def build_digest(
@@ -459,20 +519,31 @@ def markdown(d: Digest, fmt: str = "dingtalk") -> str:
     return "\n".join(lines)
 
 
-def chart_png(d: Digest) -> bytes:
-    """The Weekly page's chart (this week against last week = 100) as a PNG, in the recipient's
-    language, drawn with the CJK-capable font of charts.themed."""
-    from crm_core import charts, images
+def chart_figure(d: Digest) -> go.Figure:
+    """The Weekly page's chart (this week against last week = 100) in the recipient's language,
+    with the CJK-capable font of charts.themed."""
+    from crm_core import charts
 
     labels = {h.measure: h.label for h in d.headlines}
-    fig = charts.week_index_bars(
+    return charts.week_index_bars(
         d.table,
         labels,
         i18n.t("weekly.chart_title", d.lang),
         i18n.t("weekly.this_week", d.lang),
         i18n.t("weekly.last_week", d.lang),
     )
+
+
+def chart_image(fig: go.Figure) -> bytes:
+    """A digest chart as an 800 x 420 PNG."""
+    from crm_core import images
+
     return images.figure_image(fig, "png", width=800, height=420, scale=1)
+
+
+def chart_png(d: Digest) -> bytes:
+    """The digest's chart (chart_figure) as a PNG."""
+    return chart_image(chart_figure(d))
 
 
 def html_body(d: Digest, image_src: str | None) -> str:
@@ -550,12 +621,20 @@ def email_message(
     return msg
 
 
-def digest_pdf(d: Digest, chart: bytes | None) -> bytes:
-    """The digest printed to PDF by the report export's printer (deck.html_to_pdf)."""
+def pdf_source(d: Digest, chart: bytes | None) -> str:
+    """The HTML document the digest's PDF is printed from (the chart as a data: URI)."""
+    src = f"data:image/png;base64,{base64.b64encode(chart).decode()}" if chart else None
+    return html_body(d, src)
+
+
+def digest_pdf(
+    d: Digest, chart: bytes | None, printer: Callable[[str], bytes] | None = None
+) -> bytes:
+    """The digest printed to PDF: by `printer` (a deck.PdfPrinter kept open for a run) when
+    given, else by the report export's printer (deck.html_to_pdf)."""
     from crm_core import deck
 
-    src = f"data:image/png;base64,{base64.b64encode(chart).decode()}" if chart else None
-    return deck.html_to_pdf(html_body(d, src))
+    return (printer or deck.html_to_pdf)(pdf_source(d, chart))
 
 
 def webhook_payloads(
@@ -777,66 +856,132 @@ def deliver(
     """Build and send each plan's digest; every attempt's result is recorded in the audit log
     (digest_sent / digest_failed). A digest recorded as sent for that week and channel is
     skipped unless `force`, so a missed run catches up once and a repeated run sends nothing
-    twice. A failing channel never stops the other recipients."""
+    twice. A failing channel never stops the other recipients.
+
+    Cost: figures once per distinct scope (computing_scopes, in the background while the
+    first digests are drawn); one chart image per distinct chart and one PDF per distinct
+    document (printed on PDF_WORKERS threads), from browsers kept open for the run; messages
+    are sent SEND_WORKERS at a time while the next digests are drawn."""
+    from crm_core import deck
+
     cache: dict[Any, _Computed] = {}
-    out: list[Outcome] = []
     pending = [
         p.account
         for p in plans
         for c in ("email", "webhook")
         if getattr(p.delivery, c) and (force or not already_sent(con, p.account.name, week, c))
     ]
-    compute_scopes(con, pending, week, cache)
-    charts: dict[Any, bytes | None] = {}
-    pdfs: dict[Any, bytes] = {}
-    for plan in plans:
-        a, dv = plan.account, plan.delivery
-        channels = [c for c in ("email", "webhook") if getattr(dv, c)]
-        todo = [c for c in channels if force or not already_sent(con, a.name, week, c)]
-        out += [Outcome(a.name, c, "skipped") for c in channels if c not in todo]
-        if not todo:
-            continue
-        d = build_digest(con, a, week, dv.lang, cache)
-        # A digest's content depends on its scope, week and language only (not on the name):
-        # recipients sharing them share one chart and one PDF.
-        look = (digest_filters(a, week), week, dv.lang)
-        if look not in charts:
-            charts[look] = _chart_or_none(d)
-        chart = charts[look]
-        for channel in todo:
-            key = sent_key(a.name, week, channel)
-            try:
-                if channel == "email":
+    charts: dict[str, bytes | None] = {}
+    pdfs: dict[str, Future[bytes]] = {}
+    printers: list[deck.PdfPrinter] = []
+    mine = threading.local()
+
+    def print_pdf(document: str) -> bytes:  # on a PDF thread: its own browser, kept open
+        if not hasattr(mine, "printer"):
+            mine.printer = deck.PdfPrinter()
+            printers.append(mine.printer)
+        found: bytes = mine.printer(document)
+        return found
+
+    # In plan order: an Outcome already known (skipped), or (user, channel, audit key, sending).
+    steps: list[Outcome | tuple[str, str, str, Future[int] | DigestError]] = []
+    try:
+        with (
+            computing_scopes(con, pending, week, cache) as ready,
+            ThreadPoolExecutor(max_workers=max(PDF_WORKERS, 1)) as printing,
+            ThreadPoolExecutor(max_workers=max(SEND_WORKERS, 1)) as pool,
+        ):
+            for plan in plans:
+                a, dv = plan.account, plan.delivery
+                channels = [c for c in ("email", "webhook") if getattr(dv, c)]
+                todo = [c for c in channels if force or not already_sent(con, a.name, week, c)]
+                steps += [Outcome(a.name, c, "skipped") for c in channels if c not in todo]
+                if not todo:
+                    continue
+                ready(digest_filters(a, week))
+                d = build_digest(con, a, week, dv.lang, cache)
+                chart = _chart_or_none(d, charts)
+                for channel in todo:
+                    key = sent_key(a.name, week, channel)
+                    if channel == "webhook":
+                        fmt, hook = dv.webhook_format or "wecom", str(dv.webhook)
+                        send = partial(send_webhook, d, hook, fmt, chart)
+                        job = pool.submit(with_retries, send, attempts, backoff)
+                        steps.append((a.name, channel, key, job))
+                        continue
                     smtp = plan.smtp or setting("smtp")
                     if not smtp:
-                        raise DigestError("no SMTP server: --smtp HOST:PORT or $CRM_LENS_SMTP")
+                        err = DigestError("no SMTP server: --smtp HOST:PORT or $CRM_LENS_SMTP")
+                        steps.append((a.name, channel, key, err))
+                        continue
                     sender = setting("smtp_from") or setting("smtp_user") or "crm-lens@localhost"
-                    if pdf and look not in pdfs:
-                        pdfs[look] = digest_pdf(d, chart)
-                    attached = pdfs.get(look) if pdf else None
-                    msg = email_message(d, sender, str(dv.email), chart, attached)
-                    n = with_retries(partial(send_email, msg, smtp), attempts, backoff)
-                else:
-                    fmt, hook = dv.webhook_format or "wecom", str(dv.webhook)
-                    send = partial(send_webhook, d, hook, fmt, chart)
-                    n = with_retries(send, attempts, backoff)
-                auth.record(con, actor, "digest_sent", key)
-                out.append(Outcome(a.name, channel, "sent", n))
-            except (SendError, DigestError) as err:
-                why = _safe_error(err)
-                auth.record(con, actor, "digest_failed", f"{key}: {why}")
-                tried = (attempts or ATTEMPTS) if isinstance(err, SendError) else 0
-                out.append(Outcome(a.name, channel, "failed", tried, why))
+                    printed = None
+                    if pdf:
+                        # A digest's document depends on its scope, week and language only (not
+                        # on the name): recipients who get the same document share one PDF.
+                        look = hashlib.sha256(pdf_source(d, chart).encode()).hexdigest()
+                        if look not in pdfs:
+                            pdfs[look] = printing.submit(digest_pdf, d, chart, print_pdf)
+                        printed = pdfs[look]
+                    mail = partial(_mail, d, sender, str(dv.email), chart, printed, smtp)
+                    steps.append((a.name, channel, key, pool.submit(mail, attempts, backoff)))
+    finally:
+        for printer in printers:
+            printer.close()
+    out: list[Outcome] = []
+    for step in steps:
+        if isinstance(step, Outcome):
+            out.append(step)
+            continue
+        user, channel, key, sending = step
+        try:
+            if isinstance(sending, DigestError):
+                raise sending
+            n = sending.result()
+            auth.record(con, actor, "digest_sent", key)
+            out.append(Outcome(user, channel, "sent", n))
+        except (SendError, DigestError) as err:
+            why = _safe_error(err)
+            auth.record(con, actor, "digest_failed", f"{key}: {why}")
+            tried = (attempts or ATTEMPTS) if isinstance(err, SendError) else 0
+            out.append(Outcome(user, channel, "failed", tried, why))
     return out
 
 
-def _chart_or_none(d: Digest) -> bytes | None:
+def _mail(
+    d: Digest,
+    sender: str,
+    to: str,
+    chart: bytes | None,
+    printed: Future[bytes] | None,
+    smtp: str,
+    attempts: int | None,
+    backoff: float | None,
+) -> int:
+    # A send job: waits for its PDF (printed on a PDF thread), then sends with retries.
+    attached = None
+    if printed is not None:
+        try:
+            attached = printed.result()
+        except (OSError, subprocess.SubprocessError) as err:
+            raise DigestError(f"the PDF could not be printed: {_safe_error(err)}") from err
+    msg = email_message(d, sender, to, chart, attached)
+    return with_retries(partial(send_email, msg, smtp), attempts, backoff)
+
+
+def _chart_or_none(d: Digest, drawn: dict[str, bytes | None]) -> bytes | None:
+    # Drawn once per distinct figure: recipients whose charts are the same figure (same
+    # figures, same language) share its image.
     from crm_core.images import ImageExportUnavailable
 
-    try:
-        return chart_png(d)
-    except ImageExportUnavailable:
-        return None
+    fig = chart_figure(d)
+    key = fig.to_json()
+    if key not in drawn:
+        try:
+            drawn[key] = chart_image(fig)
+        except ImageExportUnavailable:
+            drawn[key] = None
+    return drawn[key]
 
 
 def plans_for(

@@ -93,6 +93,36 @@ def test_a_region_digest_holds_that_region_only_in_chinese(fx: db.Connection) ->
     assert "350.75" not in digest.markdown(south)
 
 
+def test_scopes_that_admit_the_same_rows_share_their_figures(fx: db.Connection) -> None:
+    def key(regions: tuple[str, ...] = (), owners: tuple[str, ...] = ()) -> tuple[bool, str]:
+        return digest.scope_rows_key(fx, Filters(regions=regions, owners=owners))
+
+    # 张三 owns C1 only, and C1 is in 华东: 华东 x 张三 admits exactly what 张三 does.
+    assert key(("华东",), ("张三",)) == key((), ("张三",))
+    # 华南 x 张三 and 华南 x 李四 admit nothing (C3 is 王五's): the same empty scope.
+    assert key(("华南",), ("张三",)) == key(("华南",), ("李四",))
+    # 华东 (C1, C2 and K1) is not 张三 (C1). 华南 (C3 and K2) is 王五: he owns C3 alone, in
+    # 华南, and K2 is C3's complaint.
+    assert key(("华东",), ()) != key((), ("张三",))
+    assert key(("华南",), ()) == key((), ("王五",))
+    # No scope at all also lets through rows of unknown customers: never merged with one.
+    assert key() != key(("华东", "华南"), ())
+    accounts = [
+        auth.Account("zs", "viewer", (), ("张三",)),
+        auth.Account("east-zs", "viewer", ("华东",), ("张三",)),
+        auth.Account("east", "viewer", ("华东",)),
+    ]
+    cache: dict = {}
+    digest.compute_scopes(fx, accounts, WEEK, cache, workers=1)
+    zs, east_zs, east = (cache[(digest.digest_filters(a, WEEK), WEEK)] for a in accounts)
+    assert zs is east_zs and zs is not east  # computed twice, not three times
+    # And they are the figures each scope computes on its own: 张三's week is o3 150.50.
+    alone = digest.build_digest(fx, accounts[1], WEEK, "zh")
+    shared = digest.build_digest(fx, accounts[1], WEEK, "zh", cache)
+    assert digest.to_json(alone) == digest.to_json(shared)
+    assert _figures(shared)["revenue"] == (150.5, 100.0, "good")  # o1 100.00 last week
+
+
 def test_data_text_cannot_become_markdown_links() -> None:
     assert digest.md_escape("[点我](http://x.test) ![i](http://x.test/a.png)\n# h") == (
         "\\[点我\\]\\(http://x.test\\) \\!\\[i\\]\\(http://x.test/a.png\\) \\# h"

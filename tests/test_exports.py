@@ -226,6 +226,28 @@ def test_pdf_report_paper_and_first_page(demo_con, lang: str, size) -> None:  # 
         assert text.count(_fold(s.title)) == 1, s.title
 
 
+@needs_chromium
+def test_one_kept_open_printer_prints_each_document_as_the_one_off_printer() -> None:
+    import pypdf
+
+    docs = [
+        f"<!doctype html><html><head><meta charset='utf-8'></head><body><h1>周报 {n}</h1>"
+        f"<p>page {n}</p></body></html>"
+        for n in (1, 2, 3)
+    ]
+    with deck.PdfPrinter() as printer:
+        printed = [printer(doc) for doc in docs]
+    once = deck.html_to_pdf(docs[1])
+    for n, pdf in enumerate(printed, 1):
+        assert pdf.startswith(b"%PDF-")
+        (page,) = _pdf_pages(pdf)
+        assert page.split() == ["周报", str(n), "page", str(n)]
+    # The same paper as the one-off printer: US Letter = 8.5 x 11 in = 612 x 792 pt.
+    boxes = [pypdf.PdfReader(io.BytesIO(p)).pages[0].mediabox for p in (printed[1], once)]
+    assert [(round(float(b.width)), round(float(b.height))) for b in boxes] == [(612, 792)] * 2
+    assert _pdf_pages(once) == _pdf_pages(printed[1])
+
+
 def test_report_charts_have_no_title_and_large_type(demo_con, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     seen: list[tuple[go.Figure, int]] = []
 
