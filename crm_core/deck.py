@@ -10,6 +10,7 @@ import html
 import io
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -320,7 +321,13 @@ class PdfPrinter:
         import choreographer
 
         self._dir = tempfile.TemporaryDirectory(prefix="crm_lens_pdf_")
+        # The loop runs on a thread of its own, so a caller whose thread already runs a loop
+        # (a web server, a browser test) can print too.
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="crm-lens-pdf", daemon=True
+        )
+        self._thread.start()
         self._count = 0
         self._closed = False
         self._browser: Any = None
@@ -344,7 +351,8 @@ class PdfPrinter:
         self.close()
 
     def _run(self, work: Any) -> Any:
-        return self._loop.run_until_complete(asyncio.wait_for(work, PDF_TIMEOUT_S))
+        done = asyncio.run_coroutine_threadsafe(asyncio.wait_for(work, PDF_TIMEOUT_S), self._loop)
+        return done.result()
 
     def _command(self, method: str, params: dict[str, Any] | None = None) -> Any:
         answer = self._run(self._tab.send_command(method, params))
@@ -382,5 +390,7 @@ class PdfPrinter:
                 with contextlib.suppress(Exception):
                     self._run(self._browser.close())
         finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
             self._loop.close()
             self._dir.cleanup()

@@ -248,6 +248,23 @@ def test_one_kept_open_printer_prints_each_document_as_the_one_off_printer() -> 
     assert _pdf_pages(once) == _pdf_pages(printed[1])
 
 
+def test_the_kept_open_printer_prints_from_a_thread_that_runs_an_event_loop() -> None:
+    # A web server's or a browser test's thread already runs a loop; the printer's own loop
+    # runs on a thread of its own, so it prints there too.
+    import asyncio
+
+    doc = (
+        "<!doctype html><html><head><meta charset='utf-8'></head><body><h1>周报</h1></body></html>"
+    )
+
+    async def inside() -> bytes:
+        with deck.PdfPrinter() as printer:
+            return printer(doc)
+
+    pdf = asyncio.run(inside())
+    assert pdf.startswith(b"%PDF-") and _pdf_pages(pdf)[0].split() == ["周报"]
+
+
 def test_report_charts_have_no_title_and_large_type(demo_con, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     seen: list[tuple[go.Figure, int]] = []
 
