@@ -252,6 +252,7 @@ def test_the_kept_open_printer_prints_from_a_thread_that_runs_an_event_loop() ->
     # A web server's or a browser test's thread already runs a loop; the printer's own loop
     # runs on a thread of its own, so it prints there too.
     import asyncio
+    import threading
 
     doc = (
         "<!doctype html><html><head><meta charset='utf-8'></head><body><h1>周报</h1></body></html>"
@@ -261,7 +262,12 @@ def test_the_kept_open_printer_prints_from_a_thread_that_runs_an_event_loop() ->
         with deck.PdfPrinter() as printer:
             return printer(doc)
 
-    pdf = asyncio.run(inside())
+    # A fresh thread: this test's own thread may already run a loop (a browser test's).
+    made: list[bytes] = []
+    worker = threading.Thread(target=lambda: made.append(asyncio.run(inside())))
+    worker.start()
+    worker.join(timeout=120)
+    (pdf,) = made
     assert pdf.startswith(b"%PDF-") and _pdf_pages(pdf)[0].split() == ["周报"]
 
 
