@@ -6,6 +6,19 @@
 -- $grp is NULL. Most complaints first, then by id.
 WITH
 -- @include f_complaints
+,
+split AS (
+    SELECT
+        k.*,
+        CASE CAST($by AS VARCHAR)
+            WHEN 'category' THEN k.category
+            WHEN 'channel' THEN k.channel
+            WHEN 'severity' THEN k.severity
+            WHEN 'product' THEN k.product
+            WHEN 'owner' THEN k.owner
+        END AS grp
+    FROM f_complaints AS k
+)
 SELECT
     k.customer_id,
     c.name,
@@ -14,33 +27,14 @@ SELECT
     count(*) AS complaints,
     min(k.received_at) AS first_received_at,
     max(k.received_at) AS last_received_at
-FROM f_complaints AS k
+FROM split AS k
 LEFT JOIN customers AS c ON c.customer_id = k.customer_id
 WHERE k.received_at >= CAST($start AS TIMESTAMP)
   AND k.received_at < CAST($end_excl AS TIMESTAMP)
   AND (
       CAST($by AS VARCHAR) IS NULL
-      OR (
-          CASE CAST($by AS VARCHAR)
-              WHEN 'category' THEN k.category
-              WHEN 'channel' THEN k.channel
-              WHEN 'severity' THEN k.severity
-              WHEN 'product' THEN k.product
-              WHEN 'owner' THEN k.owner
-          END
-      ) = CAST($grp AS VARCHAR)
-      OR (
-          CAST($grp AS VARCHAR) IS NULL
-          AND (
-              CASE CAST($by AS VARCHAR)
-                  WHEN 'category' THEN k.category
-                  WHEN 'channel' THEN k.channel
-                  WHEN 'severity' THEN k.severity
-                  WHEN 'product' THEN k.product
-                  WHEN 'owner' THEN k.owner
-              END
-          ) IS NULL
-      )
+      OR k.grp = CAST($grp AS VARCHAR)
+      OR (CAST($grp AS VARCHAR) IS NULL AND k.grp IS NULL)
   )
 GROUP BY k.customer_id, c.name, c.region, c.owner
 ORDER BY complaints DESC, k.customer_id
