@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -201,6 +202,30 @@ def first_point(event: Any) -> Mapping[str, Any] | None:
     sel = (event or {}).get("selection") if isinstance(event, Mapping) else None
     points = (sel or {}).get("points") or []
     return points[0] if points and isinstance(points[0], Mapping) else None
+
+
+def complaint_click(event: Any) -> tuple[dt.date, bool, str | None] | None:
+    """What a click on the monthly complaint trend names: (month, whether it named one coloured
+    segment, that segment's group: None = the blank group); None without a click. A click on
+    the median line names the whole month."""
+    from crm_core.charts import BLANK_GROUP
+
+    point = first_point(event)
+    if not point or not point.get("x"):
+        return None
+    month = pd.Timestamp(point["x"]).date()
+    raw = point.get("customdata")  # the group a segment carries; the median line has none
+    if not isinstance(raw, str):
+        return month, False, None
+    return month, True, None if raw == BLANK_GROUP else raw
+
+
+def complaint_list_key(month: dt.date, by: str | None, group: str | None) -> str:
+    """The widget and file-name key of a complaint-month list: no user text (a group value is
+    hashed), so it is safe in a file name."""
+    if by is None:
+        return f"complaints-{month:%Y-%m}"
+    return f"complaints-{month:%Y-%m}-{by}-{zlib.crc32((group or '').encode()):08x}"
 
 
 def selected_row(event: Any) -> int | None:

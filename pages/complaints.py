@@ -2,7 +2,6 @@
 
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from crm_core import charts, drill, ui
@@ -48,22 +47,15 @@ with tabs[0]:
     by_group = c.trend_by(con, period, grain, by, f)
     title = tx("trend_title")
     fig = charts.complaint_trend(by_group, totals, spikes, title, names, lang, stacked, month)
-    point = drill.first_point(ui.chart(fig, "complaints_trend", select="points"))
-    if month and point and point.get("x"):
-        when = pd.Timestamp(point["x"]).date()
-        raw = point.get("customdata")  # the clicked segment's group; none on the median line
-        if isinstance(raw, str):
-            group = None if raw == charts.BLANK_GROUP else raw
-            rows = ui.cached(drill.complaint_month_customers, con, when, f, by, group)
-            seg = ui.t("drill.segment", split=names[by], value=group or names["blank"])
-            what = ui.t("drill.month", year=when.year, month=when.month) + seg
-            key = f"complaints-{when:%Y-%m}-{by}-{point.get('curve_number', 0)}"  # no user text
-        else:
-            rows = ui.cached(drill.complaint_month_customers, con, when, f)
-            what, key = (
-                ui.t("drill.month", year=when.year, month=when.month),
-                f"complaints-{when:%Y-%m}",
-            )
+    click = drill.complaint_click(ui.chart(fig, "complaints_trend", select="points"))
+    if month and click:
+        when, segment, group = click
+        what = ui.t("drill.month", year=when.year, month=when.month)
+        if segment:
+            what += ui.t("drill.segment", split=names[by], value=group or names["blank"])
+        split = by if segment else None
+        rows = ui.cached(drill.complaint_month_customers, con, when, f, split, group)
+        key = drill.complaint_list_key(when, split, group)
         ui.drill_list(rows, key, what, lambda d: drill.labelled(d, lang), source="complaints")
     elif month:
         st.caption(ui.t("drill.click_month"))

@@ -308,3 +308,22 @@ def test_heatmap_cells_carry_click_targets() -> None:
     assert list(dots.x) == ["0", "1", "0"] and list(dots.y) == ["2024-01", "2024-01", "2024-02"]
     event = {"selection": {"points": [{"customdata": "2024-01-01", "x": "1"}]}}
     assert (drill.selected(event), drill.selected(event, "x")) == (["2024-01-01"], ["1"])
+
+
+def test_complaint_click_names_the_month_and_the_segment() -> None:
+    def event(**point):  # type: ignore[no-untyped-def]
+        return {"selection": {"points": [point]}}
+
+    assert drill.complaint_click({"selection": {"points": []}}) is None
+    # A segment carries its group; the blank group carries "" ; the median line carries none.
+    assert drill.complaint_click(event(x="2024-03-01", customdata="质量")) == (
+        dt.date(2024, 3, 1), True, "质量",
+    )  # fmt: skip
+    assert drill.complaint_click(event(x="2024-03-01", customdata="")) == (
+        dt.date(2024, 3, 1), True, None,
+    )  # fmt: skip
+    assert drill.complaint_click(event(x="2024-03-01")) == (dt.date(2024, 3, 1), False, None)
+    # The list key holds no user text: a hostile group value is hashed.
+    key = drill.complaint_list_key(dt.date(2024, 3, 1), "category", "../[x](http://e)")
+    assert key.startswith("complaints-2024-03-category-") and "/" not in key and "[" not in key
+    assert drill.complaint_list_key(dt.date(2024, 3, 1), None, None) == "complaints-2024-03"
