@@ -99,7 +99,9 @@ def setup(path: Path, recipients: int) -> int:
 # --------------------------------------------------------------------------- the receivers
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 valid for two hours (the local STARTTLS sinks of the
+    bench and the digest tests)."""
     import ipaddress
 
     from cryptography import x509
@@ -170,7 +172,7 @@ def receivers(tmp: Path) -> Iterator[tuple[dict[str, str], Received]]:
     from aiosmtpd.controller import Controller
 
     got = Received()
-    cert, key = _self_signed(tmp)
+    cert, key = self_signed(tmp)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
 

@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from bench.digest import self_signed
 from crm_core import auth, charts, db, digest, ingest, weekly
 from crm_core.__main__ import main
 from crm_core.filters import Filters
@@ -132,44 +133,6 @@ def test_data_text_cannot_become_markdown_links() -> None:
 # --------------------------------------------------------------------------- email
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 @pytest.fixture
 def smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list]]:
     """A local SMTP server (127.0.0.1) that requires STARTTLS, then a login, and keeps what it
@@ -179,7 +142,7 @@ def smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     received: list[tuple[str, list[str], bytes]] = []
