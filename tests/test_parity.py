@@ -181,7 +181,9 @@ def test_sql_files(world: World, engine: str, request: pytest.FixtureRequest) ->
     failures = []
     for name, params in world.recorded:
         key = (name, repr(sorted(params.items(), key=lambda kv: kv[0])))
-        if key in seen:
+        # DuckDB's shared windows (crm_core/facts.py): other engines run the report's own file,
+        # compared call by call in test_page_calls.
+        if key in seen or db.duckdb_only(name):
             continue
         seen.add(key)
         want = db.query(world.duck, name, **params)
