@@ -13,12 +13,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from crm_core import db, drill, facts, ingest, overview, slides, value
+from crm_core import db, drill, facts, ingest, lifecycle, overview, slides, value
 from crm_core.filters import Filters, filter_options
 from crm_core.overview import Period
 
 UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
 BUILDS = ("value_window_build", "value_window_append")
+DAY_BUILDS = ("purchase_days_build", "purchase_days_append")
 
 
 def pyramid_page(con: db.Connection, period: Period, f: Filters, measure: str) -> dict[str, Any]:
@@ -41,6 +42,22 @@ def pyramid_page(con: db.Connection, period: Period, f: Filters, measure: str) -
         for fn in (slides.pyramid_slides, slides.pareto_slides, slides.rfm_slides):
             out[fn.__name__] = [(s.takeaway, s.chart, s.figure.to_json()) for s in fn(con, f, "zh")]
     return out
+
+
+def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, Any]:
+    """Every report of the Lifecycle page (pages/lifecycle.py: the report's stages now and the
+    day before, new vs lost, cohorts) and the lifecycle calls of other pages."""
+    return {
+        "report": lifecycle.lifecycle_report(con, period.start, period.end, f, "en"),
+        "counts": lifecycle.stage_counts(con, period.end, f),
+        "stages": lifecycle.customer_stages(con, period.end, f),
+        # In no particular order (lifecycle_stage_of.sql has no ORDER BY): compared by customer.
+        "stage_of": lifecycle.stage_of_customers(con, period.end, f)
+        .sort_values("customer_id")
+        .reset_index(drop=True),
+        "new_lost": lifecycle.new_vs_lost(con, period.end, period.start, f),
+        "cohorts": lifecycle.cohort_retention(con, period.end, period.start, period.end, f),
+    }
 
 
 def assert_same(new: Any, old: Any, where: str) -> None:
@@ -91,6 +108,9 @@ def check_equal(con: db.Connection, label: str) -> int:
             new = pyramid_page(con, p, f, measure)
             assert_same(new, old, f"{label}/{name}/{measure}")
             checked += 1
+        with facts.shared_windows(False):
+            old = lifecycle_page(con, p, f)
+        assert_same(lifecycle_page(con, p, f), old, f"{label}/{name}/lifecycle")
     return checked
 
 
@@ -194,7 +214,7 @@ def test_windows_bounded_per_connection(demo_copy: Path, builds: Counter) -> Non
         p = Period(period.start - dt.timedelta(days=31 * months), period.end)
         value.value_pyramid(con, p)
     assert sum(builds.values()) == 6
-    held = db.query_rows(con, "value_window_keys")
+    held = db.query_rows(con, "shared_window_keys", kind="value_window")
     assert len(held) == facts.MAX_WINDOWS  # the oldest two were dropped
     ids = {r[0] for r in held}
     rows = con.execute("SELECT DISTINCT window_id FROM value_window_rows").fetchall()
@@ -205,3 +225,28 @@ def test_windows_bounded_per_connection(demo_copy: Path, builds: Counter) -> Non
 def test_other_engines_and_the_old_path_compute_their_own(demo_con: db.Connection) -> None:
     with facts.shared_windows(False):
         assert facts.value_window(demo_con, {}) is None
+
+
+def test_purchase_days_computed_once_per_lifecycle_render(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: Counter = Counter()
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in DAY_BUILDS:
+            seen[params["category"]] += 1
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    render(con, lambda: lifecycle_page(con, period, Filters()))
+    # Six calls, three of them the report's (stages at two dates, new vs lost, cohorts): one
+    # customer x day aggregation, shared by all.
+    assert seen == {None: 1}
+    category = filter_options(con)["category"][0]
+    render(con, lambda: lifecycle_page(con, period, Filters(category=category)))
+    assert seen == {None: 1, category: 1}
+    con.close()
