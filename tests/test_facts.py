@@ -250,3 +250,28 @@ def test_purchase_days_computed_once_per_lifecycle_render(
     render(con, lambda: lifecycle_page(con, period, Filters(category=category)))
     assert seen == {None: 1, category: 1}
     con.close()
+
+
+def test_pages_compute_each_window_once_per_render(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_app_test
+
+    seen: Counter = Counter()
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in BUILDS + DAY_BUILDS:
+            seen[name.split("_")[0]] += 1
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Five tabs (tiers, Pareto, RFM, migration, list) in one render: the period's window and the
+    # migration's earlier one, once each.
+    assert seen == {"value": 2}
+    seen.clear()
+    at = make_app_test(demo_copy, "pages/lifecycle.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert seen == {"purchase": 1}
