@@ -32,8 +32,9 @@ from crm_core import db
 
 # The old path (every report computes its own window) is kept callable: tests compare the two.
 SHARED = True
-# Windows one connection may hold outside a render (a render holds at most two: the period and
-# the migration's earlier window). At 1 M customers a window is about 100 MB.
+# Windows of each kind one connection may hold outside a render (a Pyramid render builds two:
+# the period's and the migration's earlier window). A value window holds a row per known
+# customer, a purchase-days window a row per customer x purchase day.
 MAX_WINDOWS = 4
 FILTER_PARAMS = ("region", "source", "owner", "segment", "category", "regions", "owners")
 
