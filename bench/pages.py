@@ -83,6 +83,16 @@ def pyramid_page(con: db.Connection, f: Filters) -> Any:
     )
 
 
+@page("pyramid_per_report", "value", "facts")
+def pyramid_per_report_page(con: db.Connection, f: Filters) -> Any:
+    """The Pyramid set the previous way, each report computing its own per-customer window
+    (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
+    from crm_core import facts
+
+    with facts.shared_windows(False):
+        return pyramid_page(con, f)
+
+
 @page("weekly", "weekly")
 def weekly_page(con: db.Connection, f: Filters) -> Any:
     from crm_core import weekly
@@ -101,6 +111,16 @@ def lifecycle_page(con: db.Connection, f: Filters) -> Any:
     if period is None:
         return None
     return lifecycle.lifecycle_report(con, period.start, period.end, f, LANG)
+
+
+@page("lifecycle_per_report", "lifecycle", "facts")
+def lifecycle_per_report_page(con: db.Connection, f: Filters) -> Any:
+    """The Lifecycle set the previous way, each report aggregating customer x day itself
+    (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
+    from crm_core import facts
+
+    with facts.shared_windows(False):
+        return lifecycle_page(con, f)
 
 
 @page("pipeline", "pipeline")

@@ -45,6 +45,22 @@ WORKER_TIMEOUT_S = 3600
 # --------------------------------------------------------------------------- workers
 
 
+def _select_pages() -> None:
+    """Keep only the page sets (and their baselines) named in $BENCH_PAGES (comma list; unset =
+    all): set by --pages, inherited by every worker process."""
+    only = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
+    if not only:
+        return
+    from bench import baselines, pages
+
+    unknown = set(only) - pages.PAGES.keys()
+    if unknown:
+        raise SystemExit(f"unknown pages {sorted(unknown)}; known: {', '.join(pages.PAGES)}")
+    for registry in (pages.PAGES, baselines.BASELINES):
+        for name in [n for n in registry if n not in only]:
+            del registry[name]
+
+
 def _rss_mb() -> float:
     """Peak RSS of this process in MB: getrusage's ru_maxrss, except where Linux shows the peak of
     this program image alone (VmHWM). ru_maxrss survives execve: a worker forked from a driver
@@ -519,9 +535,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     ap.add_argument("--json", type=Path, default=None, help="raw results (default: bench/out/)")
     ap.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds")
+    ap.add_argument("--pages", default=None, help="comma list of page sets (default: all)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="?", default="{}", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.pages:
+        os.environ["BENCH_PAGES"] = a.pages
+    _select_pages()
     if a.worker:
         print(json.dumps(WORKERS[a.worker](**json.loads(a.args)), default=str))
         return 0

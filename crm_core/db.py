@@ -176,6 +176,12 @@ def sql(name: str) -> str:
     return _INCLUDE.sub(lambda m: sql("_" + m.group(1)).strip(), text)
 
 
+def duckdb_only(name: str) -> bool:
+    """Whether crm_core/sql/<name>.sql runs on DuckDB only (its first line says "-- DuckDB
+    only"): the shared windows of crm_core/facts.py, which other engines compute per report."""
+    return sql(name).startswith("-- DuckDB only")
+
+
 def _bind(text: str, params: dict[str, Any]) -> dict[str, Any]:
     # DuckDB refuses parameters a statement does not use; pass exactly the ones it names.
     names = set(_PARAM.findall(text))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core import db, i18n
+from crm_core import db, facts, i18n
 from crm_core.filters import NO_FILTERS, Filters
 
 # Defaults of the stage rules (docs/lifecycle.md). Days are calendar days between purchase dates.
@@ -104,6 +104,15 @@ def _params(as_of: dt.date, rules: LifecycleRules, filters: Filters) -> dict[str
     return {"as_of": as_of, **rules.params(), **filters.params()}
 
 
+def _report(con: db.Connection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run report `name` (params include the filters) on the shared customer x purchase-day rows
+    (crm_core/facts.py): `<name>_shared.sql` on DuckDB, else `<name>.sql` over the order lines."""
+    days = facts.purchase_days(con, params)
+    if days is None:
+        return db.query(con, name, **params)
+    return db.query(con, f"{name}_shared", **params, days_id=days)
+
+
 def customer_stages(
     con: db.Connection,
     as_of: dt.date,
@@ -142,7 +151,7 @@ def _stage_rows(
 ) -> pd.DataFrame:
     # customer_stages() without the rule text, which costs more than the query for a million
     # customers: the page explains only the rows it shows (stage_members).
-    return db.query(con, "lifecycle_customers", **_params(as_of, rules, filters))
+    return _report(con, "lifecycle_customers", _params(as_of, rules, filters))
 
 
 def explain(df: pd.DataFrame, rules: LifecycleRules, as_of: dt.date, lang: str) -> pd.Series:
@@ -232,7 +241,7 @@ def stage_counts(
 ) -> pd.DataFrame:
     """One row per stage in STAGES order (zeros included): customers, share, revenue (lifetime
     to `as_of`), revenue_12m."""
-    return _counts_frame(db.query(con, "lifecycle_stage_counts", **_params(as_of, rules, filters)))
+    return _counts_frame(_report(con, "lifecycle_stage_counts", _params(as_of, rules, filters)))
 
 
 def counts_of(stages: pd.DataFrame) -> pd.DataFrame:
@@ -322,7 +331,7 @@ def _stage_of(
     con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
 ) -> pd.DataFrame:
     # customer_id and stage only: what a transition needs.
-    return db.query(con, "lifecycle_stage_of", **_params(as_of, rules, filters))
+    return _report(con, "lifecycle_stage_of", _params(as_of, rules, filters))
 
 
 def stage_of_customers(
@@ -392,7 +401,8 @@ def new_vs_lost(
     """One row per calendar month from `start` (default: first event) to `as_of`: new_customers,
     lost_customers (the month their silence passed `churn_days`), reactivated_customers and
     net_change = new + reactivated - lost."""
-    df = db.query(con, "lifecycle_new_lost", as_of=as_of, churn_days=churn_days, **filters.params())
+    params = {"as_of": as_of, "churn_days": churn_days, **filters.params()}
+    df = _report(con, "lifecycle_new_lost", params)
     if df.empty:
         return pd.DataFrame(
             columns=[
@@ -431,14 +441,8 @@ def cohort_retention(
 ) -> pd.DataFrame:
     """Long form: one row per (cohort = month of first purchase in [start, end], months_since)
     with cohort_size, customers ordering in that month and retention = customers / size."""
-    df = db.query(
-        con,
-        "lifecycle_cohorts",
-        as_of=as_of,
-        start=start,
-        end_excl=end + dt.timedelta(days=1),
-        **filters.params(),
-    )
+    params = {"as_of": as_of, "start": start, "end_excl": end + dt.timedelta(days=1)}
+    df = _report(con, "lifecycle_cohorts", {**params, **filters.params()})
     df["months_since"] = df["months_since"].astype(int)
     df["cohort"] = pd.to_datetime(df["cohort"])
     # Months up to as_of in which nobody of a cohort bought are 0, not missing.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core import db
+from crm_core import db, facts
 from crm_core.filters import NO_FILTERS, Filters
 from crm_core.overview import Period, default_period, filter_period
 
@@ -135,6 +135,17 @@ def _params(
     }
 
 
+def _report(
+    con: db.Connection, name: str, params: dict[str, Any], any_variant: bool = False, **extra: Any
+) -> pd.DataFrame:
+    """Run report `name` on the shared per-customer window of `params` (crm_core/facts.py):
+    `<name>_shared.sql` on DuckDB, else `<name>.sql`, which computes the window itself."""
+    window = facts.value_window(con, params, any_variant)
+    if window is None:
+        return db.query(con, name, **params, **extra)
+    return db.query(con, f"{name}_shared", **params, **extra, window_id=window)
+
+
 def has_cost(con: db.Connection) -> bool:
     """Whether any order line has a cost, i.e. whether ranking by profit means anything."""
     return bool(db.scalar(con, "value_has_cost"))
@@ -164,7 +175,7 @@ def value_pyramid(
     prospect), value_share (share of the ranking measure), gross_revenue, returns_amount,
     orders, avg_order_value, orders_per_customer. Money is float here (the display edge).
     """
-    df = db.query(con, "value_pyramid", **_params(period, filters, measure, cuts))
+    df = _report(con, "value_pyramid", _params(period, filters, measure, cuts))
     df = df.set_index("tier_no").reindex(range(1, len(TIER_KEYS) + 1))
     counts = ["customers", "orders"]
     df[counts] = df[counts].fillna(0).astype("int64")
@@ -218,14 +229,8 @@ def pareto(
     points: int = 200,
 ) -> Pareto:
     """Net revenue share of the top `top_share` of buying customers and the concentration curve."""
-    df = db.query(
-        con,
-        "value_pareto",
-        **_window_params(period),
-        **filters.params(),
-        top_share=top_share,
-        points=points,
-    )
+    params = _params(period, filters)
+    df = _report(con, "value_pareto", params, True, top_share=top_share, points=points)
     if df.empty:
         return Pareto(0, 0, top_share, None, pd.DataFrame())
     first = df.iloc[0]
@@ -251,7 +256,7 @@ def rfm_segments(
     Columns: segment (key), code, label, action, customers, customer_share, revenue,
     revenue_share, recency_days, frequency, monetary (means), r_score, f_score, m_score (means).
     """
-    df = db.query(con, "value_segments", **_params(period, filters))
+    df = _report(con, "value_segments", _params(period, filters), True)
     df = df.set_index("rfm_code").reindex([s.code for s in SEGMENTS]).reset_index()
     df["customers"] = df["customers"].fillna(0).astype("int64")
     rest = [c for c in df.columns if c not in ("rfm_code", "customers")]
@@ -299,12 +304,14 @@ def tier_migration(
 ) -> Migration:
     """Pyramid as of period.end vs the same window `months` earlier, customer by customer."""
     before = earlier_period(period, months)
-    df = db.query(
-        con,
-        "value_migration",
-        **_params(period, filters, measure, cuts),
-        **_window_params(before, "_before"),
-    )
+    now = _params(period, filters, measure, cuts)
+    earlier = _params(before, filters, measure, cuts)
+    now_id = facts.value_window(con, now)
+    before_id = facts.value_window(con, earlier)
+    if now_id is None or before_id is None:
+        df = db.query(con, "value_migration", **now, **_window_params(before, "_before"))
+    else:
+        df = db.query(con, "value_migration_shared", window_id=now_id, before_id=before_id)
     keys = (NEW_KEY, *TIER_KEYS)  # tier_no 0 = not known yet
     flows = pd.DataFrame(
         {
@@ -359,13 +366,8 @@ def customer_list(
     kind, _, key = (choice or "").partition(":")
     tier_no = TIER_KEYS.index(key) + 1 if kind == "tier" else None
     code = SEGMENT_BY_KEY[key].code if kind == "segment" else None
-    df = db.query(
-        con,
-        "value_customers",
-        **_params(period, filters, measure, cuts),
-        tier_no=tier_no,
-        rfm_code=code,
-    )
+    params = _params(period, filters, measure, cuts)
+    df = _report(con, "value_customers", params, tier_no=tier_no, rfm_code=code)
     df["tier"] = df["tier_no"].map({i + 1: tier_name(k, lang) for i, k in enumerate(TIER_KEYS)})
     df["segment"] = df["rfm_code"].map({s.code: s.name(lang) for s in SEGMENTS})  # NaN: no RFM
     df["monetary"] = df["monetary"].astype(float)
@@ -394,10 +396,10 @@ def customer_values(
     returns_amount (window money, float), profit, orders, last_order_date (date or NaT),
     recency_days, r_score, f_score, m_score, value_rank; best rank first.
     """
-    df = db.query(
+    df = _report(
         con,
         "value_customers",
-        **_params(period, filters, measure, cuts),
+        _params(period, filters, measure, cuts),
         tier_no=TIER_KEYS.index(tier) + 1 if tier is not None else None,
         rfm_code=SEGMENT_BY_KEY[segment].code if segment is not None else None,
     )

@@ -6,23 +6,4 @@ WITH
 -- @include f_orders
 ,
 -- @include lifecycle
-SELECT
-    customer_id,
-    source,
-    owner,
-    stage,
-    rule_key,
-    end_pattern,
-    purchases,
-    first_purchase_date,
-    last_purchase_date,
-    days_since_last,
-    relationship_days,
-    span_days,
-    median_gap_days,
-    overdue_days,
-    revenue,
-    revenue_12m,
-    revenue_prev_12m
-FROM lifecycle
-ORDER BY customer_id
+-- @include lifecycle_customers_body

@@ -6,10 +6,4 @@ WITH
 -- @include f_orders
 ,
 -- @include lifecycle
-SELECT
-    stage,
-    count(*) AS customers,
-    sum(revenue) AS revenue,
-    sum(revenue_12m) AS revenue_12m
-FROM lifecycle
-GROUP BY stage
+-- @include lifecycle_stage_counts_body

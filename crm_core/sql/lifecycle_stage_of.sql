@@ -5,5 +5,4 @@ WITH
 -- @include f_orders
 ,
 -- @include lifecycle
-SELECT customer_id, stage
-FROM lifecycle
+-- @include lifecycle_stage_of_body

@@ -19,13 +19,4 @@ windows AS (
 ,
 tiers_before AS (SELECT customer_id, tier_no, revenue FROM value_customers WHERE w = 1),
 tiers_now AS (SELECT customer_id, tier_no, revenue FROM value_customers WHERE w = 2)
-SELECT
-    coalesce(b.tier_no, 0) AS tier_before,
-    n.tier_no AS tier_now,
-    count(*) AS customers,
-    coalesce(sum(b.revenue), 0) AS revenue_before,
-    sum(n.revenue) AS revenue_now
-FROM tiers_now AS n
-LEFT JOIN tiers_before AS b ON b.customer_id = n.customer_id
-GROUP BY coalesce(b.tier_no, 0), n.tier_no
-ORDER BY tier_before, tier_now
+-- @include value_migration_body

@@ -1,0 +1,277 @@
+"""Shared per-customer windows (crm_core/facts.py): the same frames as each report computing its
+own window, computed once per render, recomputed after a load, bounded per connection."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crm_core import db, drill, facts, ingest, lifecycle, overview, slides, value
+from crm_core.filters import Filters, filter_options
+from crm_core.overview import Period
+
+UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
+BUILDS = ("value_window_build", "value_window_append")
+DAY_BUILDS = ("purchase_days_build", "purchase_days_append")
+
+
+def pyramid_page(con: db.Connection, period: Period, f: Filters, measure: str) -> dict[str, Any]:
+    """Every report of the Pyramid page (pages/pyramid.py) plus the value reports other pages
+    read from the same window (drill-down lists, the Customer 360 values, the Present slides)."""
+    out: dict[str, Any] = {
+        "pyramid": value.value_pyramid(con, period, f, measure, lang="en"),
+        "pareto": value.pareto(con, period, f),
+        "rfm": value.rfm_segments(con, period, f, "en"),
+        "migration": value.tier_migration(con, period, f, measure, lang="en"),
+        "list": value.customer_list(con, period, f, None, measure, lang="en"),
+        "list_tier": value.customer_list(con, period, f, "tier:regular", measure),
+        "list_segment": value.customer_list(con, period, f, "segment:important_value", measure),
+        "values": value.customer_values(con, period, f, measure),
+        "tier_customers": drill.tier_customers(con, period, "gold", f, measure),
+        "segment_customers": drill.segment_customers(con, period, "general_winback", f),
+        "metrics": value.value_metrics(con, f),
+    }
+    if measure == "revenue":  # the slides rank by revenue
+        for fn in (slides.pyramid_slides, slides.pareto_slides, slides.rfm_slides):
+            out[fn.__name__] = [(s.takeaway, s.chart, s.figure.to_json()) for s in fn(con, f, "zh")]
+    return out
+
+
+def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, Any]:
+    """Every report of the Lifecycle page (pages/lifecycle.py: the report's stages now and the
+    day before, new vs lost, cohorts) and the lifecycle calls of other pages."""
+    return {
+        "report": lifecycle.lifecycle_report(con, period.start, period.end, f, "en"),
+        "counts": lifecycle.stage_counts(con, period.end, f),
+        "stages": lifecycle.customer_stages(con, period.end, f),
+        # In no particular order (lifecycle_stage_of.sql has no ORDER BY): compared by customer.
+        "stage_of": lifecycle.stage_of_customers(con, period.end, f)
+        .sort_values("customer_id")
+        .reset_index(drop=True),
+        "new_lost": lifecycle.new_vs_lost(con, period.end, period.start, f),
+        "cohorts": lifecycle.cohort_retention(con, period.end, period.start, period.end, f),
+    }
+
+
+def assert_same(new: Any, old: Any, where: str) -> None:
+    if isinstance(new, pd.DataFrame):
+        pd.testing.assert_frame_equal(new, old, obj=where)
+    elif dataclasses.is_dataclass(new) and not isinstance(new, type):
+        for field in dataclasses.fields(new):
+            assert_same(getattr(new, field.name), getattr(old, field.name), f"{where}.{field.name}")
+    elif isinstance(new, dict):
+        assert new.keys() == old.keys(), where
+        for k in new:
+            assert_same(new[k], old[k], f"{where}[{k}]")
+    elif isinstance(new, list | tuple):
+        assert len(new) == len(old), where
+        for i, (a, b) in enumerate(zip(new, old, strict=True)):
+            assert_same(a, b, f"{where}[{i}]")
+    else:
+        assert new == old, where
+
+
+def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, Filters]]:
+    """None; a region; a category; a scoped user (two owners); a short period (the last month);
+    a quarter with a category when there is one."""
+    opts = filter_options(con)
+    sets = {"none": (period, Filters())}
+    if opts.get("region"):
+        sets["region"] = (period, Filters(region=opts["region"][0]))
+    if opts.get("category"):
+        sets["category"] = (period, Filters(category=opts["category"][-1]))
+    if opts.get("owner"):
+        sets["scoped"] = (period, Filters(owners=tuple(opts["owner"][:2])))
+    short = Period(period.end.replace(day=1), period.end)
+    sets["short"] = (short, Filters(start=short.start, end=short.end))
+    quarter = Period(period.end - dt.timedelta(days=91), period.end)
+    category = opts["category"][0] if opts.get("category") else None
+    sets["quarter"] = (quarter, Filters(start=quarter.start, end=quarter.end, category=category))
+    return sets
+
+
+def check_equal(con: db.Connection, label: str) -> int:
+    period = overview.default_period(con)
+    assert period is not None
+    checked = 0
+    for name, (p, f) in filter_sets(con, period).items():
+        for measure in value.measures(con):
+            with facts.shared_windows(False):
+                old = pyramid_page(con, p, f, measure)
+            new = pyramid_page(con, p, f, measure)
+            assert_same(new, old, f"{label}/{name}/{measure}")
+            checked += 1
+        with facts.shared_windows(False):
+            old = lifecycle_page(con, p, f)
+        assert_same(lifecycle_page(con, p, f), old, f"{label}/{name}/lifecycle")
+    return checked
+
+
+def test_demo_frames_equal_to_each_report_computing_its_window(demo_con: db.Connection) -> None:
+    # 6 filter sets x 2 measures (the demo has costs): every report frame-equal to the old path.
+    assert check_equal(demo_con, "demo") == 12
+
+
+def test_public_dataset_frames_equal(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_data / UCI
+    if not src.is_file():
+        pytest.skip(f"public dataset not found: {src}")
+    con = db.connect(tmp_path / "uci.duckdb")
+    ingest.load(con, [ingest.Source(src, "orders")])
+    # Invoice lines only (no customers, no category, no cost): none, the last month, a quarter.
+    assert check_equal(con, "uci") == 3
+    con.close()
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter]:
+    """Counts executions of the statements that compute a shared window."""
+    seen: Counter = Counter()
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in BUILDS:
+            seen[(params["start"], params["owners"])] += 1
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    yield seen
+
+
+def render(con: db.Connection, page: Callable[[], Any]) -> None:
+    """One page render as app.py runs it (ui.consistent_read): one read transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        page()
+    finally:
+        con.execute("ROLLBACK")
+
+
+def test_window_computed_once_per_render_and_again_after_a_load(
+    demo_copy: Path, tmp_path: Path, builds: Counter
+) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    earlier = value.earlier_period(period)
+    page = lambda: pyramid_page(con, period, Filters(), "revenue")  # noqa: E731
+    render(con, page)
+    # The 11 value reports and 3 slides read two windows, each computed once: the period's and
+    # the migration's earlier one.
+    assert builds == {(period.start, None): 1, (earlier.start, None): 1}
+    builds.clear()
+    render(con, lambda: pyramid_page(con, period, Filters(), "profit"))
+    # Ranked by profit: the tiers need the period's and the earlier window ranked so; Pareto and
+    # RFM reuse the profit-ranked rows, and the revenue-ranked metrics add the third.
+    assert builds == {(period.start, None): 2, (earlier.start, None): 1}
+    builds.clear()
+    render(con, page)  # the render's ROLLBACK dropped them: a render computes its own
+    assert sum(builds.values()) == 2
+    # A scoped user is another window, never the unscoped one.
+    owner = filter_options(con)["owner"][0]
+    scope = "\x1f" + owner + "\x1f"  # Filters.params() of that scope
+    render(con, lambda: pyramid_page(con, period, Filters(owners=(owner,)), "revenue"))
+    assert builds[(period.start, scope)] == 1
+
+    # Outside a transaction (CLI, bench) the windows stay on the connection until the data
+    # version changes.
+    builds.clear()
+    page()
+    page()
+    assert sum(builds.values()) == 2
+    before = value.value_pyramid(con, period)
+    orders = tmp_path / "more.csv"
+    cid = con.execute("SELECT min(customer_id) FROM customers").fetchone()[0]  # type: ignore[index]
+    day = period.end.isoformat()
+    orders.write_text(
+        f"order_id,customer_id,order_date,amount,category\nX-NEW-1,{cid},{day} 10:00:00,"
+        "1000000.00,新车销售\n",
+        encoding="utf-8",
+    )
+    ingest.load(con, [ingest.Source(orders, "orders")], "append")
+    page()
+    assert sum(builds.values()) == 4  # recomputed: both windows, once each
+    after = value.value_pyramid(con, period)
+    # One more order of 1,000,000.00 in the window: the tiers' net revenue grows by exactly that.
+    assert after["revenue"].sum() - before["revenue"].sum() == pytest.approx(1_000_000.00)
+    with facts.shared_windows(False):
+        pd.testing.assert_frame_equal(value.value_pyramid(con, period), after)
+    con.close()
+
+
+def test_windows_bounded_per_connection(demo_copy: Path, builds: Counter) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    for months in range(6):  # six periods, one month apart: six windows asked for
+        p = Period(period.start - dt.timedelta(days=31 * months), period.end)
+        value.value_pyramid(con, p)
+    assert sum(builds.values()) == 6
+    held = db.query_rows(con, "shared_window_keys", kind="value_window")
+    assert len(held) == facts.MAX_WINDOWS  # the oldest two were dropped
+    ids = {r[0] for r in held}
+    rows = con.execute("SELECT DISTINCT window_id FROM value_window_rows").fetchall()
+    assert {r[0] for r in rows} == ids == {3, 4, 5, 6}
+    con.close()
+
+
+def test_other_engines_and_the_old_path_compute_their_own(demo_con: db.Connection) -> None:
+    with facts.shared_windows(False):
+        assert facts.value_window(demo_con, {}) is None
+
+
+def test_purchase_days_computed_once_per_lifecycle_render(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: Counter = Counter()
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in DAY_BUILDS:
+            seen[params["category"]] += 1
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    render(con, lambda: lifecycle_page(con, period, Filters()))
+    # Six calls, three of them the report's (stages at two dates, new vs lost, cohorts): one
+    # customer x day aggregation, shared by all.
+    assert seen == {None: 1}
+    category = filter_options(con)["category"][0]
+    render(con, lambda: lifecycle_page(con, period, Filters(category=category)))
+    assert seen == {None: 1, category: 1}
+    con.close()
+
+
+def test_pages_compute_each_window_once_per_render(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_app_test
+
+    seen: Counter = Counter()
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in BUILDS + DAY_BUILDS:
+            seen[name.split("_")[0]] += 1
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Five tabs (tiers, Pareto, RFM, migration, list) in one render: the period's window and the
+    # migration's earlier one, once each.
+    assert seen == {"value": 2}
+    seen.clear()
+    at = make_app_test(demo_copy, "pages/lifecycle.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert seen == {"purchase": 1}
