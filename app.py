@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core import ui
+from crm_core.app import ui
 
 st.set_page_config(page_title="CRM Lens", page_icon=":material/insights:", layout="wide")
 ui.language_switch()

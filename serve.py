@@ -7,8 +7,8 @@ import os
 import streamlit as st
 from starlette.middleware import Middleware
 
-from crm_core import scheduler
-from crm_core.web import SecurityHeaders
+from crm_core.app import scheduler
+from crm_core.app.web import SecurityHeaders
 
 
 @contextlib.asynccontextmanager

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     from bench import pages
     from bench.run import _filters
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     names = a.pages.split(",")
     if len(names) != 2 or not set(names) <= pages.PAGES.keys():

@@ -30,8 +30,10 @@ for p in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(p))
 
 from bench import pages  # noqa: E402
-from crm_core import db, ingest, overview  # noqa: E402
-from crm_core.filters import Filters  # noqa: E402
+from crm_core import ingest  # noqa: E402
+from crm_core.engine import db  # noqa: E402
+from crm_core.metrics import overview  # noqa: E402
+from crm_core.metrics.filters import Filters  # noqa: E402
 
 ENGINES = ("duckdb", "postgresql", "spark")
 # The throw-away server gets what a DBA would give a 2-core, 24 GB analytics box; PostgreSQL's

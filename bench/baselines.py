@@ -20,8 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core import db, lifecycle, overview, value
-from crm_core.filters import Filters, filter_options
+from crm_core.engine import db
+from crm_core.metrics import lifecycle, overview, value
+from crm_core.metrics.filters import Filters, filter_options
 
 KPIS = overview.KPI_NAMES
 CUSTOMER_DIMS = ("region", "source", "owner", "segment")

@@ -44,7 +44,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from crm_core import auth, db, ingest
+from crm_core import ingest
+from crm_core.app import auth
+from crm_core.engine import db
 
 TARGET_S = 60.0
 FORMATS = ("wecom", "dingtalk", "feishu")
@@ -234,7 +236,8 @@ def _stages() -> dict[str, list[float]]:
     threads): figures (weekly figures and overdue leads), explain, churn fit (the at-risk
     call list), image, PDF, send. Returns the dict the wrappers fill: stage -> [wall, cpu,
     calls]."""
-    from crm_core import digest, explain, weekly
+    from crm_core.app import digest
+    from crm_core.metrics import explain, weekly
 
     times: dict[str, list[float]] = {}
     lock = threading.Lock()
@@ -280,7 +283,7 @@ def child(argv: list[str], out: Path) -> int:
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
         code = cli(argv)
-    from crm_core import images
+    from crm_core.present import images
 
     if images._started:
         # End the chart images' Chromium here, so that its CPU time is counted: the parent's

@@ -15,8 +15,10 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from crm_core import config, db, ingest, overview
-from crm_core.filters import Filters, filter_options
+from crm_core import ingest
+from crm_core.engine import config, db
+from crm_core.metrics import overview
+from crm_core.metrics.filters import Filters, filter_options
 
 PageSet = Callable[[db.Connection, Filters], Any]
 PAGES: dict[str, PageSet] = {}
@@ -29,7 +31,7 @@ def page(name: str, *modules: str) -> Callable[[PageSet], PageSet]:
     def deco(fn: PageSet) -> PageSet:
         for m in modules:
             try:
-                importlib.import_module(f"crm_core.{m}")
+                importlib.import_module(f"crm_core.{m}")  # m: "metrics.value", "engine.facts", ...
             except ImportError:
                 return fn
         PAGES[name] = fn
@@ -64,9 +66,9 @@ def overview_page(con: db.Connection, f: Filters) -> Any:
     return overview.kpi_deltas(con, period, f), overview.monthly_trend(con, period, f)
 
 
-@page("pyramid", "value")
+@page("pyramid", "metrics.value")
 def pyramid_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import value
+    from crm_core.metrics import value
 
     sidebar(con)
     period = period_of(con, f)
@@ -83,28 +85,28 @@ def pyramid_page(con: db.Connection, f: Filters) -> Any:
     )
 
 
-@page("pyramid_per_report", "value", "facts")
+@page("pyramid_per_report", "metrics.value", "engine.facts")
 def pyramid_per_report_page(con: db.Connection, f: Filters) -> Any:
     """The Pyramid set the previous way, each report computing its own per-customer window
     (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
-    from crm_core import facts
+    from crm_core.engine import facts
 
     with facts.shared_windows(False):
         return pyramid_page(con, f)
 
 
-@page("weekly", "weekly")
+@page("weekly", "metrics.weekly")
 def weekly_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import weekly
+    from crm_core.metrics import weekly
 
     sidebar(con)
     week_end = weekly.report_week_end(con, f)
     return None if week_end is None else weekly.weekly_comparison(con, week_end, f)
 
 
-@page("lifecycle", "lifecycle")
+@page("lifecycle", "metrics.lifecycle")
 def lifecycle_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import lifecycle
+    from crm_core.metrics import lifecycle
 
     sidebar(con)
     period = period_of(con, f)
@@ -113,19 +115,19 @@ def lifecycle_page(con: db.Connection, f: Filters) -> Any:
     return lifecycle.lifecycle_report(con, period.start, period.end, f, LANG)
 
 
-@page("lifecycle_per_report", "lifecycle", "facts")
+@page("lifecycle_per_report", "metrics.lifecycle", "engine.facts")
 def lifecycle_per_report_page(con: db.Connection, f: Filters) -> Any:
     """The Lifecycle set the previous way, each report aggregating customer x day itself
     (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
-    from crm_core import facts
+    from crm_core.engine import facts
 
     with facts.shared_windows(False):
         return lifecycle_page(con, f)
 
 
-@page("pipeline", "pipeline")
+@page("pipeline", "metrics.pipeline")
 def pipeline_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import pipeline
+    from crm_core.metrics import pipeline
 
     sidebar(con)
     period = period_of(con, f)
@@ -135,9 +137,9 @@ def pipeline_page(con: db.Connection, f: Filters) -> Any:
     return report, by_source, pipeline.followup_report(con, start, end, f)
 
 
-@page("complaints", "complaints")
+@page("complaints", "metrics.complaints")
 def complaints_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import complaints as c
+    from crm_core.metrics import complaints as c
 
     sidebar(con)
     period, _ = c.effective_period(con, period_of(con, f))
@@ -165,9 +167,9 @@ def complaints_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
-@page("churn_clv", "clv")
+@page("churn_clv", "metrics.clv")
 def churn_clv_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import clv
+    from crm_core.metrics import clv
 
     sidebar(con)
     out: list[Any] = []
@@ -182,9 +184,9 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
-@page("present", "slides")
+@page("present", "present.slides")
 def present_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core import slides
+    from crm_core.present import slides
 
     sidebar(con)
     return slides.all_slides(con, f, LANG)

@@ -78,7 +78,7 @@ def _rss_mb() -> float:
 def _filters(period: Any, k: int) -> Any:
     """The k-th filter of a run: the default period with its start moved k days — a value no
     earlier run used, so nothing can come from a result cache."""
-    from crm_core.filters import Filters
+    from crm_core.metrics.filters import Filters
 
     return Filters(start=period.start + dt.timedelta(days=k), end=period.end)
 
@@ -111,7 +111,8 @@ def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
     """crm_core's full load of every file, then DuckDB's bare CTAS of the same files."""
     import duckdb
 
-    from crm_core import config, db, ingest
+    from crm_core import ingest
+    from crm_core.engine import config, db
 
     Path(db_path).unlink(missing_ok=True)
     Path(db_path + ".wal").unlink(missing_ok=True)
@@ -158,7 +159,8 @@ def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
 def worker_pages(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
     """Every page set: warm-up, then `runs` uncached runs; the Overview equality results."""
     from bench import baselines, pages
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     con = db.connect(db_path)
     period = overview.default_period(con)
@@ -197,7 +199,8 @@ def worker_cold(db_path: str, page: str) -> dict[str, Any]:
     """One page set in this fresh process: open the database, run it once."""
     t0 = time.perf_counter()
     from bench import pages
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     t1 = time.perf_counter()
     con = db.connect(db_path)
@@ -211,7 +214,8 @@ def worker_cold(db_path: str, page: str) -> dict[str, Any]:
 def worker_plain(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
     """The baseline pages in plain SQL over the raw tables."""
     from bench import baselines
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     con = db.connect(db_path)
     period = overview.default_period(con)
@@ -233,7 +237,8 @@ def worker_plain(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
 def worker_pandas(db_path: str, runs: int, budget_s: float) -> dict[str, Any]:
     """The baseline pages the pandas way: tables read into DataFrames once, then groupby."""
     from bench import baselines
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     con = db.connect(db_path, read_only=True)
     period = overview.default_period(con)
@@ -550,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from bench import pages
-    from crm_core import config
+    from crm_core.engine import config
 
     def log(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_core import auth, backends, config, db, ingest
-from crm_core.filters import DIMENSIONS, Filters, filter_options, unknown_values
-from crm_core.images import ImageExportUnavailable
-from crm_core.purge import PurgeError
-from crm_core.schema import TABLES
-from crm_core.text import redact
+from crm_core import ingest
+from crm_core.app import auth
+from crm_core.app.purge import PurgeError
+from crm_core.engine import backends, config, db
+from crm_core.engine.schema import TABLES
+from crm_core.metrics.filters import DIMENSIONS, Filters, filter_options, unknown_values
+from crm_core.present.images import ImageExportUnavailable
+from crm_core.present.text import redact
 
 # Subcommands register here so later features add theirs without touching the parser core.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
@@ -256,7 +258,7 @@ def _metrics_setup(p: argparse.ArgumentParser) -> None:
 @command("metrics", _metrics_setup)
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the headline metrics as one JSON object (optionally under the sidebar's filters)."""
-    from crm_core.metrics import metrics
+    from crm_core.metrics.figures import metrics
 
     f = _filters_from(args)
     _require_db(args.db)
@@ -284,7 +286,7 @@ def _explain_setup(p: argparse.ArgumentParser) -> None:
 @command("explain", _explain_setup)
 def cmd_explain(args: argparse.Namespace) -> int:
     """Explain a metric's change against the period before: {change, components, contributors}."""
-    from crm_core import explain
+    from crm_core.metrics import explain
 
     f = _filters_from(args)
     if args.top < 1:
@@ -309,7 +311,7 @@ def _customers_setup(p: argparse.ArgumentParser) -> None:
 @command("customers", _customers_setup)
 def cmd_customers(args: argparse.Namespace) -> int:
     """Print one JSON object per customer (tier, net revenue, RFM, stage, P(alive))."""
-    from crm_core import customers
+    from crm_core.metrics import customers
 
     _require_db(args.db)
     con = db.connect(args.db)
@@ -339,7 +341,7 @@ def _customer_setup(p: argparse.ArgumentParser) -> None:
 @command("customer", _customer_setup)
 def cmd_customer(args: argparse.Namespace) -> int:
     """Print one customer's 360 (profile, relationship level, timeline) as one JSON object."""
-    from crm_core import customer360
+    from crm_core.metrics import customer360
 
     _require_db(args.db)
     con = db.connect(args.db)
@@ -417,14 +419,14 @@ def _export_setup(p: argparse.ArgumentParser) -> None:
 
 def _named_out(args: argparse.Namespace, kind: str, as_of: Any) -> None:
     """An --out folder gets the download's file name, with the data date."""
-    from crm_core import deck
+    from crm_core.present import deck
 
     if args.out.is_dir():
         args.out = args.out / deck.file_name(kind, args.lang, as_of)
 
 
 def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
-    from crm_core import slides
+    from crm_core.present import slides
 
     f = _filters_from(args)
     _require_db(args.db)
@@ -446,7 +448,7 @@ def _audit_export(con: db.Connection, args: argparse.Namespace, what: str) -> No
 @command("deck", _export_setup)
 def cmd_deck(args: argparse.Namespace) -> int:
     """Write the presentation slides as a 16:9 PPTX deck (one titled slide per chart)."""
-    from crm_core import deck
+    from crm_core.present import deck
 
     found, as_of, con = _slides_and_date(args)
     _named_out(args, "pptx", as_of)
@@ -459,7 +461,7 @@ def cmd_deck(args: argparse.Namespace) -> int:
 @command("report", _export_setup)
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the presentation as a report: PDF, or HTML when --out ends in .html."""
-    from crm_core import deck
+    from crm_core.present import deck
 
     found, as_of, con = _slides_and_date(args)
     _named_out(args, "pdf", as_of)
@@ -481,7 +483,7 @@ def _purge_setup(p: argparse.ArgumentParser) -> None:
 @command("purge", _purge_setup)
 def cmd_purge(args: argparse.Namespace) -> int:
     """Erase one customer: live rows, undo data, rejected rows and snapshots holding them."""
-    from crm_core import purge
+    from crm_core.app import purge
 
     _require_db(args.db)
     target = args.db or config.db_target()
@@ -502,7 +504,7 @@ def _schema_doc_setup(p: argparse.ArgumentParser) -> None:
 @command("schema-doc", _schema_doc_setup)
 def cmd_schema_doc(args: argparse.Namespace) -> int:
     """Regenerate the table reference at the end of docs/data-model.md from schema.py."""
-    from crm_core.schema import data_model_markdown
+    from crm_core.engine.schema import data_model_markdown
 
     text = args.out.read_text(encoding="utf-8")
     head = text.split(DOC_MARK)[0]
@@ -514,7 +516,7 @@ def cmd_schema_doc(args: argparse.Namespace) -> int:
 def _clv_setup(p: argparse.ArgumentParser) -> None:
     import datetime as dt
 
-    from crm_core import clv
+    from crm_core.metrics import clv
 
     _db_arg(p)
     p.add_argument(
@@ -538,7 +540,7 @@ def _clv_setup(p: argparse.ArgumentParser) -> None:
 @command("clv", _clv_setup)
 def cmd_clv(args: argparse.Namespace) -> int:
     """Fit BG/NBD + Gamma-Gamma and print parameters, churn counts and total CLV as JSON."""
-    from crm_core import clv
+    from crm_core.metrics import clv
 
     _require_db(args.db)
     con = db.connect(args.db)
@@ -672,7 +674,7 @@ def _affinity_setup(p: argparse.ArgumentParser) -> None:
 @command("affinity", _affinity_setup)
 def cmd_affinity(args: argparse.Namespace) -> int:
     """Print the cross-sell rules (support, confidence, lift over customers) as one JSON object."""
-    from crm_core import affinity
+    from crm_core.metrics import affinity
 
     f = _filters_from(args)
     _require_db(args.db)
@@ -692,7 +694,7 @@ def _channels_setup(p: argparse.ArgumentParser) -> None:
 @command("channels", _channels_setup)
 def cmd_channels(args: argparse.Namespace) -> int:
     """Print the return per acquisition channel (spend, CAC, first-year value, CLV/CAC, payback)."""
-    from crm_core import channels
+    from crm_core.metrics import channels
 
     f = _filters_from(args)
     _require_db(args.db)
@@ -704,7 +706,7 @@ def cmd_channels(args: argparse.Namespace) -> int:
 
 
 def _forecast_setup(p: argparse.ArgumentParser) -> None:
-    from crm_core import forecast
+    from crm_core.metrics import forecast
 
     _db_arg(p)
     p.add_argument("--metric", choices=forecast.METRICS, default="revenue", help="what to forecast")
@@ -723,7 +725,7 @@ def _forecast_setup(p: argparse.ArgumentParser) -> None:
 @command("forecast", _forecast_setup)
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast monthly revenue, new customers or complaints with 80/95 % intervals and a backtest."""
-    from crm_core import forecast
+    from crm_core.metrics import forecast
 
     f = _filters_from(args)
     _require_db(args.db)
@@ -762,7 +764,7 @@ def _digest_setup(p: argparse.ArgumentParser) -> None:
 @command("digest", _digest_setup)
 def cmd_digest(args: argparse.Namespace) -> int:
     """Send each manager's weekly digest (own scope, own language) by email or group webhook."""
-    from crm_core import digest
+    from crm_core.app import digest
 
     try:
         return _digest(args)
@@ -772,7 +774,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from crm_core import digest
+    from crm_core.app import digest
 
     if args.all and (args.to or args.webhook):
         raise FilterValueError("--to and --webhook go with --as-user; --all uses each account's")

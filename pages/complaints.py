@@ -4,10 +4,12 @@ from functools import partial
 
 import streamlit as st
 
-from crm_core import charts, drill, ui
-from crm_core import complaints as c
-from crm_core.filters import inapplicable
-from crm_core.i18n import fmt_date, fmt_pct
+from crm_core.app import ui
+from crm_core.metrics import complaints as c
+from crm_core.metrics import drill
+from crm_core.metrics.filters import inapplicable
+from crm_core.present import charts
+from crm_core.present.i18n import fmt_date, fmt_pct
 
 ui.page_guard()
 

@@ -5,7 +5,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from crm_core import customer360, customers, i18n, lifecycle, ui, value
+from crm_core.app import ui
+from crm_core.metrics import customer360, customers, lifecycle, value
+from crm_core.present import i18n
 
 ui.page_guard()
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm_core import ingest, ui
+from crm_core import ingest
+from crm_core.app import ui
 
 ui.page_guard()
 

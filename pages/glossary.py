@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm_core import glossary, ui
+from crm_core.app import ui
+from crm_core.present import glossary
 
 ui.page_guard()
 

@@ -4,7 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from crm_core import charts, drill, i18n, lifecycle, ui
+from crm_core.app import ui
+from crm_core.metrics import drill, lifecycle
+from crm_core.present import charts, i18n
 
 ui.page_guard()
 

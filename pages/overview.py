@@ -3,7 +3,9 @@ the forecast of the months to come."""
 
 import streamlit as st
 
-from crm_core import charts, explain, forecast, lifecycle, overview, ui
+from crm_core.app import ui
+from crm_core.metrics import explain, forecast, lifecycle, overview
+from crm_core.present import charts
 
 ui.page_guard()
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm_core import deck, ui
+from crm_core.app import ui
+from crm_core.present import deck
 
 ui.page_guard()
 

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from crm_core import charts, drill, i18n, ui, value
+from crm_core.app import ui
+from crm_core.metrics import drill, value
+from crm_core.present import charts, i18n
 
 ui.page_guard()
 

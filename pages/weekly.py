@@ -4,7 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from crm_core import charts, explain, i18n, overview, ui, weekly
+from crm_core.app import ui
+from crm_core.metrics import explain, overview, weekly
+from crm_core.present import charts, i18n
 
 ui.page_guard()
 

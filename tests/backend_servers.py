@@ -163,7 +163,7 @@ def spark_session() -> Iterator[object]:
         _unavailable("pyspark is not installed (pip install -r requirements-spark.txt)")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _unavailable("Java is not installed (apt-get install openjdk-17-jre-headless)")
-    from crm_core import config, sparkdb
+    from crm_core.engine import config, sparkdb
 
     # Small shuffles for CRM-sized test data, here and in CLI subprocesses.
     old = os.environ.get("CRM_LENS_SPARK_SHUFFLE_PARTITIONS")

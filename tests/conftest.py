@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from backend_servers import pg_server, pg_url, spark_session, spark_url  # noqa: F401
 
-from crm_core import db
+from crm_core.engine import db
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -100,7 +100,8 @@ def make_app_test(
 def signed_in(at, db_path: Path, name: str, role: str = "viewer", regions=(), owners=()):
     """`at` with `name` signed in for real: the account is added to `db_path` (so sign-in is on)
     and the session holds it as the login form leaves it; the app re-reads it on every run."""
-    from crm_core import auth, db
+    from crm_core.app import auth
+    from crm_core.engine import db
 
     con = db.connect(db_path)
     auth.add_user(con, name, role, f"{name}-password", regions=tuple(regions), owners=tuple(owners))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crm_core import config, db, ingest
+from crm_core import ingest
+from crm_core.engine import config, db
 
 EVIL = "evil.example"
 LINK = "[Session expired](https://evil.example/login)"

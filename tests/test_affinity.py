@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from conftest import make_app_test
 
-from crm_core import affinity, charts, db
 from crm_core.__main__ import main
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core.engine import db
+from crm_core.metrics import affinity
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
+from crm_core.present import charts
 
 YEAR = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
 # Every rule with at least one customer, whatever its support.

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from crm_core import auth, db
-from crm_core.filters import Filters
+from crm_core.app import auth
+from crm_core.engine import db
+from crm_core.metrics.filters import Filters
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0)
 
@@ -170,7 +171,7 @@ def test_audit_log_is_newest_first_and_limited(con: db.Connection) -> None:
 def test_region_scope_gives_the_region_filters_figures(demo_con: db.Connection) -> None:
     # A region-scoped account sees exactly what the region filter shows (only the echo of what
     # was asked names the scope instead of the filter).
-    from crm_core.metrics import metrics
+    from crm_core.metrics.figures import metrics
 
     scoped = metrics(demo_con, Filters().within_scope(("华东",), ()))
     filtered = metrics(demo_con, Filters(region="华东"))

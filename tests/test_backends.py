@@ -15,7 +15,9 @@ import pytest
 from conftest import ROOT, make_app_test
 from parity_support import diff, normalize
 
-from crm_core import backends, db, dialects, ingest, metrics
+from crm_core import ingest
+from crm_core.engine import backends, db, dialects
+from crm_core.metrics import figures
 
 # --------------------------------------------------------------------------- no server needed
 
@@ -98,7 +100,7 @@ def test_shims() -> None:
 
 def _revenue(con: db.Connection) -> float:
     # Gross sales of all time (returns excluded), as the Overview reads it.
-    return float(metrics.base_metrics(con)["revenue"])
+    return float(figures.base_metrics(con)["revenue"])
 
 
 def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Path) -> None:
@@ -141,7 +143,7 @@ def test_postgres_replace_all_and_rollback(pg_url: str, fixtures: Path) -> None:
 def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monkeypatch) -> None:
     pg = db.connect(pg_url)
     ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
-    from crm_core import summaries
+    from crm_core.engine import summaries
 
     def boom(con: db.Connection) -> None:
         raise RuntimeError("crash while rebuilding summaries")
@@ -157,7 +159,10 @@ def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monke
 READER = textwrap.dedent(
     """
     import json, sys, time
-    from crm_core import db, metrics, overview, value
+    from crm_core.engine import db
+    from crm_core.metrics import figures
+    from crm_core.metrics import overview
+    from crm_core.metrics import value
     con = db.connect(sys.argv[1])
     end = time.monotonic() + float(sys.argv[2])
     while time.monotonic() < end:
@@ -165,7 +170,7 @@ READER = textwrap.dedent(
             both = con.execute(
                 "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
                 "(SELECT sum(revenue) FROM customer_orders)").fetchone()
-            rev = metrics.base_metrics(con)["revenue"]
+            rev = figures.base_metrics(con)["revenue"]
             period = overview.default_period(con)
             overview.kpi_deltas(con, period)
             value.value_pyramid(con, period)
@@ -296,7 +301,7 @@ def test_a_render_overlapped_by_a_commit_is_flagged(pg_url: str, fixtures: Path)
 def test_overlapped_renders_run_again_a_bounded_number_of_times(
     pg_url: str, app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crm_core import ui
+    from crm_core.app import ui
 
     ingest.load_demo(db.connect(pg_url))
     calls: list[int] = []

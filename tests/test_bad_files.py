@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import db, ingest
-from crm_core.metrics import metrics
-from crm_core.schema import TABLES
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.engine.schema import TABLES
+from crm_core.metrics.figures import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -589,7 +590,8 @@ LOAD_AND_MEASURE = textwrap.dedent(
     """
     import json, resource, sys
     from pathlib import Path
-    from crm_core import db, ingest
+    from crm_core.engine import db
+    from crm_core import ingest
 
     con = db.connect(sys.argv[1])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -658,7 +660,7 @@ ZH_ALLOWED = {
 def chinese_page_text(report: ingest.FileReport) -> str:
     """What the Data page says of a refused file in Chinese, without the user's own text (the
     file name, its headers, and the values it quotes “…”)."""
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     text = "\n".join(i18n.problem_text(p, report.file_name, "zh") for p in report.errors)
     text += "\n".join(i18n.note_text(w, "zh") for w in report.warnings)
@@ -670,7 +672,7 @@ def chinese_page_text(report: ingest.FileReport) -> str:
 
 @pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.file)
 def test_refusal_reads_in_chinese(case: Case) -> None:
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     reports = ingest.validate([ingest.Source(BAD / case.file, case.table)])
     for r in reports:
@@ -685,7 +687,7 @@ def test_refusal_reads_in_chinese(case: Case) -> None:
 
 
 def test_chinese_refusals_name_the_row_and_value() -> None:
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     def zh(name: str, table: str | None = None) -> str:
         reports = ingest.validate([ingest.Source(BAD / name, table)])
@@ -713,7 +715,7 @@ def test_chinese_refusals_name_the_row_and_value() -> None:
 
 
 def test_a_product_too_large_for_an_amount_names_its_row(tmp_path: Path) -> None:
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     # 10^20 × 99,999,999,999 ≈ 10^31: past DECIMAL(18,4)'s 14 digits before the point. DuckDB
     # raised a conversion error for the whole file; it is now a bad value of row 2.

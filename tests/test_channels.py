@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import make_app_test
 
-from crm_core import channels, db, ingest
+from crm_core import ingest
 from crm_core.__main__ import main
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core.engine import db
+from crm_core.metrics import channels
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
 
 YEAR = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
 
@@ -212,7 +214,7 @@ def test_clv_unavailable_on_six_customers_is_a_warning_not_a_number(full: db.Con
 
 
 def test_clv_to_cac_on_demo_is_mean_model_clv_over_cac(demo_db_file: Path) -> None:
-    from crm_core import clv
+    from crm_core.metrics import clv
 
     con = db.connect(demo_db_file, read_only=True)
     try:

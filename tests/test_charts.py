@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from crm_core import charts, i18n
+from crm_core.present import charts, i18n
 
 
 def test_ticks_in_wan_for_tens_of_millions() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from crm_core import db
+from crm_core.engine import db
 
 
 def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -182,8 +182,9 @@ def _orders(dbp: Path) -> list[tuple]:
 def test_report_for_a_year_without_first_purchases(tmp_path: Path) -> None:
     # The last 12 months (2025-02-01 .. 2026-01-31) hold only 001's repeat order: the lifecycle
     # cohorts are empty, and `report` crashed on them.
-    from crm_core import db, ingest
+    from crm_core import ingest
     from crm_core.__main__ import main
+    from crm_core.engine import db
 
     orders = tmp_path / "orders.csv"
     orders.write_text(

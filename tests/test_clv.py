@@ -14,7 +14,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT, make_app_test
 
-from crm_core import clv, clv_models, db, export, ingest, metrics
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import clv, clv_models, figures
+from crm_core.present import export
 
 CALIBRATION_END = dt.date(1997, 9, 30)
 OBSERVATION_END = dt.date(1998, 6, 30)  # 39 weeks after CALIBRATION_END
@@ -188,7 +191,7 @@ def test_one_year_of_retail_invoices_is_not_identified(uci_db: Path) -> None:
     con = db.connect(uci_db)
     result = clv.churn_clv(con)
     doc = clv.clv_json(result)
-    block = metrics.metrics(con)["clv"]
+    block = figures.metrics(con)["clv"]
     con.close()
     assert doc["status"] == "not_identified"
     # The churn figures are withheld, not reported as "0 likely gone".
@@ -302,7 +305,7 @@ def test_call_list_csv_neutralises_formulas(demo_copy: Path) -> None:
 
 
 def test_metrics_json_has_the_clv_block(demo_con: db.Connection) -> None:
-    block = metrics.metrics(demo_con)["clv"]
+    block = figures.metrics(demo_con)["clv"]
     assert set(block) == CLV_KEYS
     assert block == clv.clv_json(clv.churn_clv(demo_con))
 
@@ -313,7 +316,7 @@ def test_tiny_dataset_is_refused_everywhere(tiny_db: Path) -> None:
         clv.churn_clv(con)
     assert e.value.key == "too_few_customers" and e.value.facts["need"] == 20
     assert isinstance(e.value, clv_models.FitError)
-    block = metrics.metrics(con)["clv"]
+    block = figures.metrics(con)["clv"]
     con.close()
     assert set(block) == {"error", "status"} and "at least 20 customers" in block["error"]
     assert block["status"] == "insufficient_data"

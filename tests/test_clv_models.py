@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from crm_core.clv_models import (
+from crm_core.metrics.clv_models import (
     BGNBDParams,
     FitError,
     GammaGammaParams,

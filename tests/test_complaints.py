@@ -16,9 +16,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT, make_app_test
 
-from crm_core import caveats, charts, complaints, db, i18n, ingest, metrics
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import caveats, complaints, figures
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
+from crm_core.present import charts, i18n
 
 T = dt.datetime
 
@@ -172,7 +175,7 @@ def test_headline_median_errors_and_satisfaction(con: db.Connection) -> None:
 
 
 def test_metrics_on_an_empty_database(con: db.Connection) -> None:
-    out = metrics.metrics(con)
+    out = figures.metrics(con)
     assert out["complaints_monthly"] == {}
     assert out["median_resolution_hours"] is None
     assert out["sla_breach_rate"] is None
@@ -416,7 +419,7 @@ def test_demo_spike_is_flagged_with_parts_shortage(demo_con: db.Connection) -> N
 
 
 def test_demo_metrics_block(demo_con: db.Connection) -> None:
-    out = metrics.metrics(demo_con)
+    out = figures.metrics(demo_con)
     total = demo_con.execute("SELECT count(*) FROM complaints").fetchone()[0]  # type: ignore[index]
     assert sum(out["complaints_monthly"].values()) == total
     assert all(re.fullmatch(r"\d{4}-\d{2}", m) for m in out["complaints_monthly"])
@@ -529,7 +532,7 @@ def test_negative_durations_are_counted_not_dropped(con: db.Connection) -> None:
     got = {w["code"]: w for w in complaints.sla_warnings(con, period)}
     assert got["negative_durations"]["durations"] == 1
     assert got["negative_durations"]["stages"] == {"feedback": 1}
-    warnings = {w["code"]: w for w in metrics.metrics(con)["warnings"]}
+    warnings = {w["code"]: w for w in figures.metrics(con)["warnings"]}
     assert warnings["negative_durations"]["message"].startswith("1 stage times are before")
     assert "Feedback 1" in warnings["negative_durations"]["message"]
     zh = caveats.message(got["negative_durations"], "zh")
@@ -556,7 +559,7 @@ def test_accept_sla_needs_acceptance_times(con: db.Connection) -> None:
     row = complaints.sla_breaches(con, period).iloc[0]
     assert row.resolve_breach_rate == pytest.approx(0.5)
     assert pd.isna(row.accept_breach_rate) and pd.isna(row.accept_met)
-    assert metrics.metrics(con)["sla_accept_breach_rate"] is None
+    assert figures.metrics(con)["sla_accept_breach_rate"] is None
     codes = [w["code"] for w in complaints.sla_warnings(con, period)]
     assert codes == ["no_acceptance_time"]
 

@@ -9,7 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crm_core import db, ingest, metrics, overview, ui, weekly
+from crm_core import ingest
+from crm_core.app import ui
+from crm_core.engine import db
+from crm_core.metrics import figures, overview, weekly
 
 READERS = 8
 ROWS = 1_000_000
@@ -31,7 +34,7 @@ def _render(cur: db.Connection) -> tuple[float, float]:
     """What a page render reads: the headline net revenue and the same figure summed per month
     (the monthly trend is net of returns, so it adds up to net_revenue, not to gross revenue)."""
     with ui.consistent_read(cur):
-        total = metrics.base_metrics(cur)["net_revenue"]
+        total = figures.base_metrics(cur)["net_revenue"]
         rng = overview.data_range(cur)
         assert rng is not None
         trend = overview.monthly_trend(cur, overview.Period(*rng))

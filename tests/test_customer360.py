@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, ROOT, make_app_test
 
-from crm_core import customer360, db, ingest
-from crm_core.filters import Filters
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import customer360
+from crm_core.metrics.filters import Filters
 
 YEAR_2024 = Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
 AS_OF = dt.date(2024, 12, 31)
@@ -190,7 +192,7 @@ def test_cli_customer_json(c360_con: db.Connection, db_file: Path) -> None:
 def test_demo_levels_cover_every_level(demo_db_file: Path) -> None:
     con = db.connect(demo_db_file, read_only=True)
     try:
-        from crm_core import customers
+        from crm_core.metrics import customers
 
         period = customers.table_period(con)
         assert period is not None

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from crm_core import clv, customers, db, lifecycle, overview, value
-from crm_core.filters import Filters
+from crm_core.engine import db
+from crm_core.metrics import clv, customers, lifecycle, overview, value
+from crm_core.metrics.filters import Filters
 
 KEYS = list(customers.COLUMNS)
 NET_2024 = Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import demo, schema
+from crm_core.engine import schema
+from crm_core.ingest import demo
 
 
 def _digests(paths: dict[str, Path]) -> dict[str, str]:

@@ -24,10 +24,14 @@ import jsonschema
 import pytest
 
 from bench.digest import self_signed
-from crm_core import auth, charts, db, digest, ingest, weekly
+from crm_core import ingest
 from crm_core.__main__ import main
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core.app import auth, digest
+from crm_core.engine import db
+from crm_core.metrics import weekly
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
+from crm_core.present import charts
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "digest"
 # The fixture (tests/fixtures/digest): customers C1 华东/张三, C2 华东/李四, C3 华南/王五.

@@ -6,9 +6,9 @@ import re
 
 from conftest import ROOT
 
-from crm_core import i18n
 from crm_core.__main__ import DOC_MARK
-from crm_core.schema import data_model_markdown
+from crm_core.engine.schema import data_model_markdown
+from crm_core.present import i18n
 
 
 def test_data_model_doc_is_generated_from_schema() -> None:

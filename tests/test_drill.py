@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, make_app_test, signed_in
 
-from crm_core import complaints, db, drill, ingest, lifecycle, overview, pipeline, value
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import complaints, drill, lifecycle, overview, pipeline, value
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
 
 # tests/fixtures/drill, seen over 2024 (as of 2024-12-31):
 #   C1 张三 华东: O1 1,000 (01-10), O2 500 (03-05)      -> net 1,500, cohort 2024-01 (+0, +2)
@@ -294,7 +296,7 @@ def test_heatmap_cells_carry_click_targets() -> None:
     import numpy as np
     import pandas as pd
 
-    from crm_core import charts
+    from crm_core.present import charts
 
     # Two cohorts x two months; the later cohort's month 1 is after the data (NaN): 3 targets.
     m = pd.DataFrame(

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import charts, db, explain, ingest, overview
+from crm_core import ingest
 from crm_core.__main__ import main
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core.engine import db
+from crm_core.metrics import explain, overview
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
+from crm_core.present import charts
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "explain"
 # Ten days against the ten days before (2024-01-01 .. 01-10).

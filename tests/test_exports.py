@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from conftest import ROOT
 
-from crm_core import charts, deck, export, images, slides
+from crm_core.present import charts, deck, export, images, slides
 
 needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None and not os.environ.get("CI"),
@@ -164,7 +164,7 @@ def test_deck_and_report_file_names_carry_the_data_date() -> None:
 def test_data_date_is_the_filter_end_else_the_last_order(demo_con) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from crm_core.filters import Filters
+    from crm_core.metrics.filters import Filters
 
     assert slides.data_date(demo_con) == dt.date(2026, 10, 31)  # the demo's last order
     f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31))
@@ -351,7 +351,7 @@ CLIMB = "../x"
 def test_download_names_carry_the_data_date_and_filters() -> None:
     import datetime as dt
 
-    from crm_core.filters import Filters
+    from crm_core.metrics.filters import Filters
 
     as_of = dt.date(2026, 10, 31)
     assert export.file_name("overdue-leads", "csv", Filters(), "zh", as_of) == (
@@ -385,7 +385,7 @@ def test_download_names_keep_hostile_values_harmless() -> None:
     import datetime as dt
     import re
 
-    from crm_core.filters import Filters
+    from crm_core.metrics.filters import Filters
 
     as_of = dt.date(2026, 10, 31)
     # "=cmd|' /C calc'!A0": "=" and "|' /" and "'!" are runs of unsafe characters -> "-",
@@ -417,7 +417,7 @@ def test_excel_download_has_the_table_first_and_the_filters_second(tmp_path: Pat
     import pandas as pd
     from openpyxl import load_workbook
 
-    from crm_core.filters import Filters
+    from crm_core.metrics.filters import Filters
 
     df = pd.DataFrame({"客户": ["A", "B"], "金额": [1.5, 2.25]})
     f = Filters(region=FORMULA, owner=CLIMB, regions=(FORMULA, "华东"))

@@ -13,9 +13,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from crm_core import db, drill, facts, ingest, lifecycle, overview, slides, value
-from crm_core.filters import Filters, filter_options
-from crm_core.overview import Period
+from crm_core import ingest
+from crm_core.engine import db, facts
+from crm_core.metrics import drill, lifecycle, overview, value
+from crm_core.metrics.filters import Filters, filter_options
+from crm_core.metrics.overview import Period
+from crm_core.present import slides
 
 UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
 BUILDS = ("value_window_build", "value_window_append")

@@ -15,8 +15,11 @@ from conftest import make_app_test, signed_in
 from parity_support import diff, normalize
 from test_cli import run_cli
 
-from crm_core import complaints, db, ingest, overview, pagesets, pipeline, slides
-from crm_core.filters import (
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import complaints, overview, pagesets, pipeline
+from crm_core.metrics.figures import filters_not_applied
+from crm_core.metrics.filters import (
     NOWHERE,
     Filters,
     ScopeError,
@@ -24,7 +27,7 @@ from crm_core.filters import (
     inapplicable,
     unknown_values,
 )
-from crm_core.metrics import filters_not_applied
+from crm_core.present import slides
 
 CUSTOMERS = """customer_id,name,region,owner,source,segment
 C1,甲,华东,王芳,车展,个人
@@ -194,7 +197,7 @@ def test_scoped_page_calls_equal_the_region_filter(demo_con: db.Connection) -> N
 
     for a, b in zip(single, scoped, strict=True):
         want, got = outcome(a), outcome(b)
-        if a.name == "metrics.metrics":  # the echo of the filters differs, as it should
+        if a.name == "figures.metrics":  # the echo of the filters differs, as it should
             for key in ("filters", "filters_not_applied"):
                 assert want.pop(key) != got.pop(key)
         failures += diff(want, got, a.name)[:2]
@@ -305,8 +308,9 @@ def _cached_script() -> None:
 
     import streamlit as st
 
-    from crm_core import overview, ui
-    from crm_core.filters import Filters
+    from crm_core.app import ui
+    from crm_core.metrics import overview
+    from crm_core.metrics.filters import Filters
 
     con = ui.connection()
     p = overview.Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
@@ -353,7 +357,7 @@ def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
 
 
 def test_active_line_names_period_dimensions_and_scope() -> None:
-    from crm_core.filters import NOWHERE, active_line
+    from crm_core.metrics.filters import NOWHERE, active_line
 
     assert active_line(Filters(), "zh") == "筛选：无（全部数据）"
     assert active_line(Filters(), "en") == "Filters: none (all data)"

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_core import db, forecast, ingest, overview
+from crm_core import ingest
 from crm_core.__main__ import main
-from crm_core.filters import Filters
+from crm_core.engine import db
+from crm_core.metrics import forecast, overview
+from crm_core.metrics.filters import Filters
 
 # 13 complete months 2024-01 .. 2025-01 and a part of 2025-02 (the last order is on 02-10):
 #   E01 (East) 100 on the 5th of every month but June 2024 (no order from anyone in June),
@@ -198,7 +200,7 @@ def test_cli_insufficient_history_and_bad_filter(
 
 
 def test_demo_complaints_series_matches_monthly_counts(demo_con: db.Connection) -> None:
-    from crm_core import complaints
+    from crm_core.metrics import complaints
 
     s = forecast.monthly_series(demo_con, "complaints")
     counts = complaints.monthly_counts(demo_con)
@@ -207,7 +209,7 @@ def test_demo_complaints_series_matches_monthly_counts(demo_con: db.Connection) 
 
 
 def test_chart_has_history_forecast_bands_and_the_alert_mark() -> None:
-    from crm_core import charts
+    from crm_core.present import charts
 
     s = _seasonal()
     jumped = s.values.copy()
@@ -227,7 +229,7 @@ def test_chart_has_history_forecast_bands_and_the_alert_mark() -> None:
 def test_overview_shows_the_forecast_section(demo_copy: Path, app_env: None) -> None:
     from conftest import make_app_test
 
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]

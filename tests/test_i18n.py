@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from crm_core import i18n
+from crm_core.present import i18n
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_number_format_currency_is_configurable() -> None:
 def test_currency_defaults_to_yuan_in_chinese_and_is_configurable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from crm_core import config
+    from crm_core.engine import config
 
     monkeypatch.delenv("CRM_LENS_CURRENCY", raising=False)
     assert (config.currency("zh"), config.currency("en")) == ("¥", "")
@@ -131,7 +131,7 @@ def test_currency_defaults_to_yuan_in_chinese_and_is_configurable(
 
 
 def test_definitions_page_has_every_term_in_both_languages() -> None:
-    from crm_core import glossary
+    from crm_core.present import glossary
 
     zh, en = glossary.entries("zh"), glossary.entries("en")
     # 5 sections; 7 + 3 + 3 + 3 + 3 = 19 terms, each with a definition in both languages.

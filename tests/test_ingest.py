@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import config, db, ingest
-from crm_core.metrics import metrics
+from crm_core import ingest
+from crm_core.engine import config, db
+from crm_core.metrics.figures import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import db, ingest
+from crm_core import ingest
+from crm_core.engine import db
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,7 +32,9 @@ CHILD = textwrap.dedent(
     from pathlib import Path
 
     db_path, csv_path, marker, hold = sys.argv[1:5]
-    from crm_core import db, ingest, summaries
+    from crm_core.engine import db
+    from crm_core import ingest
+    from crm_core.engine import summaries
 
     def mark(tag):
         with open(marker, "a", encoding="utf-8") as f:

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from conftest import make_app_test
 
-from crm_core import db, ingest, lifecycle, metrics, pipeline
-from crm_core.filters import Filters
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import figures, lifecycle, pipeline
+from crm_core.metrics.filters import Filters
 
 AS_OF = dt.date(2024, 12, 31)  # as_of - 365 = 2024-01-01 (2024 is a leap year)
 
@@ -296,7 +298,7 @@ def test_cohort_matrix(tmp_path: Path) -> None:
 def test_orders_only_database(tmp_path: Path, fixtures: Path) -> None:
     con = db.connect(tmp_path / "orders_only.duckdb")
     ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv")], "replace")
-    out = metrics.metrics(con)
+    out = figures.metrics(con)
     assert sum(out["lifecycle_stages"].values()) == out["customers_with_orders"]
     assert out["lead_funnel"] is None and out["lead_close_rate"] is None
     assert out["followup_24h_share"] is None
@@ -337,7 +339,7 @@ def test_demo_every_stage_non_empty(demo_stages: pd.DataFrame) -> None:
 
 
 def test_demo_metrics_cover_every_customer(demo_con: db.Connection) -> None:
-    out = json.loads(json.dumps(metrics.metrics(demo_con), default=str))
+    out = json.loads(json.dumps(figures.metrics(demo_con), default=str))
     stages = out["lifecycle_stages"]
     assert list(stages) == list(lifecycle.STAGES)
     assert sum(stages.values()) == out["tables"]["customers"]  # every order's customer is known
@@ -456,7 +458,7 @@ def test_three_months_of_orders_is_a_short_history(tmp_path: Path) -> None:
     con = db.connect(tmp_path / "short.duckdb")
     _load(con, tmp_path, "customer_id\nA\nB\nC\n", SHORT_ORDERS)
     got = {w["code"]: w for w in lifecycle.history_warnings(con)}
-    warnings = metrics.metrics(con)["warnings"]
+    warnings = figures.metrics(con)["warnings"]
     con.close()
     short = got["short_history"]
     # 2024-01-01 -> 2024-03-31 = 31 (Jan) + 29 (Feb, leap year) + 30 = 90 days < 365: nobody can
@@ -530,7 +532,7 @@ def test_demo_history_warnings(demo_con: db.Connection) -> None:
     assert [w["code"] for w in got] == ["left_censored"]
     assert got[0]["customers"] == censored and got[0]["buyers"] == len(first)
     assert got[0]["severity"] == "note"
-    assert [w["code"] for w in metrics.metrics(demo_con)["warnings"]] == ["left_censored"]
+    assert [w["code"] for w in figures.metrics(demo_con)["warnings"]] == ["left_censored"]
 
 
 def test_a_period_without_first_purchases(demo_con) -> None:
@@ -539,7 +541,8 @@ def test_a_period_without_first_purchases(demo_con) -> None:
     # object and datetime64 columns").
     import datetime as dt
 
-    from crm_core import charts, lifecycle
+    from crm_core.metrics import lifecycle
+    from crm_core.present import charts
 
     start, end = dt.date(2020, 1, 1), dt.date(2020, 3, 31)
     cohorts = lifecycle.cohort_retention(demo_con, end, start, end)

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_app_test, signed_in
 
-from crm_core import db, i18n, overview, weekly
-from crm_core.filters import Filters
+from crm_core.engine import db
+from crm_core.metrics import overview, weekly
+from crm_core.metrics.filters import Filters
+from crm_core.present import i18n
 
 
 def _metrics(at) -> dict[str, str]:
@@ -107,7 +109,7 @@ def _frozen_link(at) -> str:
 
 
 def test_snapshot_links_cannot_be_guessed(demo_copy: Path, app_env: None) -> None:
-    from crm_core import snapshot
+    from crm_core.app import snapshot
 
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     next(b for b in at.sidebar.button if "Freeze" in b.label).click().run()
@@ -136,7 +138,8 @@ def test_a_huge_or_odd_snapshot_value_is_a_note(demo_copy: Path, app_env: None) 
 def test_snapshots_expire_and_admins_can_delete_them(
     demo_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crm_core import config, snapshot
+    from crm_core.app import snapshot
+    from crm_core.engine import config
 
     con = db.connect(demo_copy)
     sid = snapshot.freeze(con, demo_copy)
@@ -162,7 +165,7 @@ def test_snapshots_expire_and_admins_can_delete_them(
 def test_a_snapshot_opens_only_within_the_viewers_scope(demo_copy: Path, app_env: None) -> None:
     from types import SimpleNamespace
 
-    from crm_core import snapshot
+    from crm_core.app import snapshot
 
     con = db.connect(demo_copy)
     east = SimpleNamespace(regions=("华东",), owners=None)
@@ -198,7 +201,7 @@ def test_weeks_run_monday_to_sunday() -> None:
 
 
 def test_present_pages_with_keys_and_has_a_way_back(demo_copy: Path, app_env: None) -> None:
-    from crm_core import slides
+    from crm_core.present import slides
 
     con = db.connect(demo_copy)
     expected = slides.all_slides(con, lang="en")

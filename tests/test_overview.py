@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from crm_core import db, overview
-from crm_core.overview import Period
+from crm_core.engine import db
+from crm_core.metrics import overview
+from crm_core.metrics.overview import Period
 
 NET_2024 = Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
 

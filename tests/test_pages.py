@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_app_test
 
-from crm_core import i18n
-from crm_core.text import md_escape
+from crm_core.present import i18n
+from crm_core.present.text import md_escape
 
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
@@ -50,7 +50,8 @@ def test_deep_link_runs_app_py(demo_copy: Path, app_env: None) -> None:
 
 
 def test_overview_numbers_match_core(demo_copy: Path, app_env: None) -> None:
-    from crm_core import db, overview
+    from crm_core.engine import db
+    from crm_core.metrics import overview
 
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     assert not at.exception
@@ -75,7 +76,8 @@ def test_money_tiles_fit_and_keep_the_exact_value(
 ) -> None:
     # "480,706,782" ended in "…" in a fifth of a 1280 px screen: tiles show ~3 significant
     # digits (481M, 4.81亿) and the tooltip gives every digit, as does the change.
-    from crm_core import config, db, overview
+    from crm_core.engine import config, db
+    from crm_core.metrics import overview
 
     at = make_app_test(demo_copy, params={"lang": lang}).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -144,7 +146,7 @@ def test_data_page_marks_a_guessed_column_and_lists_a_tie(demo_copy: Path, app_e
 
 
 def test_headers_are_escaped_for_markdown() -> None:
-    from crm_core import ui
+    from crm_core.app import ui
 
     # One escaping helper for every page (crm_core/text.py): no image or link survives.
     out = ui.md("![x](http://e/a.png)")
@@ -197,7 +199,7 @@ def test_a_load_empties_the_uploader_and_updates_the_sidebar(
 def test_load_mode_defaults_to_append_and_states_what_replace_deletes(
     demo_copy: Path, app_env: None, fixtures: Path
 ) -> None:
-    from crm_core import db
+    from crm_core.engine import db
 
     con = db.connect(demo_copy)
     orders = db.table_counts(con)["orders"]
@@ -275,7 +277,7 @@ def test_tables_show_missing_as_a_dash_and_shares_as_percentages(
 
 
 def test_share_columns_by_name() -> None:
-    from crm_core import ui
+    from crm_core.app import ui
 
     shares = ["close_rate", "share_of_entry", "clv_share", "p_alive", "lead_to_win", "change_pct"]
     assert all(ui.is_share(c) for c in [*shares, "retention", "conversion", "share"])
@@ -287,7 +289,7 @@ def _table_script() -> None:
     import pandas as pd
     import streamlit as st
 
-    from crm_core import ui
+    from crm_core.app import ui
 
     df = pd.DataFrame({"owner": ["a", None], "close_rate": [0.00898, None], "leads": [3, None]})
     st.session_state["returned"] = ui.table(df, lambda d: d.rename(columns=str.upper))
@@ -315,7 +317,8 @@ def test_pipeline_lists_the_longest_overdue_and_says_how_many(
 ) -> None:
     # At 10 M orders 245 k leads were overdue and all went to the browser; the page now lists
     # the longest overdue and says how many there are (the downloads hold all).
-    from crm_core import db, pipeline
+    from crm_core.engine import db
+    from crm_core.metrics import pipeline
 
     monkeypatch.setattr(pipeline, "OVERDUE_SHOWN", 5)
     con = db.connect(demo_copy)
@@ -333,7 +336,7 @@ def test_large_quantities_get_thousands_separators() -> None:
     # Money in the CLV, Weekly and Pipeline tables showed as 1234567.5 on a projector.
     import pandas as pd
 
-    from crm_core import ui
+    from crm_core.app import ui
 
     assert ui.needs_separators("revenue", pd.Series([1234567.5, None]))
     assert ui.needs_separators("leads", pd.Series([8000, 12]))
@@ -347,7 +350,7 @@ def test_large_quantities_get_thousands_separators() -> None:
 def _money_script() -> None:
     import pandas as pd
 
-    from crm_core import ui
+    from crm_core.app import ui
 
     frame = {"owner": ["a"], "revenue": [1234567.5], "year": [2024], "orders": [12345]}
     ui.table(pd.DataFrame(frame | {"median_h": [3.25], "recency_days": [12.4]}))
@@ -448,7 +451,7 @@ def test_data_page_previews_a_200_kb_field(demo_copy: Path, app_env: None) -> No
 def test_start_with_my_own_data_removes_the_demo(
     demo_copy: Path, app_env: None, fixtures: Path
 ) -> None:
-    from crm_core import db
+    from crm_core.engine import db
 
     con = db.connect(demo_copy)
     counts = db.table_counts(con)
@@ -494,7 +497,8 @@ def test_start_with_my_own_data_removes_the_demo(
 def test_sidebar_names_the_tables_still_holding_demo_data(
     demo_copy: Path, app_env: None, fixtures: Path
 ) -> None:
-    from crm_core import db, ingest
+    from crm_core import ingest
+    from crm_core.engine import db
 
     con = db.connect(demo_copy)
     ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")], "replace")
@@ -581,7 +585,7 @@ def test_hostile_filter_values_render_as_text(hostile_copy: Path, app_env: None)
 def test_data_page_refuses_uploads_over_the_session_bound(
     demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crm_core import config
+    from crm_core.engine import config
 
     monkeypatch.setattr(config, "MAX_SESSION_FILES", 1)
     at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
@@ -606,7 +610,8 @@ def test_a_second_simultaneous_load_is_told_to_wait(
     demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two loads at once failed with "TransactionException: Catalog write-write conflict".
-    from crm_core import db, ui
+    from crm_core.app import ui
+    from crm_core.engine import db
 
     monkeypatch.setattr(ui, "LOAD_WAIT_SECONDS", 0.1)
     at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
@@ -676,7 +681,8 @@ ACCOUNTS = {  # name: (role, password, regions)
 
 
 def _with_accounts(path: Path) -> None:
-    from crm_core import auth, db
+    from crm_core.app import auth
+    from crm_core.engine import db
 
     con = db.connect(path)
     for name, (role, password, regions) in ACCOUNTS.items():
@@ -711,7 +717,8 @@ def test_anonymous_visitor_sees_only_the_sign_in_form(
 
 
 def test_wrong_password_shows_nothing_and_is_audited(demo_copy: Path, app_env: None) -> None:
-    from crm_core import auth, db
+    from crm_core.app import auth
+    from crm_core.engine import db
 
     _with_accounts(demo_copy)
     at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()
@@ -837,8 +844,8 @@ def test_sign_in_off_refuses_a_server_open_to_the_network(demo_copy: Path, app_e
 def _export_script() -> None:
     import streamlit as st
 
-    from crm_core import auth, ui
-    from crm_core.filters import Filters
+    from crm_core.app import auth, ui
+    from crm_core.metrics.filters import Filters
 
     st.session_state["_crm_account"] = auth.Account("east", "viewer", ("华东",))
     st.session_state["_crm_filters"] = Filters(region="华东")
@@ -849,7 +856,8 @@ def _export_script() -> None:
 def test_exports_and_meeting_snapshots_are_audited(demo_copy: Path, app_env: None) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from crm_core import auth, db
+    from crm_core.app import auth
+    from crm_core.engine import db
 
     make_app_test(demo_copy)  # points CRM_LENS_DB at the copy
     at = AppTest.from_function(_export_script).run()
@@ -872,7 +880,8 @@ def test_exports_and_meeting_snapshots_are_audited(demo_copy: Path, app_env: Non
 
 
 def test_admin_manages_accounts_on_the_data_page(demo_copy: Path, app_env: None) -> None:
-    from crm_core import auth, db
+    from crm_core.app import auth
+    from crm_core.engine import db
 
     _with_accounts(demo_copy)
     at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
@@ -921,7 +930,8 @@ def test_the_first_account_made_on_this_computer_turns_sign_in_on(
 def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: None) -> None:
     # The section explains the metric whose relative change is largest (explain.largest_change)
     # for the page's period: its takeaway as text, its factors and contributors as waterfalls.
-    from crm_core import db, explain, overview, weekly
+    from crm_core.engine import db
+    from crm_core.metrics import explain, overview, weekly
 
     at = make_app_test(demo_copy, page, {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -950,7 +960,8 @@ def test_overview_header_semantic_colours_and_no_change_against_an_empty_period(
 ) -> None:
     from streamlit.proto.Metric_pb2 import Metric
 
-    from crm_core import db, filters, overview
+    from crm_core.engine import db
+    from crm_core.metrics import filters, overview
 
     con = db.connect(demo_copy)
     rng = overview.data_range(con)
@@ -1018,7 +1029,8 @@ def test_table_downloads_are_named_and_labelled_with_the_filters(
     from openpyxl import load_workbook
     from streamlit.runtime.media_file_manager import MediaFileManager
 
-    from crm_core import db, ingest
+    from crm_core import ingest
+    from crm_core.engine import db
 
     formula = "=cmd|' /C calc'!A0"
     src = tmp_path / "src"
@@ -1151,7 +1163,8 @@ def test_data_page_validation_errors_in_chinese(
 
 
 def test_value_page_says_why_a_tier_is_net_negative(demo_copy: Path, app_env: None) -> None:
-    from crm_core import db, overview, value
+    from crm_core.engine import db
+    from crm_core.metrics import overview, value
 
     con = db.connect(demo_copy)
     pyr = value.value_pyramid(con, overview.default_period(con), lang="zh")

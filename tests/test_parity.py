@@ -22,9 +22,11 @@ from conftest import shared_data_dir
 from parity_support import diff, normalize
 from sqlglot import exp
 
-from crm_core import backends, db, dialects, ingest, pagesets
-from crm_core.filters import Filters
-from crm_core.metrics import metrics
+from crm_core import ingest
+from crm_core.engine import backends, db, dialects
+from crm_core.metrics import pagesets
+from crm_core.metrics.figures import metrics
+from crm_core.metrics.filters import Filters
 
 ENGINES = ("postgresql", "spark")
 UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
@@ -82,7 +84,7 @@ class World:
 def outcome(call: Any, con: Any) -> Any:
     """A call's normalised result; a refusal the data calls for (a model the history cannot pin
     down, too few customers) is an outcome too: every engine must refuse alike."""
-    from crm_core.clv import ClvRefused, FitError
+    from crm_core.metrics.clv import ClvRefused, FitError
 
     try:
         return normalize(call(con))

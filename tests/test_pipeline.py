@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 from conftest import make_app_test
 
-from crm_core import db, i18n, ingest, metrics, pipeline
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import figures, pipeline
+from crm_core.present import i18n
 
 
 def _load(con: db.Connection, folder: Path, **files: str) -> None:
@@ -172,7 +175,7 @@ def test_maven_pipeline_export(shared_data: Path, tmp_path: Path) -> None:
     assert pipeline.close_rates(stats, order)["close_rate"].iloc[0] == pytest.approx(
         4238 / (4238 + 2473)
     )
-    out = metrics.metrics(con)
+    out = figures.metrics(con)
     assert list(out["lead_funnel"]) == ["prospecting", "engaging", "won"]
     assert out["followup_24h_share"] is None  # no orders, no interactions
     con.close()
@@ -302,7 +305,7 @@ def test_demo_funnel(demo_con: db.Connection) -> None:
         for _, row in seg[list(rep.order.steps)].iterrows():
             assert row.is_monotonic_decreasing
     assert 0.15 < rep.rates["close_rate"].iloc[0] < 0.3  # about the course's 1 : 5
-    out = metrics.metrics(demo_con)
+    out = figures.metrics(demo_con)
     funnel = list(out["lead_funnel"].values())
     assert funnel == sorted(funnel, reverse=True)
     assert out["lead_funnel"]["won"] == rep.rates["won"].iloc[0]

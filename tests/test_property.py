@@ -16,9 +16,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_core import db, ingest
-from crm_core.metrics import metrics
-from crm_core.schema import TABLES
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.engine.schema import TABLES
+from crm_core.metrics.figures import metrics
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 RETURN_STATUSES = ("退货", "Refunded", "cancelled", "已取消")

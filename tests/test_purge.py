@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crm_core import db, ingest, snapshot
+from crm_core import ingest
 from crm_core.__main__ import main
+from crm_core.app import snapshot
+from crm_core.engine import db
 
 
 def _count(con: db.Connection, sql: str) -> int:

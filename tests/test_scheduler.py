@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from crm_core import scheduler
-from crm_core.scheduler import Slot
+from crm_core.app import scheduler
+from crm_core.app.scheduler import Slot
 
 
 def test_slot_is_parsed_and_bad_text_refused() -> None:
@@ -67,7 +67,8 @@ def test_run_sends_at_start_then_at_each_slot_and_survives_a_failure() -> None:
 def test_send_all_runs_beside_the_apps_open_connection(
     demo_copy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crm_core import auth, db, digest
+    from crm_core.app import auth, digest
+    from crm_core.engine import db
 
     app_con = db.connect(demo_copy)  # what the served app holds while the scheduler runs
     auth.add_user(app_con, "east", "viewer", "east-password", regions=("华东",))

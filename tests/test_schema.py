@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.schema import (
+from crm_core.engine.schema import (
     TABLES,
     ColumnProfile,
     detect_table,

@@ -8,7 +8,9 @@ import plotly.graph_objects as go
 import pytest
 from conftest import ROOT
 
-from crm_core import db, ingest, slides
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.present import slides
 
 MEETING_ORDER = [
     "overview.revenue",
@@ -38,7 +40,7 @@ def test_demo_deck_has_every_feature(demo_con, lang: str) -> None:  # type: igno
 
 
 def test_takeaways_come_from_the_data(demo_con) -> None:  # type: ignore[no-untyped-def]
-    from crm_core import overview, value
+    from crm_core.metrics import overview, value
 
     found = {s.key: s for s in slides.all_slides(demo_con, lang="en")}
     period = overview.default_period(demo_con)

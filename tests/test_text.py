@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 from hostile import ANCHOR, HOSTILE, IMAGE, LINK
 
-from crm_core.text import WORD_JOINER, md_escape, plotly_escape, redact, safe_figure
+from crm_core.present.text import WORD_JOINER, md_escape, plotly_escape, redact, safe_figure
 
 
 @pytest.mark.parametrize("value", HOSTILE)

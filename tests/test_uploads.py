@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import config, ingest, uploads
+from crm_core import ingest
+from crm_core.engine import config
+from crm_core.ingest import uploads
 
 
 @pytest.fixture(autouse=True)

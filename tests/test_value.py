@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 from conftest import make_app_test
 
-from crm_core import db, export, i18n, ingest, metrics, overview, value
-from crm_core.filters import Filters
-from crm_core.overview import Period
+from crm_core import ingest
+from crm_core.engine import db
+from crm_core.metrics import figures, overview, value
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.overview import Period
+from crm_core.present import export, i18n
 
 # The fixture (tests/fixtures/value/) seen as of 2024-12-31 over the window 2024-01-01..12-31.
 #
@@ -235,7 +238,7 @@ def test_rfm_eight_segments(fx: db.Connection) -> None:
 
 
 def test_heatmap_colours_fewer_days_as_better() -> None:
-    from crm_core import charts
+    from crm_core.present import charts
 
     df = pd.DataFrame({"label": ["a", "b"], "recency_days": [10.0, 100.0], "frequency": [1.0, 5.0]})
     fig = charts.segment_heatmap(df, {"recency_days": "R", "frequency": "F"}, "t", "en")
@@ -285,7 +288,7 @@ def test_tier_migration(fx: db.Connection) -> None:
 
 
 def value_sankey(m: value.Migration):
-    from crm_core import charts
+    from crm_core.present import charts
 
     return charts.tier_sankey(m.flows, value.migration_order("zh"), "t", "before", "now")
 
@@ -335,7 +338,7 @@ def test_demo_migration_moves_both_ways(demo_con: db.Connection) -> None:
 
 
 def test_demo_metrics_json_matches_page_functions(demo_con: db.Connection) -> None:
-    doc = json.loads(json.dumps(metrics.metrics(demo_con)))
+    doc = json.loads(json.dumps(figures.metrics(demo_con)))
     period = overview.default_period(demo_con)
     assert period is not None
     segs = value.rfm_segments(demo_con, period)
@@ -502,7 +505,7 @@ def test_pareto_top20_share_is_net(net_con: db.Connection) -> None:
 
 
 def test_negative_net_tiers_name_the_sleeping_tier_and_its_returns(fx: db.Connection) -> None:
-    from crm_core import i18n
+    from crm_core.present import i18n
 
     # C08 (sleeping) bought 800 in 2023 and returned it on 2024-03-01, inside the window:
     # sales 0, returns 800, net 0 - 800 = -800. No other tier is below 0.

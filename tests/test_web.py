@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from crm_core.web import SECURITY_HEADERS, SecurityHeaders
+from crm_core.app.web import SECURITY_HEADERS, SecurityHeaders
 
 
 def _call(make, scope_type: str = "http") -> list[dict]:

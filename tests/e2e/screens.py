@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
     """Write the screenshots; exit 1 when a page shows an exception (named on stderr)."""
     from playwright.sync_api import sync_playwright
 
-    from crm_core import db, ingest
+    from crm_core import ingest
+    from crm_core.engine import db
 
     wanted = set(argv)
     pages = [p for p in app_pages() if not wanted or p.name in wanted]

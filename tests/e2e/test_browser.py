@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from crm_core import db, i18n, overview
-from crm_core.filters import DIMENSIONS, NO_FILTERS, Filters
+from crm_core.engine import db
+from crm_core.metrics import overview
+from crm_core.metrics.filters import DIMENSIONS, NO_FILTERS, Filters
+from crm_core.present import i18n
 from e2e.served_app import (
     LANG_LABEL,
     AppPage,

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from crm_core import db, drill, i18n, overview
+from crm_core.engine import db
+from crm_core.metrics import drill, overview
+from crm_core.present import i18n
 from e2e.served_app import Server, exceptions, open_app, runs, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from crm_core.text import WORD_JOINER
-from crm_core.web import SECURITY_HEADERS
+from crm_core.app.web import SECURITY_HEADERS
+from crm_core.present.text import WORD_JOINER
 from e2e.served_app import Server, app_pages, exceptions, open_app, runs, serve, wait_idle
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from crm_core import auth, db
+from crm_core.app import auth
+from crm_core.engine import db
 from e2e.served_app import (
     demo_copy,
     exceptions,

@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 
-from crm_core import db, i18n, ingest, overview, summaries
+from crm_core import ingest
+from crm_core.engine import db, summaries
+from crm_core.metrics import overview
+from crm_core.present import i18n
 from e2e.served_app import Server, exceptions, serve, wait_idle
 
 pytestmark = pytest.mark.e2e

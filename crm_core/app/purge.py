@@ -1,0 +1,87 @@
+"""Right to erasure: remove one customer from the live tables, the undo data, the rejected rows
+and the meeting snapshots (`python -m crm_core purge --customer ID`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from crm_core.app import snapshot
+from crm_core.engine import db, summaries
+
+
+class PurgeError(RuntimeError):
+    """The purge could not run (a snapshot is open in another process, ...)."""
+
+
+def _tables_with_customer(con: db.Connection) -> list[str]:
+    return sorted(t for t, cols in db.table_columns(con).items() if "customer_id" in cols)
+
+
+def purge_customer(con: db.Connection, customer_id: str, db_file: Path | None = None) -> dict:
+    """Delete every row naming `customer_id`, in one transaction: from each live table with a
+    customer_id column (summaries rebuilt), each undo table (`_undo_<load>_<table>`, so that
+    no rollback brings the rows back) and `load_rejects` (rows whose refused value is the id);
+    then delete the snapshots of `db_file` that contain the customer (a snapshot is a frozen
+    copy: it is removed whole, never edited). Returns what was removed:
+    {"customer_id", "live_rows": {table: n}, "undo_rows": {table: n}, "rejected_rows": n,
+    "snapshots_deleted": [ids]}."""
+    cid = customer_id.strip()
+    if not cid:
+        raise PurgeError("name a customer id, e.g. --customer C00017")
+    out: dict[str, Any] = {"customer_id": cid, "live_rows": {}, "undo_rows": {}}
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        for table in _tables_with_customer(cur):
+            if table in summaries.SUMMARIES:
+                continue  # rebuilt below from the purged tables
+            n = _delete(cur, f"DELETE FROM {table} WHERE customer_id = $id", cid)
+            if n:
+                key = "undo_rows" if table.startswith("_undo_") else "live_rows"
+                out[key][table] = n
+        out["rejected_rows"] = _delete(cur, "DELETE FROM load_rejects WHERE trim(value) = $id", cid)
+        summaries.refresh(cur)
+        cur.execute("COMMIT")
+    except Exception:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    out["snapshots_deleted"] = _purge_snapshots(db_file, cid) if db_file else []
+    return out
+
+
+def _delete(cur: db.Connection, sql: str, cid: str) -> int:
+    count_sql = sql.replace("DELETE FROM", "SELECT count(*) FROM", 1)
+    row = cur.execute(count_sql, {"id": cid}).fetchone()
+    n = int(row[0]) if row else 0
+    if n:
+        cur.execute(sql, {"id": cid})
+    return n
+
+
+def _purge_snapshots(db_file: Path, cid: str) -> list[str]:
+    gone = []
+    for found in snapshot.list_snapshots(db_file):
+        path = snapshot.snapshot_file(db_file, found.id)
+        try:
+            snap = duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as e:
+            raise PurgeError(
+                f"snapshot {found.id} is open in another process (the app?): stop it and run "
+                "the purge again; the live data, undo data and rejects are already purged"
+            ) from e
+        try:
+            hit = any(
+                (snap.execute(f"SELECT count(*) FROM {t} WHERE customer_id = $id", {"id": cid})
+                 .fetchone() or (0,))[0]
+                for t in _tables_with_customer(snap)
+            )  # fmt: skip
+        finally:
+            snap.close()
+        if hit and snapshot.delete(db_file, found.id):
+            gone.append(found.id)
+    return gone

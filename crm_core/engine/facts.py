@@ -1,0 +1,133 @@
+"""Shared per-customer windows: the per-customer figures of a view computed once, not per report.
+
+The Pyramid page's five reports (tiers, Pareto, RFM, migration, customer list) and the pages
+that show some of them (Present, the Customer 360 values, the drill-down lists) all start from
+the same per-customer figures of a window: net revenue, gross, returns, profit, orders, recency,
+value rank and tier, RFM scores (`_value_base.sql`). On DuckDB those rows are computed once per
+(catalog, data version, window, filters incl. the user's scope, measure, tier cuts) into the
+connection's TEMP table `value_window_rows` and every report reads them from there.
+
+Lifetime: a TEMP table belongs to its connection (one cursor per Streamlit session), so
+sessions never see each other's windows. A page render runs in one read transaction that ends
+in ROLLBACK (`ui.consistent_read`), which drops the windows it built: a window lives for one
+render, results across renders are `ui.cached`. Outside a transaction (CLI, bench) windows stay
+on the connection, at most MAX_WINDOWS of them, and those of another data version are dropped
+at the next call. PostgreSQL and Spark keep computing each report from the order lines.
+
+The Lifecycle page's reports (stages now and the day before the period, new vs lost, cohorts)
+likewise share one customer x purchase-day table per (data version, filters incl. scope):
+`purchase_days_rows`, every purchase day with its amount and the previous and next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from crm_core.engine import db
+
+# The old path (every report computes its own window) is kept callable: tests compare the two.
+SHARED = True
+# Windows of each kind one connection may hold outside a render (a Pyramid render builds two:
+# the period's and the migration's earlier window). A value window holds a row per known
+# customer, a purchase-days window a row per customer x purchase day.
+MAX_WINDOWS = 4
+FILTER_PARAMS = ("region", "source", "owner", "segment", "category", "regions", "owners")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of shared window: its rows live in TEMP table `<name>_rows`, computed by
+    `<name>_build.sql` / `<name>_append.sql`; `key` parameters define the rows, `variant` ones
+    only some columns (a report that reads none of those can use any variant)."""
+
+    name: str
+    key: tuple[str, ...]
+    variant: tuple[str, ...] = ()
+
+
+VALUE_WINDOW = Kind(
+    "value_window",
+    ("start", "end_excl", "as_of", *FILTER_PARAMS),
+    ("measure", "cut_1", "cut_2", "cut_3"),  # value rank and tier only
+)
+PURCHASE_DAYS = Kind("purchase_days", FILTER_PARAMS)
+
+
+@contextlib.contextmanager
+def shared_windows(enabled: bool) -> Iterator[None]:
+    """Within the block, reports read shared windows (True) or compute their own (False)."""
+    global SHARED
+    before, SHARED = SHARED, enabled
+    try:
+        yield
+    finally:
+        SHARED = before
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.date) else str(v))
+
+
+def value_window(
+    con: db.Connection, params: dict[str, Any], any_variant: bool = False
+) -> int | None:
+    """Id of the shared value window for these parameters (value._params: window, filters and
+    scope, measure, cuts) in `value_window_rows`, computed now if this connection does not hold
+    it; None where reports compute their own (PostgreSQL, Spark, or SHARED off).
+
+    `any_variant`: the caller reads neither value rank nor tier (Pareto, RFM), so a window
+    computed for another measure or other cuts serves as well.
+    """
+    return shared_window(con, VALUE_WINDOW, params, any_variant)
+
+
+def purchase_days(con: db.Connection, params: dict[str, Any]) -> int | None:
+    """Id of the shared customer x purchase-day window for these filters (Filters.params()) in
+    `purchase_days_rows`, computed now if needed; None where reports compute their own."""
+    return shared_window(con, PURCHASE_DAYS, params)
+
+
+def shared_window(
+    con: db.Connection, kind: Kind, params: dict[str, Any], any_variant: bool = False
+) -> int | None:
+    """Id of the window of `kind` for `params` in `<kind>_rows` (see value_window)."""
+    if not SHARED or not db.is_duckdb(con):
+        return None
+    version = _text(list(db.query_rows(con, "window_version")[0]))
+    key = _text([params[k] for k in kind.key])
+    variant = _text([params[k] for k in kind.variant])
+    db.query_rows(con, "shared_window_keys_create")
+    held = db.query_rows(con, "shared_window_keys", kind=kind.name)
+    live = []
+    for window_id, held_version, held_key, held_variant in held:
+        if held_version != version:
+            _forget(con, kind, window_id)
+        elif held_key == key and (any_variant or held_variant == variant):
+            return int(window_id)
+        else:
+            live.append(window_id)
+    while len(live) >= MAX_WINDOWS:
+        _forget(con, kind, live.pop(0))
+    window_id = max((w for w, *_ in held), default=0) + 1
+    build = f"{kind.name}_append" if live else f"{kind.name}_build"
+    db.query_rows(con, build, **params, window_id=window_id)
+    db.query_rows(
+        con,
+        "shared_window_add_key",
+        kind=kind.name,
+        window_id=window_id,
+        data_version=version,
+        window_key=key,
+        variant=variant,
+    )
+    return window_id
+
+
+def _forget(con: db.Connection, kind: Kind, window_id: int) -> None:
+    db.query_rows(con, f"{kind.name}_drop_rows", window_id=window_id)
+    db.query_rows(con, "shared_window_drop_key", kind=kind.name, window_id=window_id)
