@@ -1,4 +1,4 @@
-"""Accounts, password hashes, sign-in throttling, roles, scope and the audit log (crm_core.auth)."""
+"""Accounts, password hashes, sign-in throttling, roles, scope and the audit log (crm_core.app.auth)."""
 
 from __future__ import annotations
 

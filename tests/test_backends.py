@@ -66,7 +66,7 @@ def test_duckdb_default_stays_a_raw_connection(tmp_path: Path) -> None:
 
 def test_duckdb_never_loads_sqlglot() -> None:
     # The translation layer is for server backends; the default's start-up does not pay for it.
-    code = "import sys, crm_core.db, crm_core.ui; print('sqlglot' in sys.modules)"
+    code = "import sys, crm_core.engine.db, crm_core.app.ui; print('sqlglot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
 

@@ -183,7 +183,7 @@ def test_scope_equals_the_single_filter_and_adds_up(small: db.Connection) -> Non
 
 
 def test_scoped_page_calls_equal_the_region_filter(demo_con: db.Connection) -> None:
-    # Every page call (crm_core.pagesets) under the scope {华东} gives what region = 华东 gives.
+    # Every page call (crm_core.metrics.pagesets) under the scope {华东} gives what region = 华东 gives.
     single = pagesets.calls(demo_con, Filters(region="华东"))
     scoped = pagesets.calls(demo_con, Filters(regions=("华东",)))
     assert [c.name for c in single] == [c.name for c in scoped]

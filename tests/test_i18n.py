@@ -1,4 +1,4 @@
-"""Number formats of crm_core.i18n: compact tile values, exact values, missing values."""
+"""Number formats of crm_core.present.i18n: compact tile values, exact values, missing values."""
 
 from __future__ import annotations
 

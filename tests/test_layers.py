@@ -171,9 +171,10 @@ def test_present_never_takes_a_connection():
         if layer(m) != "present":
             continue
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if any(a.arg in ("con", "cur", "connection") for a in node.args.args):
-                    takers.append(f"{m}.{node.name}")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                a.arg in ("con", "cur", "connection") for a in node.args.args
+            ):
+                takers.append(f"{m}.{node.name}")
     assert takers == []
 
 

@@ -1,7 +1,7 @@
 """The same metrics on DuckDB, PostgreSQL and Spark: one load path, one set of SQL files.
 
 For the demo data and the UCI online-retail sample, every value of `metrics --json` and every
-page call of crm_core.pagesets must be equal on the three engines (floats within 1e-9 relative,
+page call of crm_core.metrics.pagesets must be equal on the three engines (floats within 1e-9 relative,
 rows order-insensitive); every SQL query those calls ran must return the same rows, in the same
 order of its ORDER BY keys where it has one. Engines start once per test session
 (tests/backend_servers.py); a missing PostgreSQL or Java skips, except in CI.

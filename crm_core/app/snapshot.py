@@ -4,7 +4,7 @@ A snapshot is `<db>-snapshots/<id>.duckdb` plus `<id>.json` (load, creation time
 is random (secrets.token_urlsafe), so a link cannot be guessed from a load number; a snapshot
 expires after config.SNAPSHOT_DAYS; it can be opened only by a viewer whose scope covers the
 scope it was made under (`can_view`), and deleted by an administrator (`delete`) or for a
-right-to-erasure request (crm_core.purge). Files are readable by their owner only.
+right-to-erasure request (crm_core.app.purge). Files are readable by their owner only.
 """
 
 from __future__ import annotations

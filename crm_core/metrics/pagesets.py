@@ -88,7 +88,7 @@ def _arguments(con: db.Connection, filters: Filters) -> dict[str, Any] | None:
         "customer_ids": ids,
         "calibration_end": period.end - dt.timedelta(days=180),
         "observation_end": period.end,
-        # One clicked element per drill-down list (crm_core.drill).
+        # One clicked element per drill-down list (crm_core.metrics.drill).
         "tier": "regular",
         "segment": "important_value",
         "stage": "stability",

@@ -508,7 +508,7 @@ def waterfall(
     bad_when_up: bool = False,
 ) -> go.Figure:
     """A waterfall from `start` (label, value) through `steps` (label, change) to `end` (label,
-    value): the parts of a change between two periods (crm_core.explain). The end bar is the
+    value): the parts of a change between two periods (crm_core.metrics.explain). The end bar is the
     given value, not a sum plotly computes, so a chart never hides a mismatch. Labels, ticks
     and hovers in 万 / 亿 (zh); `bad_when_up` draws rises red and falls green."""
     labels = [start[0], *(s[0] for s in steps), end[0]]
@@ -610,7 +610,7 @@ def stage_funnel(steps: list[str], values: list[int], title: str) -> go.Figure:
     return themed(fig, title)
 
 
-# Fixed colour of each lifecycle stage (crm_core.lifecycle.STAGES, plus "new": not yet known),
+# Fixed colour of each lifecycle stage (crm_core.metrics.lifecycle.STAGES, plus "new": not yet known),
 # the same on every dataset whichever stages happen to occur.
 STAGE_COLOURS = {
     "new": "#999999",

@@ -530,7 +530,7 @@ def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
 def chart(fig: Any, name: str, container: Any = None, select: str | None = None) -> Any:
     """A plotly chart (toolbar hints in the session's language) with PNG and SVG downloads,
     rendered only when clicked. With `select` (a plotly selection mode, "points"), a click reruns
-    the page and the selection event is returned (crm_core.drill.selected reads it); None
+    the page and the selection event is returned (crm_core.metrics.drill.selected reads it); None
     otherwise."""
     from crm_core.present import charts, images
 
@@ -563,7 +563,7 @@ def chart(fig: Any, name: str, container: Any = None, select: str | None = None)
 
 
 def export_facts(table: str | None = None) -> tuple[Filters, dt.date | None, Any]:
-    """What a download is named and labelled with (crm_core.export): this run's filters, the
+    """What a download is named and labelled with (crm_core.present.export): this run's filters, the
     data date (slides.data_date: the filters' end, else the last order date) and the period the
     page header shows (the filters', else the default 12 months)."""
     con, f = connection(), filters()
@@ -654,7 +654,7 @@ def drill_list(
     count: str = "drill.rows",
     source: str | None = None,
 ) -> None:
-    """The customers (or leads: `count` names the caption's message) behind a clicked chart element (a crm_core.drill result): a caption naming
+    """The customers (or leads: `count` names the caption's message) behind a clicked chart element (a crm_core.metrics.drill result): a caption naming
     the element (`what`, escaped: it may be a data value) and the row count, the rows as a
     table where choosing a row opens that customer's 360 page, and audited CSV / XLSX
     downloads of the same rows (scoped: the rows come from the session's filters), named with
