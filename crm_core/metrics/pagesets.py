@@ -25,6 +25,8 @@ DOMAIN_MODULES = (
     "value",
     "lifecycle",
     "pipeline",
+    "pipeline.funnel",
+    "pipeline.followup",
     "complaints",
     "clv",
     "affinity",

@@ -1,0 +1,61 @@
+"""What the model fits share: FitError, float input arrays, L-BFGS-B on log-parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize
+
+ArrayLike = npt.ArrayLike
+FloatArray = npt.NDArray[np.float64]
+
+# Optimisation runs on log-parameters; this box keeps exp() finite. A solution on the edge of
+# the box means the data push a parameter to 0 or infinity, i.e. the model is not identified.
+_LOG_BOUND = 18.0
+
+
+class FitError(ValueError):
+    """The data cannot support a fit (too few customers or buyers, or no convergence)."""
+
+
+def _float_arrays(*arrays: ArrayLike) -> list[FloatArray]:
+    return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
+
+
+def _minimize(
+    fun: Callable[[FloatArray], tuple[float, FloatArray]],
+    start: FloatArray,
+    what: str,
+    allow_bound: bool = False,
+) -> tuple[FloatArray, optimize.OptimizeResult]:
+    """L-BFGS-B on log-parameters with an analytic gradient; FitError unless it converges (or,
+    unless `allow_bound`, when a parameter ends on the edge of the box)."""
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
+    opts = {"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9}
+    with np.errstate(all="ignore"):
+        res = optimize.minimize(
+            fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=opts
+        )
+    if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
+        raise FitError(f"{what}: optimiser produced non-finite values")
+    # L-BFGS-B can stop with a line-search warning when it is already at the optimum to machine
+    # precision; accept that case by checking the gradient ourselves.
+    grad_ok = np.all(np.isfinite(res.jac)) and np.max(np.abs(res.jac)) < 1e-5
+    if allow_bound and _on_bound(res.x):
+        # A bound stops L-BFGS-B with a non-zero gradient in the bounded coordinate: judge the
+        # free coordinates only.
+        free = np.abs(res.x) <= _LOG_BOUND - 1e-3
+        grad_ok = bool(
+            np.all(np.isfinite(res.jac)) and np.max(np.abs(res.jac[free]), initial=0) < 1e-5
+        )
+    if not (res.success or grad_ok):
+        raise FitError(f"{what}: optimiser did not converge ({res.message})")
+    if not allow_bound and _on_bound(res.x):
+        raise FitError(f"{what}: a parameter ran off to 0 or infinity; the data do not identify it")
+    return np.exp(res.x), res
+
+
+def _on_bound(log_params: FloatArray) -> bool:
+    return bool(np.any(np.abs(log_params) > _LOG_BOUND - 1e-3))
