@@ -1,4 +1,5 @@
-"""BG/NBD purchase counts (Fader, Hardie & Lee 2005): fit, P(alive), expected purchases."""
+"""BG/NBD purchase counts (Fader, Hardie & Lee 2005, "Counting your customers the easy way"):
+fit, P(alive), expected purchases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Gamma-Gamma spend per repeat purchase (Fader & Hardie 2013): fit and expected spend."""
+"""Gamma-Gamma spend per repeat purchase (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader &
+Hardie 2013 note): fit and expected spend."""
 
 from __future__ import annotations
 
