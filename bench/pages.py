@@ -184,9 +184,9 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
-@page("present", "present.slides")
+@page("present", "app.meeting")
 def present_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core.present import slides
+    from crm_core.app import meeting
 
     sidebar(con)
-    return slides.all_slides(con, f, LANG)
+    return meeting.all_slides(con, f, LANG)

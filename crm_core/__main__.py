@@ -426,18 +426,18 @@ def _named_out(args: argparse.Namespace, kind: str, as_of: Any) -> None:
 
 
 def _slides_and_date(args: argparse.Namespace) -> tuple[list, Any, db.Connection]:
-    from crm_core.present import slides
+    from crm_core.app import meeting
 
     f = _filters_from(args)
     _require_db(args.db)
     con = db.connect(args.db)
     _check_filters(con, f)
     f = _scoped(con, f, args)
-    found = slides.all_slides(con, f, lang=args.lang)
+    found = meeting.all_slides(con, f, lang=args.lang)
     if not found:
         raise ingest.IngestError("nothing to present: the database has no data")
     # As the Present page: the filters' end, else the last order date.
-    return found, slides.data_date(con, f), con
+    return found, meeting.data_date(con, f), con
 
 
 def _audit_export(con: db.Connection, args: argparse.Namespace, what: str) -> None:

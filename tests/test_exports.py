@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from conftest import ROOT
 
+from crm_core.app import meeting
 from crm_core.present import charts, deck, export, images, slides
 
 needs_chromium = pytest.mark.skipif(
@@ -52,8 +53,8 @@ def test_svg_export() -> None:
 def _deck(con, lang: str):  # type: ignore[no-untyped-def]
     from pptx import Presentation
 
-    found = slides.all_slides(con, lang=lang)
-    data = deck.build_deck(found, lang, slides.data_date(con))
+    found = meeting.all_slides(con, lang=lang)
+    data = deck.build_deck(found, lang, meeting.data_date(con))
     return found, Presentation(io.BytesIO(data))  # opened back with python-pptx
 
 
@@ -166,9 +167,9 @@ def test_data_date_is_the_filter_end_else_the_last_order(demo_con) -> None:  # t
 
     from crm_core.metrics.filters import Filters
 
-    assert slides.data_date(demo_con) == dt.date(2026, 10, 31)  # the demo's last order
+    assert meeting.data_date(demo_con) == dt.date(2026, 10, 31)  # the demo's last order
     f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31))
-    assert slides.data_date(demo_con, f) == dt.date(2026, 3, 31)
+    assert meeting.data_date(demo_con, f) == dt.date(2026, 3, 31)
 
 
 @needs_chromium
@@ -211,8 +212,8 @@ def _pdf_pages(pdf: bytes) -> list[str]:
 def test_pdf_report_paper_and_first_page(demo_con, lang: str, size) -> None:  # type: ignore[no-untyped-def]
     import pypdf
 
-    found = slides.all_slides(demo_con, lang=lang)
-    pdf = deck.html_to_pdf(deck.build_html(found, lang, slides.data_date(demo_con)))
+    found = meeting.all_slides(demo_con, lang=lang)
+    pdf = deck.html_to_pdf(deck.build_html(found, lang, meeting.data_date(demo_con)))
     # A4 = 210 x 297 mm = 595 x 842 pt; US Letter = 8.5 x 11 in = 612 x 792 pt.
     for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
         box = page.mediabox
@@ -279,7 +280,7 @@ def test_report_charts_have_no_title_and_large_type(demo_con, monkeypatch) -> No
         return b"\x89PNG fake"
 
     monkeypatch.setattr(images, "figure_image", capture)
-    found = slides.all_slides(demo_con, lang="zh")
+    found = meeting.all_slides(demo_con, lang="zh")
     doc = deck.build_html(found, "zh")
     assert "size:A4" in doc and len(seen) == len(found)
     for fig, width in seen:
@@ -318,7 +319,7 @@ def test_cli_deck_and_pdf_report(demo_copy: Path, tmp_path: Path) -> None:
 
 def test_html_report_is_self_contained(demo_con, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(images, "figure_image", lambda fig, fmt="png", **k: b"\x89PNG fake")
-    found = slides.all_slides(demo_con, lang="en")
+    found = meeting.all_slides(demo_con, lang="en")
     doc = deck.build_html(found, "en")
     assert doc.count("<section>") == len(found)
     assert "data:image/png;base64," in doc and "http" not in doc.split("<body>")[1]

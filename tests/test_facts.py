@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from crm_core import ingest
+from crm_core.app import meeting
 from crm_core.engine import db, facts
 from crm_core.metrics import drill, lifecycle, overview, value
 from crm_core.metrics.filters import Filters, filter_options
 from crm_core.metrics.overview import Period
-from crm_core.present import slides
 
 UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
 BUILDS = ("value_window_build", "value_window_append")
@@ -42,7 +42,7 @@ def pyramid_page(con: db.Connection, period: Period, f: Filters, measure: str) -
         "metrics": value.value_metrics(con, f),
     }
     if measure == "revenue":  # the slides rank by revenue
-        for fn in (slides.pyramid_slides, slides.pareto_slides, slides.rfm_slides):
+        for fn in (meeting.pyramid_slides, meeting.pareto_slides, meeting.rfm_slides):
             out[fn.__name__] = [(s.takeaway, s.chart, s.figure.to_json()) for s in fn(con, f, "zh")]
     return out
 

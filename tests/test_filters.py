@@ -16,6 +16,7 @@ from parity_support import diff, normalize
 from test_cli import run_cli
 
 from crm_core import ingest
+from crm_core.app import meeting
 from crm_core.engine import db
 from crm_core.metrics import complaints, overview, pagesets, pipeline
 from crm_core.metrics.figures import filters_not_applied
@@ -27,7 +28,6 @@ from crm_core.metrics.filters import (
     inapplicable,
     unknown_values,
 )
-from crm_core.present import slides
 
 CUSTOMERS = """customer_id,name,region,owner,source,segment
 C1,甲,华东,王芳,车展,个人
@@ -120,9 +120,9 @@ def test_customer_type_and_category_do_not_apply_to_leads(small: db.Connection) 
     assert _funnel(small, f)["new_lead"] == 3
     assert filters_not_applied(f)["pipeline"] == ["segment", "category"]
     # The presenter's slide says so too (the deck and report are built from it).
-    takeaway = slides.pipeline_slides(small, Filters(category="新车销售"), "zh")[0].takeaway
+    takeaway = meeting.pipeline_slides(small, Filters(category="新车销售"), "zh")[0].takeaway
     assert takeaway.endswith("产品品类筛选不适用于线索：本部分未按其筛选。")
-    assert "不适用" not in slides.pipeline_slides(small, Filters(region="华东"), "zh")[0].takeaway
+    assert "不适用" not in meeting.pipeline_slides(small, Filters(region="华东"), "zh")[0].takeaway
 
 
 # --------------------------------------------------------------------------- complaints

@@ -201,10 +201,10 @@ def test_weeks_run_monday_to_sunday() -> None:
 
 
 def test_present_pages_with_keys_and_has_a_way_back(demo_copy: Path, app_env: None) -> None:
-    from crm_core.present import slides
+    from crm_core.app import meeting
 
     con = db.connect(demo_copy)
-    expected = slides.all_slides(con, lang="en")
+    expected = meeting.all_slides(con, lang="en")
     con.close()
     at = make_app_test(demo_copy, "pages/present.py", {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]

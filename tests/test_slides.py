@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 
 from crm_core import ingest
+from crm_core.app import meeting
 from crm_core.engine import db
 from crm_core.present import slides
 
@@ -30,7 +31,7 @@ MEETING_ORDER = [
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_demo_deck_has_every_feature(demo_con, lang: str) -> None:  # type: ignore[no-untyped-def]
-    found = slides.all_slides(demo_con, lang=lang)
+    found = meeting.all_slides(demo_con, lang=lang)
     assert len(found) >= 10
     assert [s.key for s in found] == MEETING_ORDER
     for s in found:
@@ -42,13 +43,13 @@ def test_demo_deck_has_every_feature(demo_con, lang: str) -> None:  # type: igno
 def test_takeaways_come_from_the_data(demo_con) -> None:  # type: ignore[no-untyped-def]
     from crm_core.metrics import overview, value
 
-    found = {s.key: s for s in slides.all_slides(demo_con, lang="en")}
+    found = {s.key: s for s in meeting.all_slides(demo_con, lang="en")}
     period = overview.default_period(demo_con)
     assert period is not None
     par = value.pareto(demo_con, period)
     share = f"{par.top_revenue_share * 100:.0f}%"  # type: ignore[operator]
     assert found["pyramid.pareto"].takeaway == f"Top 20% of customers bring {share} of revenue"
-    zh = {s.key: s for s in slides.all_slides(demo_con, lang="zh")}
+    zh = {s.key: s for s in meeting.all_slides(demo_con, lang="zh")}
     assert zh["pyramid.pareto"].takeaway == f"前 20% 的客户贡献了 {share} 的销售额"
     assert "spike" in found["complaints.trend"].takeaway
 
@@ -65,7 +66,7 @@ def test_customers_and_orders_only_do_not_raise(tmp_path: Path, lang: str) -> No
                 ingest.Source(fixtures / "orders_gbk.csv", "orders"),
             ],
         )
-        found = slides.all_slides(con, lang=lang)
+        found = meeting.all_slides(con, lang=lang)
         keys = [s.key for s in found]
         assert not any(k.startswith(("pipeline.", "complaints.")) for k in keys)
         for s in found:
@@ -77,7 +78,7 @@ def test_customers_and_orders_only_do_not_raise(tmp_path: Path, lang: str) -> No
 def test_empty_database_has_no_slides(tmp_path: Path) -> None:
     con = db.connect(tmp_path / "empty.duckdb")
     try:
-        assert slides.all_slides(con, lang="en") == []
+        assert meeting.all_slides(con, lang="en") == []
     finally:
         con.close()
 
@@ -90,7 +91,7 @@ def test_no_churn_slide_when_the_churn_model_is_not_identified(
     con = db.connect(tmp_path / "uci.duckdb")
     src = shared_data / "uci_online_retail" / "online_retail_40k_line_sample.csv"
     ingest.load(con, [ingest.Source(src)], "replace")
-    found = slides.all_slides(con, lang="en")
+    found = meeting.all_slides(con, lang="en")
     con.close()
     keys = [s.key for s in found]
     assert "clv.p_alive" not in keys and "overview.revenue" in keys

@@ -1,19 +1,21 @@
-"""Presentation slides: one chart per slide with a title and a one-line takeaway from the data."""
+"""Presentation slides: one chart per slide with a title and a one-line takeaway, built from the
+figures app.meeting gathered (this module runs no query)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from crm_core.engine import db
-from crm_core.metrics import overview
-from crm_core.metrics.filters import NO_FILTERS, Filters, active_line, not_applied_note
-from crm_core.present import charts, i18n
+from crm_core.metrics import pipeline, value, weekly
+from crm_core.metrics.clv import ChurnClvReport
+from crm_core.metrics.filters import Filters, active_line, not_applied_note
+from crm_core.metrics.lifecycle import LifecycleReport
+from crm_core.metrics.overview import Period
+from crm_core.present import charts, clv_charts, i18n
 
 # Excel number formats for a native chart's value axis and labels (deck.build_deck).
 COUNT_FORMAT = "#,##0"
@@ -127,18 +129,12 @@ def _months(values: Iterable[Any], lang: str) -> tuple[str, ...]:
     return tuple(month_label(m, lang) for m in values)
 
 
-Provider = Callable[[db.Connection, Filters, str], list[Slide]]
-
-
-def overview_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """Revenue per month with the change against the previous period."""
-    period = overview.Period(f.start, f.end) if f.start and f.end else overview.default_period(con)
-    if period is None:
-        return []
-    trend = overview.monthly_trend(con, period, f)
-    if trend.empty:
-        return []
-    kpi = overview.kpi_deltas(con, period, f).set_index("kpi")
+def overview_slides(
+    period: Period, trend: pd.DataFrame, kpis: pd.DataFrame, lang: str
+) -> list[Slide]:
+    """Revenue per month with the change against the previous period: `trend` is
+    overview.monthly_trend of the period (not empty), `kpis` overview.kpi_deltas."""
+    kpi = kpis.set_index("kpi")
     now = float(kpi.loc["revenue", "value"])  # type: ignore[arg-type]
     before = float(kpi.loc["revenue", "previous"])  # type: ignore[arg-type]
     change = i18n.fmt_change((now - before) / before) if before else "–"
@@ -174,14 +170,9 @@ def overview_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     ]
 
 
-def weekly_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """This week against last week."""
-    from crm_core.metrics import weekly
-
-    end = weekly.report_week_end(con, f)
-    if end is None:
-        return []
-    table = weekly.weekly_comparison(con, end, f).set_index("measure")
+def weekly_slides(comparison: pd.DataFrame, lang: str) -> list[Slide]:
+    """This week against last week: `comparison` is weekly.weekly_comparison."""
+    table = comparison.set_index("measure")
     labels = {m: i18n.t(f"weekly.measures.{m}", lang) for m in weekly.MEASURES}
     title = i18n.t("weekly.chart_title", lang)
     fig = charts.week_index_bars(
@@ -214,25 +205,14 @@ def weekly_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     return [Slide("weekly.compare", i18n.t("weekly.title", lang), takeaway, fig, native)]
 
 
-def _period(con: db.Connection, f: Filters) -> overview.Period | None:
-    """The filter's period, or the default 12 months (as ui.period_of does for the pages)."""
-    return overview.Period(f.start, f.end) if f.start and f.end else overview.default_period(con)
-
-
 def _labels(prefix: str, lang: str) -> dict[str, str]:
     """Every message under `prefix.` in `lang`, keyed by the rest of its key (as ui.labels)."""
     n = len(prefix) + 1
     return {k[n:]: i18n.t(k, lang) for k in i18n.catalogue() if k.startswith(prefix + ".")}
 
 
-def pyramid_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """The value pyramid by revenue: what the top tiers bring."""
-    from crm_core.metrics import value
-
-    period = _period(con, f)
-    if period is None:
-        return []
-    pyr = value.value_pyramid(con, period, f, "revenue", lang=lang)
+def pyramid_slides(pyr: pd.DataFrame, lang: str) -> list[Slide]:
+    """The value pyramid by revenue: what the top tiers bring (`pyr`: value.value_pyramid)."""
     n_active = value.active_customers(pyr)
     if n_active == 0:
         return []
@@ -257,14 +237,8 @@ def pyramid_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     return [Slide("pyramid.tiers", title, takeaway, fig, native)]
 
 
-def pareto_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
+def pareto_slides(par: value.Pareto, lang: str) -> list[Slide]:
     """Revenue concentration: the share of revenue the top 20 % of customers bring."""
-    from crm_core.metrics import value
-
-    period = _period(con, f)
-    if period is None:
-        return []
-    par = value.pareto(con, period, f)
     if par.top_revenue_share is None or par.curve.empty:
         return []
     title = i18n.t("pyramid.pareto_chart", lang)
@@ -289,14 +263,8 @@ def pareto_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     return [Slide("pyramid.pareto", title, takeaway, fig, native)]
 
 
-def rfm_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """RFM segments: which segment brings the most revenue."""
-    from crm_core.metrics import value
-
-    period = _period(con, f)
-    if period is None:
-        return []
-    segs = value.rfm_segments(con, period, f, lang)
+def rfm_slides(segs: pd.DataFrame, lang: str) -> list[Slide]:
+    """RFM segments: which segment brings the most revenue (`segs`: value.rfm_segments)."""
     if int(segs["customers"].sum()) == 0:
         return []
     title = i18n.t("pyramid.rfm_chart", lang)
@@ -326,14 +294,8 @@ def _cell(column: str, v: Any, lang: str) -> str:
     return i18n.fmt_number(v, lang, 1 if abs(float(v)) < 100 else 0)
 
 
-def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
+def lifecycle_slides(rep: LifecycleReport, lang: str) -> list[Slide]:
     """The lifecycle funnel (phases reached) and new vs lost customers per month."""
-    from crm_core.metrics import lifecycle
-
-    period = _period(con, f)
-    if period is None:
-        return []
-    rep = lifecycle.lifecycle_report(con, period.start, period.end, f, lang)
     if rep.customers.empty:
         return []
     out: list[Slide] = []
@@ -384,13 +346,8 @@ def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     return out
 
 
-def pipeline_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """The lead funnel with the close rate."""
-    from crm_core.metrics import pipeline
-
-    period = _period(con, f)
-    start, end = (period.start, period.end) if period else (None, None)
-    rep = pipeline.funnel_report(con, start, end, f)
+def pipeline_slides(rep: pipeline.FunnelReport | None, f: Filters, lang: str) -> list[Slide]:
+    """The lead funnel with the close rate (`f` names the filters leads do not have)."""
     if rep is None or rep.funnel.empty:
         return []
     rates = rep.rates.iloc[0]
@@ -409,19 +366,22 @@ def pipeline_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     return [Slide("pipeline.funnel", title, takeaway, fig, native)]
 
 
-def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
-    """Complaints per month by category with the latest spike, and the handling-stage funnel."""
-    from crm_core.metrics import complaints as c
+def complaint_slides(
+    period: Period,
+    head: dict[str, Any],
+    by_group: pd.DataFrame,
+    totals: pd.DataFrame,
+    spikes: pd.DataFrame,
+    stages: pd.DataFrame | None,
+    f: Filters,
+    lang: str,
+) -> list[Slide]:
+    """Complaints per month by category with the latest spike, and the handling-stage funnel.
 
-    period, _moved = c.effective_period(con, _period(con, f))
-    if period is None:
-        return []
-    head = c.headline(con, period, f)
-    if not head["complaints"]:
-        return []
+    From the complaints metrics of the period: `head` (headline, some complaints), `by_group`
+    (trend_by category), `totals` (trend), `spikes` (spike_flags) and `stages` (stage_funnel;
+    None when the data lacks the handling times an SLA needs)."""
     names = _labels("complaints.col", lang)
-    totals, spikes = c.trend(con, period, "month", f), c.spike_flags(con, period, f)
-    by_group = c.trend_by(con, period, "month", "category", f)
     title = i18n.t("complaints.trend_title", lang)
     fig = charts.complaint_trend(by_group, totals, spikes, title, names, lang, True, True)
     n = i18n.fmt_number(head["complaints"], lang)
@@ -447,36 +407,24 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     out = [
         Slide("complaints.trend", title, takeaway, fig, _complaint_columns(by_group, names, lang))
     ]
-    if not c.missing_for_sla(c.coverage(con)):
-        stages = c.stage_funnel(con, period, f)
-        if len(stages) and int(stages["reached"].iloc[0]) > 0:
-            steps = [names[s] for s in stages["stage"]]
-            title = i18n.t("complaints.funnel", lang)
-            fig = charts.stage_funnel(steps, stages["reached"].tolist(), title)
-            takeaway = i18n.t(
-                "present.sla_takeaway",
-                lang,
-                breach=i18n.fmt_pct(head["sla_breach_rate"]),
-                hours=i18n.fmt_number(head["median_resolution_hours"], lang, 1),
-                closed=i18n.fmt_pct(
-                    int(stages["reached"].iloc[-1]) / int(stages["reached"].iloc[0])
-                ),
-            )
-            native = NativeChart("bar", tuple(steps), (_series(title, stages["reached"]),))
-            out.append(Slide("complaints.stages", title, takeaway, fig, native))
+    if stages is not None and len(stages) and int(stages["reached"].iloc[0]) > 0:
+        steps = [names[s] for s in stages["stage"]]
+        title = i18n.t("complaints.funnel", lang)
+        fig = charts.stage_funnel(steps, stages["reached"].tolist(), title)
+        takeaway = i18n.t(
+            "present.sla_takeaway",
+            lang,
+            breach=i18n.fmt_pct(head["sla_breach_rate"]),
+            hours=i18n.fmt_number(head["median_resolution_hours"], lang, 1),
+            closed=i18n.fmt_pct(int(stages["reached"].iloc[-1]) / int(stages["reached"].iloc[0])),
+        )
+        native = NativeChart("bar", tuple(steps), (_series(title, stages["reached"]),))
+        out.append(Slide("complaints.stages", title, takeaway, fig, native))
     return out
 
 
-def clv_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
+def clv_slides(report: ChurnClvReport, lang: str) -> list[Slide]:
     """P(alive) distribution: how many customers are more likely gone than active."""
-    from crm_core.metrics import clv
-    from crm_core.metrics.clv_models import FitError
-    from crm_core.present import clv_charts
-
-    try:
-        report = clv.churn_clv_report(con, f)
-    except FitError:  # ClvRefused included: the data cannot support a fit
-        return []
     s = report.summary
     if not s["customers"] or s["status"] != "ok":  # not identified: no P(alive) to present
         return []
@@ -517,40 +465,13 @@ def _complaint_columns(by_group: pd.DataFrame, names: dict[str, str], lang: str)
     )
 
 
-# Features append their providers here, in the order a meeting walks through them.
-PROVIDERS: list[Provider] = [
-    overview_slides,
-    pyramid_slides,
-    pareto_slides,
-    rfm_slides,
-    lifecycle_slides,
-    pipeline_slides,
-    complaint_slides,
-    clv_slides,
-    weekly_slides,
-]
-
-
-def all_slides(
-    con: db.Connection, f: Filters = NO_FILTERS, lang: str = i18n.DEFAULT_LANG
-) -> list[Slide]:
-    """Every feature's slides for this data, filters and language (empty features are skipped)."""
-    out: list[Slide] = []
-    for provider in PROVIDERS:
-        out += provider(con, f, lang)
+def with_definitions(found: list[Slide], f: Filters, lang: str) -> list[Slide]:
+    """The slides with each figure's definition and the line naming the active filters."""
     line = active_line(f, lang)
     return [
         replace(s, definition=i18n.t(f"present.definition.{s.key}", lang), filters_line=line)
-        for s in out
+        for s in found
     ]
-
-
-def data_date(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | None:
-    """The day the presented data runs to: the filter's end, else the last order date."""
-    if f.end is not None:
-        return f.end
-    rng = overview.data_range(con)
-    return rng[1] if rng else None
 
 
 def presentation_style(fig: go.Figure) -> go.Figure:

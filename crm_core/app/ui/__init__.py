@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core import ingest
-from crm_core.app import auth, snapshot
+from crm_core.app import auth, meeting, snapshot
 from crm_core.engine import backends, config, db, summaries
 from crm_core.engine.config import currency as currency_symbol
 from crm_core.ingest import uploads
@@ -564,11 +564,11 @@ def chart(fig: Any, name: str, container: Any = None, select: str | None = None)
 
 def export_facts(table: str | None = None) -> tuple[Filters, dt.date | None, Any]:
     """What a download is named and labelled with (crm_core.present.export): this run's filters, the
-    data date (slides.data_date: the filters' end, else the last order date) and the period the
+    data date (meeting.data_date: the filters' end, else the last order date) and the period the
     page header shows (the filters', else the default 12 months)."""
     con, f = connection(), filters()
     p = period_of(con, f)
-    return f, slides_mod.data_date(con, f), (p.start, p.end) if p else None
+    return f, meeting.data_date(con, f), (p.start, p.end) if p else None
 
 
 def download_name(name: str, ext: str, table: str | None = None) -> str:
@@ -796,9 +796,9 @@ def prepared_slides(
     key = (str(db_path()), version, scope(), f, lang)
     held = st.session_state.get("_crm_slides")
     if held is None or held[0] != key:
-        found = slides_mod.all_slides(con, f, lang)
+        found = meeting.all_slides(con, f, lang)
         shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
-        held = (key, found, shown, slides_mod.data_date(con, f))
+        held = (key, found, shown, meeting.data_date(con, f))
         st.session_state["_crm_slides"] = held
     return held[1], held[2], held[3]
 

@@ -1,0 +1,107 @@
+"""Pure plotly figures (DataFrame -> go.Figure) in one theme; no Streamlit here.
+
+One module per job: base (theme, axes, hovers), trends, lifecycle (and pipeline), value,
+complaints, affinity (and channel return). Callers use `charts.<figure>`: this package re-exports
+every public name of its modules."""
+
+from __future__ import annotations
+
+from crm_core.present.charts.affinity import lift_heatmap, ratio_bars
+from crm_core.present.charts.base import (
+    FONT,
+    HOVER,
+    HOVER_EN,
+    PALETTE,
+    click_targets,
+    empty_figure,
+    hover_data,
+    hover_template,
+    localise_hovers,
+    money_title,
+    month_axis,
+    month_label,
+    number_axis,
+    number_ticks,
+    partial_months,
+    plotly_config,
+    themed,
+    value_label,
+)
+from crm_core.present.charts.complaints import (
+    BLANK_GROUP,
+    complaint_backlog,
+    complaint_bars,
+    complaint_pareto,
+    complaint_rates,
+    complaint_trend,
+    complaint_yoy,
+)
+from crm_core.present.charts.lifecycle import (
+    STAGE_COLOURS,
+    cadence_bars,
+    cohort_heatmap,
+    new_lost_bars,
+    sankey_nodes,
+    share_bars,
+    stage_bars,
+    stage_funnel,
+    transition_sankey,
+)
+from crm_core.present.charts.trends import forecast_chart, monthly_bars, waterfall, week_index_bars
+from crm_core.present.charts.value import (
+    concentration_curve,
+    mark_point,
+    pyramid_chart,
+    pyramid_widths,
+    segment_heatmap,
+    tier_sankey,
+)
+
+__all__ = [
+    "BLANK_GROUP",
+    "FONT",
+    "HOVER",
+    "HOVER_EN",
+    "PALETTE",
+    "STAGE_COLOURS",
+    "cadence_bars",
+    "click_targets",
+    "cohort_heatmap",
+    "complaint_backlog",
+    "complaint_bars",
+    "complaint_pareto",
+    "complaint_rates",
+    "complaint_trend",
+    "complaint_yoy",
+    "concentration_curve",
+    "empty_figure",
+    "forecast_chart",
+    "hover_data",
+    "hover_template",
+    "lift_heatmap",
+    "localise_hovers",
+    "mark_point",
+    "money_title",
+    "month_axis",
+    "month_label",
+    "monthly_bars",
+    "new_lost_bars",
+    "number_axis",
+    "number_ticks",
+    "partial_months",
+    "plotly_config",
+    "pyramid_chart",
+    "pyramid_widths",
+    "ratio_bars",
+    "sankey_nodes",
+    "segment_heatmap",
+    "share_bars",
+    "stage_bars",
+    "stage_funnel",
+    "themed",
+    "tier_sankey",
+    "transition_sankey",
+    "value_label",
+    "waterfall",
+    "week_index_bars",
+]
