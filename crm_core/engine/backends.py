@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 
 from crm_core.engine import config
+from crm_core.engine.redact import redact
 from crm_core.engine.schema import TABLES
-from crm_core.present.text import redact
 
 if TYPE_CHECKING:
     from crm_core.engine.dialects import Statement
