@@ -15,10 +15,10 @@ from crm_core import ingest
 from crm_core.app import auth
 from crm_core.app.purge import PurgeError
 from crm_core.engine import backends, config, db
+from crm_core.engine.redact import redact
 from crm_core.engine.schema import TABLES
 from crm_core.metrics.filters import DIMENSIONS, Filters, filter_options, unknown_values
 from crm_core.present.images import ImageExportUnavailable
-from crm_core.present.text import redact
 
 # Subcommands register here so later features add theirs without touching the parser core.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}

@@ -16,7 +16,7 @@ from conftest import ROOT, make_app_test
 from parity_support import diff, normalize
 
 from crm_core import ingest
-from crm_core.engine import backends, db, dialects
+from crm_core.engine import backends, db, dialects, postgres
 from crm_core.metrics import figures
 
 # --------------------------------------------------------------------------- no server needed
@@ -306,11 +306,11 @@ def test_overlapped_renders_run_again_a_bounded_number_of_times(
     ingest.load_demo(db.connect(pg_url))
     calls: list[int] = []
 
-    def always_changed(self: backends.PgConnection) -> bool:
+    def always_changed(self: postgres.PgConnection) -> bool:
         calls.append(1)
         return True  # as if a load committed during every render
 
-    monkeypatch.setattr(backends.PgConnection, "changed_since_begin", always_changed)
+    monkeypatch.setattr(postgres.PgConnection, "changed_since_begin", always_changed)
     at = make_app_test(pg_url, "pages/overview.py", {"lang": "en"}).run()  # type: ignore[arg-type]
     assert not at.exception, [e.value for e in at.exception]
     assert at.title

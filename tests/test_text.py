@@ -1,4 +1,4 @@
-"""Escaping of user-derived text for Markdown and Plotly, and redaction of secrets."""
+"""Escaping of user-derived text for Markdown and Plotly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 from hostile import ANCHOR, HOSTILE, IMAGE, LINK
 
-from crm_core.present.text import WORD_JOINER, md_escape, plotly_escape, redact, safe_figure
+from crm_core.present.text import WORD_JOINER, md_escape, plotly_escape, safe_figure
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -64,25 +64,3 @@ def test_safe_figure_escapes_categories_names_and_nodes_only() -> None:
         and "<img"
         not in safe_figure(go.Figure(go.Bar(x=[IMAGE, "<img src=x>"], y=[1, 2]))).to_json()
     )
-
-
-@pytest.mark.parametrize(
-    ("raw", "shown"),
-    [
-        ("postgresql://crm:s3cr%40t@db:5432/crm", "postgresql://crm:***@db:5432/crm"),
-        (
-            "postgresql://crm@db/crm?password=pw&sslmode=require",
-            "postgresql://crm@db/crm?password=***&sslmode=require",
-        ),
-        ("sc://spark:15002/;token=abc123;user_id=crm", "sc://spark:15002/;token=***;user_id=crm"),
-        (
-            "cannot start Spark (sc://h:15002/;token=zz): refused",
-            "cannot start Spark (sc://h:15002/;token=***): refused",
-        ),
-        ("host=db password='p w' dbname=crm", "host=db password='***' dbname=crm"),
-        ("/srv/crm/data/crm.duckdb", "/srv/crm/data/crm.duckdb"),
-        ("spark:local[2]?warehouse=/tmp/w", "spark:local[2]?warehouse=/tmp/w"),
-    ],
-)
-def test_redact(raw: str, shown: str) -> None:
-    assert redact(raw) == shown

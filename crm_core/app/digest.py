@@ -762,7 +762,7 @@ def with_retries(
 
 
 def _safe_error(err: Exception | None) -> str:
-    from crm_core.present.text import redact
+    from crm_core.engine.redact import redact
 
     # A URL in an error could carry a robot's key: keep the reason, never the address.
     text = str(getattr(err, "reason", None) or err or "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,56 +12,23 @@ import duckdb
 import pandas as pd
 
 from crm_core.engine import backends, config
-from crm_core.engine.schema import SQL_TYPES, TABLES
+from crm_core.engine.backends import Connection as Connection
+from crm_core.engine.postgres import PgConnection
+from crm_core.engine.schema import TABLES
+from crm_core.engine.sqlfiles import duckdb_only as duckdb_only
+from crm_core.engine.sqlfiles import sql as sql
+from crm_core.engine.tables import META_COLUMNS as META_COLUMNS
+from crm_core.engine.tables import META_DDL as META_DDL
+from crm_core.engine.tables import META_TABLES as META_TABLES
+from crm_core.engine.tables import ensure_schema as ensure_schema
+from crm_core.engine.tables import table_columns as table_columns
+from crm_core.engine.tables import table_ddl as table_ddl
 
-# DuckDB (the default) is a raw DuckDBPyConnection; PostgreSQL and Spark are a backends.Remote
-# with the same execute(sql, {params}) → fetchone/fetchall/df surface (docs/backends.md).
-Connection = duckdb.DuckDBPyConnection | backends.Remote
-
-_INCLUDE = re.compile(r"--\s*@include\s+(\w+)")
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
-
-# Book-keeping tables. load_history is the audit trail the UI shows; load_rejects keeps every
-# refused row's raw value so a rejection loses nothing.
-META_DDL = (
-    """CREATE TABLE IF NOT EXISTS load_history (
-        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, sha256 VARCHAR, encoding VARCHAR,
-        rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, mode VARCHAR,
-        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, warnings VARCHAR,
-        undo_kind VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS load_rejects (
-        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, row_number BIGINT,
-        column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
-    # Sign-in accounts (crm_core/auth.py): regions / owners are JSON lists (empty = all).
-    """CREATE TABLE IF NOT EXISTS users (
-        name VARCHAR, password_hash VARCHAR, role VARCHAR, regions VARCHAR, owners VARCHAR,
-        created_at TIMESTAMP, changed_at TIMESTAMP, failed_logins BIGINT,
-        locked_until TIMESTAMP)""",
-    # Who did what when: sign-ins, loads, replaces, rollbacks, exports, snapshots, user changes.
-    """CREATE TABLE IF NOT EXISTS audit_log (
-        logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR, rows BIGINT)""",
-)
-META_TABLES = ("load_history", "load_rejects", "users", "audit_log")
-# Book-keeping columns added after their table first shipped: ensure_schema adds them to older
-# databases. users: where the weekly digest goes (crm_core/digest.py) and in which language.
-META_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "users": (
-        ("email", "VARCHAR"),
-        ("webhook", "VARCHAR"),
-        ("webhook_format", "VARCHAR"),
-        ("lang", "VARCHAR"),
-    ),
-}
 
 
 class DatabaseBusy(RuntimeError):
     """Another process holds the DuckDB file (DuckDB allows one process per file)."""
-
-
-def table_ddl(name: str) -> str:
-    """CREATE TABLE statement of a canonical table (identifiers come from schema.py only)."""
-    cols = ", ".join(f"{c.name} {SQL_TYPES[c.kind]}" for c in TABLES[name].all_columns)
-    return f"CREATE TABLE {name} ({cols})"
 
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> Connection:
@@ -71,7 +37,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if not path or backends.is_remote(path):
         target = backends.parse_target(path or config.db_target())
         if target.kind != "duckdb":
-            return backends.connect(target)
+            return connect_server(target)
         path = target.url
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +60,39 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     return con
 
 
+def connect_server(target: backends.Target) -> backends.Remote:
+    """A handle on a PostgreSQL or Spark target, with the canonical tables created."""
+    con: backends.Remote
+    if target.kind == "postgresql":
+        con = PgConnection(target)
+    elif target.kind == "spark":
+        from crm_core.engine import sparkdb
+
+        con = sparkdb.connect(target)
+    else:
+        raise ValueError(f"not a server backend: {target.url}")
+    for attempt in range(3):
+        have = table_columns(con)
+        if all(t in have for t in META_TABLES) and all(
+            {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
+        ):
+            return con  # the usual case: nothing to create, no write lock taken
+        con.execute("BEGIN TRANSACTION")  # app processes starting at once: one creates tables
+        try:
+            ensure_schema(con)
+            con.execute("COMMIT")
+        except backends.TransactionConflict:
+            con.execute("ROLLBACK")
+            if attempt == 2:
+                con.close()
+                raise
+        except BaseException:
+            con.execute("ROLLBACK")
+            con.close()
+            raise
+    return con
+
+
 def private_umask() -> None:
     """From now on this process creates files (database WAL, snapshots, staged uploads,
     exports) readable by their owner only. Called once by the app and by the CLI."""
@@ -107,37 +106,6 @@ def private_files(*paths: Path) -> None:
         with contextlib.suppress(OSError):
             if p.stat().st_uid == os.getuid():
                 os.chmod(p, 0o600)
-
-
-def ensure_schema(con: Connection) -> None:
-    """Create missing canonical and book-keeping tables; add columns newer versions introduced."""
-    for ddl in META_DDL:
-        con.execute(ddl)
-    existing = table_columns(con)
-    for meta, added in META_COLUMNS.items():
-        for column, kind in added:
-            if column not in existing.get(meta, set()):
-                con.execute(f"ALTER TABLE {meta} ADD COLUMN {column} {kind}")
-    for name, table in TABLES.items():
-        if name not in existing:
-            con.execute(table_ddl(name))
-            continue
-        for col in table.all_columns:
-            if col.name not in existing[name]:
-                con.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {SQL_TYPES[col.kind]}")
-
-
-def table_columns(con: Connection) -> dict[str, set[str]]:
-    """Tables of the main schema and their column names."""
-    if isinstance(con, backends.Remote):
-        return con.table_columns()
-    rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
-    ).fetchall()
-    out: dict[str, set[str]] = {}
-    for t, c in rows:
-        out.setdefault(t, set()).add(c)
-    return out
 
 
 def scratch() -> duckdb.DuckDBPyConnection:
@@ -167,19 +135,6 @@ def import_tables(con: Connection, source: Connection, names: list[str]) -> None
     """Copy tables of a scratch DuckDB into `con`'s open transaction as temporary tables."""
     if isinstance(con, backends.Remote) and isinstance(source, duckdb.DuckDBPyConnection):
         con.import_tables(source, names)
-
-
-@cache
-def sql(name: str) -> str:
-    """Text of crm_core/sql/<name>.sql with `-- @include fragment` lines expanded."""
-    text = (config.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return _INCLUDE.sub(lambda m: sql("_" + m.group(1)).strip(), text)
-
-
-def duckdb_only(name: str) -> bool:
-    """Whether crm_core/sql/<name>.sql runs on DuckDB only (its first line says "-- DuckDB
-    only"): the shared windows of crm_core/facts.py, which other engines compute per report."""
-    return sql(name).startswith("-- DuckDB only")
 
 
 def _bind(text: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from crm_core.engine import sqlfiles, summaries
 from crm_core.engine.schema import SQL_TYPES, TABLES
 
 WRITES = (exp.Create, exp.Insert, exp.Delete, exp.Update, exp.Alter, exp.Drop)
@@ -70,12 +71,12 @@ def _alias_derived_tables(tree: exp.Expr, dialect: str) -> list[exp.Expr]:
 @cache
 def _type_schema() -> dict[str, dict[str, str]]:
     """Column types of the canonical and summary tables, for type-aware shims."""
-    from crm_core.engine import db, summaries
-
     schema = {t: {c.name: SQL_TYPES[c.kind] for c in tb.all_columns} for t, tb in TABLES.items()}
     for name in summaries.SUMMARIES:
         try:
-            q = _annotated(sqlglot.parse_one(db.sql(f"summary_{name}"), read="duckdb"), schema)
+            q = _annotated(
+                sqlglot.parse_one(sqlfiles.sql(f"summary_{name}"), read="duckdb"), schema
+            )
             schema[name] = {s.alias_or_name: s.type.sql("duckdb") for s in q.selects if s.type}
         except Exception:  # a summary sqlglot cannot type: the shim just does not see it
             continue

@@ -31,7 +31,7 @@ from sqlglot import exp
 from crm_core.engine import backends, config, dialects
 from crm_core.engine.backends import Remote, Result, Target
 from crm_core.engine.dialects import Statement
-from crm_core.present.text import redact
+from crm_core.engine.redact import redact
 
 MANIFEST = "_manifest.json"
 # Every Spark session crm_core opens; timestamps are wall-clock values as in DuckDB/PostgreSQL.

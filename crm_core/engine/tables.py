@@ -1,0 +1,75 @@
+"""The tables of a database: book-keeping DDL, creating what is missing, and reading what exists."""
+
+from __future__ import annotations
+
+from crm_core.engine.backends import Connection, Remote
+from crm_core.engine.schema import SQL_TYPES, TABLES
+
+# Book-keeping tables. load_history is the audit trail the UI shows; load_rejects keeps every
+# refused row's raw value so a rejection loses nothing.
+META_DDL = (
+    """CREATE TABLE IF NOT EXISTS load_history (
+        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, sha256 VARCHAR, encoding VARCHAR,
+        rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, mode VARCHAR,
+        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, warnings VARCHAR,
+        undo_kind VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS load_rejects (
+        load_id BIGINT, file_name VARCHAR, table_name VARCHAR, row_number BIGINT,
+        column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
+    # Sign-in accounts (crm_core/auth.py): regions / owners are JSON lists (empty = all).
+    """CREATE TABLE IF NOT EXISTS users (
+        name VARCHAR, password_hash VARCHAR, role VARCHAR, regions VARCHAR, owners VARCHAR,
+        created_at TIMESTAMP, changed_at TIMESTAMP, failed_logins BIGINT,
+        locked_until TIMESTAMP)""",
+    # Who did what when: sign-ins, loads, replaces, rollbacks, exports, snapshots, user changes.
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR, rows BIGINT)""",
+)
+META_TABLES = ("load_history", "load_rejects", "users", "audit_log")
+# Book-keeping columns added after their table first shipped: ensure_schema adds them to older
+# databases. users: where the weekly digest goes (crm_core/digest.py) and in which language.
+META_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "users": (
+        ("email", "VARCHAR"),
+        ("webhook", "VARCHAR"),
+        ("webhook_format", "VARCHAR"),
+        ("lang", "VARCHAR"),
+    ),
+}
+
+
+def table_ddl(name: str) -> str:
+    """CREATE TABLE statement of a canonical table (identifiers come from schema.py only)."""
+    cols = ", ".join(f"{c.name} {SQL_TYPES[c.kind]}" for c in TABLES[name].all_columns)
+    return f"CREATE TABLE {name} ({cols})"
+
+
+def ensure_schema(con: Connection) -> None:
+    """Create missing canonical and book-keeping tables; add columns newer versions introduced."""
+    for ddl in META_DDL:
+        con.execute(ddl)
+    existing = table_columns(con)
+    for meta, added in META_COLUMNS.items():
+        for column, kind in added:
+            if column not in existing.get(meta, set()):
+                con.execute(f"ALTER TABLE {meta} ADD COLUMN {column} {kind}")
+    for name, table in TABLES.items():
+        if name not in existing:
+            con.execute(table_ddl(name))
+            continue
+        for col in table.all_columns:
+            if col.name not in existing[name]:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {SQL_TYPES[col.kind]}")
+
+
+def table_columns(con: Connection) -> dict[str, set[str]]:
+    """Tables of the main schema and their column names."""
+    if isinstance(con, Remote):
+        return con.table_columns()
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for t, c in rows:
+        out.setdefault(t, set()).add(c)
+    return out
