@@ -610,19 +610,19 @@ def test_a_second_simultaneous_load_is_told_to_wait(
     demo_copy: Path, app_env: None, fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two loads at once failed with "TransactionException: Catalog write-write conflict".
-    from crm_core.app import ui
+    from crm_core.app.ui import upload
     from crm_core.engine import db
 
-    monkeypatch.setattr(ui, "LOAD_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(upload, "LOAD_WAIT_SECONDS", 0.1)
     at = make_app_test(demo_copy, "pages/data.py", {"lang": "zh"}).run()
     data = (fixtures / "orders_gbk.csv").read_bytes()
     at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
     at.run()
-    assert ui._load_lock.acquire(timeout=1)  # another session's load is running
+    assert upload._load_lock.acquire(timeout=1)  # another session's load is running
     try:
         next(b for b in at.button if b.label == "导入").click().run()
     finally:
-        ui._load_lock.release()
+        upload._load_lock.release()
     assert not at.exception, [e.value for e in at.exception]
     assert any("另一个导入正在进行" in w.value for w in at.warning), [w.value for w in at.warning]
     con = db.connect(demo_copy)
@@ -1063,7 +1063,7 @@ def test_table_downloads_are_named_and_labelled_with_the_filters(
     assert wb.sheetnames[1] == "筛选与日期"
     about = {r[0].value: r[1] for r in wb["筛选与日期"].iter_rows()}
     assert about["区域"].value == formula and about["区域"].data_type == "s"
-    assert about["数据日期"].value == "2024-09-01"  # the period's end (slides.data_date)
+    assert about["数据日期"].value == "2024-09-01"  # the period's end (meeting.data_date)
     assert f"区域 = {formula}" in about["筛选"].value
     # The CSV holds only the table (a script reading it is unchanged), formulas neutralised.
     text = made[csv_name]().decode("utf-8-sig")  # type: ignore[operator]

@@ -1,1 +1,6 @@
-"""TODO"""
+"""The Streamlit glue: ui (what every page calls), sign-in and accounts, meeting snapshots,
+security headers, the weekly digest and its scheduler, the purge of old personal data.
+
+With pages/ and app.py, the only code that imports streamlit. It may import engine, ingest,
+metrics and present; nothing below imports app.
+"""

@@ -1,0 +1,143 @@
+"""The session's database connection: shared, follows a snapshot link, one read per render."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from crm_core import ingest
+from crm_core.app import snapshot
+from crm_core.app.ui.session import param_notes, scope, viewer_scope
+from crm_core.engine import config, db, summaries
+
+
+@st.cache_resource(show_spinner="Opening the database …")
+def _shared_connection(path: str) -> db.Connection:
+    db.private_umask()
+    con = db.connect(path)
+    empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
+    if empty and not any(db.table_counts(con).values()):
+        # First start with no data: managers should see real numbers at once.
+        ingest.load_demo(con)
+    summaries.ensure(con)
+    if db.is_duckdb(con):
+        snapshot.expire(Path(path))  # links past CRM_LENS_SNAPSHOT_DAYS go at start-up too
+    return con
+
+
+def _secret_db() -> str | None:
+    try:
+        return st.secrets.get("CRM_LENS_DB")
+    except FileNotFoundError:  # no secrets.toml: the normal case
+        return None
+
+
+def db_path() -> Path:
+    """$CRM_LENS_DB, else `CRM_LENS_DB` in .streamlit/secrets.toml, else data/crm.duckdb."""
+    return config.db_path(_secret_db())
+
+
+def db_target() -> str:
+    """Like db_path, as text: also a postgresql:// or spark: URL (README, Backends)."""
+    return config.db_target(_secret_db())
+
+
+def connection() -> db.Connection:
+    """This session's cursor on the process-wide database connection; it reads the meeting
+    snapshot named by ?snapshot= when there is one."""
+    path = db_target()
+    key = "_crm_cursor"
+    cur = st.session_state.get(key)
+    if cur is None or st.session_state.get("_crm_cursor_path") != path:
+        cur = _shared_connection(path).cursor()
+        st.session_state[key] = cur
+        st.session_state["_crm_cursor_path"] = path
+        st.session_state["_crm_snapshot"] = None
+    if db.is_duckdb(cur):  # meeting snapshots are DuckDB files
+        _follow_snapshot(cur, Path(path))
+    return cur
+
+
+# A render on a server engine overlapped by a load's commit is run again up to this many times.
+RERENDERS = 3
+
+
+@contextlib.contextmanager
+def consistent_read(con: db.Connection) -> Iterator[None]:
+    """Run one page render in one read transaction: every query of the page sees the same data,
+    even when a load commits half-way through the render.
+
+    DuckDB gives the render a snapshot. PostgreSQL reads each statement's committed data (a
+    page-long snapshot would block a load's swap), so a render that a load's commit overlapped is
+    run again (at most RERENDERS times in a row): the render left on screen is all old or all new.
+    """
+    con.execute("BEGIN TRANSACTION")
+    stale = False
+    try:
+        yield
+        stale = db.changed_since_begin(con)
+    finally:
+        con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
+    tries = st.session_state.get("_crm_rerenders", 0)
+    if stale and tries < RERENDERS:
+        st.session_state["_crm_rerenders"] = tries + 1
+        st.rerun()
+    st.session_state["_crm_rerenders"] = 0
+
+
+def fresh_read(con: db.Connection) -> None:
+    """Move this render's read transaction forward (after this session committed a load)."""
+    con.execute("ROLLBACK")
+    con.execute("BEGIN TRANSACTION")
+
+
+def _follow_snapshot(cur: db.Connection, path: Path) -> None:
+    raw = st.query_params.get("snapshot")
+    found = snapshot.info(path, raw) if raw is not None else None
+    if found is not None and not snapshot.can_view(found, viewer_scope()):
+        found = None  # said like an unknown link: the id's existence is not revealed
+    if raw is not None and found is None:
+        st.session_state["_crm_param_notes"] = [*param_notes(), ("snapshot", raw[:60])]
+    wanted = found.id if found else None
+    if wanted != st.session_state.get("_crm_snapshot"):
+        snapshot.use(cur, path, wanted)
+        st.session_state["_crm_snapshot"] = wanted
+        st.session_state["_crm_snapshot_info"] = found
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_call(
+    target: str, path: str, version: tuple, args: tuple, kwargs: tuple, _con: db.Connection
+) -> Any:
+    module, _, name = target.rpartition(".")
+    return getattr(importlib.import_module(module), name)(_con, *args, **dict(kwargs))
+
+
+def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
+    """fn(con, *args, **kwargs), computed once per (database file, loads, arguments).
+
+    For slow results such as model fits: a load or a rollback changes the data version and so
+    recomputes; `fn` must be a module-level crm_core function and the arguments hashable.
+    Exceptions are not cached.
+    """
+    version = tuple(db.query_rows(con, "data_version")[0])
+    target = f"{fn.__module__}.{fn.__qualname__}"
+    items = tuple(sorted(kwargs.items()))
+    # The signed-in scope is part of the key even when a call's arguments do not carry it.
+    return _cached_call(target, str(db_path()), (*version, scope()), args, items, _con=con)
+
+
+@contextlib.contextmanager
+def _live() -> Iterator[db.Connection]:
+    """A cursor of its own on the live database: never a meeting snapshot, never inside this
+    render's read transaction (so that what it writes is committed at once)."""
+    cur = _shared_connection(db_target()).cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()

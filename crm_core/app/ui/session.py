@@ -1,0 +1,82 @@
+"""What a session keeps across runs (account, scope, filters, notes, messages); page guard."""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from crm_core.app import auth
+from crm_core.metrics.filters import Filters
+
+
+def page_guard() -> None:
+    """Re-run through app.py when Streamlit's legacy pages/ runner started this page directly.
+
+    With a top-level pages/ folder, the first session after a server start that opens a deep
+    link (/data) runs pages/data.py without app.py: no layout, no sidebar, no language. Clearing
+    the flag the way st.navigation does and rerunning makes app.py run, then this same page.
+    """
+    legacy = bool(PagesManager.uses_pages_directory) or any(
+        f.function == "_mpa_v1" for f in pyinspect.stack(context=0)
+    )
+    if legacy:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    if st.session_state.get(_ACCOUNT) is None:
+        st.stop()  # app.py's sign-in gate has not let this session in: draw nothing
+
+
+def viewer_scope() -> Filters | None:
+    """What this session's user may see (Filters with regions / owners set by sign-in), or None
+    for an unrestricted viewer. Snapshots made under a wider scope are refused to them."""
+    regions, owners = scope()
+    return Filters(regions=regions, owners=owners) if regions or owners else None
+
+
+def param_notes() -> list[tuple[str, str]]:
+    """URL parameters of this run that were invalid and replaced by defaults."""
+    return list(st.session_state.get("_crm_param_notes", []))
+
+
+def set_scope(regions: tuple[str, ...] = (), owners: tuple[str, ...] = ()) -> None:
+    """Restrict this session to these regions / owners (empty = unrestricted): the sidebar offers
+    only them, and every page's filters (ui.filters()) carry them as Filters.regions / owners."""
+    st.session_state["_crm_scope"] = (tuple(regions), tuple(owners))
+
+
+def scope() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """This session's (regions, owners) scope; ((), ()) = unrestricted."""
+    return st.session_state.get("_crm_scope", ((), ()))
+
+
+def filters() -> Filters:
+    """The global filters chosen in the sidebar of this run, always within the session's scope
+    (a page that runs before the sidebar still gets the scope)."""
+    f = st.session_state.get("_crm_filters", Filters())
+    return f.within_scope(*scope())
+
+
+def flash(message: str | None = None, kind: str = "success") -> None:
+    """Keep a message (st.success / warning / error) across st.rerun(), or, with no argument,
+    show the kept messages in order and forget them."""
+    if message is not None:
+        st.session_state.setdefault("_crm_flash", []).append((kind, message))
+        return
+    for kept_kind, kept in st.session_state.pop("_crm_flash", []):
+        getattr(st, kept_kind)(kept)
+
+
+_ACCOUNT = "_crm_account"  # session_state: the signed-in auth.Account (None: nobody)
+
+
+def account() -> auth.Account | None:
+    """The account the sign-in gate let in for this run (None before the gate)."""
+    return st.session_state.get(_ACCOUNT)
+
+
+def can(permission: str) -> bool:
+    """Whether this session's account may do `permission` (auth.PERMISSIONS)."""
+    who = account()
+    return who is not None and who.can(permission)

@@ -1,0 +1,72 @@
+"""Presentation mode: the slide in the URL, the slides built once per session, the chrome hidden."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from crm_core.app import meeting
+from crm_core.app.ui.connection import db_path
+from crm_core.app.ui.language import md, t
+from crm_core.app.ui.session import scope
+from crm_core.engine import db
+from crm_core.metrics.filters import Filters
+from crm_core.present import slides as slides_mod
+from crm_core.present.text import safe_figure
+
+
+def hide_sidebar() -> None:
+    """Presentation mode: no sidebar, no header chrome, wider content."""
+    st.html(
+        "<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
+        "header[data-testid='stHeader'],.st-key-slide_remote_keys{display:none}"
+        ".block-container{padding-top:1rem;padding-bottom:1rem;max-width:100%}</style>"
+    )
+
+
+def slide_index(n: int) -> int:
+    """The 0-based slide from ?slide= (1-based in the URL); a bad value shows a note."""
+    raw = st.query_params.get("slide")
+    if raw is None:
+        return 0
+    try:
+        i = int(raw) - 1
+    except ValueError:
+        i = -1
+    if not 0 <= i < n:
+        st.caption(t("common.bad_param", name="slide", value=md(raw[:60])))
+        return 0
+    return i
+
+
+def goto_slide(i: int, n: int) -> None:
+    """Button callback: move to slide i (0-based), kept in the URL."""
+    st.query_params["slide"] = str(min(max(i, 0), n - 1) + 1)
+
+
+def prepared_slides(
+    con: db.Connection, f: Filters, lang: str
+) -> tuple[list[slides_mod.Slide], list[Any], dt.date | None]:
+    """Every slide, its figure styled for the screen (large type, escaped text) and the data
+    date, built once per session for (database, data version, scope, filters, language) and
+    kept as they are: changing slides then runs no query and copies no figure. Per session, not
+    st.cache_data, which would unpickle every figure on every rerun."""
+    version = tuple(db.query_rows(con, "data_version")[0])
+    key = (str(db_path()), version, scope(), f, lang)
+    held = st.session_state.get("_crm_slides")
+    if held is None or held[0] != key:
+        found = meeting.all_slides(con, f, lang)
+        shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
+        held = (key, found, shown, meeting.data_date(con, f))
+        st.session_state["_crm_slides"] = held
+    return held[1], held[2], held[3]
+
+
+def present_back_link() -> None:
+    """The way out of presentation mode: to the Overview, keeping language and filters."""
+    keep = {k: v for k, v in st.query_params.to_dict().items() if k != "slide"}
+    st.page_link(
+        "pages/overview.py", label=t("present.exit"), icon=":material/close:", query_params=keep
+    )

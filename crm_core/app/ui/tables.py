@@ -1,0 +1,86 @@
+"""Tables as pages show them: headers in the session's language, percentages, separators."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.app.ui.language import lang, t
+from crm_core.engine.config import currency as currency_symbol
+from crm_core.present import i18n
+
+# Columns that hold a fraction of 1 (0.2345) meant as a percentage (23.5%), by their crm_core
+# name: ... rate / share / retention / conversion / pct, share_of ..., probabilities.
+_SHARE_COLUMN = re.compile(
+    r"(?:^|_)(?:rate|share|retention|conversion|pct)$|^share_|^p_(?:alive|purchase)$|^lead_to_win$"
+)
+
+
+def is_share(column: Any) -> bool:
+    """Whether a crm_core result column holds fractions meant as percentages."""
+    return bool(_SHARE_COLUMN.search(str(column)))
+
+
+PERCENT_PLACES = 3  # fractions to 3 places: percentages with one decimal
+# Numbers that are labels, not quantities: never shown with thousands separators.
+_LABEL_NUMBER = re.compile(r"(?:^|_)(?:id|year|no|code)$")
+
+
+def needs_separators(column: Any, values: pd.Series) -> bool:
+    """Whether a numeric table column is a quantity large enough (some |value| >= 1,000) to be
+    shown with thousands separators (1,234,567.5); shares, ids and years never are."""
+    if is_share(column) or _LABEL_NUMBER.search(str(column)):
+        return False
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    return bool((values.abs() >= 1000).any())
+
+
+def percent_column(**kwargs: Any) -> Any:
+    """A st.dataframe column of fractions shown as percentages with one decimal (0.2345 -> 23.5%).
+    Streamlit truncates a value to the column's step (0.00898 would show as 0.8%): round the
+    shown values to PERCENT_PLACES first, and keep the unrounded frame for downloads."""
+    return st.column_config.NumberColumn(format="percent", step=10**-PERCENT_PLACES, **kwargs)
+
+
+def table(
+    df: pd.DataFrame,
+    label: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """st.dataframe of `df` as `label(df)` shows it (headers, category names in the session's
+    language; same columns in the same order): missing values as "–" instead of None / NaN /
+    <NA>, share columns (is_share) as percentages, large quantities with thousands separators.
+    Returns the shown frame, values and types unchanged, for the CSV / Excel downloads."""
+    shown = label(df) if label else df
+    names = dict(zip(df.columns, shown.columns, strict=True))
+    shares = [names[c] for c in df.columns if is_share(c) and pd.api.types.is_numeric_dtype(df[c])]
+    config = {c: percent_column() for c in shares}
+    config |= {
+        names[c]: st.column_config.NumberColumn(format="localized")
+        for c in df.columns
+        if needs_separators(c, df[c])
+    }
+    currency = currency_symbol(lang())
+    config |= {
+        names[c]: st.column_config.NumberColumn(format=fmt)
+        for c in df.columns
+        if not is_share(c)
+        and pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+        and (fmt := i18n.number_format(c, currency))
+    }
+    config.update(kwargs.pop("column_config", None) or {})
+    kwargs.setdefault("hide_index", True)
+    display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
+    st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
+    return shown
+
+
+def labelled_table(df: pd.DataFrame, prefix: str, **kwargs: Any) -> None:
+    """A table (see `table`) with each header from message `prefix.<column>`."""
+    table(df, lambda d: d.rename(columns=lambda c: t(f"{prefix}.{c}")), **kwargs)
