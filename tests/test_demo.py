@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crm_core.engine import schema
-from crm_core.ingest import demo
+from crm_core.ingest import demo, matching
 
 
 def _digests(paths: dict[str, Path]) -> dict[str, str]:
@@ -44,7 +44,7 @@ def test_writes_one_bom_csv_per_table(demo_files: dict[str, Path]) -> None:
 @pytest.mark.parametrize("table", list(schema.TABLES))
 def test_headers_are_detected_and_all_mapped(demo_files: dict[str, Path], table: str) -> None:
     headers = _rows(demo_files[table])[0]
-    best, mappings = schema.detect_table(headers)
+    best, mappings = matching.detect_table(headers)
     assert best == table
     mapping = mappings[table]
     assert sorted(mapping) == sorted(headers), f"unmapped: {set(headers) - set(mapping)}"

@@ -35,6 +35,7 @@ CHILD = textwrap.dedent(
     from crm_core.engine import db
     from crm_core import ingest
     from crm_core.engine import summaries
+    from crm_core.ingest import swap
 
     def mark(tag):
         with open(marker, "a", encoding="utf-8") as f:
@@ -42,7 +43,7 @@ CHILD = textwrap.dedent(
         if tag == hold:
             time.sleep(60)
 
-    refresh, prune = summaries.refresh, ingest._prune_undo
+    refresh, prune = summaries.refresh, swap._prune_undo
 
     def refresh_then_mark(cur):  # inside the swap transaction, after the new rows are in
         refresh(cur)
@@ -53,7 +54,7 @@ CHILD = textwrap.dedent(
         mark("before commit")
 
     summaries.refresh = refresh_then_mark
-    ingest._prune_undo = prune_then_mark
+    swap._prune_undo = prune_then_mark
     con = db.connect(db_path)
     mark("ready")
     ingest.load(con, [ingest.Source(Path(csv_path), "orders")], "replace",

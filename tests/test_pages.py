@@ -634,7 +634,7 @@ def test_a_full_disk_during_a_load_is_a_clear_message(
 ) -> None:
     import duckdb
 
-    from crm_core import ingest
+    from crm_core.ingest import swap
 
     def disk_full(*args, **kwargs):
         raise duckdb.IOException('Could not write file "crm.duckdb.wal": No space left on device')
@@ -643,7 +643,7 @@ def test_a_full_disk_during_a_load_is_a_clear_message(
     data = (fixtures / "orders_gbk.csv").read_bytes()
     at.get("file_uploader")[0].set_value(("orders_gbk.csv", data, "text/csv"))
     at.run()
-    monkeypatch.setattr(ingest, "_swap", disk_full)
+    monkeypatch.setattr(swap, "_swap", disk_full)
     next(b for b in at.button if b.label == "Load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("disk is full" in e.value for e in at.error), [e.value for e in at.error]

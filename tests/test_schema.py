@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.engine.schema import (
-    TABLES,
+from crm_core.engine.schema import TABLES
+from crm_core.ingest.matching import (
     ColumnProfile,
     detect_table,
     infer_columns,

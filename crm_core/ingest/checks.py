@@ -1,0 +1,403 @@
+"""Check: bad and missing values, duplicate keys (in a file, across a batch), order lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from crm_core.engine import config, db
+from crm_core.engine.schema import TABLES, Table
+from crm_core.ingest.reports import FileReport, Note, Problem
+
+EXAMPLES = 5  # problem examples kept per column in a report
+
+# Values of a status column that mark an order line as a return (lower-cased, exact).
+RETURN_WORDS = (
+    "return",
+    "returned",
+    "refund",
+    "refunded",
+    "cancel",
+    "cancelled",
+    "canceled",
+    "退货",
+    "退款",
+    "已退货",
+    "已退款",
+    "取消",
+    "已取消",
+    "退单",
+)
+
+# Columns holding when something happened: a value after "now" is a data error.
+EVENT_COLUMNS = {
+    "order_date",
+    "received_at",
+    "created_at",
+    "occurred_at",
+    "accepted_at",
+    "handled_at",
+    "feedback_at",
+    "closed_at",
+    "stage_changed_at",
+}
+
+
+def _check_values(
+    con: db.Connection,
+    report: FileReport,
+    table: Table,
+    stage: str,
+    src_of: dict[str, str],
+    skip_bad_rows: bool,
+    derived_amount: bool = False,
+) -> None:
+    """Count unparseable, implausible and missing values; collect row/value examples.
+    `derived_amount`: the amount is quantity × unit price (a product too large is counted)."""
+    src_name = {v: k for k, v in report.mapping.items()}
+    n_notes = len(report.warnings)  # the rejection notes added below follow
+    now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
+    # Data rows start at row 2 (the header is row 1), as a spreadsheet numbers them.
+    bad_conds: list[tuple[str, str, str, str]] = []  # (column, condition, reason, reason key)
+    for col in table.columns:
+        if col.name not in src_of:
+            continue
+        kind_name = {
+            "timestamp": "a date/time",
+            "date": "a date",
+            "month": "a month (2024-01, 2024/1, 2024年1月)",
+            "money": "an amount",
+            "number": "a number",
+            "bool": "yes/no",
+            "int": "a whole number",
+        }
+        if col.kind in kind_name:
+            bad_conds.append(
+                (
+                    col.name,
+                    f"_bad_{col.name} IS NOT NULL",
+                    f"not {kind_name[col.kind]}",
+                    f"not_{col.kind}",
+                )
+            )
+        if col.kind in ("timestamp", "date", "month"):
+            bad_conds.append(
+                (col.name, f"{col.name} < TIMESTAMP '1900-01-01'", "before 1900", "before_1900")
+            )
+            if col.name in EVENT_COLUMNS:
+                bad_conds.append(
+                    (
+                        col.name,
+                        f"{col.name} > TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'",
+                        "in the future",
+                        "future",
+                    )
+                )
+        if col.name == "satisfaction":
+            bad_conds.append(
+                (col.name, "satisfaction NOT BETWEEN 1 AND 5", "not a 1-5 score", "not_score")
+            )
+    if derived_amount:
+        bad_conds.append(
+            (
+                "amount",
+                "_bad_amount IS NOT NULL",
+                "quantity × unit price is too large for an amount",
+                "amount_too_large",
+            )
+        )
+    reject_conds: list[str] = []
+    for colname, cond, reason, reason_key in bad_conds:
+        n, ex = _count_examples(
+            con,
+            stage,
+            cond,
+            f"_bad_{colname}" if "_bad_" in cond else f"CAST({colname} AS VARCHAR)",
+        )
+        if n:
+            p = Problem(colname, f"{reason}", n, ex, src_name.get(colname), reason_key)
+            if skip_bad_rows:
+                text = p.describe(report.file_name) + " — rows rejected"
+                report.warnings.append(
+                    Note(text, "rows_rejected", file=report.file_name, problem=p)
+                )
+                reject_conds.append(cond)
+                _save_rejects(con, stage, cond, colname, reason)
+            else:
+                report.errors.append(p)
+    if report.errors:
+        report.errors.append(
+            Problem(
+                None,
+                "nothing was loaded. Fix the values, choose the date "
+                "order, or load with 'skip bad rows' to reject just those rows",
+                key="nothing_loaded",
+            )
+        )
+        return
+    # Blank required values: the row cannot be keyed; it is rejected and counted, not guessed.
+    # A row already rejected above for an unparseable value is not "missing" as well.
+    bad_rows = " OR ".join(f"({c})" for c in reject_conds)
+    not_bad = f" AND NOT coalesce({bad_rows}, FALSE)" if bad_rows else ""
+    for req in table.required:
+        if req == "amount" and req not in src_of:
+            cond = "amount IS NULL"
+        elif req not in src_of:
+            continue
+        else:
+            cond = f"{req} IS NULL"
+        cond += not_bad
+        n, ex = _count_examples(con, stage, cond, "NULL")
+        if n:
+            rows = ", ".join(str(r) for r, _ in ex)
+            report.warnings.append(
+                Note(
+                    f"{report.file_name}: {n} row(s) have no {src_name.get(req, req)} ({req}) and "
+                    f"were rejected, e.g. rows {rows}",
+                    "missing_required_rows",
+                    file=report.file_name,
+                    n=n,
+                    field=req,
+                    header=src_name.get(req, ""),
+                    rows=rows,
+                )
+            )
+            reject_conds.append(cond)
+            _save_rejects(con, stage, cond, req, "required value missing")
+    present = [c for c in table.one_of if c in src_of]
+    if present:
+        cond = " AND ".join(f"{c} IS NULL" for c in present) + not_bad
+        n, ex = _count_examples(con, stage, cond, "NULL")
+        if n:
+            rows = ", ".join(str(r) for r, _ in ex)
+            report.warnings.append(
+                Note(
+                    f"{report.file_name}: {n} row(s) name neither {' nor '.join(present)} and "
+                    f"were rejected, e.g. rows {rows}",
+                    "neither_rows",
+                    file=report.file_name,
+                    n=n,
+                    fields=present,
+                    rows=rows,
+                )
+            )
+            reject_conds.append(cond)
+            _save_rejects(con, stage, cond, present[0], "required value missing")
+    if reject_conds:
+        where = " OR ".join(f"({c})" for c in reject_conds)
+        con.execute(f"DELETE FROM {stage}_typed WHERE {where}")
+    report.rows_loaded = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
+    report.rows_rejected = report.rows_read - report.rows_loaded
+    if report.rows_loaded == 0:
+        why = [w.removeprefix(f"{report.file_name}: ") for w in report.warnings[n_notes:]]
+        report.errors.append(
+            Problem(
+                None,
+                "every row was rejected; nothing to load: " + "; ".join(why),
+                key="all_rejected",
+                params={"notes": report.warnings[n_notes:]},
+            )
+        )
+
+
+def _count_examples(
+    con: db.Connection, stage: str, cond: str, value_expr: str
+) -> tuple[int, list[tuple[int | None, str | None]]]:
+    n = con.execute(f"SELECT count(*) FROM {stage}_typed WHERE {cond}").fetchone()[0]  # type: ignore[index]
+    if not n:
+        return 0, []
+    rows = con.execute(
+        f"SELECT rowid + 2, {value_expr} FROM {stage}_typed WHERE {cond} ORDER BY rowid LIMIT {EXAMPLES}"
+    ).fetchall()
+    return n, [(int(r), None if v is None else str(v)[:80]) for r, v in rows]
+
+
+def _save_rejects(con: db.Connection, stage: str, cond: str, column: str, reason: str) -> None:
+    con.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage}_rejects (row_number BIGINT, column_name VARCHAR, "
+        "value VARCHAR, reason VARCHAR)"
+    )
+    bad = f"_bad_{column}" if f"_bad_{column}" in _stage_columns(con, stage) else "NULL"
+    con.execute(
+        f"INSERT INTO {stage}_rejects SELECT rowid + 2, $col, COALESCE({bad}, "
+        f"CAST({column} AS VARCHAR)), $reason FROM {stage}_typed WHERE {cond}",
+        {"col": column, "reason": reason},
+    )
+
+
+def _stage_columns(con: db.Connection, stage: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE {stage}_typed").fetchall()}
+
+
+def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: str) -> None:
+    """Derive line numbers and return flags, check primary keys, build the final stage table."""
+    cols = [c.name for c in table.all_columns]
+    mapped = set(report.mapping.values())
+    if table.name == "orders":
+        # A line-item export (quantity and unit price, or a product and its quantity, per row)
+        # repeats the order id on each line. An export without order numbers gets one order per
+        # customer per day (a member system's purchase log), its rows the lines of that order.
+        derived_id = "order_id" not in mapped
+        report.line_items = (
+            derived_id or {"quantity", "unit_price"} <= mapped or {"product", "quantity"} <= mapped
+        )
+        oid = (
+            "customer_id || ' ' || strftime(CAST(order_date AS DATE), '%Y-%m-%d')"
+            if derived_id
+            else "order_id"
+        )
+        words = ", ".join(f"'{w}'" for w in RETURN_WORDS)
+        # "C536379"-style cancellation invoices, only when the same file also has plain numbers.
+        c_prefix = con.execute(
+            f"SELECT count(*) FILTER (WHERE regexp_full_match(order_id, 'C\\d+')) > 0 AND "
+            f"count(*) FILTER (WHERE regexp_full_match(order_id, '\\d+')) > 0 FROM {stage}_typed"
+        ).fetchone()[0]  # type: ignore[index]
+        ret = (
+            f"(coalesce(amount < 0, FALSE) OR coalesce(quantity < 0, FALSE) "
+            f"OR coalesce(lower(status) IN ({words}), FALSE)"
+            + (" OR regexp_full_match(order_id, 'C\\d+')" if c_prefix else "")
+            + ")"
+        )
+        line = (
+            f"row_number() OVER (PARTITION BY {oid} ORDER BY rowid)" if report.line_items else "1"
+        )
+        exprs = [
+            f"CAST({line} AS BIGINT) AS line_no"
+            if c == "line_no"
+            else f"{ret} AS is_return"
+            if c == "is_return"
+            else f"{oid} AS order_id"
+            if c == "order_id"
+            else c
+            for c in cols
+        ]
+        if derived_id:
+            report.warnings.append(
+                Note(
+                    f"{report.file_name}: no order number column: one order per customer per day "
+                    "(order id = customer id + date)",
+                    "no_order_id",
+                    file=report.file_name,
+                )
+            )
+        key_cols = ["order_id", "line_no"] if report.line_items else ["order_id"]
+    else:
+        exprs = list(cols)
+        if table.name == "interactions" and "interaction_id" not in mapped:
+            exprs[cols.index("interaction_id")] = (
+                "$prefix || '-' || CAST(rowid + 2 AS VARCHAR) AS interaction_id"
+            )
+        key_cols = list(table.key)
+    params = {"prefix": report.sha256[:10]} if "$prefix" in " ".join(exprs) else {}
+    # Only the line-number window can reorder rows; a plain scan keeps file order (DuckDB's
+    # preserve_insertion_order), and sorting 10 M rows again costs as much as typing them.
+    order = " ORDER BY rowid" if report.line_items else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {', '.join(exprs)}, rowid + 2 AS _row "
+        f"FROM {stage}_typed{order}",
+        params,
+    )
+    con.execute(f"DROP TABLE {stage}_typed")
+    k = ", ".join(key_cols)
+    dups = con.execute(
+        f"SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {stage} GROUP BY {k} "
+        f"HAVING count(*) > 1 ORDER BY min(_row) LIMIT {EXAMPLES}"
+    ).fetchall()
+    if dups:
+        n = con.execute(
+            f"SELECT count(*) FROM (SELECT {k} FROM {stage} GROUP BY {k} HAVING count(*) > 1)"
+        ).fetchone()[0]  # type: ignore[index]
+        hint = (
+            " (a line-item export needs quantity and unit price columns so that lines of one "
+            "order are told apart)"
+            if table.name == "orders"
+            else ""
+        )
+        report.errors.append(
+            Problem(
+                key_cols[0],
+                f"duplicate {' + '.join(key_cols)}{hint}",
+                n,
+                [(rows[0], "/".join(str(x) for x in key)) for *key, _, rows in dups],
+                {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
+                "duplicate_line" if hint else "duplicate",
+                # The rows each example key is on; `count` counts keys, not rows.
+                {"fields": key_cols, "dup_rows": [list(rows) for *_, rows in dups]},
+            )
+        )
+    if table.name == "orders":
+        n_ret = con.execute(f"SELECT count(*) FROM {stage} WHERE is_return").fetchone()[0]  # type: ignore[index]
+        if n_ret:
+            report.warnings.append(
+                Note(
+                    f"{report.file_name}: {n_ret} return/cancellation line(s) "
+                    "flagged; value figures subtract them (net of returns)",
+                    "returns_flagged",
+                    file=report.file_name,
+                    n=n_ret,
+                )
+            )
+        if report.line_items:
+            derived = "amount" not in mapped
+            report.warnings.append(
+                Note(
+                    f"{report.file_name}: line-item export: lines sharing an order "
+                    "id are one order" + ("; amount = quantity × unit price" if derived else ""),
+                    "line_items_derived" if derived else "line_items",
+                    file=report.file_name,
+                )
+            )
+    ignored = [h for h in report.headers if h not in report.mapping]
+    if ignored:
+        report.warnings.append(
+            Note(
+                f"{report.file_name}: columns not used: {ignored[:20]}"
+                + (" …" if len(ignored) > 20 else ""),
+                "columns_not_used",
+                file=report.file_name,
+                columns=ignored[:20],
+                more=len(ignored) > 20,
+            )
+        )
+    report.stage = stage
+
+
+def _key_expr(table: str) -> str:
+    """The upsert key of a table as one SQL expression (a column name for every table but the
+    spend table, whose key is channel + month). Orders upsert by order id: appending an order
+    replaces all of its lines."""
+    if table == "orders":
+        return "order_id"
+    if table == "marketing_spend":
+        return "(channel || '|' || CAST(month AS VARCHAR))"
+    return TABLES[table].key[0]
+
+
+def _key_name(table: str) -> str:
+    """The column holding _key_expr in a `_keys` table (the key column itself, or spend_key)."""
+    return "spend_key" if table == "marketing_spend" else _key_expr(table)
+
+
+def _check_batch(cur: db.Connection, reports: list[FileReport]) -> None:
+    """Keys duplicated across files of one table in the same batch."""
+    by_table: dict[str, list[FileReport]] = {}
+    for r in reports:
+        by_table.setdefault(r.table or "", []).append(r)
+    for table, rs in by_table.items():
+        if len(rs) < 2:
+            continue
+        k, name = _key_expr(table), _key_name(table)
+        union = " UNION ALL ".join(f"SELECT DISTINCT {k} AS {name} FROM {r.stage}" for r in rs)
+        dup = cur.execute(
+            f"SELECT {name} FROM ({union}) GROUP BY {name} HAVING count(*) > 1 LIMIT 5"
+        ).fetchall()
+        if dup:
+            rs[-1].errors.append(
+                Problem(
+                    name,
+                    f"the same {name} appears in several {table} files of this load",
+                    len(dup),
+                    [(None, str(d[0])) for d in dup],
+                    key="same_key_files",
+                    params={"field": k, "table": table},
+                )
+            )

@@ -1,0 +1,173 @@
+"""Swap: one transaction keeping undo data, replacing or upserting tables, logging the load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from crm_core.engine import config, db
+from crm_core.engine.schema import TABLES
+from crm_core.ingest.checks import _key_expr, _key_name
+from crm_core.ingest.reports import FileReport, Note
+
+
+def _next_load_id(con: db.Connection) -> int:
+    return int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()[0])  # type: ignore[index]
+
+
+def _swap(
+    cur: db.Connection,
+    reports: list[FileReport],
+    mode: str,
+    started: dt.datetime,
+    stage: db.Connection | None = None,
+) -> tuple[int, dict[str, int]]:
+    """One transaction: keep undo data, replace or upsert each table, empty the tables no file
+    names (replace-all), refresh summaries, log. Returns the load id and the emptied tables.
+
+    `stage` holds the checked stage tables when it is not `cur` (a scratch DuckDB for a
+    PostgreSQL or Spark target): they are shipped into the transaction first."""
+    stage = cur if stage is None else stage
+    cols_cache = {t: [c.name for c in TABLES[t].all_columns] for t in TABLES}
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        load_id = _next_load_id(cur)
+        if stage is not cur:
+            staged_tables = db.table_columns(stage)
+            names = [r.stage or "" for r in reports]
+            names += [f"{n}_rejects" for n in names if f"{n}_rejects" in staged_tables]
+            db.import_tables(cur, stage, names)
+        by_table: dict[str, list[FileReport]] = {}
+        for r in reports:
+            by_table.setdefault(r.table or "", []).append(r)
+        undo_kinds: dict[str, str] = {}
+        for table, rs in by_table.items():
+            cols = ", ".join(cols_cache[table])
+            staged = " UNION ALL ".join(f"SELECT {cols} FROM {r.stage}" for r in rs)
+            undo = f"_undo_{load_id}_{table}"
+            if mode in ("replace", "replace-all"):
+                cur.execute(f"ALTER TABLE {table} RENAME TO {undo}")
+                cur.execute(db.table_ddl(table))
+                cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
+                undo_kinds[table] = "replaced"
+            else:
+                k, name = _key_expr(table), _key_name(table)
+                cur.execute(
+                    f"CREATE TABLE {undo}_keys AS SELECT DISTINCT {k} AS {name} FROM ({staged})"
+                )
+                cur.execute(
+                    f"CREATE TABLE {undo} AS SELECT * FROM {table} "
+                    f"WHERE {k} IN (SELECT {name} FROM {undo}_keys)"
+                )
+                cur.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {name} FROM {undo}_keys)")
+                cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
+                undo_kinds[table] = "upserted"
+        emptied: dict[str, int] = {}
+        if mode == "replace-all":
+            counts = db.table_counts(cur)
+            for table in TABLES:
+                if table not in by_table and counts[table]:
+                    # Kept whole as undo data, like a replaced table: rollback renames it back.
+                    cur.execute(f"ALTER TABLE {table} RENAME TO _undo_{load_id}_{table}")
+                    cur.execute(db.table_ddl(table))
+                    emptied[table] = counts[table]
+        _warn_unknown_customers(cur, reports)
+        from crm_core.engine import summaries
+
+        summaries.refresh(cur)
+        finished = dt.datetime.now()
+        for r in reports:
+            cur.execute(
+                "INSERT INTO load_history VALUES ($id, $file, $table, $sha, $enc, $read, $loaded, "
+                "$rejected, $mode, $start, $end, 'loaded', $warn, $undo)",
+                {
+                    "id": load_id,
+                    "file": r.file_name,
+                    "table": r.table,
+                    "sha": r.sha256,
+                    "enc": r.encoding,
+                    "read": r.rows_read,
+                    "loaded": r.rows_loaded,
+                    "rejected": r.rows_rejected,
+                    "mode": mode,
+                    "start": started,
+                    "end": finished,
+                    "warn": json.dumps(r.warnings, ensure_ascii=False),
+                    "undo": undo_kinds[r.table or ""],
+                },
+            )
+            rej = f"{r.stage}_rejects"
+            if stage.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": rej}
+            ).fetchone()[0]:  # type: ignore[index]
+                cur.execute(
+                    f"INSERT INTO load_rejects SELECT $id, $file, $table, row_number, column_name, "
+                    f"value, reason FROM {rej}",
+                    {"id": load_id, "file": r.file_name, "table": r.table},
+                )
+        for table, n in emptied.items():
+            # One history row per emptied table (no file): rollback finds its undo data here.
+            cur.execute(
+                "INSERT INTO load_history VALUES ($id, NULL, $table, NULL, NULL, 0, 0, 0, $mode, "
+                "$start, $end, 'loaded', $warn, 'replaced')",
+                {
+                    "id": load_id,
+                    "table": table,
+                    "mode": mode,
+                    "start": started,
+                    "end": finished,
+                    "warn": json.dumps(
+                        [f"{table}: emptied, {n} row(s) removed (no file named it)"],
+                        ensure_ascii=False,
+                    ),
+                },
+            )
+        _prune_undo(cur, load_id)
+        cur.execute("COMMIT")
+        return load_id, emptied
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+
+
+def _warn_unknown_customers(cur: db.Connection, reports: list[FileReport]) -> None:
+    if not cur.execute("SELECT count(*) FROM customers").fetchone()[0]:  # type: ignore[index]
+        return  # an orders-only database: every customer is known from orders
+    for r in reports:
+        if r.table in (None, "customers") or "customer_id" not in r.mapping.values():
+            continue
+        n = cur.execute(
+            f"SELECT count(*) FROM {r.stage} s WHERE s.customer_id IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
+        ).fetchone()[0]  # type: ignore[index]
+        if n:
+            r.warnings.append(
+                Note(
+                    f"{r.file_name}: {n} row(s) name a customer id that is not in the "
+                    "customers table (loaded; they count as customers known from orders)",
+                    "unknown_customers",
+                    file=r.file_name,
+                    n=n,
+                )
+            )
+
+
+def _undo_tables(cur: db.Connection) -> list[tuple[int, str]]:
+    out = []
+    for name in sorted(db.table_columns(cur)):
+        m = re.match(r"_undo_(\d+)_", name)
+        if m:
+            out.append((int(m.group(1)), name))
+    return out
+
+
+def _prune_undo(cur: db.Connection, load_id: int) -> None:
+    for lid, name in _undo_tables(cur):
+        if lid <= load_id - config.UNDO_KEEP:
+            cur.execute(f"DROP TABLE {name}")
+            cur.execute(
+                "UPDATE load_history SET undo_kind = 'expired' WHERE load_id = $id "
+                "AND status = 'loaded'",
+                {"id": lid},
+            )
