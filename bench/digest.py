@@ -236,7 +236,7 @@ def _stages() -> dict[str, list[float]]:
     threads): figures (weekly figures and overdue leads), explain, churn fit (the at-risk
     call list), image, PDF, send. Returns the dict the wrappers fill: stage -> [wall, cpu,
     calls]."""
-    from crm_core.app import digest
+    from crm_core.app.digest import compose, render, transport
     from crm_core.metrics import explain, weekly
 
     times: dict[str, list[float]] = {}
@@ -258,17 +258,17 @@ def _stages() -> dict[str, list[float]]:
         return run
 
     weekly.weekly_comparison = timed("figures", weekly.weekly_comparison)  # type: ignore[assignment]
-    digest.overdue_leads = timed("figures", digest.overdue_leads)  # type: ignore[assignment]
+    compose.overdue_leads = timed("figures", compose.overdue_leads)  # type: ignore[assignment]
     explain.explain_all = timed("explain", explain.explain_all)  # type: ignore[assignment]
-    digest.at_risk_customers = timed("churn fit", digest.at_risk_customers)  # type: ignore[assignment]
-    for name, stage in (
-        ("chart_image", "image"),
-        ("digest_pdf", "PDF"),
-        ("send_email", "send"),
-        ("send_webhook", "send"),
+    compose.at_risk_customers = timed("churn fit", compose.at_risk_customers)  # type: ignore[assignment]
+    for module, name, stage in (
+        (render, "chart_image", "image"),
+        (render, "digest_pdf", "PDF"),
+        (transport, "send_email", "send"),
+        (transport, "send_webhook", "send"),
     ):
-        if hasattr(digest, name):
-            setattr(digest, name, timed(stage, getattr(digest, name)))
+        if hasattr(module, name):
+            setattr(module, name, timed(stage, getattr(module, name)))
     return times
 
 

@@ -376,7 +376,8 @@ def test_deck_into_a_folder_is_named_with_the_data_date(tmp_path: Path, demo_db_
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     """`--help` prints every command and its summary (a '%' in a summary once crashed it)."""
-    from crm_core.__main__ import COMMANDS, main
+    from crm_core.__main__ import main
+    from crm_core.cli import COMMANDS
 
     with pytest.raises(SystemExit) as done:
         main(["--help"])

@@ -27,6 +27,7 @@ from bench.digest import self_signed
 from crm_core import ingest
 from crm_core.__main__ import main
 from crm_core.app import auth, digest
+from crm_core.app.digest import transport
 from crm_core.engine import db
 from crm_core.metrics import weekly
 from crm_core.metrics.filters import Filters
@@ -357,7 +358,7 @@ def test_webhook_payloads_follow_each_apps_format(
     for name, fmt in (("east-wecom", "wecom"), ("east-ding", "dingtalk"), ("east-lark", "feishu")):
         auth.add_user(fx, name, "viewer", None, regions=["华东"])
         auth.set_delivery(fx, name, auth.Delivery(webhook=name, webhook_format=fmt))
-        monkeypatch.setenv(f"CRM_LENS_WEBHOOK_{digest._env_name(name)}", receiver.url)
+        monkeypatch.setenv(f"CRM_LENS_WEBHOOK_{digest.settings._env_name(name)}", receiver.url)
     monkeypatch.setenv("CRM_LENS_WEBHOOK_EAST_DING_SECRET", "SECding")
     monkeypatch.setenv("CRM_LENS_WEBHOOK_EAST_LARK_SECRET", "lark-secret")
     out = digest.deliver(fx, digest.plans_for(fx), WEEK, attempts=1, backoff=0)
@@ -387,7 +388,7 @@ def test_webhook_payloads_follow_each_apps_format(
     (_, text), (_, image) = by_kind["wecom"]
     for b in (text, image):
         jsonschema.validate(b, WECOM_SCHEMA)
-    assert len(text["markdown"]["content"].encode()) <= digest.WECOM_MAX_BYTES
+    assert len(text["markdown"]["content"].encode()) <= digest.render.WECOM_MAX_BYTES
     png = base64.b64decode(image["image"]["base64"])
     assert png.startswith(b"\x89PNG") and hashlib.md5(png).hexdigest() == image["image"]["md5"]
 
@@ -408,7 +409,7 @@ def test_a_dead_receiver_is_retried_recorded_and_blocks_no_one(
     monkeypatch.setenv("CRM_LENS_WEBHOOK_DEAD", f"http://127.0.0.1:{_closed_port()}/x?key=k3y")
     monkeypatch.setenv("CRM_LENS_WEBHOOK_LIVE", receiver.url)
     waits: list[float] = []
-    monkeypatch.setattr(digest, "_sleep", waits.append)  # not time.sleep: other threads sleep
+    monkeypatch.setattr(transport, "_sleep", waits.append)  # not time.sleep: other threads sleep
     out = digest.deliver(fx, digest.plans_for(fx), WEEK, attempts=3, backoff=0.5)
     dead, live = out
     assert (dead.user, dead.status, dead.attempts) == ("a-dead", "failed", 3)
@@ -516,8 +517,8 @@ def test_cli_sends_to_a_named_webhook_and_exits_1_when_one_fails(
 ) -> None:
     fx.close()
     args = ["--db", str(db_file)]
-    monkeypatch.setattr(digest, "BACKOFF_S", 0.0)
-    monkeypatch.setattr(digest, "ATTEMPTS", 2)
+    monkeypatch.setattr(transport, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(transport, "ATTEMPTS", 2)
     monkeypatch.setenv("CRM_LENS_WEBHOOK_TEAM", receiver.url)
     monkeypatch.setenv("CRM_LENS_WEBHOOK_GONE", f"http://127.0.0.1:{_closed_port()}/")
     assert main(["user", "add", "east", "--role", "viewer", "--region", "华东", *args]) == 0
@@ -550,6 +551,6 @@ def test_a_long_wecom_message_is_cut_to_4096_bytes_keeping_the_link(fx: db.Conne
     )
     (body,) = digest.webhook_payloads(d, "wecom")
     text = body["markdown"]["content"]
-    assert len(text.encode()) <= digest.WECOM_MAX_BYTES
+    assert len(text.encode()) <= digest.render.WECOM_MAX_BYTES
     assert text.startswith("## CRM 周报") and text.endswith(f"({d.link})")
     assert "L00000" in text and "L00299" not in text

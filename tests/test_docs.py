@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT
 
-from crm_core.__main__ import DOC_MARK
+from crm_core.cli.admin import DOC_MARK
 from crm_core.engine.schema import data_model_markdown
 from crm_core.present import i18n
 

@@ -75,7 +75,7 @@ def test_send_all_runs_beside_the_apps_open_connection(
     auth.set_delivery(app_con, "east", auth.Delivery(None, "team", "wecom", "zh"))
     # A robot nobody answers (port 9, discard): one attempt, recorded, nothing raised.
     monkeypatch.setenv("CRM_LENS_WEBHOOK_TEAM", "http://127.0.0.1:9/robot")
-    monkeypatch.setattr(digest, "ATTEMPTS", 1)
+    monkeypatch.setattr(digest.transport, "ATTEMPTS", 1)
     scheduler.send_all(str(demo_copy))
     log = auth.audit_log(app_con)
     failed = log[log["action"] == "digest_failed"]
