@@ -1,5 +1,6 @@
 """The Streamlit glue: ui (what every page calls), sign-in and accounts, meeting snapshots,
-security headers, the weekly digest and its scheduler, the purge of old personal data.
+security headers, the weekly digest and its scheduler, the erasure of one
+customer's data (purge), and the meeting's slides gathered from the metrics (meeting).
 
 With pages/ and app.py, the only code that imports streamlit. It may import engine, ingest,
 metrics and present; nothing below imports app.
