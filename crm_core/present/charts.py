@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core.metrics.drill import BLANK_GROUP
 from crm_core.present import i18n
 from crm_core.present.text import plotly_escape
 
@@ -1062,9 +1063,6 @@ def tier_sankey(
 
 
 # --------------------------------------------------------------------------- complaints
-
-
-BLANK_GROUP = ""  # the customdata of a complaint trend's blank group (no value in the split column)
 
 
 def complaint_trend(

@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 
 from crm_core.engine import db
 from crm_core.metrics import overview
-from crm_core.metrics.filters import NO_FILTERS, Filters, active_line, not_applied_note
+from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.present import charts, i18n
+from crm_core.present.filter_text import active_line, not_applied_note
 
 # Excel number formats for a native chart's value axis and labels (deck.build_deck).
 COUNT_FORMAT = "#,##0"
@@ -328,12 +329,12 @@ def _cell(column: str, v: Any, lang: str) -> str:
 
 def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     """The lifecycle funnel (phases reached) and new vs lost customers per month."""
-    from crm_core.metrics import lifecycle
+    from crm_core.metrics import lifecycle_cohorts
 
     period = _period(con, f)
     if period is None:
         return []
-    rep = lifecycle.lifecycle_report(con, period.start, period.end, f, lang)
+    rep = lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
     if rep.customers.empty:
         return []
     out: list[Slide] = []
@@ -469,12 +470,12 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
 
 def clv_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     """P(alive) distribution: how many customers are more likely gone than active."""
-    from crm_core.metrics import clv
+    from crm_core.metrics import clv_reports
     from crm_core.metrics.clv_models import FitError
     from crm_core.present import clv_charts
 
     try:
-        report = clv.churn_clv_report(con, f)
+        report = clv_reports.churn_clv_report(con, f)
     except FitError:  # ClvRefused included: the data cannot support a fit
         return []
     s = report.summary

@@ -24,10 +24,11 @@ from crm_core.app import auth, snapshot
 from crm_core.engine import backends, config, db, summaries
 from crm_core.engine.config import currency as currency_symbol
 from crm_core.ingest import uploads
-from crm_core.metrics import caveats, customer360, overview
-from crm_core.metrics.filters import DIMENSIONS, Filters, filter_options, not_applied_note
-from crm_core.present import i18n
+from crm_core.metrics import customer360, overview
+from crm_core.metrics.filters import DIMENSIONS, Filters, filter_options
+from crm_core.present import caveat_text, i18n
 from crm_core.present import slides as slides_mod
+from crm_core.present.filter_text import not_applied_note
 from crm_core.present.text import md_escape, safe_figure
 
 
@@ -519,8 +520,8 @@ def kpi_row(deltas: pd.DataFrame, prefix: str, compare: bool = True) -> None:
 
 
 def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
-    """The active filters (filters.active_line) as a caption under a page's title."""
-    from crm_core.metrics.filters import active_line
+    """The active filters (filter_text.active_line) as a caption under a page's title."""
+    from crm_core.present.filter_text import active_line
 
     p = period_of(con, f)
     line = active_line(f, lang(), p.start if p else None, p.end if p else None)
@@ -822,9 +823,9 @@ def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
     (when `notes`), in this session's language, escaped."""
     for w in warnings:
         if w["severity"] == "warning":
-            st.warning(md_lines(caveats.message(w, lang())))
+            st.warning(md_lines(caveat_text.message(w, lang())))
         elif notes:
-            st.info(md_lines(caveats.message(w, lang())))
+            st.info(md_lines(caveat_text.message(w, lang())))
 
 
 def filter_note(table: str, f: Filters, container: Any = None) -> None:
@@ -850,14 +851,13 @@ def explanation(e: Any, name: str) -> None:
     """The "why did it change" section of an explain.Explanation: the takeaway, a waterfall of
     its factors (or why there are none) and one of its top contributors' dimension, and the
     table of contributors. Values (region names, ...) are data: escaped / kept out of Markdown."""
-    from crm_core.metrics import explain
-    from crm_core.present import charts
+    from crm_core.present import charts, explain_text
 
     lg = lang()
     bad = e.metric in overview.BAD_WHEN_UP  # a rise in complaints is drawn red
     metric = t(f"explain.metrics.{e.metric}")
     st.subheader(t("explain.title", metric=metric))
-    st.markdown("**" + md(explain.takeaway(e, lg)) + "**")
+    st.markdown("**" + md(explain_text.takeaway(e, lg)) + "**")
     prev = e.previous_period
     st.caption(
         t("explain.caption", start=i18n.fmt_date(prev.start, lg), end=i18n.fmt_date(prev.end, lg))
@@ -875,13 +875,13 @@ def explanation(e: Any, name: str) -> None:
         chart(fig, f"{name}_factors", left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
-    steps = [(c.label(lg), c.change) for c in e.by_dimension(dim)]
+    steps = [(explain_text.contributor_label(c, lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
     chart(charts.waterfall(ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
-            "value": [c.label(lg) for c in e.contributors],
+            "value": [explain_text.contributor_label(c, lg) for c in e.contributors],
             "change": [float(c.change) for c in e.contributors],
         }
     )
