@@ -328,7 +328,7 @@ def test_empty_database_metrics(con: db.Connection) -> None:
 def demo_stages(demo_db_file: Path) -> pd.DataFrame:
     c = db.connect(demo_db_file)
     last = db.query_rows(c, "lifecycle_data_end")[0][1]
-    df = lifecycle.customer_stages(c, last)
+    df = lifecycle_text.with_rule_text(lifecycle.customer_stages(c, last), last)
     c.close()
     return df
 
