@@ -108,7 +108,7 @@ def customer_stages(
     purchase date, days_since_last, relationship_days, span_days, median_gap_days, overdue_days,
     revenue, revenue_12m, revenue_prev_12m, source, owner. The rule in words (the `rule` column)
     is present's: crm_core.present.lifecycle_text.with_rule_text."""
-    return _stage_rows(con, as_of, filters, rules)
+    return _report(con, "lifecycle_customers", _params(as_of, rules, filters))
 
 
 def rule_of(
@@ -121,17 +121,11 @@ def rule_of(
     """The rule that placed one customer in its stage as of `as_of` and that rule's numbers
     (RULE_FACTS of its customer_stages() row), None when the customer is unknown to the
     lifecycle under the filters. In words: crm_core.present.lifecycle_text.rule_text."""
-    df = _stage_rows(con, as_of, filters, rules)
+    df = customer_stages(con, as_of, filters, rules)
     row = df[df["customer_id"] == customer_id]
     if row.empty:
         return None
     return {k: row[k].iloc[0] for k in RULE_FACTS}
-
-
-def _stage_rows(
-    con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
-) -> pd.DataFrame:
-    return _report(con, "lifecycle_customers", _params(as_of, rules, filters))
 
 
 def stage_counts(
