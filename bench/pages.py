@@ -104,18 +104,18 @@ def weekly_page(con: db.Connection, f: Filters) -> Any:
     return None if week_end is None else weekly.weekly_comparison(con, week_end, f)
 
 
-@page("lifecycle", "metrics.lifecycle")
+@page("lifecycle", "metrics.lifecycle_cohorts")
 def lifecycle_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core.metrics import lifecycle
+    from crm_core.metrics import lifecycle_cohorts
 
     sidebar(con)
     period = period_of(con, f)
     if period is None:
         return None
-    return lifecycle.lifecycle_report(con, period.start, period.end, f, LANG)
+    return lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
 
 
-@page("lifecycle_per_report", "metrics.lifecycle", "engine.facts")
+@page("lifecycle_per_report", "metrics.lifecycle_cohorts", "engine.facts")
 def lifecycle_per_report_page(con: db.Connection, f: Filters) -> Any:
     """The Lifecycle set the previous way, each report aggregating customer x day itself
     (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
@@ -167,18 +167,18 @@ def complaints_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
-@page("churn_clv", "metrics.clv")
+@page("churn_clv", "metrics.clv_reports")
 def churn_clv_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core.metrics import clv
+    from crm_core.metrics import clv, clv_reports
 
     sidebar(con)
     out: list[Any] = []
     try:  # every tab runs: the report, then the holdout check of the "fit quality" tab
-        out.append(clv.churn_clv_report(con, f))
-        split = clv.default_holdout_split(con, f)
+        out.append(clv_reports.churn_clv_report(con, f))
+        split = clv_reports.default_holdout_split(con, f)
         clv.order_range(con, f)
         if split:
-            out.append(clv.holdout_validation(con, f, split[0]))
+            out.append(clv_reports.holdout_validation(con, f, split[0]))
     except clv.ClvRefused as e:
         out.append(e)
     return out

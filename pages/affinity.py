@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm_core.app import ui
 from crm_core.metrics import affinity
-from crm_core.present import charts, i18n
+from crm_core.present import affinity_text, charts, i18n
 
 ui.page_guard()
 
@@ -51,7 +51,7 @@ def header(df):
 
 
 st.subheader(t("affinity.rules"), help=t("affinity.rules_help"))
-readable = affinity.readable_rules(rules, lang)
+readable = affinity_text.readable_rules(rules, lang)
 places = dict.fromkeys(("support", "confidence"), ui.PERCENT_PLACES)
 ui.table(readable.head(TOP_RULES).round(places), header, column_config=config)
 ui.table_downloads(header(readable), "affinity-rules")

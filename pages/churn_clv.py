@@ -3,8 +3,8 @@
 import streamlit as st
 
 from crm_core.app import ui
-from crm_core.metrics import clv, value
-from crm_core.present import clv_charts, i18n
+from crm_core.metrics import clv, clv_reports, value
+from crm_core.present import clv_charts, clv_text, i18n
 
 ui.page_guard()
 
@@ -24,7 +24,7 @@ def refused(e: clv.ClvRefused) -> None:
 
 
 try:
-    report = ui.cached(clv.churn_clv_report, con, f)
+    report = ui.cached(clv_reports.churn_clv_report, con, f)
 except clv.ClvRefused as e:
     refused(e)
     st.stop()
@@ -39,7 +39,7 @@ if s["status"] == "not_identified":  # say why instead of showing "0 at risk"
     for col, key in zip(st.columns(2), ("customers", "repeat_buyers"), strict=True):
         ui.metric(col, ui.t(f"clv.kpi.{key}"), s[key], help=ui.t(f"clv.kpi_help.{key}"))
     st.warning(ui.t("clv.not_identified_churn"))
-    st.caption(ui.t("clv.not_identified_detail", **clv.not_identified_facts(s)))
+    st.caption(ui.t("clv.not_identified_detail", **clv_text.not_identified_facts(s)))
     st.caption(ui.t("clv.parameters_all"))
     ui.table(report.parameters, labelled)
     st.stop()
@@ -75,7 +75,7 @@ with tabs[4]:
         min_value=s["first_order_date"], max_value=s["as_of"], key="clv_split",
     )  # fmt: skip
     try:
-        h = ui.cached(clv.holdout_validation, con, f, split)
+        h = ui.cached(clv_reports.holdout_validation, con, f, split)
     except clv.ClvRefused as e:
         refused(e)
     else:
@@ -96,4 +96,4 @@ with tabs[4]:
         fig = clv_charts.frequency_chart(h.by_frequency, ui.t("clv.frequency_title"), labels | axes)
         ui.chart(fig, "clv_holdout_by_frequency", right)
         st.caption(ui.t("clv.parameters"))
-        ui.table(clv.parameter_table(h.fit), labelled)
+        ui.table(clv_reports.parameter_table(h.fit), labelled)

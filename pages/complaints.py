@@ -8,7 +8,7 @@ from crm_core.app import ui
 from crm_core.metrics import complaints as c
 from crm_core.metrics import drill
 from crm_core.metrics.filters import inapplicable
-from crm_core.present import charts
+from crm_core.present import charts, drill_text
 from crm_core.present.i18n import fmt_date, fmt_pct
 
 ui.page_guard()
@@ -58,7 +58,7 @@ with tabs[0]:
         split = by if segment else None
         rows = ui.cached(drill.complaint_month_customers, con, when, f, split, group)
         key = drill.complaint_list_key(when, split, group)
-        ui.drill_list(rows, key, what, lambda d: drill.labelled(d, lang), source="complaints")
+        ui.drill_list(rows, key, what, lambda d: drill_text.labelled(d, lang), source="complaints")
     elif month:
         st.caption(ui.t("drill.click_month"))
     ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.app import ui
-from crm_core.metrics import customer360, customers, lifecycle, value
-from crm_core.present import i18n
+from crm_core.metrics import customer360, customers, value
+from crm_core.present import customer_text, i18n, lifecycle_text
 
 ui.page_guard()
 
@@ -38,7 +38,7 @@ def levels_by_owner() -> None:
             days=customer360.FOLLOW_UP_DAYS,
         )
     )
-    names = customer360.level_labels(lang)
+    names = customer_text.level_labels(lang)
     shown = dist.assign(owner=dist["owner"].replace("", dash)).rename(
         columns={**names, "owner": ui.t("customer.col.owner"), "total": ui.t("customer.col.total")}
     )
@@ -55,7 +55,7 @@ if not cid:
     st.stop()
 
 table = ui.cached(customers.customer_table, con, f, extra=("clv",))
-prof = customer360.profile_from(con, table, cid, f, lang)
+prof = customer_text.profile_text(customer360.profile_from(con, table, cid, f), lang)
 if prof is None:
     st.warning(ui.t("customer.not_found", id=ui.md(cid[:80])))
     st.stop()
@@ -80,10 +80,12 @@ stage, level = prof["lifecycle_stage"], prof["relationship_level"]
 a, b, c, d = st.columns(4)
 a.metric(ui.t("customer.tier"), value.tier_name(prof["tier"], lang))
 b.metric(ui.t("customer.rfm"), segments.get(prof["rfm_segment"], dash))
-c.metric(ui.t("customer.stage"), lifecycle.stage_labels(lang).get(stage, dash) if stage else dash)
+c.metric(
+    ui.t("customer.stage"), lifecycle_text.stage_labels(lang).get(stage, dash) if stage else dash
+)
 d.metric(
     ui.t("customer.level_title"),
-    customer360.level_labels(lang).get(level, dash) if level else dash,
+    customer_text.level_labels(lang).get(level, dash) if level else dash,
 )
 a, b, c, d = st.columns(4)
 ui.metric(a, ui.t("customer.net_revenue"), prof["net_revenue"], decimals=2, money=True)

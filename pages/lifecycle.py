@@ -5,8 +5,8 @@ import datetime as dt
 import streamlit as st
 
 from crm_core.app import ui
-from crm_core.metrics import drill, lifecycle
-from crm_core.present import charts, i18n
+from crm_core.metrics import drill, lifecycle, lifecycle_cohorts
+from crm_core.present import charts, drill_text, i18n, lifecycle_text
 
 ui.page_guard()
 
@@ -17,11 +17,11 @@ period = ui.period_of(con, f)
 if period is None:
     st.info(ui.t("common.no_orders"))
     st.stop()
-rep = ui.cached(lifecycle.lifecycle_report, con, period.start, period.end, f, lang)
+rep = ui.cached(lifecycle_cohorts.lifecycle_report, con, period.start, period.end, f)
 if rep.customers.empty:
     ui.empty_note(f)
     st.stop()
-stages, patterns = lifecycle.stage_labels(lang), lifecycle.end_pattern_labels(lang)
+stages, patterns = lifecycle_text.stage_labels(lang), lifecycle_text.end_pattern_labels(lang)
 st.caption(
     ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(len(rep.customers)))
 )
@@ -43,7 +43,7 @@ with tabs[0]:
     clicked = drill.selected(ui.chart(fig, "lifecycle_stages", select="points"))
     if hit := next((k for k in clicked if k in lifecycle.STAGES), None):
         rows = ui.cached(drill.stage_customers, con, rep.as_of, hit, f)
-        ui.drill_list(rows, f"stage-{hit}", stages[hit], lambda d: drill.labelled(d, lang))
+        ui.drill_list(rows, f"stage-{hit}", stages[hit], lambda d: drill_text.labelled(d, lang))
     else:
         st.caption(ui.t("drill.click_stage"))
     st.caption(ui.t("lifecycle.rules_help"))
@@ -52,10 +52,12 @@ with tabs[0]:
     )
     n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
     shown = lifecycle.MEMBERS_SHOWN
-    ui.table(lifecycle.report_members(rep, stage, shown), labelled)
+    ui.table(lifecycle_text.report_members(rep, stage, shown, lang), labelled)
     if n_stage > shown:
         st.caption(ui.t("lifecycle.members_top", shown=ui.num(shown), n=ui.num(n_stage)))
-    ui.table_downloads(lambda: labelled(lifecycle.report_members(rep, stage)), f"lifecycle-{stage}")
+    ui.table_downloads(
+        lambda: labelled(lifecycle_text.report_members(rep, stage, lang=lang)), f"lifecycle-{stage}"
+    )
     st.subheader(ui.t("lifecycle.transitions_title"))
     st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
     flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}
@@ -108,7 +110,7 @@ with tabs[3]:
 with tabs[4]:
     st.caption(ui.t("lifecycle.cohorts_help"))
     heat = charts.cohort_heatmap(
-        lifecycle.retention_matrix(rep.cohorts),
+        lifecycle_cohorts.retention_matrix(rep.cohorts),
         ui.t("lifecycle.cohorts_title"),
         ui.t("lifecycle.months_since"),
         ui.t("lifecycle.cohort"),
@@ -120,6 +122,6 @@ with tabs[4]:
         cohort, k = dt.date.fromisoformat(str(cell[0])[:10]), int(months[0])
         rows = ui.cached(drill.cohort_customers, con, rep.as_of, cohort, k, f)
         what = ui.t("drill.cohort_cell", cohort=i18n.fmt_date(cohort, lang), k=k)
-        ui.drill_list(rows, f"cohort-{cohort}-{k}", what, lambda d: drill.labelled(d, lang))
+        ui.drill_list(rows, f"cohort-{cohort}-{k}", what, lambda d: drill_text.labelled(d, lang))
     else:
         st.caption(ui.t("drill.click_cohort"))

@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm_core.app import ui
 from crm_core.metrics import drill, pipeline
-from crm_core.present import charts, i18n
+from crm_core.present import charts, drill_text, i18n
 
 ui.page_guard()
 
@@ -45,7 +45,7 @@ else:
     if clicked and int(clicked[0]) < len(rep.funnel):
         step = rep.funnel["step"].iloc[int(clicked[0])]
         rows = ui.cached(drill.funnel_step_leads, con, start, end, step, f)
-        what, label = steps[int(clicked[0])], lambda d: drill.labelled(d, lang)
+        what, label = steps[int(clicked[0])], lambda d: drill_text.labelled(d, lang)
         ui.drill_list(rows, "funnel", what, label, count="drill.leads", source="leads")
     else:
         st.caption(ui.t("drill.click_step"))

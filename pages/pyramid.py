@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm_core.app import ui
 from crm_core.metrics import drill, value
-from crm_core.present import charts, i18n
+from crm_core.present import charts, drill_text, i18n
 
 ui.page_guard()
 
@@ -24,7 +24,7 @@ def table(df, cols, **kw):
 
 
 def listed(name, rows, what):  # the customers behind a click, rows open the Customer 360
-    ui.drill_list(rows, name, what, lambda d: drill.labelled(d, lang))
+    ui.drill_list(rows, name, what, lambda d: drill_text.labelled(d, lang))
 
 
 def span(p):

@@ -16,7 +16,7 @@ from conftest import ROOT, make_app_test
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import clv, clv_models, figures
+from crm_core.metrics import clv, clv_models, clv_reports, figures
 from crm_core.present import export
 
 CALIBRATION_END = dt.date(1997, 9, 30)
@@ -207,7 +207,7 @@ def test_one_year_of_retail_invoices_is_not_identified(uci_db: Path) -> None:
     assert block == doc
     con = db.connect(uci_db)
     with pytest.raises(clv.ClvRefused) as e:  # the calibration part is even shorter
-        clv.holdout_validation(con)
+        clv_reports.holdout_validation(con)
     con.close()
     assert e.value.key == "holdout_not_identified"
     out = run_cli("clv", "--db", str(uci_db), "--json")
@@ -239,7 +239,7 @@ def test_day_and_week_units_agree(cdnow_con: db.Connection) -> None:
 
 
 def test_holdout_on_cdnow(cdnow_con: db.Connection) -> None:
-    h = clv.holdout_validation(cdnow_con, calibration_end=CALIBRATION_END, unit="week")
+    h = clv_reports.holdout_validation(cdnow_con, calibration_end=CALIBRATION_END, unit="week")
     assert h.observation_end == OBSERVATION_END  # default: the last order date
     end = h.tracking.iloc[-1]
     assert end["period"] == 39 and not end["in_calibration"]
@@ -262,7 +262,9 @@ def test_tracking_from_sql_counts_equals_reference(
     cdnow_con: db.Connection, cdnow_raw: pd.DataFrame
 ) -> None:
     params = clv_models.BGNBDParams(0.243, 4.414, 0.793, 2.426, 0.0, True, 0)
-    sql = clv.cumulative_tracking(cdnow_con, params, CALIBRATION_END, OBSERVATION_END, "week")
+    sql = clv_reports.cumulative_tracking(
+        cdnow_con, params, CALIBRATION_END, OBSERVATION_END, "week"
+    )
     ref = clv_models.cumulative_tracking(
         _transactions(cdnow_raw), params, None, CALIBRATION_END, OBSERVATION_END, "week"
     )
@@ -276,12 +278,12 @@ def test_tracking_from_sql_counts_equals_reference(
 
 
 def test_demo_report(demo_con: db.Connection) -> None:
-    report = clv.churn_clv_report(demo_con)
+    report = clv_reports.churn_clv_report(demo_con)
     s = report.summary
     assert s["repeat_buyers"] >= clv_models.MIN_REPEAT_BUYERS
     assert s["as_of"] == clv.order_range(demo_con)[1]  # type: ignore[index]
     calls = report.call_list
-    assert len(calls) and (calls["p_alive"] < clv.AT_RISK_P_ALIVE).all()
+    assert len(calls) and (calls["p_alive"] < clv_reports.AT_RISK_P_ALIVE).all()
     assert calls["value_at_risk"].is_monotonic_decreasing
     assert list(calls["rank"]) == list(range(1, len(calls) + 1))
     assert calls["owner"].notna().all()  # every demo customer has an owner
@@ -289,16 +291,19 @@ def test_demo_report(demo_con: db.Connection) -> None:
     assert report.pyramid["clv_share"].sum() == pytest.approx(1.0, abs=1e-3)
     assert report.p_alive["customers"].sum() == s["customers"]
     nxt = report.next_purchases
-    assert len(nxt) == clv.NEXT_PURCHASE_ROWS and nxt["next_purchase_days"].is_monotonic_increasing
+    assert (
+        len(nxt) == clv_reports.NEXT_PURCHASE_ROWS
+        and nxt["next_purchase_days"].is_monotonic_increasing
+    )
 
 
 def test_call_list_csv_neutralises_formulas(demo_copy: Path) -> None:
     con = db.connect(demo_copy)
-    top = clv.churn_clv_report(con).call_list["customer_id"].iloc[0]
+    top = clv_reports.churn_clv_report(con).call_list["customer_id"].iloc[0]
     con.execute(
         "UPDATE customers SET name = '=HYPERLINK(\"x\")' WHERE customer_id = $c", {"c": top}
     )
-    calls = clv.churn_clv_report(con).call_list
+    calls = clv_reports.churn_clv_report(con).call_list
     con.close()
     text = export.safe_csv(calls).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
@@ -388,7 +393,7 @@ def test_pyramid_tiers_by_hand() -> None:
     # ceil(20 %) = 40 -> tiers of 2, 8, 30 and 160 customers.
     ids = [f"C{i:03d}" for i in range(200)]
     df = pd.DataFrame({"clv": np.arange(200, 0, -1.0)}, index=ids)
-    p = clv.clv_pyramid(df)
+    p = clv_reports.clv_pyramid(df)
     assert list(p["tier"]) == ["diamond", "gold", "silver", "regular"]
     assert list(p["customers"]) == [2, 8, 30, 160]
     assert p.loc[0, "clv"] == 200 + 199
@@ -396,7 +401,7 @@ def test_pyramid_tiers_by_hand() -> None:
     df = pd.DataFrame(
         {"clv": [5.0, 9.0, 9.0] + [1.0] * 97}, index=[f"C{i:03d}" for i in range(100)]
     )
-    p = clv.clv_pyramid(df)
+    p = clv_reports.clv_pyramid(df)
     assert list(p["customers"]) == [1, 4, 15, 80]
     assert list(p["clv"]) == [9.0, 9.0 + 5.0 + 1.0 + 1.0, 15.0, 80.0]
 
@@ -413,7 +418,7 @@ def test_discount_per_unit() -> None:
 
 def test_page_on_demo_data(demo_copy: Path, app_env: None) -> None:
     con = db.connect(demo_copy)
-    split, last = clv.default_holdout_split(con)  # type: ignore[misc]
+    split, last = clv_reports.default_holdout_split(con)  # type: ignore[misc]
     con.close()
     at = make_app_test(demo_copy, "pages/churn_clv.py", {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]

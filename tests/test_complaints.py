@@ -18,10 +18,10 @@ from conftest import ROOT, make_app_test
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import caveats, complaints, figures
+from crm_core.metrics import complaints, figures
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
-from crm_core.present import charts, i18n
+from crm_core.present import caveat_text, charts, i18n
 
 T = dt.datetime
 
@@ -532,10 +532,10 @@ def test_negative_durations_are_counted_not_dropped(con: db.Connection) -> None:
     got = {w["code"]: w for w in complaints.sla_warnings(con, period)}
     assert got["negative_durations"]["durations"] == 1
     assert got["negative_durations"]["stages"] == {"feedback": 1}
-    warnings = {w["code"]: w for w in figures.metrics(con)["warnings"]}
+    warnings = {w["code"]: w for w in caveat_text.with_messages(figures.metrics(con)["warnings"])}
     assert warnings["negative_durations"]["message"].startswith("1 stage times are before")
     assert "Feedback 1" in warnings["negative_durations"]["message"]
-    zh = caveats.message(got["negative_durations"], "zh")
+    zh = caveat_text.message(got["negative_durations"], "zh")
     assert zh.startswith("1 条记录的处理时间为负") and "已单独计数，未计入时长" in zh
 
 

@@ -18,6 +18,7 @@ from crm_core import ingest
 from crm_core.engine import db
 from crm_core.metrics import customer360
 from crm_core.metrics.filters import Filters
+from crm_core.present import customer_text
 
 YEAR_2024 = Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
 AS_OF = dt.date(2024, 12, 31)
@@ -37,7 +38,7 @@ def levels(con: db.Connection, f: Filters = YEAR_2024) -> pd.DataFrame:
 
 
 def test_profile_of_the_fixture_customer(c360_con: db.Connection) -> None:
-    p = customer360.profile(c360_con, "H01", YEAR_2024)
+    p = customer_text.profile_text(customer360.profile(c360_con, "H01", YEAR_2024))
     assert p is not None
     assert (p["name"], p["owner"], p["region"]) == ("张伟", "王经理", "华东")
     # Net revenue 2024: O1 100,000 + 2,000 - 2,000 returned + O2 800 = 100,800; 2 orders.

@@ -10,9 +10,18 @@ from conftest import FIXTURES, make_app_test, signed_in
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import complaints, drill, lifecycle, overview, pipeline, value
+from crm_core.metrics import (
+    complaints,
+    drill,
+    lifecycle,
+    lifecycle_cohorts,
+    overview,
+    pipeline,
+    value,
+)
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
+from crm_core.present import drill_text
 
 # tests/fixtures/drill, seen over 2024 (as of 2024-12-31):
 #   C1 张三 华东: O1 1,000 (01-10), O2 500 (03-05)      -> net 1,500, cohort 2024-01 (+0, +2)
@@ -107,7 +116,7 @@ def test_cohort_cells(fx: db.Connection) -> None:
     # Cohort 2024-02 = {C3}; +1 is March (O5 100).
     assert _ids(drill.cohort_customers(fx, end, dt.date(2024, 2, 1), 1)) == ["C3"]
     assert drill.cohort_customers(fx, end, dt.date(2024, 2, 1), 1, EAST).empty
-    cells = lifecycle.cohort_retention(fx, end, YEAR.start, end).set_index(
+    cells = lifecycle_cohorts.cohort_retention(fx, end, YEAR.start, end).set_index(
         ["cohort", "months_since"]
     )["customers"]
     for (cohort, k), n in cells.items():
@@ -185,10 +194,10 @@ def test_selection_events() -> None:
 
 
 def test_labelled_lists(fx: db.Connection) -> None:
-    rows = drill.labelled(drill.tier_customers(fx, YEAR, "regular"), "zh")
+    rows = drill_text.labelled(drill.tier_customers(fx, YEAR, "regular"), "zh")
     assert list(rows.columns[:5]) == ["客户编号", "客户名称", "区域", "负责人", "价值层级"]
     assert rows["价值层级"].tolist() == ["普通", "普通"]
-    stages = drill.labelled(drill.stage_customers(fx, YEAR.end, "lost"), "en")
+    stages = drill_text.labelled(drill.stage_customers(fx, YEAR.end, "lost"), "en")
     assert stages["Stage"].tolist() == ["Lost"]
 
 

@@ -15,7 +15,7 @@ from crm_core.engine import db
 from crm_core.metrics import explain, overview
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
-from crm_core.present import charts
+from crm_core.present import charts, explain_text
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "explain"
 # Ten days against the ten days before (2024-01-01 .. 01-10).
@@ -130,7 +130,7 @@ def test_no_customers_before_means_no_factors(fx: db.Connection) -> None:
     assert e.not_applicable == "customers" and e.components == {}
     assert e.change == Decimal("300.00")
     assert _by(e, "region") == {("blank", None): 300}
-    doc = explain.to_json(e, "en")
+    doc = explain_text.to_json(e, "en")
     assert doc["not_applicable"]["factor"] == "customers"
     assert "cannot be split" in doc["not_applicable"]["reason"]
 
@@ -156,7 +156,7 @@ def test_takeaway_and_chart(fx: db.Connection) -> None:
     # +600 / 400 = +150.0%; customers 4/3 - 1 = +33.3%, per customer +25.0%, value +50.0%;
     # largest same-direction value outside tiers: source 网络线索 (C01 + C04) 100 -> 300 + 300
     # = +500, 500 / 600 = 83%.
-    assert explain.takeaway(e, "zh") == (
+    assert explain_text.takeaway(e, "zh") == (
         "销售额 +150.0%：客户数 +33.3%，人均订单 +25.0%，客单价 +50.0%；来源「网络线索」贡献了变化的 83%"
     )
     fig = charts.waterfall(("Before", 400), [("a", 100), ("b", 500)], ("Now", 1000), "t")
@@ -200,7 +200,7 @@ def _check_database(con: db.Connection, period: Period) -> None:
     for metric in explain.METRICS:
         e = explain.explain(con, period, metric)
         _sums_to_change(e)
-        _check_document(explain.to_json(e))
+        _check_document(explain_text.to_json(e))
         row = tiles.loc[explain.KPI_OF[metric]]
         assert float(e.change) == pytest.approx(row["change"], abs=0.005)  # the tile's change
 
@@ -234,6 +234,6 @@ def test_postgresql_gives_the_same_explanation(fx: db.Connection, pg_url: str) -
     ingest.load(pg, [ingest.Source(FIX / f"{n}.csv", n) for n in names], "replace")
     for f in (Filters(), Filters(source="网络线索", regions=("华东", "华南"))):
         for metric in explain.METRICS:
-            want = explain.to_json(explain.explain(fx, P, metric, f))
-            assert explain.to_json(explain.explain(pg, P, metric, f)) == want, (metric, f)
+            want = explain_text.to_json(explain.explain(fx, P, metric, f))
+            assert explain_text.to_json(explain.explain(pg, P, metric, f)) == want, (metric, f)
     pg.close()

@@ -16,7 +16,7 @@ import pytest
 from crm_core import ingest
 from crm_core.app import meeting
 from crm_core.engine import db, facts
-from crm_core.metrics import drill, lifecycle, overview, value
+from crm_core.metrics import drill, lifecycle, lifecycle_cohorts, overview, value
 from crm_core.metrics.filters import Filters, filter_options
 from crm_core.metrics.overview import Period
 
@@ -51,15 +51,15 @@ def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, 
     """Every report of the Lifecycle page (pages/lifecycle.py: the report's stages now and the
     day before, new vs lost, cohorts) and the lifecycle calls of other pages."""
     return {
-        "report": lifecycle.lifecycle_report(con, period.start, period.end, f, "en"),
+        "report": lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f),
         "counts": lifecycle.stage_counts(con, period.end, f),
         "stages": lifecycle.customer_stages(con, period.end, f),
         # In no particular order (lifecycle_stage_of.sql has no ORDER BY): compared by customer.
         "stage_of": lifecycle.stage_of_customers(con, period.end, f)
         .sort_values("customer_id")
         .reset_index(drop=True),
-        "new_lost": lifecycle.new_vs_lost(con, period.end, period.start, f),
-        "cohorts": lifecycle.cohort_retention(con, period.end, period.start, period.end, f),
+        "new_lost": lifecycle_cohorts.new_vs_lost(con, period.end, period.start, f),
+        "cohorts": lifecycle_cohorts.cohort_retention(con, period.end, period.start, period.end, f),
     }
 
 

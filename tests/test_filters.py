@@ -357,7 +357,8 @@ def test_filter_options_stay_within_the_scope(small: db.Connection) -> None:
 
 
 def test_active_line_names_period_dimensions_and_scope() -> None:
-    from crm_core.metrics.filters import NOWHERE, active_line
+    from crm_core.metrics.filters import NOWHERE
+    from crm_core.present.filter_text import active_line
 
     assert active_line(Filters(), "zh") == "筛选：无（全部数据）"
     assert active_line(Filters(), "en") == "Filters: none (all data)"

@@ -16,8 +16,9 @@ from conftest import make_app_test
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import figures, lifecycle, pipeline
+from crm_core.metrics import figures, lifecycle, lifecycle_cohorts, pipeline
 from crm_core.metrics.filters import Filters
+from crm_core.present import caveat_text, lifecycle_text
 
 AS_OF = dt.date(2024, 12, 31)  # as_of - 365 = 2024-01-01 (2024 is a leap year)
 
@@ -119,7 +120,8 @@ def test_stage_on_each_threshold(hand: db.Connection) -> None:
 
 
 def test_rule_text_names_the_numbers(hand: db.Connection) -> None:
-    df = lifecycle.customer_stages(hand, AS_OF).set_index("customer_id")["rule"]
+    df = lifecycle_text.with_rule_text(lifecycle.customer_stages(hand, AS_OF), AS_OF)
+    df = df.set_index("customer_id")["rule"]
     assert df["L366"] == "last purchase 366 d ago > churn threshold 365 d"
     assert df["E365"] == "1 purchase, 365 d ago ≤ churn threshold 365 d"
     assert df["G121"] == (
@@ -128,7 +130,8 @@ def test_rule_text_names_the_numbers(hand: db.Connection) -> None:
     assert df["M91"].startswith("no purchase for 91 d > overdue limit 90 d")
     assert df["S365"].startswith("2 purchases, relationship 365 d ≥ 365 d")
     assert df["P1"] == "no purchase by 2024-12-31"
-    zh = lifecycle.customer_stages(hand, AS_OF, lang="zh").set_index("customer_id")["rule"]
+    stages = lifecycle.customer_stages(hand, AS_OF)
+    zh = lifecycle_text.with_rule_text(stages, AS_OF, lang="zh").set_index("customer_id")["rule"]
     assert zh["L366"] == "最近一次购买在 366 天前 > 流失阈值 365 天"
 
 
@@ -238,7 +241,7 @@ def test_transitions(hand: db.Connection) -> None:
 
 
 def test_new_vs_lost(hand: db.Connection) -> None:
-    nl = lifecycle.new_vs_lost(hand, AS_OF, dt.date(2024, 1, 1)).set_index("month")
+    nl = lifecycle_cohorts.new_vs_lost(hand, AS_OF, dt.date(2024, 1, 1)).set_index("month")
     assert len(nl) == 12  # every month of 2024, zeros included
     got = nl[["new_customers", "lost_customers", "reactivated_customers", "net_change"]]
     # new: Jan E365 F364 S365; Jun X9; Jul G120 G121; Sep M90 M91; Dec SAME.
@@ -257,15 +260,15 @@ def test_new_vs_lost(hand: db.Connection) -> None:
     for month, row in got.iterrows():
         assert tuple(row) == expected.get(f"{month:%Y-%m}", (0, 0, 0, 0)), month
     # lost - reactivated over all time = customers in stage lost (L366, DF, EX).
-    full = lifecycle.new_vs_lost(hand, AS_OF)
+    full = lifecycle_cohorts.new_vs_lost(hand, AS_OF)
     assert full["lost_customers"].sum() - full["reactivated_customers"].sum() == 3
 
 
 def test_last_full_month() -> None:
-    assert lifecycle.last_full_month(dt.date(2024, 12, 31)) == dt.date(2024, 12, 1)
-    assert lifecycle.last_full_month(dt.date(2024, 12, 30)) == dt.date(2024, 11, 1)
-    assert lifecycle.last_full_month(dt.date(2024, 2, 29)) == dt.date(2024, 2, 1)
-    assert lifecycle.last_full_month(dt.date(2024, 1, 15)) == dt.date(2023, 12, 1)
+    assert lifecycle_cohorts.last_full_month(dt.date(2024, 12, 31)) == dt.date(2024, 12, 1)
+    assert lifecycle_cohorts.last_full_month(dt.date(2024, 12, 30)) == dt.date(2024, 11, 1)
+    assert lifecycle_cohorts.last_full_month(dt.date(2024, 2, 29)) == dt.date(2024, 2, 1)
+    assert lifecycle_cohorts.last_full_month(dt.date(2024, 1, 15)) == dt.date(2023, 12, 1)
 
 
 COHORT_ORDERS = """order_id,customer_id,order_date,amount
@@ -283,10 +286,10 @@ c3,C,2024-03-01,10
 def test_cohort_matrix(tmp_path: Path) -> None:
     con = db.connect(tmp_path / "cohort.duckdb")
     _load(con, tmp_path, "customer_id\nA\nB\nC\n", COHORT_ORDERS)
-    long = lifecycle.cohort_retention(
+    long = lifecycle_cohorts.cohort_retention(
         con, dt.date(2024, 4, 30), dt.date(2024, 1, 1), dt.date(2024, 4, 30)
     )
-    m = lifecycle.retention_matrix(long)
+    m = lifecycle_cohorts.retention_matrix(long)
     # January cohort = A, B: Feb A, Mar B, Apr A -> 1/2 each. February cohort = C: Mar C, Apr none.
     jan, feb = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")
     assert m.loc[jan].tolist() == [1.0, 0.5, 0.5, 0.5]
@@ -306,7 +309,7 @@ def test_orders_only_database(tmp_path: Path, fixtures: Path) -> None:
 
 
 def test_empty_database_metrics(con: db.Connection) -> None:
-    out = {**lifecycle.metrics_block(con), **pipeline.metrics_block(con)}
+    out = {**lifecycle_cohorts.metrics_block(con), **pipeline.metrics_block(con)}
     for key in (
         "lifecycle_stages",
         "new_customers_last_month",
@@ -325,7 +328,7 @@ def test_empty_database_metrics(con: db.Connection) -> None:
 def demo_stages(demo_db_file: Path) -> pd.DataFrame:
     c = db.connect(demo_db_file)
     last = db.query_rows(c, "lifecycle_data_end")[0][1]
-    df = lifecycle.customer_stages(c, last)
+    df = lifecycle_text.with_rule_text(lifecycle.customer_stages(c, last), last)
     c.close()
     return df
 
@@ -348,17 +351,17 @@ def test_demo_metrics_cover_every_customer(demo_con: db.Connection) -> None:
 
 
 def test_demo_cohort_heatmap_declines(demo_con: db.Connection) -> None:
-    long = lifecycle.cohort_retention(
+    long = lifecycle_cohorts.cohort_retention(
         demo_con, dt.date(2026, 10, 31), dt.date(2023, 11, 1), dt.date(2026, 10, 31)
     )
-    m = lifecycle.retention_matrix(long)
+    m = lifecycle_cohorts.retention_matrix(long)
     assert (m[0] == 1).all()
     early, late = m.loc[:, 3:12].stack().mean(), m.loc[:, 24:].stack().mean()
     assert early > 1.5 * late, (early, late)
 
 
 def test_demo_new_lost_consistent(demo_con: db.Connection, demo_stages: pd.DataFrame) -> None:
-    nl = lifecycle.new_vs_lost(demo_con, dt.date(2026, 10, 31))
+    nl = lifecycle_cohorts.new_vs_lost(demo_con, dt.date(2026, 10, 31))
     assert nl["new_customers"].sum() == (demo_stages["purchases"] > 0).sum()
     lost = nl["lost_customers"].sum() - nl["reactivated_customers"].sum()
     assert lost == (demo_stages["stage"] == "lost").sum()
@@ -419,18 +422,19 @@ def test_median_gap_odd_and_even_counts(hand: db.Connection, tmp_path: Path) -> 
 
 def test_report_reuses_its_rows(hand: db.Connection) -> None:
     start = dt.date(2024, 7, 1)
-    rep = lifecycle.lifecycle_report(hand, start, AS_OF)
+    rep = lifecycle_cohorts.lifecycle_report(hand, start, AS_OF)
     # The counts and transitions the report derives from its own rows equal the standalone SQL.
     pd.testing.assert_frame_equal(rep.counts, lifecycle.stage_counts(hand, AS_OF))
     pd.testing.assert_frame_equal(
         rep.transitions, lifecycle.stage_transitions(hand, start - dt.timedelta(days=1), AS_OF)
     )
     # Members carry the rule text, written for the rows asked for only; highest revenue first.
-    full = lifecycle.customer_stages(hand, AS_OF).set_index("customer_id")["rule"]
-    top = lifecycle.report_members(rep, "stability", limit=2)
+    full = lifecycle_text.with_rule_text(lifecycle.customer_stages(hand, AS_OF), AS_OF)
+    full = full.set_index("customer_id")["rule"]
+    top = lifecycle_text.report_members(rep, "stability", limit=2)
     assert list(top["customer_id"]) == ["SP500", "SP499"]  # revenue 1,500 and 1,499 > 200 (S365)
     assert top.set_index("customer_id")["rule"].to_dict() == full[["SP500", "SP499"]].to_dict()
-    assert len(lifecycle.report_members(rep, "stability")) == 3  # S365, SP500, SP499
+    assert len(lifecycle_text.report_members(rep, "stability")) == 3  # S365, SP500, SP499
 
 
 # --------------------------------------------------------------------------- what the data cannot tell
@@ -458,7 +462,7 @@ def test_three_months_of_orders_is_a_short_history(tmp_path: Path) -> None:
     con = db.connect(tmp_path / "short.duckdb")
     _load(con, tmp_path, "customer_id\nA\nB\nC\n", SHORT_ORDERS)
     got = {w["code"]: w for w in lifecycle.history_warnings(con)}
-    warnings = figures.metrics(con)["warnings"]
+    warnings = caveat_text.with_messages(figures.metrics(con)["warnings"])
     con.close()
     short = got["short_history"]
     # 2024-01-01 -> 2024-03-31 = 31 (Jan) + 29 (Feb, leap year) + 30 = 90 days < 365: nobody can
@@ -541,12 +545,12 @@ def test_a_period_without_first_purchases(demo_con) -> None:
     # object and datetime64 columns").
     import datetime as dt
 
-    from crm_core.metrics import lifecycle
+    from crm_core.metrics import lifecycle_cohorts
     from crm_core.present import charts
 
     start, end = dt.date(2020, 1, 1), dt.date(2020, 3, 31)
-    cohorts = lifecycle.cohort_retention(demo_con, end, start, end)
+    cohorts = lifecycle_cohorts.cohort_retention(demo_con, end, start, end)
     assert cohorts.empty and list(cohorts.columns)[:3] == ["cohort", "months_since", "cohort_size"]
-    rep = lifecycle.lifecycle_report(demo_con, start, end)
+    rep = lifecycle_cohorts.lifecycle_report(demo_con, start, end)
     assert rep.cohorts.empty
-    charts.cohort_heatmap(lifecycle.retention_matrix(rep.cohorts), "t", "x", "y")
+    charts.cohort_heatmap(lifecycle_cohorts.retention_matrix(rep.cohorts), "t", "x", "y")

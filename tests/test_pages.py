@@ -932,6 +932,7 @@ def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: N
     # for the page's period: its takeaway as text, its factors and contributors as waterfalls.
     from crm_core.engine import db
     from crm_core.metrics import explain, overview, weekly
+    from crm_core.present import explain_text
 
     at = make_app_test(demo_copy, page, {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -949,7 +950,7 @@ def test_page_explains_its_largest_change(page: str, demo_copy: Path, app_env: N
     assert moved is not None
     title = i18n.t("explain.title", "en", metric=i18n.t(f"explain.metrics.{moved.metric}", "en"))
     assert title in [h.value for h in at.subheader]
-    takeaway = explain.takeaway(moved, "en")
+    takeaway = explain_text.takeaway(moved, "en")
     assert any(md_escape(takeaway) in m.value for m in at.markdown)
     kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
     assert kinds.count("waterfall") == (1 if moved.not_applicable else 2)
@@ -962,6 +963,7 @@ def test_overview_header_semantic_colours_and_no_change_against_an_empty_period(
 
     from crm_core.engine import db
     from crm_core.metrics import filters, overview
+    from crm_core.present import filter_text
 
     con = db.connect(demo_copy)
     rng = overview.data_range(con)
@@ -971,7 +973,7 @@ def test_overview_header_semantic_colours_and_no_change_against_an_empty_period(
     at = make_app_test(demo_copy, None, {"lang": "zh"}).run()
     assert not at.exception, [e.value for e in at.exception]
     # The active-filter line under the title (the default 12 months, no dimension set).
-    line = filters.active_line(filters.Filters(), "zh", period.start, period.end)
+    line = filter_text.active_line(filters.Filters(), "zh", period.start, period.end)
     assert line.startswith("筛选：") and line in [c.value for c in at.caption]
     tiles = {m.label: m.proto for m in at.metric}
     assert tiles["客户数"].delta == ""  # all customers on file: no change to show

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from crm_core.engine import db
-from crm_core.metrics import clv, lifecycle, overview, pipeline, value, weekly
+from crm_core.metrics import clv_reports, lifecycle_cohorts, overview, pipeline, value, weekly
 from crm_core.metrics import complaints as c
 from crm_core.metrics.clv_models import FitError
 from crm_core.metrics.filters import NO_FILTERS, Filters
@@ -70,7 +70,7 @@ def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     period = _period(con, f)
     if period is None:
         return []
-    rep = lifecycle.lifecycle_report(con, period.start, period.end, f, lang)
+    rep = lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
     return slides.lifecycle_slides(rep, lang)
 
 
@@ -99,7 +99,7 @@ def complaint_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
 def clv_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     """P(alive) distribution: how many customers are more likely gone than active."""
     try:
-        report = clv.churn_clv_report(con, f)
+        report = clv_reports.churn_clv_report(con, f)
     except FitError:  # ClvRefused included: the data cannot support a fit
         return []
     return slides.clv_slides(report, lang)

@@ -33,13 +33,16 @@ def _metrics_setup(p: argparse.ArgumentParser) -> None:
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the headline metrics as one JSON object (optionally under the sidebar's filters)."""
     from crm_core.metrics.figures import metrics
+    from crm_core.present.caveat_text import with_messages
 
     f = filters_from(args)
     require_db(args.db)
     con = db.connect(args.db)
     check_filters(con, f)
     f = scoped(con, f, args)
-    print(json.dumps(metrics(con, f), ensure_ascii=False, indent=2, default=json_default))
+    doc = metrics(con, f)
+    doc["warnings"] = with_messages(doc["warnings"])  # in English, for scripts' logs
+    print(json.dumps(doc, ensure_ascii=False, indent=2, default=json_default))
     return 0
 
 
@@ -61,6 +64,7 @@ def _explain_setup(p: argparse.ArgumentParser) -> None:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Explain a metric's change against the period before: {change, components, contributors}."""
     from crm_core.metrics import explain
+    from crm_core.present import explain_text
 
     f = filters_from(args)
     if args.top < 1:
@@ -72,7 +76,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if period is None:
         raise ingest.IngestError("no orders loaded: nothing to compare (load orders first)")
     e = explain.explain(con, period, args.metric, f, top=args.top)
-    print(json.dumps(explain.to_json(e, args.lang), ensure_ascii=False, indent=2))
+    print(json.dumps(explain_text.to_json(e, args.lang), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -116,13 +120,14 @@ def _customer_setup(p: argparse.ArgumentParser) -> None:
 def cmd_customer(args: argparse.Namespace) -> int:
     """Print one customer's 360 (profile, relationship level, timeline) as one JSON object."""
     from crm_core.metrics import customer360
+    from crm_core.present import customer_text
 
     require_db(args.db)
     con = db.connect(args.db)
     f = filters_from(args)
     check_filters(con, f)
     try:
-        prof = customer360.profile(con, args.customer_id, f, args.lang)
+        prof = customer_text.profile_text(customer360.profile(con, args.customer_id, f), args.lang)
     except ValueError as e:  # a period that starts after it ends
         raise ingest.IngestError(str(e)) from e
     if prof is None:

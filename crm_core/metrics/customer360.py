@@ -13,7 +13,6 @@ import pandas as pd
 from crm_core.engine import db
 from crm_core.metrics import customers, lifecycle
 from crm_core.metrics.filters import NO_FILTERS, SCOPE_SEPARATOR, Filters
-from crm_core.present import i18n
 
 # ---------------------------------------------------------------- relationship-level rules
 LEVELS = ("basic", "passive", "responsible", "proactive", "partner")
@@ -29,6 +28,11 @@ PARTNER_MONTHS = 6
 # Interaction kinds (lower case) the customer starts: a walk-in or an inbound call. Every other
 # interaction counts as company-initiated; every complaint as customer-initiated.
 INBOUND_KINDS = ("到店", "来店", "来电", "来访", "咨询", "inbound", "walk-in", "call-in")
+# The columns of a relationship_levels() row that the level's rule quotes (profile).
+LEVEL_FACTS = (
+    "level", "per_year", "followed_orders", "orders", "company_contacts", "customer_contacts",
+    "active_months",
+)  # fmt: skip
 # Timeline kinds, in the order a same-moment tie is listed.
 KINDS = ("order", "return", "interaction", "lead", "complaint")
 
@@ -85,28 +89,6 @@ def relationship_levels(stats: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out
 
 
-def level_labels(lang: str) -> dict[str, str]:
-    return {k: i18n.t(f"customer.level.{k}", lang) for k in LEVELS}
-
-
-def level_rule(row: pd.Series | dict[str, Any], lang: str) -> str:
-    """Why a customer is at its level: the rule text filled with that customer's numbers."""
-    return i18n.t(
-        f"customer.level_rule.{row['level']}",
-        lang,
-        days=FOLLOW_UP_DAYS,
-        per_year_min=PROACTIVE_PER_YEAR,
-        share=f"{PROACTIVE_FOLLOWED_SHARE:.0%}",
-        months_min=PARTNER_MONTHS,
-        per_year=f"{float(row['per_year']):g}",
-        followed=int(row["followed_orders"]),
-        orders=int(row["orders"]),
-        company=int(row["company_contacts"]),
-        customer=int(row["customer_contacts"]),
-        months=int(row["active_months"]),
-    )
-
-
 def level_by_owner(
     con: db.Connection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
@@ -146,17 +128,19 @@ def timeline(con: db.Connection, customer_id: str) -> pd.DataFrame:
 
 
 def profile(
-    con: db.Connection, customer_id: str, filters: Filters = NO_FILTERS, lang: str = "en"
+    con: db.Connection, customer_id: str, filters: Filters = NO_FILTERS
 ) -> dict[str, Any] | None:
     """The customer's 360 as a JSON-ready dict, or None when the id is unknown or outside the
     filters / scope. Keys: customer_id, name, region, owner, customer_type, tier, rfm_segment,
     lifecycle_stage, lifecycle_rule, net_revenue, orders, last_order_date, p_alive, clv,
-    relationship_level, level_rule, as_of, timeline ([{date, kind, id, ...}]).
+    relationship_level, level_rule, as_of, timeline ([{date, kind, id, ...}]). The two rules are
+    their facts here (lifecycle.rule_of; LEVEL_FACTS of the level's row), None when unknown;
+    crm_core.present.customer_text.profile_text puts them in words.
 
     Tier, RFM segment, P(alive) and CLV rank or fit against every customer under the filters,
     so this builds customers.customer_table (the page caches it per filters)."""
     table = customers.customer_table(con, filters, extra=("clv",))
-    return profile_from(con, table, customer_id, filters, lang)
+    return profile_from(con, table, customer_id, filters)
 
 
 def profile_from(
@@ -164,7 +148,6 @@ def profile_from(
     table: pd.DataFrame,
     customer_id: str,
     filters: Filters = NO_FILTERS,
-    lang: str = "en",
 ) -> dict[str, Any] | None:
     """profile() over an already built customer_table(con, filters, extra=("clv",))."""
     hit = table[table["customer_id"] == customer_id]
@@ -184,12 +167,12 @@ def profile_from(
     out["level_rule"] = None
     out["as_of"] = period.end.isoformat() if period else None
     if period is not None:
-        out["lifecycle_rule"] = lifecycle.rule_of(con, customer_id, period.end, filters, lang=lang)
+        out["lifecycle_rule"] = lifecycle.rule_of(con, customer_id, period.end, filters)
         stats = relationship_stats(con, period.end, filters, customer_id)
         if not stats.empty:
             lv = relationship_levels(stats, period.end).iloc[0]
             out["relationship_level"] = lv["level"]
-            out["level_rule"] = level_rule(lv, lang)
+            out["level_rule"] = {k: lv[k] for k in LEVEL_FACTS}
     out["timeline"] = timeline_rows(timeline(con, customer_id))
     return out
 

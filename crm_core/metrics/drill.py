@@ -13,11 +13,11 @@ from crm_core.engine import db
 from crm_core.metrics import complaints, lifecycle, pipeline, value
 from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.metrics.overview import Period
-from crm_core.present import i18n
 
 # Every drill list starts with these columns (customer_id opens the Customer 360 page).
 ID_COLUMNS = ("customer_id", "name", "region", "owner")
 TIER_COLUMNS = (*ID_COLUMNS, "tier", "rfm_segment", "net_revenue", "orders", "last_order_date")
+BLANK_GROUP = ""  # the customdata of a complaint trend's blank group (no value in the split column)
 
 
 def tier_customers(
@@ -89,7 +89,7 @@ def cohort_customers(
     months_since: int,
     filters: Filters = NO_FILTERS,
 ) -> pd.DataFrame:
-    """The customers one cohort-heatmap cell counts (lifecycle.cohort_retention): first
+    """The customers one cohort-heatmap cell counts (lifecycle_cohorts.cohort_retention): first
     non-return order in the month of `cohort`, and a non-return order `months_since` months
     later (orders up to `as_of`). Columns: ID_COLUMNS, cohort (first day of the month), orders
     and amount of that later month; by customer_id."""
@@ -166,22 +166,6 @@ def funnel_step_leads(
     return out
 
 
-def labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """A drill list as a page shows it: tier, RFM segment, lifecycle stage and lead stage keys as
-    display names in `lang`, headers from the catalogue (drill.col.*); values otherwise as is."""
-    out = df.copy()
-    if "tier" in out:
-        out["tier"] = out["tier"].map(lambda k: value.tier_name(k, lang))
-    if "rfm_segment" in out:
-        names = {s.key: s.name(lang) for s in value.SEGMENTS}
-        out["rfm_segment"] = out["rfm_segment"].map(names)
-    if "stage" in out and "lead_id" not in out:
-        out["stage"] = out["stage"].map(lifecycle.stage_labels(lang))
-    elif "stage" in out:
-        out["stage"] = out["stage"].map(lambda s: pipeline.stage_label(s, lang))
-    return out.rename(columns=lambda c: i18n.t(f"drill.col.{c}", lang))
-
-
 def selected(event: Any, field: str = "customdata") -> list[Any]:
     """The `field` values of the points selected in a plotly selection event (the return value
     of st.plotly_chart(on_select=...) as a mapping); [] when nothing is selected. A customdata
@@ -210,8 +194,6 @@ def complaint_click(event: Any) -> tuple[dt.date, bool, str | None] | None:
     """What a click on the monthly complaint trend names: (month, whether it named one coloured
     segment, that segment's group: None = the blank group); None without a click. A click on
     the median line names the whole month."""
-    from crm_core.present.charts import BLANK_GROUP
-
     point = first_point(event)
     if not point or not point.get("x"):
         return None

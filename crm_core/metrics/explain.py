@@ -28,7 +28,6 @@ from crm_core.engine import db
 from crm_core.metrics import overview, value
 from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.metrics.overview import Period
-from crm_core.present import i18n
 
 METRICS = ("revenue", "customers", "orders", "complaints")
 # The overview.kpi_deltas row of each metric.
@@ -68,13 +67,6 @@ class Contributor:
     value: str | None  # the raw value; a tier key for `tier`; None for blank and others
     kind: str
     change: Decimal
-
-    def label(self, lang: str) -> str:
-        if self.kind != "value":
-            return i18n.t(f"explain.{self.kind}", lang)
-        if self.dimension == "tier" and self.value in value.TIER_KEYS:
-            return value.tier_name(self.value, lang)
-        return str(self.value)
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,8 @@ def _dec(x: Any) -> Decimal:
     return Decimal(0) if x is None else Decimal(str(x))
 
 
-def _money(metric: str) -> bool:
+def is_money(metric: str) -> bool:
+    """Whether the metric is an amount of money (changes to the cent) rather than a count."""
     return metric == "revenue"
 
 
@@ -167,7 +160,7 @@ def _contributors(rows: list[tuple], metric: str, change: Decimal, top: int) -> 
         mine = [(v, _dec(cur) - _dec(prev)) for d, v, prev, cur in rows if d == dim]
         if not mine:
             continue
-        if _money(metric):
+        if is_money(metric):
             changes = apportion([c for _, c in mine], change)
         else:
             changes = [c for _, c in mine]
@@ -212,7 +205,7 @@ def explain(
     prev = period.previous()
     totals = totals or _totals(con, period, filters)
     v0, v1 = totals[KPI_OF[metric]]
-    change = _round(v1 - v0) if _money(metric) else v1 - v0
+    change = _round(v1 - v0) if is_money(metric) else v1 - v0
     components: dict[str, Decimal] = {}
     factor_changes: dict[str, Decimal | None] = {}
     na: str | None = None
@@ -290,95 +283,6 @@ def largest_change(explanations: dict[str, Explanation]) -> Explanation | None:
         moved,
         key=lambda e: (e.change_pct is not None, abs(e.change_pct or 0), -METRICS.index(e.metric)),
     )
-
-
-def _pct(x: Decimal | None) -> str:
-    return i18n.MISSING if x is None else i18n.fmt_change(float(x))
-
-
-def takeaway(e: Explanation, lang: str = "zh") -> str:
-    """One sentence: the metric's change, its factors' changes and the top contributor's share,
-    e.g. "营收 −12%：客户数 −3%，客单价 −9%；区域「华南」贡献了变化的 70%"."""
-    name = i18n.t(f"explain.metrics.{e.metric}", lang)
-    if e.change == 0:
-        return i18n.t("explain.unchanged", lang, metric=name)
-    amount = i18n.fmt_number(float(e.change), lang, 2 if _money(e.metric) else 0)
-    head = (
-        _pct(e.change_pct)
-        if e.change_pct is not None
-        else (amount if e.change < 0 else "+" + amount)
-    )
-    parts = [
-        f"{i18n.t(f'explain.components.{k}', lang)} {_pct(v)}" for k, v in e.factor_changes.items()
-    ]
-    if e.metric == "customers":
-        parts = [
-            i18n.t(f"explain.components.{k}", lang)
-            + f" {'+' if v > 0 else ''}{i18n.fmt_number(float(v), lang)}"
-            for k, v in e.components.items()
-        ]
-    text = i18n.t("explain.takeaway_head", lang, metric=name, change=head)
-    if parts:
-        text += i18n.t("explain.colon", lang) + i18n.t("explain.joiner", lang).join(parts)
-    top = e.top_contributor()
-    if top:
-        c, share = top
-        text += i18n.t(
-            "explain.takeaway_top",
-            lang,
-            dimension=i18n.t(f"explain.dimensions.{c.dimension}", lang),
-            value=c.label(lang),
-            share=i18n.fmt_pct(float(share), 0),
-        )
-    return text
-
-
-def _num(x: Decimal, metric: str) -> float | int:
-    return int(x) if x == x.to_integral_value() and not _money(metric) else float(x)
-
-
-def _period_json(p: Period) -> dict[str, str]:
-    return {"start": p.start.isoformat(), "end": p.end.isoformat()}
-
-
-def to_json(e: Explanation, lang: str = "zh") -> dict[str, Any]:
-    """The `explain --json` document: {metric, period, previous_period, previous, current,
-    change, components, residual, not_applicable, contributors: [{dimension, value, kind, label,
-    change}], takeaway}; components + residual == change and each dimension's contributors sum
-    to change, to the cent."""
-    return {
-        "metric": e.metric,
-        "period": _period_json(e.period),
-        "previous_period": _period_json(e.previous_period),
-        "previous": _num(e.previous, e.metric),
-        "current": _num(e.current, e.metric),
-        "change": _num(e.change, e.metric),
-        "components": {k: _num(v, e.metric) for k, v in e.components.items()},
-        "residual": _num(e.residual, e.metric),
-        "not_applicable": (
-            None
-            if e.not_applicable is None
-            else {
-                "factor": e.not_applicable,
-                "reason": i18n.t(
-                    "explain.not_applicable",
-                    lang,
-                    factor=i18n.t(f"explain.components.{e.not_applicable}", lang),
-                ),
-            }
-        ),
-        "contributors": [
-            {
-                "dimension": c.dimension,
-                "value": c.value,
-                "kind": c.kind,
-                "label": c.label(lang),
-                "change": _num(c.change, e.metric),
-            }
-            for c in e.contributors
-        ],
-        "takeaway": takeaway(e, lang),
-    }
 
 
 def period_for(con: db.Connection, f: Filters) -> Period | None:

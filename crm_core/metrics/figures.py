@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from crm_core.engine import db
-from crm_core.metrics import caveats, clv, complaints, lifecycle, pipeline, value
+from crm_core.metrics import caveats, clv, complaints, lifecycle_cohorts, pipeline, value
 from crm_core.metrics.filters import NO_FILTERS, Filters, inapplicable
 
 # Filters a block does not take, besides the dimensions filters.APPLIES leaves out of the
@@ -73,10 +73,11 @@ def metrics(con: db.Connection, f: Filters = NO_FILTERS) -> dict[str, Any]:
     out = base_metrics(con, f)
     out["clv"] = clv.clv_metrics(con, f)
     out.update(value.value_metrics(con, f))  # tiers, pareto_top20_share, rfm_segments
-    out.update(lifecycle.metrics_block(con, f))  # lifecycle_stages, new/lost last month
+    out.update(lifecycle_cohorts.metrics_block(con, f))  # lifecycle_stages, new/lost last month
     out.update(pipeline.metrics_block(con, f))  # lead_funnel, lead_close_rate, followup_24h_share
     # complaints_monthly, median_resolution_hours, sla_breach_rate, satisfied_share, ...
-    # What the data cannot tell: [{code, severity, message, ...}] (docs/metrics.md).
+    # What the data cannot tell: [{code, severity, ...}] (docs/metrics.md); the CLI adds each
+    # one's English `message` (present.caveat_text.with_messages).
     out["warnings"] = caveats.metrics_warnings(con, out["clv"], f)
     out.update(complaints.metrics_block(con, f))
     if f != NO_FILTERS:

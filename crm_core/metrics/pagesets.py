@@ -24,11 +24,13 @@ DOMAIN_MODULES = (
     "overview",
     "value",
     "lifecycle",
+    "lifecycle_cohorts",
     "pipeline",
     "pipeline.funnel",
     "pipeline.followup",
     "complaints",
     "clv",
+    "clv_reports",
     "affinity",
     "channels",
     "weekly",
@@ -49,8 +51,8 @@ def _clv_result(con: db.Connection, filters: Filters) -> Any:
 
 # Arguments that are themselves crm_core results, computed (once) only when a call needs them.
 DERIVED: dict[str, Callable[[db.Connection, Filters], Any]] = {
-    "result": _clv_result,  # clv.call_list, clv.next_purchases
-    "params": lambda con, f: _clv_result(con, f).fit.bgnbd,  # clv.cumulative_tracking
+    "result": _clv_result,  # clv_reports.call_list, clv_reports.next_purchases
+    "params": lambda con, f: _clv_result(con, f).fit.bgnbd,  # clv_reports.cumulative_tracking
 }
 
 

@@ -14,11 +14,10 @@ from crm_core.metrics.filters import (
     NOWHERE,
     SCOPE_FIELDS,
     Filters,
-    active_line,
     inapplicable,
-    not_applied_note,
 )
 from crm_core.present import i18n
+from crm_core.present.filter_text import active_line, not_applied_note
 
 # A cell starting with one of these is run as a formula by Excel / LibreOffice / Sheets
 # (OWASP "CSV injection"); a leading apostrophe makes it plain text.
@@ -82,7 +81,7 @@ def about_sheet(
     period: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[str, list[tuple[str, Any]]]:
     """The second sheet of an Excel download: its name in `lang` ("筛选与日期") and its rows, a
-    header (项目, 内容) then the filter line as the page header shows it (filters.active_line,
+    header (项目, 内容) then the filter line as the page header shows it (filter_text.active_line,
     with the page's default `period` when the filters set none), the
     filters that do not apply to `table` (if any), the data date (ISO, YYYY-MM-DD), the row
     count, and one row per set dimension and scope with its raw value, for a script to read."""

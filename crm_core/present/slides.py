@@ -11,11 +11,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crm_core.metrics import pipeline, value, weekly
-from crm_core.metrics.clv import ChurnClvReport
-from crm_core.metrics.filters import Filters, active_line, not_applied_note
-from crm_core.metrics.lifecycle import LifecycleReport
+from crm_core.metrics.clv_reports import ChurnClvReport
+from crm_core.metrics.filters import Filters
+from crm_core.metrics.lifecycle_cohorts import LifecycleReport
 from crm_core.metrics.overview import Period
 from crm_core.present import charts, clv_charts, i18n
+from crm_core.present.filter_text import active_line, not_applied_note
 
 # Excel number formats for a native chart's value axis and labels (deck.build_deck).
 COUNT_FORMAT = "#,##0"

@@ -2,7 +2,7 @@
 
 What a digest holds (docs/metrics.md, "Weekly digest"): the recipient's scope and week (Monday to
 Sunday), the Weekly page's six figures with their change and tone, the three largest movements in
-one sentence each (explain.takeaway), the valuable customers at risk (clv.call_list) and the
+one sentence each (explain_text.takeaway), the valuable customers at risk (clv_reports.call_list) and the
 overdue leads (pipeline.overdue_list) within the scope, and a link to the Weekly page for that
 week. Every figure comes from the function the app's pages call, under the same scope and week.
 

@@ -17,10 +17,10 @@ import pandas as pd
 from crm_core.app.auth import Account
 from crm_core.app.digest.settings import setting
 from crm_core.engine import db
-from crm_core.metrics import clv, explain, overview, pipeline, weekly
+from crm_core.metrics import clv, clv_reports, explain, overview, pipeline, weekly
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
-from crm_core.present import i18n
+from crm_core.present import explain_text, i18n
 
 MOVEMENTS = 3  # movements explained per digest
 LIST_ROWS = 10  # at-risk customers and overdue leads listed (the link leads to the rest)
@@ -140,12 +140,12 @@ def _largest(explanations: dict[str, explain.Explanation], n: int) -> list[expla
 
 
 def at_risk_customers(con: db.Connection, f: Filters, as_of: dt.date) -> pd.DataFrame:
-    """The Churn & CLV page's call list (clv.call_list) fitted on orders up to `as_of` within
+    """The Churn & CLV page's call list (clv_reports.call_list) fitted on orders up to `as_of` within
     the filters' scope: customer_id, name, owner, region, past_value, p_alive, value_at_risk;
     empty when the model cannot be fitted on that data."""
     cols = ["customer_id", "name", "owner", "region", "past_value", "p_alive", "value_at_risk"]
     try:
-        found = clv.call_list(con, clv.churn_clv(con, f, calibration_end=as_of))
+        found = clv_reports.call_list(con, clv.churn_clv(con, f, calibration_end=as_of))
     except clv.FitError:
         return pd.DataFrame(columns=cols)
     return found.reset_index()[cols] if "customer_id" not in found.columns else found[cols]
@@ -290,7 +290,7 @@ def build_digest(
         owners=account.owners,
         week=week,
         headlines=heads,
-        movements=[(e.metric, explain.takeaway(e, lang)) for e in moved],
+        movements=[(e.metric, explain_text.takeaway(e, lang)) for e in moved],
         at_risk=risk.head(LIST_ROWS),
         overdue=overdue.head(LIST_ROWS),
         link=link(week, lang, base_url),

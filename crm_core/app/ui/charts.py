@@ -150,14 +150,13 @@ def explanation(e: Any, name: str) -> None:
     """The "why did it change" section of an explain.Explanation: the takeaway, a waterfall of
     its factors (or why there are none) and one of its top contributors' dimension, and the
     table of contributors. Values (region names, ...) are data: escaped / kept out of Markdown."""
-    from crm_core.metrics import explain
-    from crm_core.present import charts
+    from crm_core.present import charts, explain_text
 
     lg = lang()
     bad = e.metric in overview.BAD_WHEN_UP  # a rise in complaints is drawn red
     metric = t(f"explain.metrics.{e.metric}")
     st.subheader(t("explain.title", metric=metric))
-    st.markdown("**" + md(explain.takeaway(e, lg)) + "**")
+    st.markdown("**" + md(explain_text.takeaway(e, lg)) + "**")
     prev = e.previous_period
     st.caption(
         t("explain.caption", start=i18n.fmt_date(prev.start, lg), end=i18n.fmt_date(prev.end, lg))
@@ -175,13 +174,13 @@ def explanation(e: Any, name: str) -> None:
         chart(fig, f"{name}_factors", left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
-    steps = [(c.label(lg), c.change) for c in e.by_dimension(dim)]
+    steps = [(explain_text.contributor_label(c, lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
     chart(charts.waterfall(ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
-            "value": [c.label(lg) for c in e.contributors],
+            "value": [explain_text.contributor_label(c, lg) for c in e.contributors],
             "change": [float(c.change) for c in e.contributors],
         }
     )

@@ -8,9 +8,10 @@ import streamlit as st
 
 from crm_core.app.ui.language import lang, md, md_lines, t
 from crm_core.engine import db
-from crm_core.metrics import caveats, overview
-from crm_core.metrics.filters import Filters, not_applied_note
-from crm_core.present import i18n
+from crm_core.metrics import overview
+from crm_core.metrics.filters import Filters
+from crm_core.present import caveat_text, i18n
+from crm_core.present.filter_text import not_applied_note
 
 
 def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
@@ -21,8 +22,8 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
 
 
 def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:
-    """The active filters (filters.active_line) as a caption under a page's title."""
-    from crm_core.metrics.filters import active_line
+    """The active filters (filter_text.active_line) as a caption under a page's title."""
+    from crm_core.present.filter_text import active_line
 
     p = period_of(con, f)
     line = active_line(f, lang(), p.start if p else None, p.end if p else None)
@@ -40,9 +41,9 @@ def data_warnings(warnings: list[dict[str, Any]], notes: bool = True) -> None:
     (when `notes`), in this session's language, escaped."""
     for w in warnings:
         if w["severity"] == "warning":
-            st.warning(md_lines(caveats.message(w, lang())))
+            st.warning(md_lines(caveat_text.message(w, lang())))
         elif notes:
-            st.info(md_lines(caveats.message(w, lang())))
+            st.info(md_lines(caveat_text.message(w, lang())))
 
 
 def filter_note(table: str, f: Filters, container: Any = None) -> None:

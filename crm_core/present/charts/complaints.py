@@ -6,9 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_core.metrics.drill import BLANK_GROUP
 from crm_core.present.charts.base import PALETTE, month_axis, themed
-
-BLANK_GROUP = ""  # the customdata of a complaint trend's blank group (no value in the split column)
 
 
 def complaint_trend(
