@@ -207,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds one render may take")
     ap.add_argument("--out", type=Path, help="write the summaries and raw renders as JSON")
     ap.add_argument(
+        "--port",
+        type=int,
+        help="time an app already serving on 127.0.0.1:PORT (e.g. under a profiler, or several "
+        "processes behind one port) instead of starting one",
+    )
+    ap.add_argument(
         "--keep-first",
         action="store_true",
         help="count the first round (cold caches) in the percentiles too",
@@ -221,13 +227,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown pages: {', '.join(unknown)}")
     with tempfile.TemporaryDirectory(prefix="crm_lens_sessions_") as tmp:
         tmpd = Path(tmp)
-        if a.db:
-            db_file = tmpd / "served.duckdb"
-            shutil.copy(a.db, db_file)
+        server = None
+        if a.port:
+            port = a.port
         else:
-            db_file = demo_db(tmpd)
-        port = free_port()
-        server = start_server(db_file, port, tmpd / "server.log")
+            if a.db:
+                db_file = tmpd / "served.duckdb"
+                shutil.copy(a.db, db_file)
+            else:
+                db_file = demo_db(tmpd)
+            port = free_port()
+            server = start_server(db_file, port, tmpd / "server.log")
         try:
             out = []
             for n in counts:
@@ -242,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
     if a.out:
         a.out.write_text(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
