@@ -29,7 +29,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-DOC_MARK = "<!-- generated from crm_core/schema.py: python -m crm_core schema-doc -->\n"
+DOC_MARK = "<!-- generated from crm_core/engine/schema.py: python -m crm_core schema-doc -->\n"
 
 
 def _schema_doc_setup(p: argparse.ArgumentParser) -> None:
