@@ -252,3 +252,17 @@ def test_remaining_charts_get_formatted_hovers() -> None:
     )
     before = shares.data[0].hovertemplate
     assert charts.localise_hovers(shares, "zh").data[0].hovertemplate == before
+
+
+def test_every_chart_wears_the_house_template() -> None:
+    # The template is plotly's default (set once, not re-validated per chart): a themed figure,
+    # a copy of it (the escaped copy pages show) and an empty chart all carry plotly_white whole.
+    import plotly.io as pio
+
+    from crm_core.present.text import safe_figure
+
+    white = pio.templates["plotly_white"]
+    fig = charts.themed(go.Figure(go.Bar(x=["a"], y=[1])), "t")
+    for f in (fig, safe_figure(fig), charts.empty_figure("t", "nothing")):
+        assert f.layout.template == white
+        assert f.to_plotly_json()["layout"]["template"] == white.to_plotly_json()
