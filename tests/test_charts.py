@@ -266,3 +266,13 @@ def test_every_chart_wears_the_house_template() -> None:
     for f in (fig, safe_figure(fig), charts.empty_figure("t", "nothing")):
         assert f.layout.template == white
         assert f.to_plotly_json()["layout"]["template"] == white.to_plotly_json()
+    # Streamlit makes its own template plotly's default when its chart element loads: a figure
+    # made under that default still leaves themed() in the house template, and so do the next.
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
+    made_under_streamlit = charts.themed(go.Figure(go.Bar(x=["a"], y=[1])), "t")
+    after = charts.themed(go.Figure(go.Bar(x=["a"], y=[1])), "t")
+    assert made_under_streamlit.layout.template == white and after.layout.template == white
+    assert pio.templates.default == "plotly_white"

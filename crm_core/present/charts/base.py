@@ -22,12 +22,17 @@ FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-
 # The house template is plotly's default, so that a figure starts from it when it is made: setting
 # it again in themed() validated the whole template once more per chart (about 12 of a chart's
 # 15 ms, a third of a page render's CPU; bench/RESULTS.md, "Renders"). The figure is the same.
+# Streamlit makes its own template the default when it loads its chart element: themed() takes
+# the default back, and gives a figure made under another default the house template itself.
 TEMPLATE = "plotly_white"
 pio.templates.default = TEMPLATE
 
 
 def themed(fig: go.Figure, title: str | None = None) -> go.Figure:
     """Apply the house theme: CJK-capable font, palette, white background, tight margins."""
+    if pio.templates.default != TEMPLATE:
+        pio.templates.default = TEMPLATE
+        fig.update_layout(template=TEMPLATE)
     fig.update_layout(
         title=title,
         font_family=FONT,
