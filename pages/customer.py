@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from crm_core.app import ui
@@ -102,29 +101,10 @@ if prof["level_rule"]:
 
 st.subheader(ui.t("customer.timeline"))
 st.caption(ui.t("customer.timeline_help"))
-events = pd.DataFrame(prof["timeline"])
+events = customer_text.timeline_table(prof["timeline"], lang)
 if events.empty:
     st.info(ui.t("customer.no_events"))
 else:
-    details = [
-        c
-        for c in ("product", "category", "channel", "purpose", "outcome", "stage", "status")
-        if c in events.columns
-    ]
-    out = pd.DataFrame(
-        {
-            "date": events["date"],
-            "kind": events["kind"].map(lambda k: ui.t(f"customer.kind.{k}")),
-            "id": events["id"],
-            "amount": events["amount"] if "amount" in events.columns else None,
-            "detail": events[details].apply(
-                lambda r: " · ".join(str(v) for v in r if isinstance(v, str) and v), axis=1
-            )
-            if details
-            else "",
-            "owner": events["owner"] if "owner" in events.columns else None,
-        }
-    )
-    ui.table(out, lambda df: df.rename(columns=lambda k: ui.t(f"customer.col.{k}")))
+    ui.table(events, lambda df: df.rename(columns=lambda k: ui.t(f"customer.col.{k}")))
 
 levels_by_owner()

@@ -1,7 +1,5 @@
 """Lifecycle: relationship stages and their rules, end patterns, funnels, new vs lost, cohorts."""
 
-import datetime as dt
-
 import streamlit as st
 
 from crm_core.app import ui
@@ -116,10 +114,8 @@ with tabs[4]:
         ui.t("lifecycle.cohort"),
         lang,
     )
-    event = ui.chart(heat, "lifecycle_cohorts", select="points")
-    cell, months = drill.selected(event), drill.selected(event, "x")
-    if cell and months:
-        cohort, k = dt.date.fromisoformat(str(cell[0])[:10]), int(months[0])
+    if hit := drill.cohort_click(ui.chart(heat, "lifecycle_cohorts", select="points")):
+        cohort, k = hit
         rows = ui.cached(drill.cohort_customers, con, rep.as_of, cohort, k, f)
         what = ui.t("drill.cohort_cell", cohort=i18n.fmt_date(cohort, lang), k=k)
         ui.drill_list(rows, f"cohort-{cohort}-{k}", what, lambda d: drill_text.labelled(d, lang))

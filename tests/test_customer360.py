@@ -242,3 +242,21 @@ def test_sidebar_search_opens_the_profile(demo_copy: Path, app_env: None) -> Non
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["id"] == ["C00017"] or at.query_params["id"] == "C00017"
     assert any("C00017" in s.value for s in at.subheader)
+
+
+def test_timeline_table_joins_an_events_words() -> None:
+    from crm_core.present import customer_text
+
+    out = customer_text.timeline_table(
+        [
+            {"date": "2024-01-02", "kind": "order", "id": "O1", "amount": 10.0,
+             "product": "轮胎", "category": "配件", "owner": "张伟"},
+            {"date": "2024-01-05", "kind": "complaint", "id": "K1", "amount": None,
+             "product": None, "category": None, "status": "已解决", "owner": None},
+        ],
+        "zh",
+    )  # fmt: skip
+    assert list(out.columns) == ["date", "kind", "id", "amount", "detail", "owner"]
+    # product · category for the order; only the status for the complaint (blanks dropped).
+    assert out["detail"].tolist() == ["轮胎 · 配件", "已解决"]
+    assert customer_text.timeline_table([], "zh").empty

@@ -338,3 +338,11 @@ def test_complaint_click_names_the_month_and_the_segment() -> None:
     key = drill.complaint_list_key(dt.date(2024, 3, 1), "category", "../[x](http://e)")
     assert key.startswith("complaints-2024-03-category-") and "/" not in key and "[" not in key
     assert drill.complaint_list_key(dt.date(2024, 3, 1), None, None) == "complaints-2024-03"
+
+
+def test_a_cohort_cell_click_names_its_month_and_age() -> None:
+    # A cell carries its cohort month as customdata; x is the months since it.
+    event = {"selection": {"points": [{"x": 3, "customdata": ["2024-02-01T00:00:00"]}]}}
+    assert drill.cohort_click(event) == (dt.date(2024, 2, 1), 3)
+    assert drill.cohort_click({"selection": {"points": []}}) is None
+    assert drill.cohort_click(None) is None

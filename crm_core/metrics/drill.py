@@ -204,6 +204,15 @@ def complaint_click(event: Any) -> tuple[dt.date, bool, str | None] | None:
     return month, True, None if raw == BLANK_GROUP else raw
 
 
+def cohort_click(event: Any) -> tuple[dt.date, int] | None:
+    """What a click on the cohort heatmap names: (cohort month, months since it); None without
+    a click on a cell."""
+    cell, months = selected(event), selected(event, "x")
+    if not cell or not months:
+        return None
+    return dt.date.fromisoformat(str(cell[0])[:10]), int(months[0])
+
+
 def complaint_list_key(month: dt.date, by: str | None, group: str | None) -> str:
     """The widget and file-name key of a complaint-month list: no user text (a group value is
     hashed), so it is safe in a file name."""

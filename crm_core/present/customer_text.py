@@ -53,3 +53,30 @@ def profile_text(prof: dict[str, Any] | None, lang: str = "en") -> dict[str, Any
     if prof["level_rule"] is not None:
         out["level_rule"] = level_rule(prof["level_rule"], lang)
     return out
+
+
+# A timeline event's own words, joined into one "detail" cell, in this order.
+TIMELINE_DETAILS = ("product", "category", "channel", "purpose", "outcome", "stage", "status")
+
+
+def timeline_table(timeline: list[dict[str, Any]], lang: str = i18n.DEFAULT_LANG) -> pd.DataFrame:
+    """A profile's timeline as the page shows it: date, kind (in words), id, amount, detail (the
+    event's product, channel, outcome, ... joined by " · "), owner; empty when it has no event."""
+    events = pd.DataFrame(timeline)
+    if events.empty:
+        return events
+    details = [c for c in TIMELINE_DETAILS if c in events.columns]
+    return pd.DataFrame(
+        {
+            "date": events["date"],
+            "kind": events["kind"].map(lambda k: i18n.t(f"customer.kind.{k}", lang)),
+            "id": events["id"],
+            "amount": events["amount"] if "amount" in events.columns else None,
+            "detail": events[details].apply(
+                lambda r: " · ".join(str(v) for v in r if isinstance(v, str) and v), axis=1
+            )
+            if details
+            else "",
+            "owner": events["owner"] if "owner" in events.columns else None,
+        }
+    )
