@@ -16,13 +16,11 @@ if period is None:
     st.info(ui.t("common.no_orders"))
     st.stop()
 rep = ui.cached(lifecycle_cohorts.lifecycle_report, con, period.start, period.end, f)
-if rep.customers.empty:
+if rep.known == 0:
     ui.empty_note(f)
     st.stop()
 stages, patterns = lifecycle_text.stage_labels(lang), lifecycle_text.end_pattern_labels(lang)
-st.caption(
-    ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(len(rep.customers)))
-)
+st.caption(ui.t("lifecycle.caption", as_of=i18n.fmt_date(rep.as_of, lang), n=ui.num(rep.known)))
 history_warnings = ui.cached(lifecycle.history_warnings, con, f)
 ui.data_warnings(history_warnings)  # what the history cannot tell
 
@@ -50,12 +48,16 @@ with tabs[0]:
     )
     n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
     shown = lifecycle.MEMBERS_SHOWN
-    ui.table(lifecycle_text.report_members(rep, stage, shown, lang), labelled)
+    top = ui.cached(lifecycle.stage_rows, con, rep.as_of, stage, f, rep.rules, shown)
+    ui.table(lifecycle_text.stage_members(top, stage, shown, rep.rules, rep.as_of, lang), labelled)
     if n_stage > shown:
         st.caption(ui.t("lifecycle.members_top", shown=ui.num(shown), n=ui.num(n_stage)))
-    ui.table_downloads(
-        lambda: labelled(lifecycle_text.report_members(rep, stage, lang=lang)), f"lifecycle-{stage}"
-    )
+
+    def every_member():  # the whole stage, fetched when a download is clicked
+        rows = lifecycle.stage_rows(con, rep.as_of, stage, f, rep.rules)
+        return labelled(lifecycle_text.stage_members(rows, stage, None, rep.rules, rep.as_of, lang))
+
+    ui.table_downloads(every_member, f"lifecycle-{stage}")
     st.subheader(ui.t("lifecycle.transitions_title"))
     st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
     flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}
@@ -79,7 +81,7 @@ with tabs[1]:
         horizontal=True,
         key="lc_ends_by",
     )
-    mix = lifecycle.end_patterns(rep.customers, by)
+    mix = lifecycle.end_patterns(rep.profile, by)
     ui.chart(
         charts.share_bars(mix, by, "end_pattern", patterns, ui.t("lifecycle.ends_title")),
         "lifecycle_ends",

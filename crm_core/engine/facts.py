@@ -16,7 +16,10 @@ at the next call. PostgreSQL and Spark keep computing each report from the order
 
 The Lifecycle page's reports (stages now and the day before the period, new vs lost, cohorts)
 likewise share one customer x purchase-day table per (data version, filters incl. scope):
-`purchase_days_rows`, every purchase day with its amount and the previous and next one.
+`purchase_days_rows`, every purchase day with its amount and the previous and next one. From it,
+each customer's stage as of a day is computed once into `lifecycle_stages_rows`, and the page's
+counts, funnels, end patterns, transitions and member lists are aggregated from those rows in
+SQL: a million customers never travel into pandas.
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ VALUE_WINDOW = Kind(
     ("measure", "cut_1", "cut_2", "cut_3"),  # value rank and tier only
 )
 PURCHASE_DAYS = Kind("purchase_days", FILTER_PARAMS)
+# Each known customer's lifecycle stage and its facts as of a day, under the rules and filters.
+LIFECYCLE_RULE_PARAMS = (
+    "churn_days",
+    "formation_days",
+    "gap_factor",
+    "min_overdue_days",
+    "spend_drop",
+)
+LIFECYCLE_STAGES = Kind("lifecycle_stages", ("as_of", *LIFECYCLE_RULE_PARAMS, *FILTER_PARAMS))
 
 
 @contextlib.contextmanager
@@ -90,6 +102,17 @@ def purchase_days(con: db.Connection, params: dict[str, Any]) -> int | None:
     """Id of the shared customer x purchase-day window for these filters (Filters.params()) in
     `purchase_days_rows`, computed now if needed; None where reports compute their own."""
     return shared_window(con, PURCHASE_DAYS, params)
+
+
+def lifecycle_stages(con: db.Connection, params: dict[str, Any]) -> int | None:
+    """Id of the shared lifecycle-stage rows (one per customer known by `as_of`: stage, rule and
+    its facts, as lifecycle_customers.sql) for these rules and filters in
+    `lifecycle_stages_rows`, computed now from the shared purchase days if needed; None where
+    reports compute their own."""
+    days = purchase_days(con, params)
+    if days is None:
+        return None
+    return shared_window(con, LIFECYCLE_STAGES, {**params, "days_id": days})
 
 
 def shared_window(

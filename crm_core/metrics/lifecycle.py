@@ -140,13 +140,99 @@ def stage_counts(
 
 
 def counts_of(stages: pd.DataFrame) -> pd.DataFrame:
-    """stage_counts() from customer_stages() rows already fetched (the same numbers)."""
-    df = stages.groupby("stage", as_index=False).agg(
+    """stage_counts() from customer_stages() rows or a profile() already fetched (the same
+    numbers)."""
+    df = (
+        stages.assign(customers=_weights(stages))
+        .groupby("stage", as_index=False)
+        .agg(
+            customers=("customers", "sum"),
+            revenue=("revenue", "sum"),
+            revenue_12m=("revenue_12m", "sum"),
+        )
+    )
+    return _counts_frame(df)
+
+
+def _weights(stages: pd.DataFrame) -> pd.Series:
+    """Customers each row stands for: a profile() row's `customers`, else 1 (one customer)."""
+    if "customers" in stages.columns and "customer_id" not in stages.columns:
+        return stages["customers"].astype("int64")
+    return pd.Series(1, index=stages.index, dtype="int64")
+
+
+# The groups of a profile(): known customers are counted per combination of these.
+PROFILE_KEYS = ("stage", "end_pattern", "source", "purchases", "first_purchase_date")
+
+
+def profile(
+    con: db.Connection,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    rules: LifecycleRules = DEFAULT_RULES,
+) -> pd.DataFrame:
+    """Customers known by `as_of` counted per (stage, end pattern, source, purchases, quarter of
+    the first purchase as its first day), with their lifetime and 12-month revenue: what the
+    counts, funnels and end patterns sum, without a row per customer."""
+    return _profile_frame(_stages_report(con, "lifecycle_profile", _params(as_of, rules, filters)))
+
+
+def profile_of(stages: pd.DataFrame) -> pd.DataFrame:
+    """profile() from customer_stages() rows already fetched (the same groups and numbers)."""
+    df = stages.assign(
+        first_purchase_date=pd.to_datetime(stages["first_purchase_date"])
+        .dt.to_period("Q")
+        .dt.start_time
+    )
+    out = df.groupby(list(PROFILE_KEYS), dropna=False, as_index=False).agg(
         customers=("customer_id", "size"),
         revenue=("revenue", "sum"),
         revenue_12m=("revenue_12m", "sum"),
     )
-    return _counts_frame(df)
+    return _profile_frame(out)
+
+
+def _profile_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A profile in one shape whichever way it was computed: fixed types, missing as None,
+    rows ordered by the keys."""
+    out = df[[*PROFILE_KEYS, "customers", "revenue", "revenue_12m"]].copy()
+    for c in ("stage", "end_pattern", "source"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    out["purchases"] = out["purchases"].astype("int64")
+    out["first_purchase_date"] = pd.to_datetime(out["first_purchase_date"]).astype("datetime64[ns]")
+    out["customers"] = out["customers"].astype("int64")
+    out[["revenue", "revenue_12m"]] = out[["revenue", "revenue_12m"]].astype(float)
+    keys = list(PROFILE_KEYS)
+    return out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def stage_rows(
+    con: db.Connection,
+    as_of: dt.date,
+    stage: str | None = None,
+    filters: Filters = NO_FILTERS,
+    rules: LifecycleRules = DEFAULT_RULES,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """customer_stages() rows of one stage (every stage when None), highest revenue first (ties
+    by customer id), the first `limit` of each stage (all when None)."""
+    params = {**_params(as_of, rules, filters), "stage": stage, "limit": limit}
+    return _stage_order(_stages_report(con, "lifecycle_members", params))
+
+
+def _stage_order(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(
+        ["stage", "revenue", "customer_id"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _stages_report(con: db.Connection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run report `name` on the shared lifecycle-stage rows (crm_core/engine/facts.py):
+    `<name>_shared.sql` on DuckDB, else `<name>.sql` over the order lines."""
+    stages = facts.lifecycle_stages(con, params)
+    if stages is None:
+        return db.query(con, name, **params)
+    return db.query(con, f"{name}_shared", **params, stages_id=stages)
 
 
 def _counts_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -163,11 +249,17 @@ def _counts_frame(df: pd.DataFrame) -> pd.DataFrame:
 def lifecycle_funnel(stages: pd.DataFrame) -> pd.DataFrame:
     """Customers who have reached each relationship phase (nested, so never increasing):
     known -> exploration (bought) -> formation (bought twice) -> stability (lasting or lost after
-    stability). Input: customer_stages()."""
+    stability). Input: customer_stages() or profile()."""
+    w = _weights(stages)
     bought = stages["purchases"] >= 1
     repeat = stages["purchases"] >= 2
     stable = stages["end_pattern"].isin(["lasting", "exited_after_stability"])
-    counts = [len(stages), int(bought.sum()), int(repeat.sum()), int((repeat & stable).sum())]
+    counts = [
+        int(w.sum()),
+        int(w[bought].sum()),
+        int(w[repeat].sum()),
+        int(w[repeat & stable].sum()),
+    ]
     return _funnel_frame(LIFECYCLE_FUNNEL, counts)
 
 
@@ -179,7 +271,8 @@ def customer_funnel(
     """HubSpot-style customer funnel: known -> first purchase -> repeat -> loyal (>= N purchases
     or in stability) -> advocate. The data records who was referred, not who referred: the
     advocate stage counts buying customers acquired by a referral (each one a recommendation by
-    an existing customer), so it is not a subset of loyal. Input: customer_stages()."""
+    an existing customer), so it is not a subset of loyal. Input: customer_stages() or
+    profile()."""
     bought = stages["purchases"] >= 1
     loyal = (stages["purchases"] >= loyal_purchases) | (stages["stage"] == "stability")
     referred = (
@@ -189,12 +282,13 @@ def customer_funnel(
         .str.lower()
         .isin([s.lower() for s in referral_sources])
     )
+    w = _weights(stages)
     counts = [
-        len(stages),
-        int(bought.sum()),
-        int((stages["purchases"] >= 2).sum()),
-        int(loyal.sum()),
-        int((referred & bought).sum()),
+        int(w.sum()),
+        int(w[bought].sum()),
+        int(w[stages["purchases"] >= 2].sum()),
+        int(w[loyal].sum()),
+        int(w[referred & bought].sum()),
     ]
     return _funnel_frame(CUSTOMER_FUNNEL, counts)
 
@@ -217,9 +311,15 @@ def stage_transitions(
 ) -> pd.DataFrame:
     """One row per (stage at `start`, stage at `end`) with customers moving between them;
     customers not yet known at `start` come from 'new'."""
-    return transitions_between(
-        _stage_of(con, start, filters, rules), _stage_of(con, end, filters, rules)
-    )
+    earlier = _params(start, rules, filters)
+    days = facts.purchase_days(con, earlier)  # one window for every day under these filters
+    at_end = facts.lifecycle_stages(con, _params(end, rules, filters))
+    if days is None or at_end is None:
+        return transitions_between(
+            _stage_of(con, start, filters, rules), _stage_of(con, end, filters, rules)
+        )
+    moves = db.query(con, "lifecycle_transitions_shared", **earlier, days_id=days, stages_id=at_end)
+    return _transition_order(moves)
 
 
 def _stage_of(
@@ -247,8 +347,14 @@ def transitions_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
         a[["customer_id", "stage"]], on="customer_id", how="left", suffixes=("_to", "_from")
     )
     m["stage_from"] = m["stage_from"].fillna("new")
-    out = m.groupby(["stage_from", "stage_to"]).size().rename("customers").reset_index()
+    return _transition_order(
+        m.groupby(["stage_from", "stage_to"]).size().rename("customers").reset_index()
+    )
+
+
+def _transition_order(moves: pd.DataFrame) -> pd.DataFrame:
     order = {s: i for i, s in enumerate(("new", *STAGES))}
+    out = moves.astype({"customers": "int64"})
     return out.sort_values(["stage_from", "stage_to"], key=lambda s: s.map(order)).reset_index(
         drop=True
     )
@@ -268,7 +374,7 @@ def end_patterns(stages: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     (by, end_pattern) with customers and share within the `by` group. `by` is a column of
     customer_stages() such as 'source', or 'cohort_year' / 'cohort_quarter' (of the first
     purchase)."""
-    df = stages[stages["purchases"] >= 1].copy()
+    df = stages[stages["purchases"] >= 1].assign(customers=_weights(stages))
     if by in ("cohort_year", "cohort_quarter"):
         first = pd.to_datetime(df["first_purchase_date"])
         df[by] = first.dt.year.astype(str)
@@ -277,7 +383,7 @@ def end_patterns(stages: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     keys = [by, "end_pattern"] if by else ["end_pattern"]
     if by:
         df[by] = df[by].fillna("–")
-    out = df.groupby(keys).size().rename("customers").reset_index()
+    out = df.groupby(keys)["customers"].sum().reset_index()
     total = out.groupby(by)["customers"].transform("sum") if by else out["customers"].sum()
     out["share"] = out["customers"] / total
     order = {p: i for i, p in enumerate(END_PATTERNS)}

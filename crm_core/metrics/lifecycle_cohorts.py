@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import lifecycle
 from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.metrics.lifecycle import CHURN_DAYS, DEFAULT_RULES, LifecycleRules
@@ -135,7 +135,8 @@ class LifecycleReport:
     as_of: dt.date
     start: dt.date
     rules: LifecycleRules
-    customers: pd.DataFrame  # customer_stages() as of `as_of` (rule keys; the text is present's)
+    known: int  # customers known by `as_of` under the filters
+    profile: pd.DataFrame  # lifecycle.profile(): customers per stage, end pattern, source, ...
     counts: pd.DataFrame
     lifecycle_funnel: pd.DataFrame
     customer_funnel: pd.DataFrame
@@ -153,19 +154,32 @@ def lifecycle_report(
     rules: LifecycleRules = DEFAULT_RULES,
 ) -> LifecycleReport:
     """Stages as of `as_of`, transitions since the day before `start`, end patterns, new vs lost
-    per month and the retention of the cohorts acquired from `start` to `as_of`."""
-    customers = lifecycle.customer_stages(con, as_of, filters, rules)
-    before = lifecycle.stage_of_customers(con, start - dt.timedelta(days=1), filters, rules)
+    per month and the retention of the cohorts acquired from `start` to `as_of`.
+
+    On DuckDB every part is aggregated in SQL from the shared stage rows (no row per customer is
+    fetched); elsewhere the customers' stages are fetched once and aggregated here. A stage's
+    members: lifecycle.stage_rows()."""
+    before = start - dt.timedelta(days=1)
+    if facts.lifecycle_stages(con, lifecycle._params(as_of, rules, filters)) is not None:
+        profile = lifecycle.profile(con, as_of, filters, rules)
+        transitions = lifecycle.stage_transitions(con, before, as_of, filters, rules)
+    else:
+        customers = lifecycle.customer_stages(con, as_of, filters, rules)
+        profile = lifecycle.profile_of(customers)
+        transitions = lifecycle.transitions_between(
+            lifecycle.stage_of_customers(con, before, filters, rules), customers
+        )
     return LifecycleReport(
         as_of=as_of,
         start=start,
         rules=rules,
-        customers=customers,
-        counts=lifecycle.counts_of(customers),
-        lifecycle_funnel=lifecycle.lifecycle_funnel(customers),
-        customer_funnel=lifecycle.customer_funnel(customers),
-        transitions=lifecycle.transitions_between(before, customers),
-        end_patterns=lifecycle.end_patterns(customers),
+        known=int(profile["customers"].sum()),
+        profile=profile,
+        counts=lifecycle.counts_of(profile),
+        lifecycle_funnel=lifecycle.lifecycle_funnel(profile),
+        customer_funnel=lifecycle.customer_funnel(profile),
+        transitions=transitions,
+        end_patterns=lifecycle.end_patterns(profile),
         new_lost=new_vs_lost(con, as_of, start, filters, rules.churn_days),
         cohorts=cohort_retention(con, as_of, start, as_of, filters),
     )

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from crm_core.metrics.lifecycle import DEFAULT_RULES, RULES, LifecycleRules
-from crm_core.metrics.lifecycle_cohorts import LifecycleReport
 from crm_core.present import i18n
 from crm_core.present.i18n import MISSING
 
@@ -117,13 +116,6 @@ def stage_members(
             raise ValueError("stage_members needs as_of to explain the rules")
         df = df.assign(rule=explain(df, rules, as_of, lang))
     return df[cols].reset_index(drop=True)
-
-
-def report_members(
-    rep: LifecycleReport, stage: str, limit: int | None = None, lang: str = "en"
-) -> pd.DataFrame:
-    """stage_members() of a lifecycle report: one stage's customers, highest revenue first."""
-    return stage_members(rep.customers, stage, limit, rep.rules, rep.as_of, lang)
 
 
 def _fill(template: str, mask: pd.Series, cols: dict, values: dict) -> pd.Series:

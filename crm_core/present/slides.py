@@ -297,7 +297,7 @@ def _cell(column: str, v: Any, lang: str) -> str:
 
 def lifecycle_slides(rep: LifecycleReport, lang: str) -> list[Slide]:
     """The lifecycle funnel (phases reached) and new vs lost customers per month."""
-    if rep.customers.empty:
+    if rep.known == 0:
         return []
     out: list[Slide] = []
     df = rep.lifecycle_funnel
