@@ -30,7 +30,8 @@ stop() {
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   wait
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 digest="${CRM_LENS_DIGEST_AT:-}"
 for ((i = 0; i < n; i++)); do
