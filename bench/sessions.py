@@ -125,7 +125,14 @@ async def session(
     """One user: connect, then each page in turn, `rounds` times; one record per render."""
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     out = []
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:  # type: ignore[list-item]
+    # No client pings: a browser sends none (the server pings), and a process busy with a room
+    # of renders would otherwise miss the client's 20 s pong deadline and lose the session.
+    async with websockets.connect(
+        url,
+        subprotocols=["streamlit"],  # type: ignore[list-item]
+        max_size=None,
+        ping_interval=None,
+    ) as ws:
         await start.wait()
         for r in range(rounds):
             for page in pages:
