@@ -133,7 +133,9 @@ def serve(
     `--secrets.files`) serve tests that must know the URL before the start."""
     port = port or free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"server-{name}.log"
+    # Each pytest-xdist worker has its own "shared" server: one log file each.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    log_path = ARTIFACTS / f"server-{name}{f'-{worker}' if worker else ''}.log"
     env = dict(os.environ, CRM_LENS_DB=str(db_path), PYTHONUNBUFFERED="1")
     cmd = [
         sys.executable,
