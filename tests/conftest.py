@@ -47,7 +47,8 @@ def _shared_keys(item: pytest.Item) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests that share an expensive start-up with one xdist_group (transitively: a module
     with a module fixture whose tests also use Spark goes with Spark)."""
-    if config.getoption("dist", "no") != "loadgroup":
+    # An xdist worker sees `loadgroup` (its own `dist` is "no"); -n 0 and plain pytest: neither.
+    if not (config.getoption("loadgroup", False) or config.getoption("dist", "no") == "loadgroup"):
         return
     parent: dict[str, str] = {}
 
