@@ -14,6 +14,75 @@ from crm_core.engine import db
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# --------------------------------------------------------------------------- parallel runs
+# pytest runs the suite on several processes (pyproject.toml: `-n auto --dist loadgroup`, see
+# README). Tests that share an expensive start-up go to one worker as one xdist group, so it
+# happens once: the local Spark (a JVM, tests/backend_servers.py), the browser tests' shared app
+# server, and each module- or class-scoped fixture (a module's tests stay together). Every other
+# test goes to whichever worker is free. Session fixtures that are cheap (the demo database,
+# a throw-away PostgreSQL, chromium) start once per worker that needs them.
+SHARED_STARTS = {"spark_session": "spark", "server": "served-app"}
+_GROUP_ORDER = ("spark", "served-app")  # the name a merged group takes, first match wins
+
+
+def _shared_keys(item: pytest.Item) -> list[str]:
+    """What `item` shares with other tests: SHARED_STARTS names, `scope-node::fixture` keys."""
+    keys = ["spark"] if item.get_closest_marker("spark") else []
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return keys
+    for name in info.names_closure:
+        if name in SHARED_STARTS:
+            keys.append(SHARED_STARTS[name])
+        defs = info.name2fixturedefs.get(name) or ()
+        scope = defs[-1].scope if defs else "function"
+        node_type = {"class": pytest.Class, "module": pytest.Module, "package": pytest.Package}
+        if scope in node_type:
+            node = item.getparent(node_type[scope])
+            keys.append(f"{node.nodeid if node else scope}::{name}")
+    return keys
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests that share an expensive start-up with one xdist_group (transitively: a module
+    with a module fixture whose tests also use Spark goes with Spark)."""
+    # An xdist worker sees `loadgroup` (its own `dist` is "no"); -n 0 and plain pytest: neither.
+    if not (config.getoption("loadgroup", False) or config.getoption("dist", "no") == "loadgroup"):
+        return
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    keyed = [(item, _shared_keys(item)) for item in items]
+    for _, keys in keyed:
+        for k in keys:
+            parent[find(k)] = find(keys[0])
+    members: dict[str, list[str]] = {}
+    for k in list(parent):
+        members.setdefault(find(k), []).append(k)
+    names = {
+        root: next((g for g in _GROUP_ORDER if g in ks), min(ks).split("::")[0])
+        for root, ks in members.items()
+    }
+    group = {item: names[find(keys[0])] for item, keys in keyed if keys}
+    for item, name in group.items():
+        item.add_marker(pytest.mark.xdist_group(name))
+
+    # Start the longest work first (pyproject: --no-loadscope-reorder keeps this order): the
+    # shared start-ups' groups, then the tests marked slow, then the rest as collected.
+    def rank(item: pytest.Item) -> int:
+        name = group.get(item)
+        if name in _GROUP_ORDER:
+            return _GROUP_ORDER.index(name)
+        return len(_GROUP_ORDER) + (name is not None or not item.get_closest_marker("slow"))
+
+    items.sort(key=rank)  # stable: a module's tests stay in their order
+
 
 def shared_data_dir() -> Path:
     """../shared/data next to the project, or $CRM_LENS_SHARED_DATA."""

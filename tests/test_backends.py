@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -158,14 +159,15 @@ def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monke
 
 READER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, pathlib, sys, time
     from crm_core.engine import db
     from crm_core.metrics import figures
     from crm_core.metrics import overview
     from crm_core.metrics import value
     con = db.connect(sys.argv[1])
-    end = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < end:
+    stop = pathlib.Path(sys.argv[2])
+    end = time.monotonic() + 300  # a bound, should the test die before it creates `stop`
+    while not stop.exists() and time.monotonic() < end:
         try:
             both = con.execute(
                 "SELECT (SELECT sum(amount) FROM orders WHERE NOT is_return), "
@@ -182,30 +184,69 @@ READER = textwrap.dedent(
 )
 
 
+def _json_lines(path: Path) -> list[dict]:
+    """The complete JSON lines a reader has written so far."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return [json.loads(x) for x in text.splitlines(keepends=True) if x.endswith("}\n")]
+
+
+def _wait_for(what: str, ok: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Poll `ok()` every 0.1 s until it is true; fail naming `what` after `timeout` s."""
+    end = time.monotonic() + timeout
+    while not ok():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
-def test_two_app_processes_while_a_load_commits(pg_url: str, shared_data: Path) -> None:
+def test_two_app_processes_while_a_load_commits(
+    pg_url: str, shared_data: Path, tmp_path: Path
+) -> None:
     pg = db.connect(pg_url)
     ingest.load_demo(pg)
     old = _revenue(pg)
-    readers = [
-        subprocess.Popen(
-            [sys.executable, "-c", READER, pg_url, "25"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    # Each reader loops until `stop` exists, one JSON line per round into its own file.
+    stop = tmp_path / "stop"
+    outs = [tmp_path / f"reader-{i}.out" for i in range(2)]
+    errs = [tmp_path / f"reader-{i}.err" for i in range(2)]
+    readers = []
+    for out, err in zip(outs, errs, strict=True):
+        with open(out, "w") as o, open(err, "w") as e:
+            readers.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", READER, pg_url, str(stop)],
+                    cwd=ROOT,
+                    stdout=o,
+                    stderr=e,
+                    text=True,
+                )
+            )
+
+    def each_reader(done: Callable[[dict], bool]) -> bool:
+        """Whether every reader, still running, has written a line `done` accepts."""
+        for r, out, err in zip(readers, outs, errs, strict=True):
+            assert r.poll() is None, (out.read_text()[-2000:], err.read_text()[-2000:])
+            if not any(done(x) for x in _json_lines(out)):
+                return False
+        return True
+
     try:
-        time.sleep(6)  # both readers are looping
+        _wait_for("both readers looping", lambda: each_reader(lambda x: True))
         src = shared_data / "uci_online_retail" / "online_retail_40k_line_sample.csv"
         ingest.load(pg, [ingest.Source(src, "orders")])
         new = _revenue(pg)
-        outs = [r.communicate(timeout=120) for r in readers]
+        # Every reader goes on until it has finished a round on the committed load.
+        _wait_for(
+            "both readers seeing the load",
+            lambda: each_reader(lambda x: x.get("rev") == pytest.approx(new)),
+        )
+        stop.touch()
+        for r in readers:
+            r.wait(timeout=120)
     finally:
         for r in readers:
             r.kill()
+    outs = [(out.read_text(), err.read_text()) for out, err in zip(outs, errs, strict=True)]
     assert old != new
     seen = set()
     for out, err in outs:

@@ -28,6 +28,9 @@ from crm_core.metrics import pagesets
 from crm_core.metrics.figures import metrics
 from crm_core.metrics.filters import Filters
 
+# World.engine asks for the Spark session by name at run time: say so for the parallel runs.
+pytestmark = pytest.mark.spark
+
 ENGINES = ("postgresql", "spark")
 UCI = "uci_online_retail/online_retail_40k_line_sample.csv"
 

@@ -133,7 +133,9 @@ def serve(
     `--secrets.files`) serve tests that must know the URL before the start."""
     port = port or free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"server-{name}.log"
+    # Each pytest-xdist worker has its own "shared" server: one log file each.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    log_path = ARTIFACTS / f"server-{name}{f'-{worker}' if worker else ''}.log"
     env = dict(os.environ, CRM_LENS_DB=str(db_path), PYTHONUNBUFFERED="1")
     cmd = [
         sys.executable,
@@ -209,15 +211,17 @@ RUN_COUNTER_JS = """(() => {
     });
 })();"""
 
-# True once a run started after `after` runs, and the app is connected, not running and shows no
-# status widget for 500 ms in a row: a run that reruns itself (the deep-link guard, a widget
-# callback) passes through short idle gaps.
+# True once a run started after `after` runs, and the app is connected, not running, shows no
+# status widget and no element still loading its code (the stSkeleton placeholder of a lazily
+# loaded widget: select boxes, tables, the uploader; slow on a busy machine) for 500 ms in a row:
+# a run that reruns itself (the deep-link guard, a widget callback) passes through short idle gaps.
 _IDLE_JS = """(after) => {
     const app = document.querySelector('[data-testid=stApp]');
     const idle = app !== null && (window.__crmRuns || 0) > after
         && app.getAttribute('data-test-connection-state') === 'CONNECTED'
         && app.getAttribute('data-test-script-state') === 'notRunning'
-        && document.querySelector('[data-testid=stStatusWidget]') === null;
+        && document.querySelector('[data-testid=stStatusWidget]') === null
+        && document.querySelector('[data-testid="stSkeleton"]') === null;
     if (!idle) { window.__crmIdleSince = null; return false; }
     window.__crmIdleSince = window.__crmIdleSince || Date.now();
     return Date.now() - window.__crmIdleSince > 500;
