@@ -80,6 +80,15 @@ def test_appends_merge_into_what_a_rebuild_makes(tmp_path: Path) -> None:
     )  # fmt: skip
     assert c1["prev_date"] is None and c1["next_date"] is None
     assert day(con, "C2", D(2024, 2, 1))["next_date"] == D(2024, 3, 1)
+    before = {name: table(con, name) for name in FACTS}
+
+    # An append of customers only: the day tables (built from order lines alone) stay as they are.
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,name,region\nC1,Ann,North\n", encoding="utf-8")
+    ingest.load(con, [ingest.Source(path, "customers")], "append")
+    for name in FACTS:
+        pd.testing.assert_frame_equal(table(con, name), before[name], obj=name)
+    assert_as_rebuilt(con)
 
     # A new customer, and an existing one buying on a new day.
     load(

@@ -29,22 +29,28 @@ ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
 TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
 
-def refresh(con: Connection, appended: str | None = None) -> None:
-    """Rebuild every summary table from the canonical tables (run inside the load transaction).
+def refresh(con: Connection) -> None:
+    """Rebuild every summary table from the canonical tables (run inside the load transaction)."""
+    _rebuild(con, SUMMARIES)
 
-    `appended`: the undo table of an append's order lines (`_undo_<load>_orders`, beside its
-    `_keys` table): the day tables are then merged for the customers of the replaced and the new
-    lines (merge) rather than rebuilt."""
+
+def refresh_append(con: Connection, undo: str | None) -> None:
+    """refresh() after an append: the MERGED summaries (built from the order lines alone) are
+    merged for the order lines of undo table `undo` (`_undo_<load>_orders`, beside its `_keys`
+    table; see merge), or kept as they are when the append loaded no order lines (None); the
+    others are rebuilt."""
+    _rebuild(con, [name for name in SUMMARIES if name not in MERGED])
+    if undo is not None:
+        merge(con, undo)
+
+
+def _rebuild(con: Connection, names: list[str]) -> None:
     one_line: bool | None = None  # read once order_proofs is built
-    for name in SUMMARIES:
-        if appended is not None and name in MERGED:
-            continue
+    for name in names:
         if name in MERGED and one_line is None:
             one_line = one_line_per_order(con)
         slots = ONE_LINE if name in MERGED and one_line else ()
         con.execute(f"CREATE OR REPLACE TABLE {name} AS " + sql(f"summary_{name}", slots))
-    if appended is not None:
-        merge(con, appended)
 
 
 def merge(con: Connection, undo: str) -> None:
