@@ -33,4 +33,3 @@ SELECT
         lead(line_date) OVER (PARTITION BY customer_id, sale_lines > 0 ORDER BY line_date)
     END AS next_date
 FROM days
-ORDER BY 1, 2

@@ -12,4 +12,3 @@ SELECT
     -- @include fact_day_sums
 FROM fact_lines
 GROUP BY customer_id, CAST(order_date AS DATE), category
-ORDER BY 1, 2, 3
