@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from crm_core import ingest
-from crm_core.engine import db, summaries
+from crm_core.engine import db, facts, summaries
+from crm_core.metrics import overview
 
 FACTS = ("order_proofs", "order_days", "customer_days")
 HEADER = "order_id,customer_id,order_date,amount,category,cost\n"
@@ -166,4 +167,23 @@ def test_order_proofs(tmp_path: Path, rows: str, proofs: tuple[bool, bool], orde
     assert con.execute("SELECT * FROM order_proofs").fetchall() == [proofs]
     assert con.execute("SELECT sum(orders) FROM customer_days").fetchone() == (orders,)
     assert_as_rebuilt(con)
+    con.close()
+
+
+def test_data_range_reads_customer_days_or_the_lines_of_an_older_catalog(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "range.duckdb")
+    assert overview.data_range(con) is None  # never loaded: the (empty) fact layer says so
+    load(
+        con,
+        tmp_path,
+        "orders",
+        "O1,C1,2024-01-05 10:00,100.00,A,\nR1,C1,2024-03-09 10:00,-5.00,A,\n"
+        "O2,C2,2024-02-01 23:59,20.00,B,\n",
+        "replace",
+    )
+    # Non-return orders on 5 Jan and 1 Feb; the return on 9 Mar does not count.
+    assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 2, 1))
+    con.execute("DROP TABLE customer_days")  # as in a snapshot frozen before the fact layer
+    assert not facts.has_fact_layer(con)
+    assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 2, 1))
     con.close()

@@ -83,10 +83,16 @@ def fact_layer(enabled: bool) -> Iterator[None]:
         FACT_LAYER = before
 
 
+def has_fact_layer(con: db.Connection) -> bool:
+    """Whether the DuckDB catalog read holds the fact layer's tables (a meeting snapshot frozen
+    before they existed does not; every database opened for writing does)."""
+    return db.scalar(con, "fact_layer_tables") == 3
+
+
 def reads_fact_layer(con: db.Connection) -> bool:
     """Whether shared windows computed now read the fact layer: FACT_LAYER is on, the catalog
     read holds its tables, and order_proofs.orders_one_day holds (days add up to windows)."""
-    if not FACT_LAYER or db.scalar(con, "fact_layer_tables") != 3:
+    if not FACT_LAYER or not has_fact_layer(con):
         return False
     rows = db.query_rows(con, "fact_layer_proofs")
     return bool(rows and rows[0][1])
