@@ -95,6 +95,16 @@ def pyramid_per_report_page(con: db.Connection, f: Filters) -> Any:
         return pyramid_page(con, f)
 
 
+@page("pyramid_lines", "metrics.value", "engine.facts")
+def pyramid_lines_page(con: db.Connection, f: Filters) -> Any:
+    """The Pyramid set with its shared windows added up from the order lines rather than the
+    fact layer's days (crm_core/engine/facts.py FACT_LAYER off)."""
+    from crm_core.engine import facts
+
+    with facts.fact_layer(False):
+        return pyramid_page(con, f)
+
+
 @page("weekly", "metrics.weekly")
 def weekly_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import weekly
@@ -122,6 +132,16 @@ def lifecycle_per_report_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.engine import facts
 
     with facts.shared_windows(False):
+        return lifecycle_page(con, f)
+
+
+@page("lifecycle_lines", "metrics.lifecycle_cohorts", "engine.facts")
+def lifecycle_lines_page(con: db.Connection, f: Filters) -> Any:
+    """The Lifecycle set with its purchase days from the order lines rather than the fact
+    layer's days (crm_core/engine/facts.py FACT_LAYER off)."""
+    from crm_core.engine import facts
+
+    with facts.fact_layer(False):
         return lifecycle_page(con, f)
 
 

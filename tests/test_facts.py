@@ -1,5 +1,6 @@
 """Shared per-customer windows (crm_core/facts.py): the same frames as each report computing its
-own window, computed once per render, recomputed after a load, bounded per connection."""
+own window from the order lines, whether they read the fact layer or the lines; computed once
+per render, recomputed after a load, bounded per connection."""
 
 from __future__ import annotations
 
@@ -101,8 +102,11 @@ def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, F
 
 
 def check_equal(con: db.Connection, label: str) -> int:
+    """The shared windows read the fact layer (customer_days; order_days under the category
+    filters); every report compared with each report computing its own window from the lines."""
     period = overview.default_period(con)
     assert period is not None
+    assert facts.reads_fact_layer(con)
     checked = 0
     for name, (p, f) in filter_sets(con, period).items():
         for measure in value.measures(con):
@@ -129,6 +133,8 @@ def test_public_dataset_frames_equal(shared_data: Path, tmp_path: Path) -> None:
     con = db.connect(tmp_path / "uci.duckdb")
     ingest.load(con, [ingest.Source(src, "orders")])
     # Invoice lines only (no customers, no category, no cost): none, the last month, a quarter.
+    # An invoice has many lines, each invoice on one day: the days add up to the windows.
+    assert con.execute("SELECT * FROM order_proofs").fetchall() == [(False, True)]
     assert check_equal(con, "uci") == 3
     con.close()
 
@@ -228,6 +234,38 @@ def test_windows_bounded_per_connection(demo_copy: Path, builds: Counter) -> Non
 def test_other_engines_and_the_old_path_compute_their_own(demo_con: db.Connection) -> None:
     with facts.shared_windows(False):
         assert facts.value_window(demo_con, {}) is None
+
+
+def test_windows_read_the_order_lines_without_the_fact_layer(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slots: list[Any] = []
+    original = db.query_rows
+
+    def watching(con: db.Connection, name: str, **params: Any) -> Any:
+        if name in BUILDS:
+            slots.append(params["_slots"])
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", watching)
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    value.value_pyramid(con, period)
+    with facts.fact_layer(False):  # the raw path, switched off by hand
+        raw = value.value_pyramid(con, period)
+    # A database whose proof fails (an order over two days) or a meeting snapshot made before the
+    # fact layer (no tables): the order lines, and the same frame.
+    con.execute("UPDATE order_proofs SET orders_one_day = FALSE")
+    assert not facts.reads_fact_layer(con)
+    p2 = Period(period.start + dt.timedelta(days=1), period.end)
+    value.value_pyramid(con, p2)
+    con.execute("DROP TABLE customer_days")
+    assert not facts.reads_fact_layer(con)
+    assert slots == [facts.VALUE_WINDOW.facts, (), ()]
+    with facts.shared_windows(False):
+        pd.testing.assert_frame_equal(value.value_pyramid(con, period), raw)
+    con.close()
 
 
 def test_purchase_days_computed_once_per_lifecycle_render(

@@ -11,10 +11,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm_core.engine import backends, config
+from crm_core.engine import backends, config, summaries
 from crm_core.engine.backends import Connection as Connection
 from crm_core.engine.postgres import PgConnection
 from crm_core.engine.schema import TABLES
+from crm_core.engine.sqlfiles import Slots as Slots
 from crm_core.engine.sqlfiles import duckdb_only as duckdb_only
 from crm_core.engine.sqlfiles import sql as sql
 from crm_core.engine.tables import META_COLUMNS as META_COLUMNS
@@ -57,6 +58,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if not read_only:
         private_files(path, path.with_name(path.name + ".wal"))
         ensure_schema(con)
+        summaries.ensure(con)  # a new database has them too, empty
     return con
 
 
@@ -73,13 +75,18 @@ def connect_server(target: backends.Target) -> backends.Remote:
         raise ValueError(f"not a server backend: {target.url}")
     for attempt in range(3):
         have = table_columns(con)
-        if all(t in have for t in META_TABLES) and all(
-            {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
+        if (
+            all(t in have for t in META_TABLES)
+            and all(
+                {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
+            )
+            and all(s in have for s in summaries.SUMMARIES)
         ):
             return con  # the usual case: nothing to create, no write lock taken
         con.execute("BEGIN TRANSACTION")  # app processes starting at once: one creates tables
         try:
             ensure_schema(con)
+            summaries.ensure(con)
             con.execute("COMMIT")
         except backends.TransactionConflict:
             con.execute("ROLLBACK")
@@ -147,14 +154,16 @@ def _bind(text: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def query(con: Connection, name: str, **params: Any) -> pd.DataFrame:
-    """Run a named SQL file with bound $parameters and return the result as a DataFrame."""
-    text = sql(name)
+    """Run a named SQL file with bound $parameters and return the result as a DataFrame.
+    `_slots=` (not a parameter): fragments swapped for others (sqlfiles.Slots)."""
+    text = sql(name, params.pop("_slots", ()))
     return con.execute(text, _bind(text, params)).df()
 
 
 def query_rows(con: Connection, name: str, **params: Any) -> list[tuple]:
-    """Run a named SQL file and return plain tuples (cheap for small results)."""
-    text = sql(name)
+    """Run a named SQL file and return plain tuples (cheap for small results); `_slots=` as
+    query's."""
+    text = sql(name, params.pop("_slots", ()))
     return con.execute(text, _bind(text, params)).fetchall()
 
 

@@ -16,10 +16,17 @@ at the next call. PostgreSQL and Spark keep computing each report from the order
 
 The Lifecycle page's reports (stages now and the day before the period, new vs lost, cohorts)
 likewise share one customer x purchase-day table per (data version, filters incl. scope):
-`purchase_days_rows`, every purchase day with its amount and the previous and next one. From it,
-each customer's stage as of a day is computed once into `lifecycle_stages_rows`, and the page's
-counts, funnels, end patterns, transitions and member lists are aggregated from those rows in
-SQL: a million customers never travel into pandas.
+`purchase_days_rows`, every purchase day with its amount and the previous and next one.
+
+Both are computed from the fact layer (crm_core/engine/summaries.py: customer_days, or
+order_days under a category filter), which holds a row per customer and day rather than per
+order line, where it may be: its tables are in the catalog read and order_proofs says every
+order falls on one day. Otherwise, or with FACT_LAYER off, from the order lines; the frames are
+the same (tests/test_facts.py).
+
+From the purchase days, each customer's stage as of a day is computed once into
+`lifecycle_stages_rows`, and the page's counts, funnels, end patterns and transitions are
+aggregated from those rows in SQL: a million customers never travel into pandas.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from crm_core.engine import db
 
 # The old path (every report computes its own window) is kept callable: tests compare the two.
 SHARED = True
+# Shared windows add up the fact layer's days (True) or the order lines (False, the raw path).
+FACT_LAYER = True
 # Windows of each kind one connection may hold outside a render (a Pyramid render builds two:
 # the period's and the migration's earlier window). A value window holds a row per known
 # customer, a purchase-days window a row per customer x purchase day.
@@ -46,19 +55,24 @@ FILTER_PARAMS = ("region", "source", "owner", "segment", "category", "regions", 
 class Kind:
     """A kind of shared window: its rows live in TEMP table `<name>_rows`, computed by
     `<name>_build.sql` / `<name>_append.sql`; `key` parameters define the rows, `variant` ones
-    only some columns (a report that reads none of those can use any variant)."""
+    only some columns (a report that reads none of those can use any variant). `facts`: the
+    fragments that read the fact layer instead of the order lines (db.Slots)."""
 
     name: str
     key: tuple[str, ...]
     variant: tuple[str, ...] = ()
+    facts: db.Slots = ()
 
 
 VALUE_WINDOW = Kind(
     "value_window",
     ("start", "end_excl", "as_of", *FILTER_PARAMS),
     ("measure", "cut_1", "cut_2", "cut_3"),  # value rank and tier only
+    (("value_history", "value_history_days"),),
 )
-PURCHASE_DAYS = Kind("purchase_days", FILTER_PARAMS)
+PURCHASE_DAYS = Kind(
+    "purchase_days", FILTER_PARAMS, (), (("purchase_days", "purchase_days_facts"),)
+)
 # Each known customer's lifecycle stage and its facts as of a day, under the rules and filters.
 LIFECYCLE_RULE_PARAMS = (
     "churn_days",
@@ -68,6 +82,33 @@ LIFECYCLE_RULE_PARAMS = (
     "spend_drop",
 )
 LIFECYCLE_STAGES = Kind("lifecycle_stages", ("as_of", *LIFECYCLE_RULE_PARAMS, *FILTER_PARAMS))
+
+
+@contextlib.contextmanager
+def fact_layer(enabled: bool) -> Iterator[None]:
+    """Within the block, shared windows read the fact layer where it may be (True) or the
+    order lines (False)."""
+    global FACT_LAYER
+    before, FACT_LAYER = FACT_LAYER, enabled
+    try:
+        yield
+    finally:
+        FACT_LAYER = before
+
+
+def has_fact_layer(con: db.Connection) -> bool:
+    """Whether the DuckDB catalog read holds the fact layer's tables (a meeting snapshot frozen
+    before they existed does not; every database opened for writing does)."""
+    return db.scalar(con, "fact_layer_tables") == 3
+
+
+def reads_fact_layer(con: db.Connection) -> bool:
+    """Whether shared windows computed now read the fact layer: FACT_LAYER is on, the catalog
+    read holds its tables, and order_proofs.orders_one_day holds (days add up to windows)."""
+    if not FACT_LAYER or not has_fact_layer(con):
+        return False
+    rows = db.query_rows(con, "fact_layer_proofs")
+    return bool(rows and rows[0][1])
 
 
 @contextlib.contextmanager
@@ -122,7 +163,9 @@ def shared_window(
     if not SHARED or not db.is_duckdb(con):
         return None
     version = _text(list(db.query_rows(con, "window_version")[0]))
-    key = _text([params[k] for k in kind.key])
+    # The fact layer and the order lines give the same rows; keyed apart all the same, so that
+    # tests switching FACT_LAYER compare two computations, never one window twice.
+    key = _text([params[k] for k in kind.key] + [FACT_LAYER])
     variant = _text([params[k] for k in kind.variant])
     db.query_rows(con, "shared_window_keys_create")
     held = db.query_rows(con, "shared_window_keys", kind=kind.name)
@@ -138,7 +181,8 @@ def shared_window(
         _forget(con, kind, live.pop(0))
     window_id = max((w for w, *_ in held), default=0) + 1
     build = f"{kind.name}_append" if live else f"{kind.name}_build"
-    db.query_rows(con, build, **params, window_id=window_id)
+    slots = kind.facts if reads_fact_layer(con) else ()
+    db.query_rows(con, build, **params, window_id=window_id, _slots=slots)
     db.query_rows(
         con,
         "shared_window_add_key",

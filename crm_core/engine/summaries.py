@@ -1,23 +1,86 @@
-"""Summary tables rebuilt inside every load's transaction, so pages never scan raw orders twice."""
+"""Summary tables rebuilt inside every load's transaction, so pages never scan raw orders twice.
+
+The fact layer is three of them (docs/architecture.md, "The fact layer"): `order_proofs` (one
+row: what the day grain may assume), `order_days` (customer x day x category) and
+`customer_days` (customer x day, with the previous and next purchase day). An append merges the
+two day tables (the touched customers' rows are built again) instead of rebuilding them.
+"""
 
 from __future__ import annotations
 
 from crm_core.engine.backends import Connection
-from crm_core.engine.sqlfiles import sql
+from crm_core.engine.sqlfiles import Slots, sql
 from crm_core.engine.tables import table_columns
 
-# Each name N is built from sql/summary_N.sql into table N. Order matters when one reads another.
-SUMMARIES: list[str] = ["customer_orders", "order_categories"]
+# Each name N is built from sql/summary_N.sql into table N. Order matters when one reads another:
+# the day tables read order_proofs' verdict to choose how to count orders.
+SUMMARIES: list[str] = [
+    "customer_orders",
+    "order_categories",
+    "order_proofs",
+    "order_days",
+    "customer_days",
+]
+# Summaries of one row group per customer that an append merges: rows of the customers it
+# touched are deleted and built again from their order lines; no other row can change.
+MERGED: tuple[str, ...] = ("order_days", "customer_days")
+# Where each order is one line, a count of lines counts the orders (no distinct count).
+ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
+TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
 
 def refresh(con: Connection) -> None:
     """Rebuild every summary table from the canonical tables (run inside the load transaction)."""
-    for name in SUMMARIES:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS " + sql(f"summary_{name}"))
+    _rebuild(con, SUMMARIES)
+
+
+def refresh_append(con: Connection, undo: str | None) -> None:
+    """refresh() after an append: the MERGED summaries (built from the order lines alone) are
+    merged for the order lines of undo table `undo` (`_undo_<load>_orders`, beside its `_keys`
+    table; see merge), or kept as they are when the append loaded no order lines (None); the
+    others are rebuilt."""
+    _rebuild(con, [name for name in SUMMARIES if name not in MERGED])
+    if undo is not None:
+        merge(con, undo)
+
+
+def _rebuild(con: Connection, names: list[str]) -> None:
+    one_line: bool | None = None  # read once order_proofs is built
+    for name in names:
+        if name in MERGED and one_line is None:
+            one_line = one_line_per_order(con)
+        slots = ONE_LINE if name in MERGED and one_line else ()
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS " + sql(f"summary_{name}", slots))
+
+
+def merge(con: Connection, undo: str) -> None:
+    """Build the MERGED summaries again for the customers an append touched: those of the lines
+    it replaced (`undo`) and of its new lines (the orders named in `<undo>_keys`). The touched
+    customers are few, so their orders are counted distinct whatever order_proofs says."""
+    con.execute(
+        "CREATE TABLE fact_touched AS SELECT customer_id FROM "
+        f"(SELECT customer_id FROM {undo} UNION SELECT customer_id FROM orders "
+        f"WHERE order_id IN (SELECT order_id FROM {undo}_keys)) AS t"
+    )
+    for name in MERGED:
+        con.execute(
+            f"DELETE FROM {name} WHERE customer_id IN (SELECT customer_id FROM fact_touched)"
+        )
+        con.execute(f"INSERT INTO {name} " + sql(f"summary_{name}", TOUCHED))
+    con.execute("DROP TABLE fact_touched")
+
+
+def one_line_per_order(con: Connection) -> bool:
+    """order_proofs' verdict that every order is one line (False before it is built)."""
+    if "order_proofs" not in table_columns(con):
+        return False
+    row = con.execute("SELECT one_line_per_order FROM order_proofs").fetchone()
+    return bool(row and row[0])
 
 
 def ensure(con: Connection) -> None:
-    """Build summary tables that do not exist yet (a database from an older version)."""
+    """Build summary tables that do not exist yet (a new database, or one from an older
+    version), so that every reader may rely on them (empty before the first load)."""
     have = set(table_columns(con))
     if any(name not in have for name in SUMMARIES):
         refresh(con)

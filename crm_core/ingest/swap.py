@@ -75,7 +75,11 @@ def _swap(
         _warn_unknown_customers(cur, reports)
         from crm_core.engine import summaries
 
-        summaries.refresh(cur)
+        if mode in ("replace", "replace-all"):
+            summaries.refresh(cur)
+        else:  # appended order lines merge into the fact layer: only their customers change
+            orders = "orders" in by_table
+            summaries.refresh_append(cur, f"_undo_{load_id}_orders" if orders else None)
         finished = dt.datetime.now()
         for r in reports:
             cur.execute(

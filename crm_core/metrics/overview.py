@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics.filters import NO_FILTERS, Filters
 
 KPI_NAMES = ("customers", "active_customers", "revenue", "orders", "complaints")
@@ -40,7 +40,8 @@ class Period:
 
 def data_range(con: db.Connection) -> tuple[dt.date, dt.date] | None:
     """First and last day with a non-return order, or None when there are no orders."""
-    rows = db.query_rows(con, "data_range")
+    lines = db.is_duckdb(con) and not facts.has_fact_layer(con)  # an older snapshot
+    rows = db.query_rows(con, "data_range_lines" if lines else "data_range")
     first, last = rows[0] if rows else (None, None)
     return (first, last) if first is not None else None
 
