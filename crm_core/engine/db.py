@@ -21,6 +21,7 @@ from crm_core.engine.tables import META_COLUMNS as META_COLUMNS
 from crm_core.engine.tables import META_DDL as META_DDL
 from crm_core.engine.tables import META_TABLES as META_TABLES
 from crm_core.engine.tables import ensure_schema as ensure_schema
+from crm_core.engine.tables import meta_tables as meta_tables
 from crm_core.engine.tables import table_columns as table_columns
 from crm_core.engine.tables import table_ddl as table_ddl
 
@@ -73,7 +74,7 @@ def connect_server(target: backends.Target) -> backends.Remote:
         raise ValueError(f"not a server backend: {target.url}")
     for attempt in range(3):
         have = table_columns(con)
-        if all(t in have for t in META_TABLES) and all(
+        if all(t in have for t in meta_tables(con)) and all(
             {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
         ):
             return con  # the usual case: nothing to create, no write lock taken

@@ -1,0 +1,155 @@
+"""Warming after a load: every page's default view rendered headless, so that the slow results
+its first open needs are in the result store (app/results.py) for every app process.
+
+Exact by construction: the pages run as a browser would open them (app.py, the sidebar's
+default filters, each page's default widgets) through Streamlit's AppTest, and whatever they
+compute through `ui.cached` is stored. AppTest swaps Streamlit's process-wide runtime while it
+runs, so this runs in a process of its own (`python -m crm_core warm`), never inside a serving
+app; on DuckDB that process must be the only one with the file open.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from crm_core.app import auth, results
+from crm_core.engine import backends, config, db
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+# A page's render may take minutes on 10 M order lines the first time.
+PAGE_TIMEOUT = 900
+# How long a warm waits for the process that loaded to let go of a DuckDB file.
+OPEN_WAIT = 60.0
+
+
+def pages() -> list[str]:
+    """Every page of the app, as app.py's navigation names them (pages/*.py)."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+def _open(target: str) -> db.Connection:
+    deadline = time.monotonic() + OPEN_WAIT
+    while True:
+        try:
+            return db.connect(target)
+        except db.DatabaseBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def _unscoped_account(con: db.Connection) -> auth.Account | None:
+    """With accounts, an account that sees everything (an administrator first); None when sign-in
+    is off (the local user is the administrator)."""
+    if not auth.user_count(con):
+        return None
+    users = auth.list_users(con)
+    users = users[(users["regions"].map(len) == 0) & (users["owners"].map(len) == 0)]
+    if users.empty:
+        raise WarmRefused("no account sees every region and owner: nothing unscoped to warm")
+    users = users.assign(admin=users["role"] != "admin").sort_values(["admin", "name"])
+    return auth.get_account(con, str(users["name"].iloc[0]))
+
+
+class WarmRefused(RuntimeError):
+    """The default views cannot be rendered here (e.g. only scoped accounts exist)."""
+
+
+def _render(page: str, lang: str, account: auth.Account | None) -> tuple[float, list[str]]:
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    class ServedPagesManager(PagesManager):
+        """As a served app after its first session: app.py's navigation runs the page (AppTest
+        would otherwise re-arm the legacy pages/ runner and render every page twice)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    app_test_module.PagesManager = ServedPagesManager  # type: ignore[misc]
+    at = AppTest.from_file(str(APP), default_timeout=PAGE_TIMEOUT)
+    at.query_params["lang"] = lang
+    if account is not None:
+        at.session_state["_crm_account"] = account
+    at.switch_page(page)
+    t0 = time.perf_counter()
+    at.run()
+    return time.perf_counter() - t0, [str(e.value)[:200] for e in at.exception]
+
+
+def warm(
+    target: str | None = None,
+    langs: Sequence[str] = ("zh", "en"),
+    only: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Render each page's default view in each language, unscoped, storing what the pages
+    compute; rows of older data or code versions are deleted first. Returns
+    {"target", "data_version", "pruned", "pages": [{"page", "lang", "seconds", "errors"}],
+    "results", "bytes", "seconds"}."""
+    import streamlit as st
+
+    target = str(target or config.db_target())
+    t0 = time.perf_counter()
+    con = _open(target)
+    try:
+        supported = results.supported(con)
+        pruned = results.prune(con) if supported else 0
+        account = _unscoped_account(con)
+    finally:
+        con.close()
+    out: dict[str, Any] = {"target": backends.parse_target(target).display, "pruned": pruned}
+    if not supported:
+        return {**out, "skipped": "this backend keeps no result store (Spark)", "pages": []}
+    os.environ["CRM_LENS_DB"] = target
+    # This process serves nobody: with sign-in off its headless sessions are the local user.
+    st.config.set_option("server.address", "127.0.0.1")
+    st.cache_resource.clear()
+    done = []
+    for lang in langs:
+        for page in only or pages():
+            seconds, errors = _render(page, lang, account)
+            done.append(
+                {"page": page, "lang": lang, "seconds": round(seconds, 2), "errors": errors}
+            )
+    st.cache_resource.clear()  # closes nothing by itself: the summary reads on a new handle
+    con = _open(target)
+    try:
+        held = results.summary(con)
+    finally:
+        con.close()
+    return {
+        **out,
+        "data_version": held["data_version"],
+        "pages": done,
+        "results": held["results"],
+        "bytes": held["bytes"],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def start_background(target: str, log_file: Path | None = None) -> int:
+    """Start `python -m crm_core warm --db TARGET` detached; returns its process id. Its
+    output goes to `log_file` (default: none)."""
+    out: Any = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crm_core", "warm", "--db", target, "--json"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if log_file:
+            out.close()
+    return proc.pid
