@@ -13,6 +13,8 @@ from crm_core.engine import db
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# No background warm after the tests' loads (a process per load, holding the DuckDB file).
+os.environ.setdefault("CRM_LENS_WARM_AFTER_LOAD", "0")
 
 
 def shared_data_dir() -> Path:

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from crm_core.engine import db
+from crm_core.engine import backends, db
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,11 @@ def supported(con: db.Connection) -> bool:
     """Whether the backend keeps the store: DuckDB and PostgreSQL. Spark writes every INSERT
     as a new Parquet folder and manifest version, which would empty Spark's own result cache."""
     return getattr(con, "dialect", "") != "spark"
+
+
+def supported_target(target: str) -> bool:
+    """Like `supported`, from a --db / CRM_LENS_DB value."""
+    return backends.parse_target(target).kind != "spark"
 
 
 def get(con: db.Connection, k: Key) -> tuple[bool, Any]:

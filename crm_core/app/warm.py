@@ -29,6 +29,26 @@ PAGE_TIMEOUT = 900
 OPEN_WAIT = 60.0
 
 
+def marker(target: str) -> Path | None:
+    """For a DuckDB file, `<file>.warming`: it names the warming process while that process
+    holds the file, so that an app starting meanwhile waits instead of failing."""
+    t = backends.parse_target(target)
+    return Path(t.url).with_name(Path(t.url).name + ".warming") if t.kind == "duckdb" else None
+
+
+def warming_pid(target: str) -> int | None:
+    """The process warming `target` now, if any (a marker of a process that died is ignored)."""
+    m = marker(target)
+    try:
+        pid = int(m.read_text()) if m else 0
+        if pid > 0:
+            os.kill(pid, 0)
+            return pid
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def pages() -> list[str]:
     """Every page of the app, as app.py's navigation names them (pages/*.py)."""
     return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
@@ -114,18 +134,25 @@ def warm(
     st.config.set_option("server.address", "127.0.0.1")
     st.cache_resource.clear()
     done = []
-    for lang in langs:
-        for page in only or pages():
-            seconds, errors = _render(page, lang, account)
-            done.append(
-                {"page": page, "lang": lang, "seconds": round(seconds, 2), "errors": errors}
-            )
-    st.cache_resource.clear()  # closes nothing by itself: the summary reads on a new handle
-    con = _open(target)
+    m = marker(target)
+    if m:
+        m.write_text(str(os.getpid()))
     try:
-        held = results.summary(con)
+        for lang in langs:
+            for page in only or pages():
+                seconds, errors = _render(page, lang, account)
+                done.append(
+                    {"page": page, "lang": lang, "seconds": round(seconds, 2), "errors": errors}
+                )
+        con = _open(target)
+        try:
+            held = results.summary(con)
+        finally:
+            con.close()
     finally:
-        con.close()
+        if m:
+            m.unlink(missing_ok=True)
+        st.cache_resource.clear()
     return {
         **out,
         "data_version": held["data_version"],

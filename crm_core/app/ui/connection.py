@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,17 +12,33 @@ from typing import Any
 import streamlit as st
 
 from crm_core import ingest
-from crm_core.app import results, snapshot
+from crm_core.app import results, snapshot, warm
 from crm_core.app.ui.session import param_notes, scope, viewer_scope
 from crm_core.engine import config, db, summaries
 
 log = logging.getLogger(__name__)
 
 
+# How long an app starting while `python -m crm_core warm` holds the DuckDB file waits for it.
+WARM_WAIT = 1800.0
+
+
+def _connect(path: str) -> db.Connection:
+    """db.connect, waiting while a warm after a load holds the DuckDB file (app/warm.py)."""
+    deadline = time.monotonic() + WARM_WAIT
+    while True:
+        try:
+            return db.connect(path)
+        except db.DatabaseBusy:
+            if warm.warming_pid(path) is None or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
     db.private_umask()
-    con = db.connect(path)
+    con = _connect(path)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
         # First start with no data: managers should see real numbers at once.
