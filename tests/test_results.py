@@ -212,3 +212,21 @@ def test_warm_stores_a_pages_default_view(
     at = make_app_test(demo_copy, "pages/channels.py", {"lang": "en"}).run()
     assert not at.exception
     assert computed == []
+
+
+def test_store_on_postgresql(pg_url: str) -> None:
+    # The same table and SQL files on PostgreSQL: BYTEA payloads, pruned after a new load.
+    pg = db.connect(pg_url)
+    try:
+        ingest.load(pg, [ingest.Source(FIXTURES / "line_items.csv")])
+        pareto = value.Pareto(3, 1, 0.2, 0.75, sample_frame())
+        k = _key(pg)
+        assert results.put(pg, k, pareto, 0.1) > 0
+        found, back = results.get(pg, k)
+        assert found
+        pd.testing.assert_frame_equal(back.curve, pareto.curve, check_exact=True)
+        ingest.load(pg, [ingest.Source(FIXTURES / "line_items.csv")])  # load 2: a new version
+        assert results.get(pg, _key(pg)) == (False, None)
+        assert results.prune(pg) == 1  # the row of load 1 goes
+    finally:
+        pg.close()
