@@ -135,16 +135,22 @@ def test_a_load_makes_the_stored_rows_stop_answering(app_db: None, loaded: db.Co
 
 
 class _Exploit:
+    """Unpickled by a plain pickle.loads, this would run a shell command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
     def __reduce__(self) -> tuple:
-        return (os.system, ("touch /nonexistent-dir/pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_a_hostile_payload_is_refused_and_the_page_recomputes(
-    app_db: None, loaded: db.Connection
+    app_db: None, loaded: db.Connection, tmp_path: Path
 ) -> None:
     import streamlit as st
 
-    payload = pickle.dumps({"rows": _Exploit()})
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"rows": _Exploit(marker)})
     with pytest.raises(results.Refused, match=r"(posix|os)\.system"):
         results.loads(payload)
     # The same payload planted in the store under the call's key: never run, recomputed.
@@ -157,6 +163,7 @@ def test_a_hostile_payload_is_refused_and_the_page_recomputes(
     st.cache_data.clear()
     out = connection.cached(counted, connection.connection(), 3)
     assert CALLS == [(3, "zh")] and out["n"].iloc[0] == 3
+    assert not marker.exists()  # the command never ran
     # An object reference of another kind than an Arrow frame is refused too.
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=5)
