@@ -128,10 +128,10 @@ def test_a_load_makes_the_stored_rows_stop_answering(app_db: None, loaded: db.Co
     st.cache_data.clear()
     connection.cached(counted, connection.connection(), 1)
     assert CALLS == [(1, "zh"), (1, "zh")]  # computed again for the new data
-    # Two rows (versions 1 and 2); pruning keeps the current version's only.
-    assert db.scalar(loaded, "results_count") == 2
-    assert results.prune(loaded) == 1
+    # Load 2's write deleted load 1's row: 1 row left, of the current version.
+    assert db.scalar(loaded, "results_count") == 1
     assert results.summary(loaded)["results"] == 1
+    assert results.prune(loaded) == 0
 
 
 class _Exploit:

@@ -154,6 +154,8 @@ def _cached_call(
         try:
             with _live() as cur:  # committed at once, outside this render's read transaction
                 results.put(cur, k, value, seconds)
+                # Rows of versions a rollback left behind go too (the current one is read now).
+                results.prune(cur)
         except results.NotStorable as e:
             log.info("result store: %s kept in this process only (%s)", target, e)
         except Exception:  # a failed write never breaks the page
