@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import importlib
 import io
-import json
 import os
 import pickle
 from collections.abc import Iterator
@@ -196,21 +195,29 @@ def test_scopes_and_languages_get_their_own_rows(app_db: None, loaded: db.Connec
     assert len(CALLS) == 3
 
 
-def test_warm_stores_a_pages_default_view(
-    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+def test_warming_a_copy_stores_a_pages_default_view(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # What the Data page does after an upload on DuckDB: `python -m crm_core warm` on a copy of
+    # the data, its results inserted into the live store.
     import streamlit as st
 
-    from crm_core.cli import main
+    from crm_core.app import warm
 
-    assert main(["warm", "--db", str(demo_copy), "--page", "pages/channels.py", "--lang", "en",
-                 "--json"]) == 0  # fmt: skip
-    out = json.loads(capsys.readouterr().out)
+    con = db.connect(demo_copy)
+    try:
+        done = warm.warm_copy(con, demo_copy, ["en"], ["pages/channels.py"])
+    finally:
+        con.close()
+    assert done["imported"] == 1, done["stderr"]  # the channels report (channel_return)
+    # The JSON `python -m crm_core warm --json` prints (README, Command line).
+    out = done["warm"]
     assert set(out) == {"target", "pruned", "data_version", "pages", "results", "bytes", "seconds"}
     assert [(p["page"], p["lang"], p["errors"]) for p in out["pages"]] == [
         ("pages/channels.py", "en", [])
     ]
-    assert out["results"] == 1  # the channels report (channel_return)
+    assert out["results"] == 1 and out["bytes"] > 0
+    assert sorted(p.name for p in demo_copy.parent.iterdir()) == ["demo_copy.duckdb"]
     # A fresh process opening the same page computes nothing that went through ui.cached.
     computed: list[str] = []
     real = results.timed_call

@@ -1,6 +1,10 @@
 """Warming after a load: every page's default view rendered headless, so that the slow results
 its first open needs are in the result store (app/results.py) for every app process.
 
+An app on DuckDB holds its file alone, so after an upload it warms a copy instead
+(`warm_copy`): the data a page reads (a meeting snapshot's tables) copied in one read, warmed
+by a process of its own, and the stored results (same data version) inserted back.
+
 Exact by construction: the pages run as a browser would open them (app.py, the sidebar's
 default filters, each page's default widgets) through Streamlit's AppTest, and whatever they
 compute through `ui.cached` is stored. AppTest swaps Streamlit's process-wide runtime while it
@@ -10,6 +14,7 @@ app; on DuckDB that process must be the only one with the file open.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_core.app import auth, results
+from crm_core.app import auth, results, snapshot
 from crm_core.engine import backends, config, db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,3 +185,47 @@ def start_background(target: str, log_file: Path | None = None) -> int:
         if log_file:
             out.close()
     return proc.pid
+
+
+def warm_copy(con: db.Connection, db_file: Path, langs: Sequence[str] = ("zh", "en"),
+              only: Sequence[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Warm a DuckDB file this process holds: copy what the pages read (meeting snapshot's
+    tables: the data, its summaries and load history; no accounts, so the copy renders
+    unscoped), run `python -m crm_core warm` on the copy, and insert its stored results into
+    `con`'s store. Returns {"imported": results inserted, "warm": the warm's JSON output (None
+    when it failed), "stderr": the end of its error output}."""
+    work = db_file.with_name(f"{db_file.name}.warm-{os.getpid()}.duckdb")
+    for stale in (work, work.with_name(work.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    cur = con.cursor()
+    try:
+        cur.execute("ATTACH $path AS crm_lens_warm", {"path": str(work)})
+        have = set(db.table_columns(cur))
+        cur.execute("BEGIN TRANSACTION")  # one consistent read of every table
+        for name in snapshot.SNAPSHOT_TABLES:
+            if name in have:
+                cur.execute(f"CREATE TABLE crm_lens_warm.{name} AS SELECT * FROM main.{name}")
+        cur.execute("COMMIT")
+        cur.execute("DETACH crm_lens_warm")
+        args = [sys.executable, "-m", "crm_core", "warm", "--db", str(work), "--json"]
+        for lang in langs:
+            args += ["--lang", lang]
+        for page in only or ():
+            args += ["--page", page]
+        run = subprocess.run(
+            args, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+        try:
+            printed = json.loads(run.stdout)
+        except ValueError:
+            printed = None
+        cur.execute("ATTACH $path AS crm_lens_warm (READ_ONLY)", {"path": str(work)})
+        try:
+            n = cur.execute(db.sql("results_import")).fetchone()
+        finally:
+            cur.execute("DETACH crm_lens_warm")
+        return {"imported": int(n[0]) if n else 0, "warm": printed, "stderr": run.stderr[-2000:]}
+    finally:
+        cur.close()
+        for done in (work, work.with_name(work.name + ".wal")):
+            done.unlink(missing_ok=True)
