@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crm_core.engine import backends, db
+from crm_core.present.i18n import LANGS
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def key(version: tuple, target: str, args: tuple, kwargs: tuple, scope: Any) -> 
     text = repr((target, args, kwargs, scope))
     if " at 0x" in text:
         return None
-    langs = [v for v in (*args, *dict(kwargs).values()) if v in ("zh", "en")]
+    langs = [v for v in (*args, *dict(kwargs).values()) if isinstance(v, str) and v in LANGS]
     lang = str(dict(kwargs).get("lang", langs[0] if langs else ""))
     call = hashlib.sha256(text.encode()).hexdigest()
     return Key(version_text(version), target, call, repr(scope), lang)
