@@ -244,3 +244,13 @@ def test_store_on_postgresql(pg_url: str) -> None:
         assert results.prune(pg) == 1  # the row of load 1 goes
     finally:
         pg.close()
+
+
+def test_a_purge_empties_the_store(loaded: db.Connection) -> None:
+    # Stored results may list the erased customer (a drill-down, the customer table): all go.
+    from crm_core.app import purge
+
+    results.put(loaded, _key(loaded), pd.DataFrame({"customer_id": ["17850"]}), 0.1)
+    assert db.scalar(loaded, "results_count") == 1
+    purge.purge_customer(loaded, "17850")
+    assert db.scalar(loaded, "results_count") == 0
