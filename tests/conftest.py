@@ -13,6 +13,8 @@ from crm_core.engine import db
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# No background warm after the tests' loads (a process per load, holding the DuckDB file).
+os.environ.setdefault("CRM_LENS_WARM_AFTER_LOAD", "0")
 
 # --------------------------------------------------------------------------- parallel runs
 # pytest runs the suite on several processes (pyproject.toml: `-n auto --dist loadgroup`, see

@@ -44,6 +44,8 @@ def purge_customer(con: db.Connection, customer_id: str, db_file: Path | None = 
                 out[key][table] = n
         out["rejected_rows"] = _delete(cur, "DELETE FROM load_rejects WHERE trim(value) = $id", cid)
         summaries.refresh(cur)
+        if "result_store" in db.meta_tables(cur):
+            cur.execute(db.sql("results_clear"))  # stored page results may list the customer
         cur.execute("COMMIT")
     except Exception:
         cur.execute("ROLLBACK")

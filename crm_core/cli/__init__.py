@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from crm_core import ingest
 from crm_core.app import auth
 from crm_core.app.purge import PurgeError
-from crm_core.cli import accounts, admin, digest, export, figures, load
+from crm_core.app.warm import WarmRefused
+from crm_core.cli import accounts, admin, digest, export, figures, load, warm
 from crm_core.cli.common import COMMANDS, FilterValueError
 from crm_core.engine import backends, db
 from crm_core.engine.redact import redact
@@ -21,7 +22,7 @@ from crm_core.present.images import ImageExportUnavailable
 
 __all__ = ["COMMANDS", "DESCRIPTION", "HELP_ORDER", "main"]
 # The command modules register their commands in COMMANDS as they are imported.
-_GROUPS = (load, figures, export, admin, accounts, digest)
+_GROUPS = (load, figures, export, admin, accounts, digest, warm)
 
 DESCRIPTION = (
     "Command line: python -m crm_core demo|load|metrics|explain|customers|...|user|audit|digest."
@@ -48,6 +49,7 @@ HELP_ORDER = (
     "channels",
     "forecast",
     "digest",
+    "warm",
 )
 
 
@@ -74,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         PurgeError,
         FilterValueError,
         auth.AuthError,
+        WarmRefused,
     ) as e:
         print(f"error: {redact(e)}", file=sys.stderr)
         return 2

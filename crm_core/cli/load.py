@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from crm_core import ingest
-from crm_core.app import auth
+from crm_core.app import auth, results, warm
 from crm_core.cli.common import actor, command, db_arg, require_db
 from crm_core.engine import backends, config, db
 from crm_core.engine.schema import TABLES
@@ -123,6 +123,12 @@ def _load_setup(p: argparse.ArgumentParser) -> None:
         "instead of the demo's). Every load can be rolled back",
     )
     _file_args(p)
+    p.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="do not compute the pages' default views in the background after the load "
+        "(python -m crm_core warm does it later)",
+    )
 
 
 @command("load", _load_setup)
@@ -136,7 +142,21 @@ def cmd_load(args: argparse.Namespace) -> int:
     for table, n in result.emptied.items():
         print(f"{table}: emptied ({n} rows removed; no file named it)")
     print(f"load {result.load_id} committed ({args.mode})")
+    con.close()
+    if config.warm_after_load() and not args.no_warm:
+        _start_warm(args.db or config.db_target())
     return 0
+
+
+def _start_warm(target: str) -> None:
+    """Fill the result store with every page's default view, in a process of its own."""
+    if not results.supported_target(target):
+        return
+    t = backends.parse_target(target)
+    log = Path(t.url).with_name(Path(t.url).name + ".warm.log") if t.kind == "duckdb" else None
+    pid = warm.start_background(target, log)
+    busy = " (DuckDB: an app started meanwhile waits for it)" if t.kind == "duckdb" else ""
+    print(f"warming the pages' default views in the background: process {pid}{busy}")
 
 
 def _validate_setup(p: argparse.ArgumentParser) -> None:

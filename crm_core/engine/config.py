@@ -51,6 +51,13 @@ SPARK_CACHE = os.environ.get("CRM_LENS_SPARK_CACHE", "1") != "0"
 SPARK_RESULT_CACHE_SIZE = int(os.environ.get("CRM_LENS_SPARK_RESULT_CACHE", "512"))
 SPARK_RESULT_CACHE_MAX_BYTES = 16 << 20
 
+
+# After a load, compute every page's default view into the result store in a background process
+# (python -m crm_core warm); 0 turns it off (the test suite does).
+def warm_after_load() -> bool:
+    return os.environ.get("CRM_LENS_WARM_AFTER_LOAD", "1") != "0"
+
+
 # How many past loads keep their undo data (each replace keeps a full copy of the old table).
 UNDO_KEEP = int(os.environ.get("CRM_LENS_UNDO_KEEP", "5"))
 # DuckDB memory cap for the app and the CLI; the default of 80 % of RAM is too greedy on a server.

@@ -22,6 +22,7 @@ from crm_core.engine.tables import META_COLUMNS as META_COLUMNS
 from crm_core.engine.tables import META_DDL as META_DDL
 from crm_core.engine.tables import META_TABLES as META_TABLES
 from crm_core.engine.tables import ensure_schema as ensure_schema
+from crm_core.engine.tables import meta_tables as meta_tables
 from crm_core.engine.tables import table_columns as table_columns
 from crm_core.engine.tables import table_ddl as table_ddl
 
@@ -76,7 +77,7 @@ def connect_server(target: backends.Target) -> backends.Remote:
     for attempt in range(3):
         have = table_columns(con)
         if (
-            all(t in have for t in META_TABLES)
+            all(t in have for t in meta_tables(con))
             and all(
                 {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
             )

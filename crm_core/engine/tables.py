@@ -26,6 +26,21 @@ META_DDL = (
         logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR, rows BIGINT)""",
 )
 META_TABLES = ("load_history", "load_rejects", "users", "audit_log")
+# Slow page results kept for every app process until the data changes (crm_core/app/results.py),
+# on DuckDB and PostgreSQL. Not on Spark: each INSERT there is a new Parquet folder and
+# manifest version, which would also empty Spark's own query-result cache.
+RESULTS_DDL = """CREATE TABLE IF NOT EXISTS result_store (
+    data_version VARCHAR, code_version VARCHAR, call VARCHAR, target VARCHAR, scope VARCHAR,
+    lang VARCHAR, payload BLOB, payload_bytes BIGINT, compute_seconds DOUBLE,
+    stored_at TIMESTAMP)"""
+
+
+def meta_tables(con: Connection) -> tuple[str, ...]:
+    """The book-keeping tables `con`'s backend holds (the result store, except on Spark)."""
+    spark = getattr(con, "dialect", "") == "spark"
+    return META_TABLES if spark else (*META_TABLES, "result_store")
+
+
 # Book-keeping columns added after their table first shipped: ensure_schema adds them to older
 # databases. users: where the weekly digest goes (crm_core/digest.py) and in which language.
 META_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -48,6 +63,8 @@ def ensure_schema(con: Connection) -> None:
     """Create missing canonical and book-keeping tables; add columns newer versions introduced."""
     for ddl in META_DDL:
         con.execute(ddl)
+    if "result_store" in meta_tables(con):
+        con.execute(RESULTS_DDL)
     existing = table_columns(con)
     for meta, added in META_COLUMNS.items():
         for column, kind in added:

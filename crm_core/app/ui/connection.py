@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
+import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,33 @@ from typing import Any
 import streamlit as st
 
 from crm_core import ingest
-from crm_core.app import snapshot
+from crm_core.app import results, snapshot, warm
 from crm_core.app.ui.session import param_notes, scope, viewer_scope
 from crm_core.engine import config, db, summaries
+
+log = logging.getLogger(__name__)
+
+
+# How long an app starting while `python -m crm_core warm` holds the DuckDB file waits for it.
+WARM_WAIT = 1800.0
+
+
+def _connect(path: str) -> db.Connection:
+    """db.connect, waiting while a warm after a load holds the DuckDB file (app/warm.py)."""
+    deadline = time.monotonic() + WARM_WAIT
+    while True:
+        try:
+            return db.connect(path)
+        except db.DatabaseBusy:
+            if warm.warming_pid(path) is None or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
     db.private_umask()
-    con = db.connect(path)
+    con = _connect(path)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
         # First start with no data: managers should see real numbers at once.
@@ -112,10 +131,36 @@ def _follow_snapshot(cur: db.Connection, path: Path) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_call(
-    target: str, path: str, version: tuple, args: tuple, kwargs: tuple, _con: db.Connection
+    target: str,
+    path: str,
+    version: tuple,
+    args: tuple,
+    kwargs: tuple,
+    _con: db.Connection,
+    _store: bool = True,
 ) -> Any:
-    module, _, name = target.rpartition(".")
-    return getattr(importlib.import_module(module), name)(_con, *args, **dict(kwargs))
+    data_version, scoped = version[:-1], version[-1]
+    k = results.key(data_version, target, args, kwargs, scoped) if _store else None
+    if k is not None:
+        try:
+            with _live() as cur:
+                found, value = results.get(cur, k)
+            if found:
+                return value
+        except Exception:  # a store that cannot answer (refused payload, lost server): compute
+            log.warning("result store: cannot read %s", target, exc_info=True)
+    value, seconds = results.timed_call(target, _con, args, kwargs)
+    if k is not None:
+        try:
+            with _live() as cur:  # committed at once, outside this render's read transaction
+                results.put(cur, k, value, seconds)
+                # Rows of versions a rollback left behind go too (the current one is read now).
+                results.prune(cur)
+        except results.NotStorable as e:
+            log.info("result store: %s kept in this process only (%s)", target, e)
+        except Exception:  # a failed write never breaks the page
+            log.warning("result store: cannot write %s", target, exc_info=True)
+    return value
 
 
 def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
@@ -123,13 +168,18 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
 
     For slow results such as model fits: a load or a rollback changes the data version and so
     recomputes; `fn` must be a module-level crm_core function and the arguments hashable.
-    Exceptions are not cached.
+    Exceptions are not cached. Kept in this process's memory and, on DuckDB and PostgreSQL, in
+    the database's result store (crm_core/app/results.py) for every other process, until the
+    data changes; a meeting snapshot's reads use the memory cache only.
     """
     version = tuple(db.query_rows(con, "data_version")[0])
     target = f"{fn.__module__}.{fn.__qualname__}"
     items = tuple(sorted(kwargs.items()))
+    store = results.supported(con) and st.session_state.get("_crm_snapshot") is None
     # The signed-in scope is part of the key even when a call's arguments do not carry it.
-    return _cached_call(target, str(db_path()), (*version, scope()), args, items, _con=con)
+    return _cached_call(
+        target, str(db_path()), (*version, scope()), args, items, _con=con, _store=store
+    )
 
 
 @contextlib.contextmanager

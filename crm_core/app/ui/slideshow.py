@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from crm_core.app import meeting
-from crm_core.app.ui.connection import db_path
+from crm_core.app.ui.connection import cached, db_path
 from crm_core.app.ui.language import md, t
 from crm_core.app.ui.session import scope
 from crm_core.engine import db
@@ -57,7 +57,7 @@ def prepared_slides(
     key = (str(db_path()), version, scope(), f, lang)
     held = st.session_state.get("_crm_slides")
     if held is None or held[0] != key:
-        found = meeting.all_slides(con, f, lang)
+        found = cached(meeting.all_slides, con, f, lang)  # stored for every process
         shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
         held = (key, found, shown, meeting.data_date(con, f))
         st.session_state["_crm_slides"] = held

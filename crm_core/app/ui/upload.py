@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -14,14 +15,17 @@ import pandas as pd
 import streamlit as st
 
 from crm_core import ingest
-from crm_core.app import auth
+from crm_core.app import auth, results, warm
+from crm_core.app.ui.connection import _live, _shared_connection, db_target
 from crm_core.app.ui.language import lang, md, md_lines, t
 from crm_core.app.ui.session import account, can, flash
 from crm_core.app.ui.signin import audit
 from crm_core.app.ui.tables import labelled_table
-from crm_core.engine import config, db
+from crm_core.engine import backends, config, db
 from crm_core.ingest import uploads
 from crm_core.present import i18n
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,7 +104,42 @@ def after_load(result: ingest.LoadResult, mode: str = "append") -> None:
     )
     st.session_state["_crm_upload_round"] = st.session_state.get("_crm_upload_round", 0) + 1
     session_uploads().clear()
+    refresh_results()
     st.rerun()
+
+
+def refresh_results() -> None:
+    """After a committed load: the result store's rows of older data go, and every page's
+    default view is computed into it in the background (app/warm.py): on PostgreSQL by a warm
+    process, on DuckDB (which this app holds alone) by a warm process on a copy of the data."""
+    target = db_target()
+    try:
+        with _live() as cur:
+            results.prune(cur)
+        if not config.warm_after_load():
+            return
+        kind = backends.parse_target(target).kind
+        if kind == "postgresql":
+            warm.start_background(target)
+        elif kind == "duckdb":
+            con = _shared_connection(target)
+            threading.Thread(target=_warm_copy, args=(con, target), daemon=True).start()
+    except Exception:  # the load is committed; a store left to fill later is no error
+        log.warning("result store: not refreshed after the load", exc_info=True)
+
+
+_warm_lock = threading.Lock()  # one warm at a time per process
+
+
+def _warm_copy(con: db.Connection, target: str) -> None:
+    with _warm_lock:
+        try:
+            done = warm.warm_copy(con, Path(backends.parse_target(target).url))
+            if done["warm"] is None:
+                log.warning("result store: warming after the load failed: %s", done["stderr"])
+            log.info("result store: %d results stored after the load", done["imported"])
+        except Exception:
+            log.warning("result store: warming after the load failed", exc_info=True)
 
 
 # One load or rollback at a time per process: a second one waits this long, then is told that
