@@ -39,6 +39,9 @@ def currency(lang: str = "zh") -> str:
 # PostgreSQL: connections one app process may hold, and how long to wait for the server (s).
 PG_POOL_SIZE = int(os.environ.get("CRM_LENS_PG_POOL_SIZE", "8"))
 PG_CONNECT_TIMEOUT = float(os.environ.get("CRM_LENS_PG_CONNECT_TIMEOUT", "10"))
+# Seconds a statement waits for a free pooled connection: a room of renders queues rather than
+# failing after psycopg_pool's 30 s default (20 sessions on one process measured waits past it).
+PG_POOL_WAIT = float(os.environ.get("CRM_LENS_PG_POOL_WAIT", "300"))
 # Spark (local masters): shuffle partitions (Spark's 200 suits a cluster, not CRM-sized data),
 # driver memory, and how many INSERT folders a table collects before it is compacted.
 SPARK_SHUFFLE_PARTITIONS = int(os.environ.get("CRM_LENS_SPARK_SHUFFLE_PARTITIONS", "8"))

@@ -226,6 +226,7 @@ def _pg_pool(url: str) -> Any:
         conninfo=url,
         min_size=1,
         max_size=config.PG_POOL_SIZE,
+        timeout=config.PG_POOL_WAIT,
         kwargs={"autocommit": True, "cursor_factory": psycopg.RawCursor},
         open=False,
         name="crm_lens",
