@@ -1,8 +1,14 @@
 """Deterministic synthetic CRM exports (Chinese headers, ¥ amounts, 2024/1/31 dates), in DuckDB SQL.
 
-Sizes are in orders; customers ≈ orders/10, leads ≈ orders/5, interactions ≈ orders/5,
-complaints ≈ orders/50. Every value is a function of the row number through DuckDB's hash(),
-so the same size always gives the same files (for one DuckDB version).
+Two shapes of the orders export:
+- "orders" (one line per order): sizes are in orders; customers ≈ orders/10, leads ≈
+  orders/5, interactions ≈ orders/5, complaints ≈ orders/50;
+- "lines" (a retail invoice export): sizes are in order lines, in invoices of 1 to 40 lines
+  (20.5 on average, the same order id on each line); customers ≈ lines/100, leads and
+  interactions ≈ invoices/5, complaints ≈ invoices/50; about 5 % of the invoices end with a
+  return line (negative quantity, amount and cost, status 退货) of their first line's product.
+Every value is a function of the row number through DuckDB's hash(), so the same size and
+shape always give the same files (for one DuckDB version).
 """
 
 from __future__ import annotations
@@ -13,7 +19,11 @@ from pathlib import Path
 import duckdb
 
 # Bump when the generated data changes: cached files with another version are rebuilt.
-GEN_VERSION = 1
+GEN_VERSION = 1  # the one-line-per-order shape
+LINES_GEN_VERSION = 1  # the line-item shape
+SHAPES = ("orders", "lines")
+MAX_LINES = 40  # lines per invoice: 1 .. MAX_LINES, uniformly
+RETURN_SHARE = 0.05  # invoices ending with a return line
 TABLE_FILES = ("customers", "orders", "complaints", "leads", "interactions")
 
 # Shared vocabularies (as the demo company's exports spell them).
@@ -42,8 +52,8 @@ def _lst(xs: list[str]) -> str:
     return "[" + ", ".join(f"'{x}'" for x in xs) + "]"
 
 
-def _queries(n: int) -> dict[str, str]:
-    n_cust = max(n // 10, 10)
+def _queries(n: int, n_cust: int | None = None) -> dict[str, str]:
+    n_cust = n_cust or max(n // 10, 10)
     n_leads, n_inter, n_compl = max(n // 5, 5), max(n // 5, 5), max(n // 50, 5)
     cust = (
         # Half the orders spread evenly, half skewed to low ids: heavy buyers, one-timers, and
@@ -174,19 +184,88 @@ def _queries(n: int) -> dict[str, str]:
     }
 
 
-def generate(n_orders: int, out_dir: Path) -> dict[str, Path]:
-    """Write the five CSV exports for `n_orders` orders into out_dir (reused when up to date)."""
+def _lines_query(n: int, n_cust: int) -> str:
+    """The orders export as invoice lines: `n` lines, the invoice id repeated on each line; the
+    customer, time and channel belong to the invoice, product, quantity and amount to the line."""
+    # Enough invoices to hold n lines whatever the line counts (20.5 lines on average).
+    n_gen = n // 10 + MAX_LINES
+    cust = (
+        f"CASE WHEN u(j, 1) < 0.5 THEN CAST(floor(u(j, 2) * {n_cust}) AS BIGINT) "
+        f"ELSE CAST(floor(pow(u(j, 2), 2) * {n_cust}) AS BIGINT) END"
+    )
+    day = f"{_T0} + to_days(CAST(floor(pow(u(j, 3), 0.8) * {_DAYS}) AS INTEGER)) + to_minutes(CAST(hash(j, 4) % 600 AS BIGINT))"
+    cat = (
+        "CASE WHEN u(src, 5) < 0.40 THEN 1 WHEN u(src, 5) < 0.68 THEN 2 WHEN u(src, 5) < 0.94 "
+        "THEN 3 WHEN u(src, 5) < 0.99 THEN 4 ELSE 5 END"
+    )
+    lo_hi = "[[200, 5000], [800, 8000], [100, 3000], [80000, 400000], [30000, 200000]]"
+    sign = "CASE WHEN ret THEN -1 ELSE 1 END"
+    return f"""
+    WITH inv AS (
+        SELECT j, 1 + CAST(hash(j, 70) % {MAX_LINES} AS BIGINT) AS k, {cust} AS c, {day} AS placed,
+            CASE WHEN u(j, 8) < 0.8 THEN '4S店' WHEN u(j, 8) < 0.9 THEN '线上商城' ELSE '大客户部' END
+                AS channel,
+            u(j, 72) < {RETURN_SHARE} AS has_return
+        FROM range({n_gen}) t(j)
+    ), starts AS (
+        -- the number of the invoice's first line: lines of the invoices before it
+        SELECT *, coalesce(sum(k) OVER (ORDER BY j ROWS BETWEEN UNBOUNDED PRECEDING AND
+            1 PRECEDING), 0) AS first FROM inv
+    ), lines AS (
+        SELECT *, first + l AS i, has_return AND k > 1 AND l = k - 1 AS ret
+        FROM (SELECT *, unnest(range(k)) AS l FROM starts WHERE first < {n})
+    ), p AS (
+        -- a return line takes back the invoice's first line: its product, quantity and amount
+        SELECT *, {cat} AS cat_k, u(src, 6) AS v
+        FROM (SELECT *, CASE WHEN ret THEN first ELSE i END AS src FROM lines WHERE i < {n})
+    ), q AS (
+        SELECT *, round({lo_hi}[cat_k][1] + v * v * ({lo_hi}[cat_k][2] - {lo_hi}[cat_k][1]), 2)
+            AS amt FROM p
+    )
+    SELECT
+        'SO' || lpad(CAST(j AS VARCHAR), 9, '0') AS 订单编号,
+        'C' || lpad(CAST(c AS VARCHAR), 8, '0') AS 客户编号,
+        ts(placed) AS 下单时间,
+        CASE WHEN ret THEN '-' ELSE '' END || money(amt, i) AS 实付金额,
+        {_lst(CATEGORIES)}[cat_k] || ' ' || CAST(hash(src, 7) % 30 AS VARCHAR) || '号' AS 商品名称,
+        {_lst(CATEGORIES)}[cat_k] AS 品类,
+        channel AS 销售渠道,
+        {sign} * (1 + hash(src, 9) % 3) AS 数量,
+        printf('%.2f', {sign} * amt * (0.6 + 0.3 * u(src, 10))) AS 成本,
+        CASE WHEN ret THEN '退货' ELSE '已完成' END AS 订单状态
+    FROM q ORDER BY i
+    """
+
+
+def generate(n: int, out_dir: Path, shape: str = "orders") -> dict[str, Path]:
+    """Write the five CSV exports into out_dir (reused when up to date): `n` orders of one line
+    each (shape "orders"), or `n` order lines in invoices of 1 to 40 lines (shape "lines")."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; one of {SHAPES}")
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = out_dir / "MANIFEST.json"
     files = {t: out_dir / f"{t}.csv" for t in TABLE_FILES}
-    want = {"gen_version": GEN_VERSION, "orders": n_orders, "duckdb": duckdb.__version__}
+    want: dict[str, object] = {
+        "gen_version": GEN_VERSION,
+        "orders": n,
+        "duckdb": duckdb.__version__,
+    }
+    if shape == "lines":  # the one-line shape's manifest stays as it was: its caches stay valid
+        want = {"gen_version": LINES_GEN_VERSION, "shape": shape, "lines": n}
+        want["duckdb"] = duckdb.__version__
     fresh = manifest.exists() and json.loads(manifest.read_text()) == want
     if fresh and all(f.exists() for f in files.values()):
         return files
+    if shape == "lines":
+        n_inv = max(n * 2 // 41, 1)  # 20.5 lines per invoice
+        queries = _queries(n_inv, n_cust=max(n // 100, 10))
+        queries["orders"] = _lines_query(n, max(n // 100, 10))
+    else:
+        queries = _queries(n)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute(_MACROS)
-    for table, q in _queries(n_orders).items():
+    for table, q in queries.items():
         # COPY quotes values holding the delimiter ("¥1,234.50"); ORDER BY keeps files stable.
         con.execute(f"COPY ({q}) TO '{files[table]}' (HEADER, DELIMITER ',')")
     con.close()

@@ -1,6 +1,7 @@
 """Benchmark suite: load, page query sets, baselines, memory — at S / M / L orders.
 
     python -m bench.run --sizes S,M            # S = 100 k, M = 1 M, L = 10 M orders, or a number
+    python -m bench.run --sizes LI             # 10 M order lines in ~500 k invoices (suffix I)
     python -m bench.run --sizes 20000 --runs 2 --out /tmp/RESULTS.md --data-dir /tmp/bench
 
 Every measurement runs in a subprocess of its own (`--worker TASK`), so peak RSS (VmHWM on
@@ -273,11 +274,12 @@ def _name(b: Any) -> str:
     return next(k for k, v in baselines.BASELINES.items() if v is b)
 
 
-def worker_gen(n: int, out_dir: str) -> dict[str, Any]:
-    """The CSV files of `n` orders (bench/gen.py), made or reused."""
+def worker_gen(n: int, out_dir: str, shape: str = "orders") -> dict[str, Any]:
+    """The CSV files of `n` orders, or `n` order lines (shape "lines"; bench/gen.py), made or
+    reused."""
     from bench import gen
 
-    return {"files": {t: str(p) for t, p in gen.generate(n, Path(out_dir)).items()}}
+    return {"files": {t: str(p) for t, p in gen.generate(n, Path(out_dir), shape).items()}}
 
 
 WORKERS = {
@@ -315,26 +317,38 @@ def run_worker(task: str, args: dict[str, Any], timeout: float = WORKER_TIMEOUT_
     return out
 
 
-def _label(spec: str) -> tuple[str, int]:
-    spec = spec.strip()
-    if spec.upper() in SIZES:
-        return spec.upper(), SIZES[spec.upper()]
+def _label(spec: str) -> tuple[str, int, str]:
+    """(label, n, shape) of a size: S, M, L or a number of orders (one line each); with the
+    suffix I (LI, MI, 20000I) as many order lines, in invoices of 1 to 40 lines."""
+    spec = spec.strip().upper()
+    shape, suffix = ("lines", "I") if spec.endswith("I") else ("orders", "")
+    spec = spec.removesuffix(suffix)
+    if spec in SIZES:
+        return spec + suffix, SIZES[spec], shape
     n = int(float(spec))
-    return (f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:g}M"), n
+    return (f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:g}M") + suffix, n, shape
 
 
 def bench_size(
-    label: str, n: int, data_dir: Path, runs: int, pandas_timeout: float, log: Any
+    label: str,
+    n: int,
+    data_dir: Path,
+    runs: int,
+    pandas_timeout: float,
+    log: Any,
+    shape: str = "orders",
 ) -> dict:
     from bench import pages
 
     d = data_dir / label
     t = time.perf_counter()
-    made = run_worker("gen", {"n": n, "out_dir": str(d)})  # keeps this driver process small
+    # In a subprocess: keeps this driver process small.
+    made = run_worker("gen", {"n": n, "out_dir": str(d), "shape": shape})
     if "error" in made:
         raise RuntimeError(f"generating {label}: {made['error']}")
     files = {t: Path(p) for t, p in made["files"].items()}
-    res: dict[str, Any] = {"label": label, "orders": n, "gen_s": time.perf_counter() - t}
+    res: dict[str, Any] = {"label": label, "orders": n, "shape": shape}
+    res["gen_s"] = time.perf_counter() - t
     res["loadavg"] = [os.getloadavg()[0]]
     res["csv_mb"] = sum(f.stat().st_size for f in files.values()) / 1e6
     log(f"{label}: {res['csv_mb']:.0f} MB of CSV in {res['gen_s']:.1f} s")
@@ -407,7 +421,14 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         + f" (on {meta['cores']} cores).",
         "",
         "Sizes: orders; customers ≈ orders/10, leads and interactions ≈ orders/5, complaints ≈ "
-        "orders/50 (bench/gen.py). Targets are for L; smaller sizes show the trend.",
+        "orders/50 (bench/gen.py). Targets are for L; smaller sizes show the trend."
+        + (
+            " Sizes ending in I (LI = 10 M) are order lines in invoices of 1–40 lines (20.5 on "
+            "average), customers ≈ lines/100, leads and interactions ≈ invoices/5, complaints ≈ "
+            "invoices/50, about 5 % of the invoices ending with a return line."
+            if any(r.get("shape") == "lines" for r in results)
+            else ""
+        ),
         "",
         "## Load (decode, map, type, validate, swap, refresh summaries) vs bare CTAS",
         "",
@@ -534,7 +555,11 @@ def write_results(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", default="S,M", help="comma list of S, M, L or order counts")
+    ap.add_argument(
+        "--sizes",
+        default="S,M",
+        help="comma list of S, M, L or order counts; suffix I for order lines (LI, 20000I)",
+    )
     ap.add_argument("--runs", type=int, default=5, help="timed runs per page (median; ≥ 5)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -563,8 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"pages: {', '.join(pages.PAGES)}")
     results = []
     for spec in a.sizes.split(","):
-        label, n = _label(spec)
-        results.append(bench_size(label, n, a.data_dir, a.runs, a.pandas_timeout, log))
+        label, n, shape = _label(spec)
+        results.append(bench_size(label, n, a.data_dir, a.runs, a.pandas_timeout, log, shape))
     meta = {
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -42,3 +42,59 @@ def test_equality_check_notices_a_difference() -> None:
     assert same(a, json.loads(json.dumps(a)))
     assert not same(a, {"kpis": {"revenue": [100.02, 90.0]}, "monthly": [["2024-01-01", 1.0]]})
     assert not same(a, {"kpis": {"revenue": [100.0, 90.0]}, "monthly": []})
+
+
+def test_size_labels_name_the_shape() -> None:
+    assert run._label("M") == ("M", 1_000_000, "orders")
+    assert run._label("20000") == ("20k", 20_000, "orders")
+    # Suffix I: as many order lines, in invoices of 1 to 40 lines.
+    assert run._label("LI") == ("LI", 10_000_000, "lines")
+    assert run._label("20000i") == ("20kI", 20_000, "lines")
+
+
+def test_line_item_shape_loads_and_the_baselines_agree(tmp_path: Path) -> None:
+    from bench import baselines, gen
+    from crm_core import ingest
+    from crm_core.engine import db
+    from crm_core.metrics import overview
+
+    # 8000 lines: enough customers to hold every region and owner the leads name, so that the
+    # plain-SQL sidebar options (from customers) match crm_core's.
+    files = gen.generate(8000, tmp_path / "data", "lines")
+    one_line = gen.generate(50, tmp_path / "one")
+    for t, f in files.items():  # the same export columns as the one-line-per-order shape
+        assert f.read_text().splitlines()[0] == one_line[t].read_text().splitlines()[0], t
+    con = db.connect(tmp_path / "crm.duckdb")
+    result = ingest.load(con, [ingest.Source(p, t) for t, p in files.items()], "replace")
+    rows = {r.table: r.rows_loaded for r in result.reports}
+    # 8000 lines; 8000 // 100 = 80 customers; 8000 * 2 // 41 = 390 invoices' worth of leads
+    # (390 // 5 = 78), interactions (78) and complaints (max(390 // 50, 5) = 7).
+    assert rows == {
+        "customers": 80,
+        "orders": 8000,
+        "complaints": 7,
+        "leads": 78,
+        "interactions": 78,
+    }
+    (n_inv, most, fewest, ret_inv, ret_pos), *_ = con.execute(
+        "SELECT count(*), max(n), min(n), count(*) FILTER (WHERE r > 0), "
+        "count(*) FILTER (WHERE r > 0 AND NOT last_is_return) FROM ("
+        "  SELECT order_id, count(*) AS n, count(*) FILTER (WHERE is_return) AS r,"
+        "         arg_max(is_return AND amount < 0 AND quantity < 0, line_no) AS last_is_return"
+        "  FROM orders GROUP BY order_id)"
+    ).fetchall()
+    # Invoices of 1 to 40 lines, about 20 on average; some end with one negative return line.
+    assert 8000 / 25 < n_inv < 8000 / 16 and fewest >= 1 and most <= 40
+    assert ret_inv > 0 and ret_pos == 0
+    # crm_core, plain SQL and pandas give the same Overview, Pyramid and Lifecycle numbers.
+    period = overview.default_period(con)
+    assert period is not None
+    f0 = run._filters(period, 0)
+    options = baselines.core_overview(con, f0)["options"]
+    for name, b in baselines.BASELINES.items():
+        frames = b.pandas_read(con)
+        for f in baselines.check_filters(f0, options):
+            want = b.core(con, f)
+            assert baselines.same(want, b.plain(con, f)), (name, f)
+            assert baselines.same(want, b.pandas(frames, f)), (name, f)
+    con.close()
