@@ -179,13 +179,13 @@ def explanation(e: Any, name: str) -> None:
         steps = [(t(f"explain.components.{k}"), v) for k, v in e.components.items()]
         if e.residual:
             steps.append((t("explain.residual"), e.residual))
-        fig = charts.waterfall(ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
+        fig = figure(charts.waterfall, ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
         chart(fig, f"{name}_factors", left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
     steps = [(explain_text.contributor_label(c, lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
-    chart(charts.waterfall(ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
+    chart(figure(charts.waterfall, ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
