@@ -55,7 +55,8 @@ readable = affinity_text.readable_rules(rules, lang)
 places = dict.fromkeys(("support", "confidence"), ui.PERCENT_PLACES)
 ui.table(readable.head(TOP_RULES).round(places), header, column_config=config)
 ui.table_downloads(header(readable), "affinity-rules")
-fig = charts.lift_heatmap(
+fig = ui.figure(
+    charts.lift_heatmap,
     rules.head(HEATMAP_RULES),
     t("affinity.heatmap"),
     t("affinity.heatmap_x"),

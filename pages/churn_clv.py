@@ -59,7 +59,8 @@ with tabs[0]:
 with tabs[1]:
     tiers = [value.tier_name(k, ui.lang()) for k in report.pyramid["tier"]]
     ui.chart(
-        clv_charts.pyramid_chart(report.pyramid, ui.t("clv.pyramid_title"), tiers), "clv_pyramid"
+        ui.figure(clv_charts.pyramid_chart, report.pyramid, ui.t("clv.pyramid_title"), tiers),
+        "clv_pyramid",
     )
     ui.table(report.pyramid.assign(tier=tiers), labelled)
 with tabs[2]:
@@ -68,7 +69,10 @@ with tabs[2]:
     ui.csv_download(nxt, ui.t("clv.next_file"), key="clv_dl_next")
 with tabs[3]:
     labels = {"x": ui.t("clv.alive_x"), "y": ui.t("clv.customers_axis")}
-    ui.chart(clv_charts.p_alive_chart(report.p_alive, ui.t("clv.alive_title"), labels), "p_alive")
+    ui.chart(
+        ui.figure(clv_charts.p_alive_chart, report.p_alive, ui.t("clv.alive_title"), labels),
+        "p_alive",
+    )
 with tabs[4]:
     split = st.date_input(
         ui.t("clv.split"), value=s["default_split"], help=ui.t("clv.split_help"),
@@ -90,10 +94,14 @@ with tabs[4]:
         labels = {k: ui.t(f"clv.{k}") for k in ("actual", "predicted", "holdout")}
         left, right = st.columns(2)
         axes = {"x": ui.t("clv.week"), "y": ui.t("clv.repeat_purchases")}
-        fig = clv_charts.tracking_chart(h.tracking, ui.t("clv.tracking_title"), labels | axes, lang)
+        fig = ui.figure(
+            clv_charts.tracking_chart, h.tracking, ui.t("clv.tracking_title"), labels | axes, lang
+        )
         ui.chart(fig, "clv_holdout_tracking", left)
         axes = {"x": ui.t("clv.calibration_frequency"), "y": ui.t("clv.mean_holdout")}
-        fig = clv_charts.frequency_chart(h.by_frequency, ui.t("clv.frequency_title"), labels | axes)
+        fig = ui.figure(
+            clv_charts.frequency_chart, h.by_frequency, ui.t("clv.frequency_title"), labels | axes
+        )
         ui.chart(fig, "clv_holdout_by_frequency", right)
         st.caption(ui.t("clv.parameters"))
         ui.table(clv_reports.parameter_table(h.fit), labelled)

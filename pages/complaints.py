@@ -48,7 +48,9 @@ with tabs[0]:
     totals, spikes = c.trend(con, period, grain, f), c.spike_flags(con, period, f)
     by_group = c.trend_by(con, period, grain, by, f)
     title = tx("trend_title")
-    fig = charts.complaint_trend(by_group, totals, spikes, title, names, lang, stacked, month)
+    fig = ui.figure(
+        charts.complaint_trend, by_group, totals, spikes, title, names, lang, stacked, month
+    )
     click = drill.complaint_click(ui.chart(fig, "complaints_trend", select="points"))
     if month and click:
         when, segment, group = click
@@ -61,7 +63,9 @@ with tabs[0]:
         ui.drill_list(rows, key, what, lambda d: drill_text.labelled(d, lang), source="complaints")
     elif month:
         st.caption(ui.t("drill.click_month"))
-    ui.chart(charts.complaint_rates(totals, tx("rates_title"), names, lang, month), "rates")
+    ui.chart(
+        ui.figure(charts.complaint_rates, totals, tx("rates_title"), names, lang, month), "rates"
+    )
     st.caption(tx("rates_note"))
     st.subheader(tx("spikes"))
     rule = {"windows": c.SPIKE_WINDOWS, "z": c.SPIKE_Z, "n": c.SPIKE_MIN_COUNT}
@@ -69,7 +73,9 @@ with tabs[0]:
     crossed = spikes.assign(triggers_text=c.spike_triggers(spikes, names["total"]))
     cols = ["start_date", "end_date", "complaints", "baseline", "trigger_z", "triggers_text"]
     show(crossed[[*cols, "drivers_text"]])
-    fig = charts.complaint_yoy(c.year_over_year(con, period, f), tx("yoy_title"), names, lang)
+    fig = ui.figure(
+        charts.complaint_yoy, c.year_over_year(con, period, f), tx("yoy_title"), names, lang
+    )
     ui.chart(fig, "complaints_yoy")
 
 with tabs[1]:
@@ -84,25 +90,33 @@ with tabs[1]:
                 sla[stage, i] = grid[i].number_input(label, 0.25, value=hours, key=f"sla{stage}{i}")
         stages = c.stage_funnel(con, period, f)
         steps = [names[s] for s in stages["stage"]]
-        fig = charts.stage_funnel(steps, stages["reached"].tolist(), tx("funnel"))
+        fig = ui.figure(charts.stage_funnel, steps, stages["reached"].tolist(), tx("funnel"))
         ui.chart(fig, "stages")
         show(stages.assign(stage=steps).drop(columns="stage_no"))
         st.caption(tx("stage_rule"))
         for by in ("category", "owner"):
             show(c.sla_breaches(con, period, by, f, c.Sla.from_cells(sla)))
-        fig = charts.complaint_backlog(c.backlog(con, f), tx("backlog"), tx("age"), names)
+        fig = ui.figure(
+            charts.complaint_backlog, c.backlog(con, f), tx("backlog"), tx("age"), names
+        )
         ui.chart(fig, "complaint_backlog")
 
 with tabs[2]:
     scores = c.satisfaction_scores(con, period, f)
     if not cov["satisfaction"]:
         st.info(tx("no_scores"))
-    ui.chart(charts.complaint_bars(scores["score"], scores["complaints"], tx("scores")), "scores")
+    ui.chart(
+        ui.figure(charts.complaint_bars, scores["score"], scores["complaints"], tx("scores")),
+        "scores",
+    )
     show(c.satisfaction_by(con, period, "category", f))
     res = c.satisfaction_by_resolution(con, period, f)
     rated = res[res["rated"] > 0]  # a bucket nobody rated has no share: named, not drawn
     x = rated["label"].replace(names)
-    ui.chart(charts.complaint_bars(x, rated["satisfied_share"], tx("csat_title"), True), "csat")
+    ui.chart(
+        ui.figure(charts.complaint_bars, x, rated["satisfied_share"], tx("csat_title"), True),
+        "csat",
+    )
     if len(unrated := res[res["rated"] == 0]):
         st.caption(tx("csat_unrated", buckets=ui.md("、".join(unrated["label"].replace(names)))))
     show(c.compensation_by_category(con, period, f))
@@ -112,7 +126,10 @@ with tabs[3]:
         st.info(tx("no_customers"))
     ret = c.retention(con, period, f)
     x = ("group_" + ret["customer_group"]).map(names)
-    ui.chart(charts.complaint_bars(x, ret["retention"], tx("retention_title"), True), "retention")
+    ui.chart(
+        ui.figure(charts.complaint_bars, x, ret["retention"], tx("retention_title"), True),
+        "retention",
+    )
     st.caption(tx("retention_rule", days=c.RETENTION_DAYS))
     st.subheader(tx("repeaters", n=c.REPEAT_MIN_COMPLAINTS, days=c.REPEAT_DAYS))
     show(c.repeat_complainants(con, period, f))
@@ -120,7 +137,8 @@ with tabs[3]:
 with tabs[4]:
     par = c.pareto(con, period, f)
     ui.chart(
-        charts.complaint_pareto(par, tx("pareto_title"), names, c.PARETO_SHARE), "complaints_pareto"
+        ui.figure(charts.complaint_pareto, par, tx("pareto_title"), names, c.PARETO_SHARE),
+        "complaints_pareto",
     )
     vital = ", ".join(par.loc[par["vital_few"], "category"])
     st.caption(tx("vital_few", share=fmt_pct(c.PARETO_SHARE, 0), cats=ui.md(vital)))

@@ -29,20 +29,10 @@ def labelled(df):  # column headers in the session's language
     return df.rename(columns=lambda c: ui.t(f"lifecycle.col.{c}"))
 
 
-tab_names = ("stages", "ends", "funnels", "new_lost", "cohorts")
-tabs = st.tabs([ui.t(f"lifecycle.tab.{k}") for k in tab_names])
-with tabs[0]:
-    title, count, revenue = (
-        ui.t(f"lifecycle.{k}") for k in ("stages_title", "customers", "revenue")
-    )
-    fig = charts.stage_bars(rep.counts, stages, title, count, revenue, lang)
-    clicked = drill.selected(ui.chart(fig, "lifecycle_stages", select="points"))
-    if hit := next((k for k in clicked if k in lifecycle.STAGES), None):
-        rows = ui.cached(drill.stage_customers, con, rep.as_of, hit, f)
-        ui.drill_list(rows, f"stage-{hit}", stages[hit], lambda d: drill_text.labelled(d, lang))
-    else:
-        st.caption(ui.t("drill.click_stage"))
-    st.caption(ui.t("lifecycle.rules_help"))
+# A choice of stage, or of how to split the end patterns, reruns its own section only
+# (fragments): the report is read once per full run; no drill-down click lives in them.
+@st.fragment
+def stage_members() -> None:
     stage = st.selectbox(
         ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
     )
@@ -58,10 +48,48 @@ with tabs[0]:
         return labelled(lifecycle_text.stage_members(rows, stage, None, rep.rules, rep.as_of, lang))
 
     ui.table_downloads(every_member, f"lifecycle-{stage}")
+
+
+@st.fragment
+def end_patterns_by() -> None:
+    by = st.radio(
+        ui.t("lifecycle.ends_by"),
+        ("cohort_year", "cohort_quarter", "source"),
+        format_func=lambda k: ui.t(f"lifecycle.by.{k}"),
+        horizontal=True,
+        key="lc_ends_by",
+    )
+    mix = lifecycle.end_patterns(rep.profile, by)
+    ui.chart(
+        ui.figure(
+            charts.share_bars, mix, by, "end_pattern", patterns, ui.t("lifecycle.ends_title")
+        ),
+        "lifecycle_ends",
+    )
+
+
+tab_names = ("stages", "ends", "funnels", "new_lost", "cohorts")
+tabs = st.tabs([ui.t(f"lifecycle.tab.{k}") for k in tab_names])
+with tabs[0]:
+    title, count, revenue = (
+        ui.t(f"lifecycle.{k}") for k in ("stages_title", "customers", "revenue")
+    )
+    fig = ui.figure(charts.stage_bars, rep.counts, stages, title, count, revenue, lang)
+    clicked = drill.selected(ui.chart(fig, "lifecycle_stages", select="points"))
+    if hit := next((k for k in clicked if k in lifecycle.STAGES), None):
+        rows = ui.cached(drill.stage_customers, con, rep.as_of, hit, f)
+        ui.drill_list(rows, f"stage-{hit}", stages[hit], lambda d: drill_text.labelled(d, lang))
+    else:
+        st.caption(ui.t("drill.click_stage"))
+    st.caption(ui.t("lifecycle.rules_help"))
+    stage_members()
     st.subheader(ui.t("lifecycle.transitions_title"))
     st.caption(ui.t("lifecycle.transitions_help", start=i18n.fmt_date(rep.start, lang)))
     flow_labels = {"new": ui.t("lifecycle.not_yet_known"), **stages}
-    ui.chart(charts.transition_sankey(rep.transitions, flow_labels, "", lang), "lifecycle_flow")
+    ui.chart(
+        ui.figure(charts.transition_sankey, rep.transitions, flow_labels, "", lang),
+        "lifecycle_flow",
+    )
     matrix = lifecycle.transition_matrix(rep.transitions)
     st.dataframe(
         matrix.rename(index=flow_labels, columns=flow_labels).rename_axis(
@@ -74,18 +102,7 @@ with tabs[1]:
     totals = rep.end_patterns.set_index("end_pattern")["customers"]
     for col, key in zip(st.columns(len(patterns)), patterns, strict=True):
         ui.metric(col, patterns[key], totals.get(key, 0))
-    by = st.radio(
-        ui.t("lifecycle.ends_by"),
-        ("cohort_year", "cohort_quarter", "source"),
-        format_func=lambda k: ui.t(f"lifecycle.by.{k}"),
-        horizontal=True,
-        key="lc_ends_by",
-    )
-    mix = lifecycle.end_patterns(rep.profile, by)
-    ui.chart(
-        charts.share_bars(mix, by, "end_pattern", patterns, ui.t("lifecycle.ends_title")),
-        "lifecycle_ends",
-    )
+    end_patterns_by()
 with tabs[2]:
     left, right = st.columns(2)
     for box, name, df in (
@@ -93,7 +110,9 @@ with tabs[2]:
         (right, "customer_funnel", rep.customer_funnel),
     ):
         steps = [ui.t(f"lifecycle.step.{s}") for s in df["step"]]
-        fig = charts.stage_funnel(steps, df["customers"].tolist(), ui.t(f"lifecycle.{name}"))
+        fig = ui.figure(
+            charts.stage_funnel, steps, df["customers"].tolist(), ui.t(f"lifecycle.{name}")
+        )
         ui.chart(fig, name, box)
     st.caption(ui.t("lifecycle.funnel_help", n=lifecycle.LOYAL_PURCHASES))
 with tabs[3]:
@@ -101,7 +120,7 @@ with tabs[3]:
     names = {
         c: ui.t(f"lifecycle.col.{c}") for c in ("new_customers", "lost_customers", "net_change")
     }
-    fig = charts.new_lost_bars(
+    fig = ui.figure(charts.new_lost_bars,
         rep.new_lost, names, ui.t("lifecycle.new_lost_title"), lang,
         lifecycle.censored_until(history_warnings), ui.t("lifecycle.censored_months"),
     )  # fmt: skip
@@ -109,7 +128,8 @@ with tabs[3]:
     ui.table(rep.new_lost, labelled)
 with tabs[4]:
     st.caption(ui.t("lifecycle.cohorts_help"))
-    heat = charts.cohort_heatmap(
+    heat = ui.figure(
+        charts.cohort_heatmap,
         lifecycle_cohorts.retention_matrix(rep.cohorts),
         ui.t("lifecycle.cohorts_title"),
         ui.t("lifecycle.months_since"),

@@ -32,8 +32,10 @@ if trend.empty:
     st.stop()
 left, right = st.columns(2)
 span = {"lang": ui.lang(), "start": period.start, "end": period.end}
-rev = charts.monthly_bars(trend, "revenue", ui.t("overview.revenue_per_month"), money=True, **span)
-new = charts.monthly_bars(trend, "new_customers", ui.t("overview.new_per_month"), **span)
+rev = ui.figure(
+    charts.monthly_bars, trend, "revenue", ui.t("overview.revenue_per_month"), money=True, **span
+)
+new = ui.figure(charts.monthly_bars, trend, "new_customers", ui.t("overview.new_per_month"), **span)
 ui.chart(rev, "revenue_per_month", left)
 ui.chart(new, "new_customers_per_month", right)
 # Why the metric that moved most (relative to the period before) changed.
@@ -41,49 +43,59 @@ moved = explain.largest_change(ui.cached(explain.explain_all, con, period, f))
 if moved is not None:
     ui.explanation(moved, "overview_explain")
 
-st.subheader(ui.t("forecast.title"))
-names = ui.labels("forecast.metrics")
-pick, ahead = st.columns(2)
-metric = pick.radio(
-    ui.t("forecast.metric"),
-    forecast.METRICS,
-    format_func=names.__getitem__,
-    horizontal=True,
-    key="forecast_metric",
-)
-months = ahead.slider(ui.t("forecast.months"), 1, forecast.MAX_HORIZON, 6, key="forecast_months")
-fc = ui.cached(forecast.forecast, con, metric, months, f)
-if metric == "complaints":
-    ui.filter_note("complaints", f)
-if fc["partial_month"]:
-    st.caption(ui.t("forecast.partial", month=fc["partial_month"]))
-if fc["status"] != "ok":
-    st.info(ui.t("forecast.insufficient", months=len(fc["history"]), need=forecast.MIN_MONTHS))
-    st.stop()
-fig = charts.forecast_chart(
-    fc,
-    ui.labels("forecast.chart"),
-    ui.t("forecast.chart_title", metric=names[metric], months=months),
-    ui.lang(),
-    money=metric == "revenue",
-)
-plot, side = st.columns([3, 1])
-ui.chart(fig, f"forecast_{metric}", plot)
-bt = fc["backtest"]
-pct = {k: "–" if bt[k] is None else f"{bt[k]:.1f}%" for k in ("mape", "naive_mape")}
-if bt["points"]:
-    tip = ui.t("forecast.mape_help", origins=bt["origins"], months=months, points=bt["points"])
-    ui.metric(side, ui.t("forecast.mape"), pct["mape"], help=tip)
-    ui.metric(
-        side, ui.t("forecast.naive_mape"), pct["naive_mape"], help=ui.t("forecast.naive_help")
+
+# The metric and the horizon rerun this section only (a fragment), not the KPIs and charts above.
+@st.fragment
+def forecast_section() -> None:
+    st.subheader(ui.t("forecast.title"))
+    names = ui.labels("forecast.metrics")
+    pick, ahead = st.columns(2)
+    metric = pick.radio(
+        ui.t("forecast.metric"),
+        forecast.METRICS,
+        format_func=names.__getitem__,
+        horizontal=True,
+        key="forecast_metric",
     )
-else:
-    side.caption(ui.t("forecast.no_backtest", need=forecast.MIN_MONTHS))
-if fc["alert"]:
-    a = {k: ui.num(v) for k, v in fc["latest"].items() if k != "month"}
-    st.warning(ui.t("forecast.alert", month=fc["latest"]["month"], **a))
-season = ui.t("forecast.seasonal") if fc["seasonal"] else ""
-st.caption(
-    ui.t("forecast.model_note", season=season),
-    help=ui.t("forecast.model_help", model=fc["model"], season=season),
-)
+    months = ahead.slider(
+        ui.t("forecast.months"), 1, forecast.MAX_HORIZON, 6, key="forecast_months"
+    )
+    fc = ui.cached(forecast.forecast, con, metric, months, f)
+    if metric == "complaints":
+        ui.filter_note("complaints", f)
+    if fc["partial_month"]:
+        st.caption(ui.t("forecast.partial", month=fc["partial_month"]))
+    if fc["status"] != "ok":
+        st.info(ui.t("forecast.insufficient", months=len(fc["history"]), need=forecast.MIN_MONTHS))
+        return
+    fig = ui.figure(
+        charts.forecast_chart,
+        fc,
+        ui.labels("forecast.chart"),
+        ui.t("forecast.chart_title", metric=names[metric], months=months),
+        ui.lang(),
+        money=metric == "revenue",
+    )
+    plot, side = st.columns([3, 1])
+    ui.chart(fig, f"forecast_{metric}", plot)
+    bt = fc["backtest"]
+    pct = {k: "–" if bt[k] is None else f"{bt[k]:.1f}%" for k in ("mape", "naive_mape")}
+    if bt["points"]:
+        tip = ui.t("forecast.mape_help", origins=bt["origins"], months=months, points=bt["points"])
+        ui.metric(side, ui.t("forecast.mape"), pct["mape"], help=tip)
+        ui.metric(
+            side, ui.t("forecast.naive_mape"), pct["naive_mape"], help=ui.t("forecast.naive_help")
+        )
+    else:
+        side.caption(ui.t("forecast.no_backtest", need=forecast.MIN_MONTHS))
+    if fc["alert"]:
+        a = {k: ui.num(v) for k, v in fc["latest"].items() if k != "month"}
+        st.warning(ui.t("forecast.alert", month=fc["latest"]["month"], **a))
+    season = ui.t("forecast.seasonal") if fc["seasonal"] else ""
+    st.caption(
+        ui.t("forecast.model_note", season=season),
+        help=ui.t("forecast.model_help", model=fc["model"], season=season),
+    )
+
+
+forecast_section()

@@ -40,7 +40,7 @@ else:
     ratio = 1 / rates["close_rate"] if rates["close_rate"] > 0 else None
     kpis[3].metric(ui.t("pipeline.ratio"), f"1 : {ratio:.1f}" if ratio else "–")
     steps = [pipeline.stage_label(s, lang) for s in rep.funnel["step"]]
-    funnel = charts.stage_funnel(steps, rep.funnel["reached"].tolist(), "")
+    funnel = ui.figure(charts.stage_funnel, steps, rep.funnel["reached"].tolist(), "")
     clicked = drill.selected(ui.chart(funnel, "pipeline_funnel", select="points"), "point_index")
     if clicked and int(clicked[0]) < len(rep.funnel):
         step = rep.funnel["step"].iloc[int(clicked[0])]
@@ -84,7 +84,9 @@ st.caption(
 show(fu.by_owner)
 st.subheader(ui.t("pipeline.cadence_title"))
 ui.filter_note("leads", f)
-cadence = charts.cadence_bars(fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual"))
+cadence = ui.figure(
+    charts.cadence_bars, fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual")
+)
 ui.chart(cadence, "pipeline_cadence")
 show(fu.cadence)
 st.subheader(ui.t("pipeline.overdue_title"))

@@ -44,7 +44,7 @@ tabs = st.tabs([t(f"pyramid.tab_{k}") for k in ("pyramid", "pareto", "rfm", "mig
 with tabs[0]:
     left, right = st.columns(2)
     share = t(f"pyramid.share_{measure}")
-    fig = charts.pyramid_chart(pyr, t("pyramid.chart_pyramid"), share, lang)
+    fig = ui.figure(charts.pyramid_chart, pyr, t("pyramid.chart_pyramid"), share, lang)
     clicked = drill.selected(ui.chart(fig, "pyramid", left, select="points"))
     with right:
         table(pyr, value.PYRAMID_COLUMNS)
@@ -72,7 +72,7 @@ with tabs[2]:
     segs = ui.cached(value.rfm_segments, con, period, f, lang)
     st.caption(t("pyramid.rfm_note"))
     heat = {c: t(f"pyramid.col.{c}") for c in value.HEATMAP_METRICS}
-    fig = charts.segment_heatmap(segs, heat, t("pyramid.rfm_chart"), lang)
+    fig = ui.figure(charts.segment_heatmap, segs, heat, t("pyramid.rfm_chart"), lang)
     by_label = dict(zip(segs["label"], segs["segment"], strict=True))
     cell = drill.selected(ui.chart(fig, "rfm_segments", select="points"), "y")
     pick = st.session_state.get("rfm_pick")
@@ -93,12 +93,20 @@ with tabs[3]:
         ui.metric(col, t(f"pyramid.{key}"), getattr(mig, key))
     sides = t("pyramid.before", **span(mig.before)), t("pyramid.now", **span(mig.after))
     order = value.migration_order(lang)
-    fig = charts.tier_sankey(mig.flows, order, t("pyramid.migration_chart"), *sides)
+    fig = ui.figure(charts.tier_sankey, mig.flows, order, t("pyramid.migration_chart"), *sides)
     ui.chart(fig, "tier_migration")
-with tabs[4]:
+
+
+# Choosing a list reruns that tab only (a fragment): no drill-down click lives in it.
+@st.fragment
+def customer_list() -> None:
     choices = value.drill_choices(lang)
     group = {c: t(f"pyramid.group_{c.split(':')[0]}") + " · " + choices[c] for c in choices}
     choice = st.selectbox(t("pyramid.drill"), list(choices), key="drill", format_func=group.get)
     rows = ui.cached(value.customer_list, con, period, f, choice, measure, lang=lang)
     st.caption(t("pyramid.rows", n=ui.num(len(rows))))
     ui.table_downloads(table(rows, list(rows.columns)), "customers-" + choice.replace(":", "-"))
+
+
+with tabs[4]:
+    customer_list()

@@ -37,7 +37,8 @@ for col, row in zip(cols, table.itertuples(), strict=True):
         delta_color=overview.delta_color(row.measure) if row.change else "off",
     )
 ui.chart(
-    charts.week_index_bars(
+    ui.figure(
+        charts.week_index_bars,
         table,
         labels,
         ui.t("weekly.chart_title"),

@@ -8,7 +8,7 @@ the module that defines it.
 
 from __future__ import annotations
 
-from crm_core.app.ui.charts import chart, drill_list, explanation, kpi_row, metric
+from crm_core.app.ui.charts import chart, drill_list, explanation, figure, kpi_row, metric
 from crm_core.app.ui.connection import RERENDERS, cached, connection, consistent_read
 from crm_core.app.ui.downloads import csv_download, table_downloads
 from crm_core.app.ui.language import labels, lang, language_switch, md, md_lines, num, t
@@ -79,6 +79,7 @@ __all__ = [
     "empty_note",
     "exclusive_load",
     "explanation",
+    "figure",
     "filter_line",
     "filter_note",
     "filters",

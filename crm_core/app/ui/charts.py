@@ -16,7 +16,6 @@ from crm_core.app.ui.tables import table
 from crm_core.engine.config import currency as currency_symbol
 from crm_core.metrics import overview
 from crm_core.present import i18n
-from crm_core.present.text import safe_figure
 
 
 def metric(
@@ -80,16 +79,26 @@ def kpi_row(deltas: pd.DataFrame, prefix: str, compare: bool = True) -> None:
         )
 
 
+def figure(build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The chart build(*args, **kwargs) (a crm_core.present.charts function) as `chart` shows
+    it, built once per (build, inputs, session language) for every session of the process:
+    a second session, or a rerun, with the same inputs gets it without building it again."""
+    from crm_core.present import charts
+
+    return charts.ShownFigure(charts.cached_spec(build, args, kwargs, lang()))
+
+
 def chart(fig: Any, name: str, container: Any = None, select: str | None = None) -> Any:
-    """A plotly chart (toolbar hints in the session's language) with PNG and SVG downloads,
-    rendered only when clicked. With `select` (a plotly selection mode, "points"), a click reruns
-    the page and the selection event is returned (crm_core.metrics.drill.selected reads it); None
-    otherwise."""
+    """A plotly chart (a go.Figure, or a `figure(...)`; toolbar hints in the session's
+    language) with PNG and SVG downloads, rendered only when clicked. With `select` (a plotly
+    selection mode, "points"), a click reruns the page and the selection event is returned
+    (crm_core.metrics.drill.selected reads it); None otherwise."""
     from crm_core.present import charts, images
 
     box = container or st
-    # Formatted hovers, then category names escaped: no <a href> links in charts or SVGs.
-    fig = safe_figure(charts.localise_hovers(fig, lang()))
+    if not isinstance(fig, charts.ShownFigure):
+        # Formatted hovers, then category names escaped: no <a href> links in charts or SVGs.
+        fig = charts.ShownFigure(charts.page_spec(fig, lang()))
     config = charts.plotly_config(lang())
     if select:
         event = box.plotly_chart(
@@ -100,7 +109,7 @@ def chart(fig: Any, name: str, container: Any = None, select: str | None = None)
         box.plotly_chart(fig, key=f"chart_{name}", config=config)
 
     def render(fmt: str) -> Callable[[], bytes]:
-        return lambda: images.figure_image(fig, fmt)
+        return lambda: images.figure_image(fig.figure(), fmt)
 
     with box.popover("⬇", help=t("present.exports")):
         for fmt in ("png", "svg"):
@@ -170,13 +179,13 @@ def explanation(e: Any, name: str) -> None:
         steps = [(t(f"explain.components.{k}"), v) for k, v in e.components.items()]
         if e.residual:
             steps.append((t("explain.residual"), e.residual))
-        fig = charts.waterfall(ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
+        fig = figure(charts.waterfall, ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
         chart(fig, f"{name}_factors", left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
     steps = [(explain_text.contributor_label(c, lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
-    chart(charts.waterfall(ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
+    chart(figure(charts.waterfall, ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],

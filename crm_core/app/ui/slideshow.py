@@ -1,8 +1,10 @@
-"""Presentation mode: the slide in the URL, the slides built once per session, the chrome hidden."""
+"""Presentation mode: the slide in the URL, the slides built once for all sessions, the chrome hidden."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
@@ -46,22 +48,38 @@ def goto_slide(i: int, n: int) -> None:
     st.query_params["slide"] = str(min(max(i, 0), n - 1) + 1)
 
 
+# Prepared slides per (database, snapshot, data version, scope, filters, language), for every
+# session of the process: a room opening the presentation builds the deck once, not once each.
+_PREPARED: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
+_PREPARED_MAX = 16
+_PREPARED_LOCK = threading.Lock()
+
+
 def prepared_slides(
     con: db.Connection, f: Filters, lang: str
 ) -> tuple[list[slides_mod.Slide], list[Any], dt.date | None]:
     """Every slide, its figure styled for the screen (large type, escaped text) and the data
-    date, built once per session for (database, data version, scope, filters, language) and
-    kept as they are: changing slides then runs no query and copies no figure. Per session, not
-    st.cache_data, which would unpickle every figure on every rerun."""
+    date, built once per (database, snapshot, data version, scope, filters, language) for every
+    session of the process (the _PREPARED_MAX most recent are kept) and kept as they are:
+    changing slides then runs no query and copies no figure. Not st.cache_data, which would
+    unpickle every figure on every rerun. The slides and figures are shared: never change them."""
     version = tuple(db.query_rows(con, "data_version")[0])
-    key = (str(db_path()), version, scope(), f, lang)
-    held = st.session_state.get("_crm_slides")
-    if held is None or held[0] != key:
+    # The meeting snapshot this session reads (None: live data) is part of the key too.
+    snap = st.session_state.get("_crm_snapshot")
+    key = (str(db_path()), snap, version, scope(), f, lang)
+    with _PREPARED_LOCK:
+        held = _PREPARED.get(key)
+        if held is not None:
+            _PREPARED.move_to_end(key)
+    if held is None:
         found = cached(meeting.all_slides, con, f, lang)  # stored for every process
         shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
-        held = (key, found, shown, meeting.data_date(con, f))
-        st.session_state["_crm_slides"] = held
-    return held[1], held[2], held[3]
+        held = (found, shown, meeting.data_date(con, f))
+        with _PREPARED_LOCK:
+            _PREPARED[key] = held
+            while len(_PREPARED) > _PREPARED_MAX:
+                _PREPARED.popitem(last=False)
+    return held[0], held[1], held[2]
 
 
 def present_back_link() -> None:

@@ -1,7 +1,7 @@
 """Pure plotly figures (DataFrame -> go.Figure) in one theme; no Streamlit here.
 
-One module per job: base (theme, axes, hovers), trends, lifecycle (and pipeline), value,
-complaints, affinity (and channel return). Callers use `charts.<figure>`: this package re-exports
+One module per job: base (theme, axes, hovers), shown (a chart as a page shows it, cached),
+trends, lifecycle (and pipeline), value, complaints, affinity (and channel return). Callers use `charts.<figure>`: this package re-exports
 every public name of its modules."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from crm_core.present.charts.base import (
     empty_figure,
     hover_data,
     hover_template,
+    hover_updates,
     localise_hovers,
     money_title,
     month_axis,
@@ -47,6 +48,14 @@ from crm_core.present.charts.lifecycle import (
     stage_funnel,
     transition_sankey,
 )
+from crm_core.present.charts.shown import (
+    ShownFigure,
+    cache_info,
+    cached_spec,
+    clear_cache,
+    fingerprint,
+    page_spec,
+)
 from crm_core.present.charts.trends import forecast_chart, monthly_bars, waterfall, week_index_bars
 from crm_core.present.charts.value import (
     concentration_curve,
@@ -64,7 +73,11 @@ __all__ = [
     "HOVER_EN",
     "PALETTE",
     "STAGE_COLOURS",
+    "ShownFigure",
+    "cache_info",
+    "cached_spec",
     "cadence_bars",
+    "clear_cache",
     "click_targets",
     "cohort_heatmap",
     "complaint_backlog",
@@ -75,9 +88,11 @@ __all__ = [
     "complaint_yoy",
     "concentration_curve",
     "empty_figure",
+    "fingerprint",
     "forecast_chart",
     "hover_data",
     "hover_template",
+    "hover_updates",
     "lift_heatmap",
     "localise_hovers",
     "mark_point",
@@ -88,6 +103,7 @@ __all__ = [
     "new_lost_bars",
     "number_axis",
     "number_ticks",
+    "page_spec",
     "partial_months",
     "plotly_config",
     "pyramid_chart",

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from crm_core.present import i18n
-from crm_core.present.text import plotly_escape
+from crm_core.present.text import copy_figure, plotly_escape
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -156,13 +156,11 @@ def _auto_label(v: Any, lang: str, percent: bool, monthly: bool = False) -> str:
     return value_label(x, lang, places)
 
 
-def localise_hovers(fig: go.Figure, lang: str = i18n.DEFAULT_LANG) -> go.Figure:
-    """Give every bar and line that has no hovertemplate of its own the house hover (series
-    name, then "category：value" preformatted: 2026年5月, 4,461.1万, 45.0 % on a percent axis)
-    instead of plotly's raw "(2026-05-01, 44610770)". Returns a copy; call it on the built
-    figure before text.safe_figure (it escapes the labels it takes from the data itself)."""
-    fig = go.Figure(fig)
-    for tr in fig.data:
+def hover_updates(fig: go.Figure, lang: str = i18n.DEFAULT_LANG) -> list[tuple[int, list, str]]:
+    """What localise_hovers gives each bar and line without a hover of its own: (trace index,
+    customdata, hovertemplate). Reads `fig` only."""
+    out = []
+    for i, tr in enumerate(fig.data):
         if tr.type not in ("bar", "scatter") or tr.hovertemplate or tr.customdata is not None:
             continue
         if tr.hoverinfo == "skip" or tr.x is None or tr.y is None:
@@ -175,11 +173,24 @@ def localise_hovers(fig: go.Figure, lang: str = i18n.DEFAULT_LANG) -> go.Figure:
         # Dates all on the 1st are months (monthly buckets); any other day makes them days.
         days = [pd.Timestamp(c) for c in cats if isinstance(c, (dt.date, np.datetime64))]
         monthly = bool(days) and all(d.day == 1 for d in days)
-        tr.customdata = [
+        custom = [
             [_auto_label(c, lang, False, monthly), _auto_label(v, lang, percent)]
             for c, v in zip(cats, vals, strict=True)
         ]
-        tr.hovertemplate = hover_template(lang)
+        out.append((i, custom, hover_template(lang)))
+    return out
+
+
+def localise_hovers(fig: go.Figure, lang: str = i18n.DEFAULT_LANG) -> go.Figure:
+    """Give every bar and line that has no hovertemplate of its own the house hover (series
+    name, then "category：value" preformatted: 2026年5月, 4,461.1万, 45.0 % on a percent axis)
+    instead of plotly's raw "(2026-05-01, 44610770)". Returns a copy; call it on the built
+    figure before text.safe_figure (it escapes the labels it takes from the data itself)."""
+    updates = hover_updates(fig, lang)
+    fig = copy_figure(fig)
+    for i, custom, template in updates:
+        fig.data[i].customdata = custom
+        fig.data[i].hovertemplate = template
     return fig
 
 
