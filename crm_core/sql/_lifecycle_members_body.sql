@@ -2,23 +2,7 @@
 -- stage when NULL), the first $limit of each stage (all when NULL) by revenue, highest first,
 -- ties by customer id; the columns of lifecycle_customers.sql.
 SELECT
-    customer_id,
-    source,
-    owner,
-    stage,
-    rule_key,
-    end_pattern,
-    purchases,
-    first_purchase_date,
-    last_purchase_date,
-    days_since_last,
-    relationship_days,
-    span_days,
-    median_gap_days,
-    overdue_days,
-    revenue,
-    revenue_12m,
-    revenue_prev_12m
+    -- @include lifecycle_columns
 FROM (
     SELECT
         lifecycle.*,

@@ -7,21 +7,5 @@ WITH
 -- @include lifecycle_shared
 SELECT
     CAST($window_id AS BIGINT) AS window_id,
-    customer_id,
-    source,
-    owner,
-    stage,
-    rule_key,
-    end_pattern,
-    purchases,
-    first_purchase_date,
-    last_purchase_date,
-    days_since_last,
-    relationship_days,
-    span_days,
-    median_gap_days,
-    overdue_days,
-    revenue,
-    revenue_12m,
-    revenue_prev_12m
+    -- @include lifecycle_columns
 FROM lifecycle
