@@ -158,15 +158,16 @@ def test_two_app_servers_while_a_load_commits(
 
     # The load stops inside its transaction once the orders are rewritten and before the
     # summaries are rebuilt, until the test lets it go on: renders meet an open write.
+    # An append refreshes the summaries by merging (summaries.refresh_append).
     in_transaction, go_on = threading.Event(), threading.Event()
-    refresh = summaries.refresh
+    refresh = summaries.refresh_append
 
-    def held_refresh(c: db.Connection) -> None:
+    def held_refresh(c: db.Connection, undo: str | None) -> None:
         in_transaction.set()
         go_on.wait(HOLD_TIMEOUT_S)
-        refresh(c)
+        refresh(c, undo)
 
-    monkeypatch.setattr(summaries, "refresh", held_refresh)
+    monkeypatch.setattr(summaries, "refresh_append", held_refresh)
     failure: list[BaseException] = []
 
     def load() -> None:

@@ -107,14 +107,22 @@ def sidebar(con: db.Connection) -> Filters:
                 bind="query-params",
             )
     snapshot_control()
-    for name, value in param_notes():
-        st.sidebar.warning(t("common.bad_param", name=md(name), value=md(value[:60])))
-    st.session_state["_crm_param_notes"] = []
     f = Filters(
         start=start if isinstance(start, dt.date) else None,
         end=end if isinstance(end, dt.date) else None,
         **values,
     ).within_scope(regions, owners)
+    # A refused link parameter is said until the filters change: the run that dropped it from
+    # the URL may be followed by an automatic rerun, which must not take the note away.
+    held = st.session_state.get("_crm_param_notes_held")
+    if notes := param_notes():
+        held = (f, notes)
+    elif held is not None and held[0] != f:
+        held = None
+    st.session_state["_crm_param_notes_held"] = held
+    for name, value in held[1] if held else []:
+        st.sidebar.warning(t("common.bad_param", name=md(name), value=md(value[:60])))
+    st.session_state["_crm_param_notes"] = []
     st.session_state["_crm_filters"] = f
     customer_search(con, f)
     return f
