@@ -112,6 +112,23 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def copy_tables(con: db.Connection, path: Path) -> None:
+    """Copy the live data (SNAPSHOT_TABLES that exist) into the new DuckDB file `path`, in one
+    consistent read. Table names come from SNAPSHOT_TABLES only, never from a user."""
+    cur = con.cursor()
+    try:
+        cur.execute("ATTACH $path AS crm_lens_copy", {"path": str(path)})
+        have = set(db.table_columns(cur))
+        cur.execute("BEGIN TRANSACTION")  # one consistent read of every table
+        for name in SNAPSHOT_TABLES:
+            if name in have:
+                cur.execute(f"CREATE TABLE crm_lens_copy.{name} AS SELECT * FROM main.{name}")
+        cur.execute("COMMIT")
+        cur.execute("DETACH crm_lens_copy")
+    finally:
+        cur.close()
+
+
 def freeze(
     con: db.Connection, db_file: Path, scope: Any = None, created_by: str | None = None
 ) -> str:
@@ -129,18 +146,9 @@ def freeze(
         tmp = target.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
         old_umask = os.umask(0o077)  # DuckDB creates the file: owner-only from the start
-        cur = con.cursor()
         try:
-            cur.execute("ATTACH $path AS crm_lens_freeze", {"path": str(tmp)})
-            have = set(db.table_columns(cur))
-            cur.execute("BEGIN TRANSACTION")  # one consistent read of every table
-            for name in SNAPSHOT_TABLES:
-                if name in have:
-                    cur.execute(f"CREATE TABLE crm_lens_freeze.{name} AS SELECT * FROM main.{name}")
-            cur.execute("COMMIT")
-            cur.execute("DETACH crm_lens_freeze")
+            copy_tables(con, tmp)
         finally:
-            cur.close()
             os.umask(old_umask)
         facts = {
             "id": sid,

@@ -59,13 +59,16 @@ def pages() -> list[str]:
     return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
 
-def _open(target: str) -> db.Connection:
-    deadline = time.monotonic() + OPEN_WAIT
+def open_when_free(target: str, wait: float, only_while_warming: bool = False) -> db.Connection:
+    """db.connect(target), retrying for up to `wait` seconds while another process holds the
+    DuckDB file; with `only_while_warming`, only while that process is a warm (warming_pid)."""
+    deadline = time.monotonic() + wait
     while True:
         try:
             return db.connect(target)
         except db.DatabaseBusy:
-            if time.monotonic() > deadline:
+            gone = only_while_warming and warming_pid(target) is None
+            if gone or time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
 
@@ -124,7 +127,7 @@ def warm(
 
     target = str(target or config.db_target())
     t0 = time.perf_counter()
-    con = _open(target)
+    con = open_when_free(target, OPEN_WAIT)
     try:
         supported = results.supported(con)
         pruned = results.prune(con) if supported else 0
@@ -149,7 +152,7 @@ def warm(
                 done.append(
                     {"page": page, "lang": lang, "seconds": round(seconds, 2), "errors": errors}
                 )
-        con = _open(target)
+        con = open_when_free(target, OPEN_WAIT)
         try:
             held = results.summary(con)
         finally:
@@ -199,14 +202,7 @@ def warm_copy(con: db.Connection, db_file: Path, langs: Sequence[str] = ("zh", "
         stale.unlink(missing_ok=True)
     cur = con.cursor()
     try:
-        cur.execute("ATTACH $path AS crm_lens_warm", {"path": str(work)})
-        have = set(db.table_columns(cur))
-        cur.execute("BEGIN TRANSACTION")  # one consistent read of every table
-        for name in snapshot.SNAPSHOT_TABLES:
-            if name in have:
-                cur.execute(f"CREATE TABLE crm_lens_warm.{name} AS SELECT * FROM main.{name}")
-        cur.execute("COMMIT")
-        cur.execute("DETACH crm_lens_warm")
+        snapshot.copy_tables(con, work)
         args = [sys.executable, "-m", "crm_core", "warm", "--db", str(work), "--json"]
         for lang in langs:
             args += ["--lang", lang]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,10 @@ log = logging.getLogger(__name__)
 WARM_WAIT = 1800.0
 
 
-def _connect(path: str) -> db.Connection:
-    """db.connect, waiting while a warm after a load holds the DuckDB file (app/warm.py)."""
-    deadline = time.monotonic() + WARM_WAIT
-    while True:
-        try:
-            return db.connect(path)
-        except db.DatabaseBusy:
-            if warm.warming_pid(path) is None or time.monotonic() > deadline:
-                raise
-            time.sleep(1.0)
-
-
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
     db.private_umask()
-    con = _connect(path)
+    con = warm.open_when_free(path, WARM_WAIT, only_while_warming=True)
     empty = con.execute("SELECT count(*) FROM load_history").fetchone()[0] == 0  # type: ignore[index]
     if empty and not any(db.table_counts(con).values()):
         # First start with no data: managers should see real numbers at once.
