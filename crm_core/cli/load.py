@@ -127,7 +127,8 @@ def _load_setup(p: argparse.ArgumentParser) -> None:
         "--no-warm",
         action="store_true",
         help="do not compute the pages' default views in the background after the load "
-        "(python -m crm_core warm does it later)",
+        "(PostgreSQL; on DuckDB, which one process holds at a time, run python -m crm_core "
+        "warm when nothing else needs the file)",
     )
 
 
@@ -152,11 +153,13 @@ def _start_warm(target: str) -> None:
     """Fill the result store with every page's default view, in a process of its own."""
     if not results.supported_target(target):
         return
-    t = backends.parse_target(target)
-    log = Path(t.url).with_name(Path(t.url).name + ".warm.log") if t.kind == "duckdb" else None
-    pid = warm.start_background(target, log)
-    busy = " (DuckDB: an app started meanwhile waits for it)" if t.kind == "duckdb" else ""
-    print(f"warming the pages' default views in the background: process {pid}{busy}")
+    if backends.parse_target(target).kind == "duckdb":
+        # A warm holds a DuckDB file for minutes: a script's next command (metrics, report,
+        # another load) would find it busy. The app warms a copy after its own uploads.
+        print("to store the pages' default views, run: python -m crm_core warm")
+        return
+    pid = warm.start_background(target)
+    print(f"warming the pages' default views in the background: process {pid}")
 
 
 def _validate_setup(p: argparse.ArgumentParser) -> None:
