@@ -22,7 +22,7 @@ from crm_core import ingest
 from crm_core.engine import db, summaries
 from crm_core.metrics import overview
 from crm_core.present import i18n
-from e2e.served_app import Server, exceptions, serve, wait_idle
+from e2e.served_app import RUN_TIMEOUT_MS, Server, exceptions, serve, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +32,10 @@ HOLD_TIMEOUT_S = 60  # the load waits at most this long for the test to let it c
 ROUNDS_IN_TRANSACTION = 2  # renders per server while the load's transaction is open
 CHARTS = 2  # the Overview's revenue and new-customers charts
 CHART_TIMEOUT_MS = 15_000
+# A render under way at the commit waits for it, then computes every figure of the new data and
+# runs again when the stale check sees the commit: on a machine shared with other test workers
+# (a Spark JVM, browsers) that is two cold renders in a row.
+COMMIT_RUN_TIMEOUT_MS = 3 * RUN_TIMEOUT_MS
 
 
 def _tile(x: Any) -> str:
@@ -122,14 +126,22 @@ def open_all(pages: list[Any], servers: list[Server]) -> None:
         page.goto(f"{server.url}/?lang={LANG}")  # returns at the HTML's load, not the run's end
 
 
-def finish_all(pages: list[Any]) -> list[Render]:
+def finish_all(
+    pages: list[Any], logs: Any = None, timeout_ms: int = RUN_TIMEOUT_MS
+) -> list[Render]:
     """Wait for each page's run to end and plotly to draw its charts (it draws after the run);
-    what each page shows then."""
+    what each page shows then. A run that never ends fails with its server's log."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     out = []
     for i, page in enumerate(pages):
-        wait_idle(page)
+        try:
+            wait_idle(page, timeout_ms=timeout_ms)
+        except PlaywrightTimeout:
+            shown = page.locator("[data-testid=stApp]").inner_text()[-1500:]
+            raise AssertionError(
+                (i, "run did not end", shown, logs()[i][-5000:] if logs else "")
+            ) from None
         with contextlib.suppress(PlaywrightTimeout):  # too few charts: _check says so
             page.wait_for_function(
                 f"() => document.querySelectorAll('.js-plotly-plot').length >= {CHARTS}",
@@ -190,7 +202,7 @@ def test_two_app_servers_while_a_load_commits(
         pages = [new_page() for _ in servers]
         # First renders (each server opens its pool, translates the page's SQL): the old data.
         open_all(pages, servers)
-        before = finish_all(pages)
+        before = finish_all(pages, logs)
         _check(before, logs())
         assert [r.view for r in before] == [old, old]
 
@@ -198,15 +210,15 @@ def test_two_app_servers_while_a_load_commits(
         assert in_transaction.wait(HOLD_TIMEOUT_S), failure
         for _ in range(ROUNDS_IN_TRANSACTION):
             open_all(pages, servers)
-            during += finish_all(pages)
+            during += finish_all(pages, logs)
         # Renders under way on both servers while the load rebuilds the summaries and commits.
         open_all(pages, servers)
         go_on.set()
-        at_commit += finish_all(pages)
+        at_commit += finish_all(pages, logs, COMMIT_RUN_TIMEOUT_MS)
         loader.join(HOLD_TIMEOUT_S)
         assert not loader.is_alive() and not failure, failure
         open_all(pages, servers)  # started after the commit
-        after += finish_all(pages)
+        after += finish_all(pages, logs)
         server_logs = logs()
     new_data = read_data(con)
     new = view(new_data, new_data, new_data)
