@@ -3,6 +3,8 @@ by a choice, and the transitions since the period began."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 import streamlit as st
 
@@ -27,8 +29,10 @@ def stage_members(con: db.Connection, f: Filters, rep: LifecycleReport, lang: st
     with the rule that placed them there, a caption when the stage has more, and downloads of
     the whole stage (fetched when clicked)."""
     stages = lifecycle_text.stage_labels(lang)
-    stage = st.selectbox(
-        ui.t("lifecycle.pick_stage"), lifecycle.STAGES, format_func=stages.get, key="lc_stage"
+    label = ui.t("lifecycle.pick_stage")
+    # options and no `index=None`: a selectbox returns one of them, never None
+    stage = cast(
+        str, st.selectbox(label, lifecycle.STAGES, format_func=stages.__getitem__, key="lc_stage")
     )
     n_stage = int(rep.counts.set_index("stage")["customers"].get(stage, 0))
     shown = lifecycle.MEMBERS_SHOWN
