@@ -4,6 +4,6 @@ keys, chart names and messages as if the page drew it. Imports the ui glue, metr
 
 from __future__ import annotations
 
-from crm_core.app.sections import customer, lifecycle, pyramid
+from crm_core.app.sections import churn_clv, customer, lifecycle, pyramid
 
-__all__ = ["customer", "lifecycle", "pyramid"]
+__all__ = ["churn_clv", "customer", "lifecycle", "pyramid"]
