@@ -25,7 +25,7 @@ history_warnings = ui.cached(lifecycle.history_warnings, con, f)
 ui.data_warnings(history_warnings)  # what the history cannot tell
 
 
-def listed(rows, name, what):  # the customers behind a click, rows open the Customer 360
+def listed(name, rows, what):  # the customers behind a click, rows open the Customer 360
     ui.drill_list(rows, name, what, lambda d: drill_text.labelled(d, lang))
 
 
@@ -39,7 +39,7 @@ with tabs[0]:
     event = ui.plot(charts.stage_bars, *bars, name="lifecycle_stages", select="points")
     if hit := next((k for k in drill.selected(event) if k in lifecycle.STAGES), None):
         rows = ui.cached(drill.stage_customers, con, rep.as_of, hit, f)
-        listed(rows, f"stage-{hit}", stages[hit])
+        listed(f"stage-{hit}", rows, stages[hit])
     else:
         st.caption(ui.t("drill.click_stage"))
     st.caption(ui.t("lifecycle.rules_help"))
@@ -87,6 +87,6 @@ with tabs[4]:
         cohort, k = hit
         rows = ui.cached(drill.cohort_customers, con, rep.as_of, cohort, k, f)
         what = ui.t("drill.cohort_cell", cohort=i18n.fmt_date(cohort, lang), k=k)
-        listed(rows, f"cohort-{cohort}-{k}", what)
+        listed(f"cohort-{cohort}-{k}", rows, what)
     else:
         st.caption(ui.t("drill.click_cohort"))
