@@ -55,14 +55,8 @@ readable = affinity_text.readable_rules(rules, lang)
 places = dict.fromkeys(("support", "confidence"), ui.PERCENT_PLACES)
 ui.table(readable.head(TOP_RULES).round(places), header, column_config=config)
 ui.table_downloads(header(readable), "affinity-rules")
-fig = ui.figure(
-    charts.lift_heatmap,
-    rules.head(HEATMAP_RULES),
-    t("affinity.heatmap"),
-    t("affinity.heatmap_x"),
-    t("affinity.heatmap_y"),
-)
-ui.chart(fig, "affinity_lift")
+axes = t("affinity.heatmap"), t("affinity.heatmap_x"), t("affinity.heatmap_y")
+ui.plot(charts.lift_heatmap, rules.head(HEATMAP_RULES), *axes, name="affinity_lift")
 if len(rules) > HEATMAP_RULES:
     st.caption(t("affinity.heatmap_cap", n=HEATMAP_RULES))
 

@@ -56,8 +56,6 @@ ui.table(shown, header, column_config=ratio)
 ui.table_downloads(header(shown), "channel-return")
 if shown["clv_to_cac"].notna().any():
     title = t("channels.chart")
-    ui.chart(
-        ui.figure(charts.ratio_bars, shown, "channel", "clv_to_cac", title), "channels_clv_to_cac"
-    )
+    ui.plot(charts.ratio_bars, shown, "channel", "clv_to_cac", title, name="channels_clv_to_cac")
 else:
     st.info(t("channels.no_chart"))

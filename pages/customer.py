@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from crm_core.app import ui
+from crm_core.app import sections, ui
 from crm_core.metrics import customer360, customers, value
 from crm_core.present import customer_text, i18n, lifecycle_text
 
@@ -15,42 +15,9 @@ con, f, lang = ui.connection(), ui.filters(), ui.lang()
 ui.filter_line(con, f)
 cid = str(st.query_params.get("id") or "").strip()
 dash = ui.t("customer.unknown")
-
-
-def levels_by_owner() -> None:
-    period = customers.table_period(con, f)
-    st.subheader(ui.t("customer.levels_title"))
-    if period is None:
-        st.info(ui.t("customer.no_levels"))
-        return
-    dist = ui.cached(customer360.level_by_owner, con, period.end, f)
-    if dist.empty:
-        st.info(ui.t("customer.no_levels"))
-        return
-    st.caption(
-        ui.t(
-            "customer.levels_help",
-            as_of=i18n.fmt_date(period.end, lang),
-            months=customer360.PARTNER_MONTHS,
-            per_year=customer360.PROACTIVE_PER_YEAR,
-            share=f"{customer360.PROACTIVE_FOLLOWED_SHARE:.0%}",
-            days=customer360.FOLLOW_UP_DAYS,
-        )
-    )
-    names = customer_text.level_labels(lang)
-    shown = dist.assign(owner=dist["owner"].replace("", dash)).rename(
-        columns={**names, "owner": ui.t("customer.col.owner"), "total": ui.t("customer.col.total")}
-    )
-    owner_col = ui.t("customer.col.owner")
-    st.bar_chart(
-        shown.set_index(owner_col)[[names[k] for k in customer360.LEVELS]], horizontal=True
-    )
-    ui.table(shown)
-
-
 if not cid:
     st.info(ui.t("customer.ask"))
-    levels_by_owner()
+    sections.customer.levels_by_owner(con, f, lang)
     st.stop()
 
 table = ui.cached(customers.customer_table, con, f, extra=("clv",))
@@ -107,4 +74,4 @@ if events.empty:
 else:
     ui.table(events, lambda df: df.rename(columns=lambda k: ui.t(f"customer.col.{k}")))
 
-levels_by_owner()
+sections.customer.levels_by_owner(con, f, lang)

@@ -32,12 +32,10 @@ if trend.empty:
     st.stop()
 left, right = st.columns(2)
 span = {"lang": ui.lang(), "start": period.start, "end": period.end}
-rev = ui.figure(
-    charts.monthly_bars, trend, "revenue", ui.t("overview.revenue_per_month"), money=True, **span
-)
-new = ui.figure(charts.monthly_bars, trend, "new_customers", ui.t("overview.new_per_month"), **span)
-ui.chart(rev, "revenue_per_month", left)
-ui.chart(new, "new_customers_per_month", right)
+ui.plot(charts.monthly_bars, trend, "revenue", ui.t("overview.revenue_per_month"), money=True,
+        **span, name="revenue_per_month", container=left)  # fmt: skip
+ui.plot(charts.monthly_bars, trend, "new_customers", ui.t("overview.new_per_month"), **span,
+        name="new_customers_per_month", container=right)  # fmt: skip
 # Why the metric that moved most (relative to the period before) changed.
 moved = explain.largest_change(ui.cached(explain.explain_all, con, period, f))
 if moved is not None:
@@ -68,16 +66,10 @@ def forecast_section() -> None:
     if fc["status"] != "ok":
         st.info(ui.t("forecast.insufficient", months=len(fc["history"]), need=forecast.MIN_MONTHS))
         return
-    fig = ui.figure(
-        charts.forecast_chart,
-        fc,
-        ui.labels("forecast.chart"),
-        ui.t("forecast.chart_title", metric=names[metric], months=months),
-        ui.lang(),
-        money=metric == "revenue",
-    )
+    title = ui.t("forecast.chart_title", metric=names[metric], months=months)
     plot, side = st.columns([3, 1])
-    ui.chart(fig, f"forecast_{metric}", plot)
+    ui.plot(charts.forecast_chart, fc, ui.labels("forecast.chart"), title, ui.lang(),
+            money=metric == "revenue", name=f"forecast_{metric}", container=plot)  # fmt: skip
     bt = fc["backtest"]
     pct = {k: "–" if bt[k] is None else f"{bt[k]:.1f}%" for k in ("mape", "naive_mape")}
     if bt["points"]:

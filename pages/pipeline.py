@@ -40,8 +40,9 @@ else:
     ratio = 1 / rates["close_rate"] if rates["close_rate"] > 0 else None
     kpis[3].metric(ui.t("pipeline.ratio"), f"1 : {ratio:.1f}" if ratio else "–")
     steps = [pipeline.stage_label(s, lang) for s in rep.funnel["step"]]
-    funnel = ui.figure(charts.stage_funnel, steps, rep.funnel["reached"].tolist(), "")
-    clicked = drill.selected(ui.chart(funnel, "pipeline_funnel", select="points"), "point_index")
+    funnel = steps, rep.funnel["reached"].tolist(), ""
+    event = ui.plot(charts.stage_funnel, *funnel, name="pipeline_funnel", select="points")
+    clicked = drill.selected(event, "point_index")
     if clicked and int(clicked[0]) < len(rep.funnel):
         step = rep.funnel["step"].iloc[int(clicked[0])]
         rows = ui.cached(drill.funnel_step_leads, con, start, end, step, f)
@@ -84,10 +85,8 @@ st.caption(
 show(fu.by_owner)
 st.subheader(ui.t("pipeline.cadence_title"))
 ui.filter_note("leads", f)
-cadence = ui.figure(
-    charts.cadence_bars, fu.cadence, "", ui.t("pipeline.required"), ui.t("pipeline.actual")
-)
-ui.chart(cadence, "pipeline_cadence")
+sides = ui.t("pipeline.required"), ui.t("pipeline.actual")
+ui.plot(charts.cadence_bars, fu.cadence, "", *sides, name="pipeline_cadence")
 show(fu.cadence)
 st.subheader(ui.t("pipeline.overdue_title"))
 st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))

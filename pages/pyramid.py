@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm_core.app import ui
+from crm_core.app import sections, ui
 from crm_core.metrics import drill, value
 from crm_core.present import charts, drill_text, i18n
 
@@ -16,11 +16,6 @@ period = ui.period_of(con, f)
 if period is None:
     st.info(t("common.no_orders"))
     st.stop()
-
-
-def table(df, cols, **kw):
-    """The columns under translated headers (money, shares and counts formatted by ui.table)."""
-    return ui.table(df[cols], lambda d: d.rename(columns=lambda c: t(f"pyramid.col.{c}")), **kw)
 
 
 def listed(name, rows, what):  # the customers behind a click, rows open the Customer 360
@@ -44,10 +39,11 @@ tabs = st.tabs([t(f"pyramid.tab_{k}") for k in ("pyramid", "pareto", "rfm", "mig
 with tabs[0]:
     left, right = st.columns(2)
     share = t(f"pyramid.share_{measure}")
-    fig = ui.figure(charts.pyramid_chart, pyr, t("pyramid.chart_pyramid"), share, lang)
-    clicked = drill.selected(ui.chart(fig, "pyramid", left, select="points"))
+    bars = pyr, t("pyramid.chart_pyramid"), share, lang
+    event = ui.plot(charts.pyramid_chart, *bars, name="pyramid", container=left, select="points")
+    clicked = drill.selected(event)
     with right:
-        table(pyr, value.PYRAMID_COLUMNS)
+        sections.pyramid.table(pyr, value.PYRAMID_COLUMNS)
         for _, row in value.negative_net_tiers(pyr).iterrows():  # net of returns, not an error
             money = {k: ui.num(row[k], 2) for k in ("revenue", "gross_revenue", "returns_amount")}
             st.caption(
@@ -72,13 +68,13 @@ with tabs[2]:
     segs = ui.cached(value.rfm_segments, con, period, f, lang)
     st.caption(t("pyramid.rfm_note"))
     heat = {c: t(f"pyramid.col.{c}") for c in value.HEATMAP_METRICS}
-    fig = ui.figure(charts.segment_heatmap, segs, heat, t("pyramid.rfm_chart"), lang)
     by_label = dict(zip(segs["label"], segs["segment"], strict=True))
-    cell = drill.selected(ui.chart(fig, "rfm_segments", select="points"), "y")
+    heatmap = segs, heat, t("pyramid.rfm_chart"), lang
+    event = ui.plot(charts.segment_heatmap, *heatmap, name="rfm_segments", select="points")
+    cell = drill.selected(event, "y")
     pick = st.session_state.get("rfm_pick")
-    table(
-        segs, value.SEGMENT_COLUMNS, key="rfm_pick", on_select="rerun", selection_mode="single-row"
-    )
+    picking = {"key": "rfm_pick", "on_select": "rerun", "selection_mode": "single-row"}
+    sections.pyramid.table(segs, value.SEGMENT_COLUMNS, **picking)
     row = drill.selected_row(pick)
     seg = segs["segment"].iloc[row] if row is not None else by_label.get(next(iter(cell), None))
     if seg:
@@ -93,20 +89,7 @@ with tabs[3]:
         ui.metric(col, t(f"pyramid.{key}"), getattr(mig, key))
     sides = t("pyramid.before", **span(mig.before)), t("pyramid.now", **span(mig.after))
     order = value.migration_order(lang)
-    fig = ui.figure(charts.tier_sankey, mig.flows, order, t("pyramid.migration_chart"), *sides)
-    ui.chart(fig, "tier_migration")
-
-
-# Choosing a list reruns that tab only (a fragment): no drill-down click lives in it.
-@st.fragment
-def customer_list() -> None:
-    choices = value.drill_choices(lang)
-    group = {c: t(f"pyramid.group_{c.split(':')[0]}") + " · " + choices[c] for c in choices}
-    choice = st.selectbox(t("pyramid.drill"), list(choices), key="drill", format_func=group.get)
-    rows = ui.cached(value.customer_list, con, period, f, choice, measure, lang=lang)
-    st.caption(t("pyramid.rows", n=ui.num(len(rows))))
-    ui.table_downloads(table(rows, list(rows.columns)), "customers-" + choice.replace(":", "-"))
-
-
+    flows = mig.flows, order, t("pyramid.migration_chart"), *sides
+    ui.plot(charts.tier_sankey, *flows, name="tier_migration")
 with tabs[4]:
-    customer_list()
+    sections.pyramid.customer_list(con, period, f, measure, lang)

@@ -36,18 +36,8 @@ for col, row in zip(cols, table.itertuples(), strict=True):
         decimals=decimals,
         delta_color=overview.delta_color(row.measure) if row.change else "off",
     )
-ui.chart(
-    ui.figure(
-        charts.week_index_bars,
-        table,
-        labels,
-        ui.t("weekly.chart_title"),
-        ui.t("weekly.this_week"),
-        ui.t("weekly.last_week"),
-        lang,
-    ),
-    "weekly",
-)
+weeks = ui.t("weekly.chart_title"), ui.t("weekly.this_week"), ui.t("weekly.last_week")
+ui.plot(charts.week_index_bars, table, labels, *weeks, lang, name="weekly")
 shown = ui.table(
     table,
     lambda d: d.assign(measure=d["measure"].map(labels)).rename(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from pathlib import Path
 from types import MappingProxyType
 
 import pandas as pd
@@ -183,3 +185,52 @@ def test_the_cache_is_bounded_and_skips_what_it_cannot_fingerprint(
     assert shown.fingerprint(a) != shown.fingerprint(a.astype(float))
     assert shown.fingerprint((1, "1")) != shown.fingerprint(("1", 1))
     assert shown.fingerprint(True) != shown.fingerprint(1)
+
+
+def _two_plots() -> None:
+    # An AppTest script (its source is run on its own): one chart that takes clicks, one in a
+    # column with a keyword argument of the chart function.
+    import pandas as pd
+    import streamlit as st
+
+    from crm_core.app import ui
+    from crm_core.present import charts
+
+    x, y = pd.Series(["a", "b"]), pd.Series([0.25, 0.75])
+    st.session_state["got"] = ui.plot(
+        charts.complaint_bars, x, y, "t", True, name="bars", select="points"
+    )
+    left, _ = st.columns(2)
+    ui.plot(charts.complaint_bars, x, y, "t", name="side", container=left, horizontal=True)
+
+
+def test_plot_is_chart_of_figure(db_file: Path, app_env: None) -> None:
+    # ui.plot(build, *args, name=, container=, select=, **kwargs) shows what
+    # ui.chart(ui.figure(build, *args, **kwargs), name, container, select) shows: the cached
+    # figure under key chart_<name> with its PNG / SVG downloads, and the click it was given.
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CRM_LENS_DB"] = str(db_file)  # the downloads' audit log is written there
+    shown.clear_cache()
+    at = AppTest.from_function(_two_plots, default_timeout=60)
+    at.query_params["lang"] = "en"
+    click = {"selection": {"points": [{"x": "a"}], "point_indices": [0]}}
+    at.session_state["chart_bars"] = click
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    x, y = pd.Series(["a", "b"]), pd.Series([0.25, 0.75])
+    expected = {
+        "chart_bars": shown.page_spec(charts.complaint_bars(x, y, "t", True), "en"),
+        "chart_side": shown.page_spec(charts.complaint_bars(x, y, "t", horizontal=True), "en"),
+    }
+    plots = at.get("plotly_chart")
+    assert {p.proto.id.rsplit("-", 1)[1]: json.loads(p.proto.spec) for p in plots} == expected
+    assert [list(p.proto.selection_mode) for p in plots] == [[0], []]  # 0: "points"
+    in_column = at.columns[0].get("plotly_chart")
+    assert [p.proto.id.rsplit("-", 1)[1] for p in in_column] == ["chart_side"]
+    assert at.session_state["got"]["selection"]["points"] == [{"x": "a"}]
+    keys = sorted(b.proto.id.rsplit("-", 1)[1] for b in at.get("download_button"))
+    assert keys == ["dl_bars_png", "dl_bars_svg", "dl_side_png", "dl_side_svg"]
+    # Built once each (2 misses); the rerun of the same inputs builds nothing (2 hits).
+    at.run()
+    assert shown.cache_info() | {"max": 0} == {"charts": 2, "max": 0, "hits": 2, "misses": 2}

@@ -35,7 +35,8 @@ def test_every_message_has_both_languages() -> None:
 
 def test_every_ui_t_key_used_in_code_exists() -> None:
     keys = set()
-    for path in [*ROOT.glob("pages/*.py"), ROOT / "app.py", *ROOT.glob("crm_core/*.py")]:
+    pages = [*ROOT.glob("pages/*.py"), *ROOT.glob("crm_core/app/sections/*.py")]  # and their parts
+    for path in [*pages, ROOT / "app.py", *ROOT.glob("crm_core/*.py")]:
         keys |= set(
             re.findall(
                 r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")

@@ -16,9 +16,9 @@ from conftest import make_app_test
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import figures, lifecycle, lifecycle_cohorts, pipeline
+from crm_core.metrics import drill, figures, lifecycle, lifecycle_cohorts, pipeline
 from crm_core.metrics.filters import Filters
-from crm_core.present import caveat_text, lifecycle_text
+from crm_core.present import caveat_text, i18n, lifecycle_text
 
 AS_OF = dt.date(2024, 12, 31)  # as_of - 365 = 2024-01-01 (2024 is a leap year)
 
@@ -388,6 +388,28 @@ def test_page_renders_with_filters(demo_copy: Path, app_env: None) -> None:
     con.close()
     shown = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
     assert _values(shown) == counts["customers"].tolist()
+
+
+def test_page_sections_follow_their_own_choices(demo_copy: Path, app_env: None) -> None:
+    # A stage's members and the end patterns' split (fragments of crm_core/app/sections/
+    # lifecycle.py) follow the stage (lc_stage) and the split (lc_ends_by) chosen.
+    at = make_app_test(demo_copy, "pages/lifecycle.py", {"lang": "en"})
+    at.session_state["lc_stage"] = "lost"
+    at.session_state["lc_ends_by"] = "source"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(demo_copy)
+    period_end = db.query_rows(con, "data_range")[0][1]
+    lost = drill.stage_customers(con, period_end, "lost")
+    sources = {s for (s,) in con.execute("SELECT DISTINCT source FROM customers").fetchall()}
+    con.close()
+    members = at.dataframe[0].value[i18n.t("lifecycle.col.customer_id", "en")]
+    # the first MEMBERS_SHOWN of the lost customers, or all of them
+    assert len(members) == min(len(lost), lifecycle.MEMBERS_SHOWN) > 0
+    assert set(members) <= set(lost["customer_id"])
+    ends = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_lifecycle_ends"))
+    split = {x for bar in json.loads(ends.proto.spec)["data"] for x in bar["x"]}
+    assert split and split <= sources  # sources, not cohort years
 
 
 def test_page_on_orders_only_database(tmp_path: Path, fixtures: Path, app_env: None) -> None:

@@ -1,4 +1,5 @@
-"""The Streamlit glue: ui (what every page calls), sign-in and accounts, meeting snapshots,
+"""The Streamlit glue: ui (what every page calls), sections (parts of one page each that
+would make the page too long), sign-in and accounts, meeting snapshots,
 security headers, the weekly digest and its scheduler, the erasure of one
 customer's data (purge), and the meeting's slides gathered from the metrics (meeting).
 

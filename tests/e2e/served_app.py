@@ -61,9 +61,9 @@ class AppPage:
 
     @property
     def has_charts(self) -> bool:
-        """Whether the page draws plotly charts (directly or through ui.chart)."""
+        """Whether the page draws plotly charts (directly or through ui.chart / ui.plot)."""
         src = (ROOT / self.file).read_text(encoding="utf-8")
-        return "plotly_chart" in src or "ui.chart(" in src
+        return any(call in src for call in ("plotly_chart", "ui.chart(", "ui.plot("))
 
 
 def app_pages() -> list[AppPage]:

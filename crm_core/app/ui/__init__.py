@@ -8,7 +8,15 @@ the module that defines it.
 
 from __future__ import annotations
 
-from crm_core.app.ui.charts import chart, drill_list, explanation, figure, kpi_row, metric
+from crm_core.app.ui.charts import (
+    chart,
+    drill_list,
+    explanation,
+    figure,
+    kpi_row,
+    metric,
+    plot,
+)
 from crm_core.app.ui.connection import RERENDERS, cached, connection, consistent_read
 from crm_core.app.ui.downloads import csv_download, table_downloads
 from crm_core.app.ui.language import labels, lang, language_switch, md, md_lines, num, t
@@ -104,6 +112,7 @@ __all__ = [
     "percent_column",
     "period_caption",
     "period_of",
+    "plot",
     "prepared_slides",
     "present_back_link",
     "read_only_note",

@@ -124,6 +124,22 @@ def chart(fig: Any, name: str, container: Any = None, select: str | None = None)
     return event
 
 
+def plot(
+    build: Callable[..., Any],
+    *args: Any,
+    name: str,
+    container: Any = None,
+    select: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """`chart(figure(build, *args, **kwargs), name, container, select)`: the chart that
+    build(*args, **kwargs) draws (a crm_core.present.charts function), shared across sessions
+    as `figure` keeps it, shown as `chart` shows it (key `chart_<name>`, PNG / SVG downloads);
+    returns the selection event with `select`, None otherwise. `name`, `container` and
+    `select` are keyword-only: everything else goes to `build`."""
+    return chart(figure(build, *args, **kwargs), name, container, select)
+
+
 def drill_list(
     df: pd.DataFrame,
     name: str,
@@ -179,13 +195,14 @@ def explanation(e: Any, name: str) -> None:
         steps = [(t(f"explain.components.{k}"), v) for k, v in e.components.items()]
         if e.residual:
             steps.append((t("explain.residual"), e.residual))
-        fig = figure(charts.waterfall, ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
-        chart(fig, f"{name}_factors", left)
+        drawn = (ends[0], steps, ends[1], t("explain.factors_chart"), lg, bad)
+        plot(charts.waterfall, *drawn, name=f"{name}_factors", container=left)
     top = e.top_contributor()
     dim = top[0].dimension if top else "region"
     steps = [(explain_text.contributor_label(c, lg), c.change) for c in e.by_dimension(dim)]
     title = t("explain.dimension_chart", dimension=t(f"explain.dimensions.{dim}"))
-    chart(figure(charts.waterfall, ends[0], steps, ends[1], title, lg, bad), f"{name}_{dim}", right)
+    drawn = (ends[0], steps, ends[1], title, lg, bad)
+    plot(charts.waterfall, *drawn, name=f"{name}_{dim}", container=right)
     rows = pd.DataFrame(
         {
             "dimension": [t(f"explain.dimensions.{c.dimension}") for c in e.contributors],
