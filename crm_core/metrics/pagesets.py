@@ -29,6 +29,7 @@ DOMAIN_MODULES = (
     "pipeline.funnel",
     "pipeline.followup",
     "complaints",
+    "complaints_outcomes",
     "clv",
     "clv_reports",
     "affinity",
