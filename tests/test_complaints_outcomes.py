@@ -85,22 +85,3 @@ def test_report_goes_through_the_result_store(demo_con: db.Connection, case: str
             pd.testing.assert_frame_equal(getattr(back, name), value, check_exact=True)
         else:
             assert getattr(back, name) == value, name
-
-
-def test_spike_table_names_what_crossed_the_rule() -> None:
-    spikes = pd.DataFrame(
-        {
-            "start_date": [dt.date(2026, 3, 2), dt.date(2026, 6, 1)],
-            "end_date": [dt.date(2026, 3, 15), dt.date(2026, 6, 14)],
-            "complaints": [32, 40],
-            "baseline": [20.5, 21.0],
-            "z": [2.2, 3.4],
-            "drivers_text": ["A +11, B +4", None],
-            "total_flagged": [False, True],
-            "trigger_z": [3.3, 3.4],
-        }
-    )
-    table = complaint_text.spike_table(spikes, (("A", "B"), ()), "Total")
-    # Row 1: only categories A and B crossed; row 2: only the total did.
-    assert table["triggers_text"].tolist() == ["A、B", "Total"]
-    assert list(table.columns) == list(complaint_text.SPIKE_TABLE_COLUMNS)

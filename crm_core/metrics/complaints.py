@@ -1,5 +1,4 @@
-"""Complaints: coverage, trend and spikes, handling stages and SLA, the headline (satisfaction,
-value, the category Pareto and the page's report: complaints_outcomes)."""
+"""Complaints: coverage, trend and spikes, handling stages and SLA, backlog, headline figures."""
 
 from __future__ import annotations
 

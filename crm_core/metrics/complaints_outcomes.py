@@ -1,5 +1,4 @@
-"""Complaint outcomes: satisfaction, compensation, retention, repeat complainants, the category
-Pareto, and the Complaints page's report (everything it shows that no widget changes)."""
+"""Complaint outcomes: satisfaction, value, repeaters, Pareto; the Complaints page's report."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The Complaints page's tables in words: the spike list with what crossed the rule, and the
-satisfaction by resolution time split into the buckets drawn and the ones nobody rated."""
+"""The Complaints page's tables in words: the spike list, satisfaction by resolution time."""
 
 from __future__ import annotations
 
