@@ -29,10 +29,7 @@ def rated_buckets(
     """satisfaction_by_resolution for its chart: the names of the buckets someone rated (labels
     named through `names`), their satisfied shares, and the names of the buckets nobody rated
     (they have no share: named, not drawn)."""
-    rated = by_resolution[by_resolution["rated"] > 0]
-    unrated = by_resolution[by_resolution["rated"] == 0]
-    return (
-        rated["label"].replace(names),
-        rated["satisfied_share"],
-        list(unrated["label"].replace(names)),
-    )
+    # map, not Series.replace: replace would try each of the page's ~100 names on the column.
+    named = by_resolution["label"].map(lambda label: names.get(label, label))
+    rated = by_resolution["rated"] > 0
+    return named[rated], by_resolution.loc[rated, "satisfied_share"], list(named[~rated])
