@@ -157,9 +157,10 @@ def pipeline_page(con: db.Connection, f: Filters) -> Any:
     return report, by_source, pipeline.followup_report(con, start, end, f)
 
 
-@page("complaints", "metrics.complaints")
+@page("complaints", "metrics.complaints_outcomes")
 def complaints_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import complaints as c
+    from crm_core.metrics import complaints_outcomes as co
 
     sidebar(con)
     period, _ = c.effective_period(con, period_of(con, f))
@@ -167,21 +168,9 @@ def complaints_page(con: db.Connection, f: Filters) -> Any:
         return None
     grain, split = c.GRAINS[2], c.SPLITS[0]
     out = [
-        c.headline(con, period, f),
+        co.complaints_report(con, period, f),
         c.trend(con, period, grain, f),
-        c.spike_flags(con, period, f),
         c.trend_by(con, period, grain, split, f),
-        c.year_over_year(con, period, f),
-        c.coverage(con),
-        c.stage_funnel(con, period, f),
-        c.backlog(con, f),
-        c.satisfaction_scores(con, period, f),
-        c.satisfaction_by(con, period, "category", f),
-        c.satisfaction_by_resolution(con, period, f),
-        c.compensation_by_category(con, period, f),
-        c.retention(con, period, f),
-        c.repeat_complainants(con, period, f),
-        c.pareto(con, period, f),
     ]
     out += [c.sla_breaches(con, period, by, f, c.Sla()) for by in ("category", "owner")]
     return out

@@ -2,7 +2,8 @@
 
 It owns the filters every figure is computed under (filters), customer value (value: tiers,
 Pareto, RFM), the relationship lifecycle (lifecycle: stages; lifecycle_cohorts: new vs lost,
-cohorts), the lead pipeline (pipeline), complaints and their SLAs (complaints), the churn and
+cohorts), the lead pipeline (pipeline), complaints and their SLAs (complaints;
+satisfaction, value, Pareto and the page's report: complaints_outcomes), the churn and
 CLV models and their reports (clv_models, clv, clv_reports), the Overview figures (overview), the
 weekly comparison (weekly), why a figure moved (explain), forecasts (forecast), cross-sell
 (affinity), channel return (channels), the customer table and Customer 360 (customers,

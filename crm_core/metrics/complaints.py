@@ -1,4 +1,4 @@
-"""Complaints: trend and spikes, handling stages and SLA, satisfaction, value, category Pareto."""
+"""Complaints: coverage, trend and spikes, handling stages and SLA, backlog, headline figures."""
 
 from __future__ import annotations
 
@@ -87,11 +87,6 @@ MAD_SCALE = 1.4826
 
 SATISFIED_MIN = 4  # scores 4 and 5 of 1-5 count as satisfied
 BACKLOG_AGE_DAYS = (1, 3, 7, 30)  # open-complaint age buckets: <1, 1-3, 3-7, 7-30, >=30 days
-RESOLUTION_BUCKETS_H = (4, 24, 48, 96)  # satisfaction by hours to resolution: <=4, <=24 ...
-RETENTION_DAYS = 180  # retained = an order within this many days after the reference date
-REPEAT_MIN_COMPLAINTS = 2  # repeat complainant: this many complaints ...
-REPEAT_DAYS = 90  # ... within this many days
-PARETO_SHARE = 0.8  # the categories that together cause this share of complaints
 
 
 def _params(filters: Filters, **extra: Any) -> dict[str, Any]:
@@ -118,7 +113,11 @@ def coverage(con: db.Connection) -> dict[str, Any]:
 
 def last_received_at(con: db.Connection) -> dt.datetime | None:
     """The default as-of time: the last complaint received (ages and pending SLAs count to it)."""
-    value = coverage(con)["last_received_at"]
+    return _last_received(coverage(con))
+
+
+def _last_received(cov: dict[str, Any]) -> dt.datetime | None:
+    value = cov["last_received_at"]
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
@@ -252,14 +251,6 @@ def monthly_counts(
     span = {"start": None, "end_excl": None} if period is None else _span(period)
     df = db.query(con, "complaints_monthly", **_params(filters, **span))
     return {f"{m:%Y-%m}": int(n) for m, n in zip(df["month"], df["complaints"], strict=True)}
-
-
-def pareto(con: db.Connection, period: Period, filters: Filters = NO_FILTERS) -> pd.DataFrame:
-    """One row per complaint category, largest first: complaints, share, cumulative_share,
-    vital_few (in the smallest set of categories reaching PARETO_SHARE of complaints)."""
-    return db.query(
-        con, "complaints_pareto", share=PARETO_SHARE, **_params(filters, **_span(period))
-    )
 
 
 # --------------------------------------------------------------------------- stages and SLA
@@ -399,109 +390,6 @@ def sla_warnings(
             }
         )
     return out
-
-
-# --------------------------------------------------------------------------- satisfaction
-
-
-def satisfaction_scores(
-    con: db.Connection, period: Period, filters: Filters = NO_FILTERS
-) -> pd.DataFrame:
-    """One row per score 1-5 present: score, complaints."""
-    return db.query(con, "complaints_scores", **_params(filters, **_span(period)))
-
-
-def satisfaction_by(
-    con: db.Connection, period: Period, by: str = "category", filters: Filters = NO_FILTERS
-) -> pd.DataFrame:
-    """One row per value of `by` (all, category, channel, severity, owner) in a column named `by`:
-    complaints, rated, mean_score, satisfied, satisfied_share (of the rated)."""
-    if by not in ("all", "category", "channel", "severity", "owner"):
-        raise ValueError(f"unknown breakdown {by!r}")
-    df = db.query(
-        con,
-        "complaints_satisfaction",
-        by=by,
-        satisfied_min=SATISFIED_MIN,
-        **_params(filters, **_span(period)),
-    )
-    return df.rename(columns={"grp": by})
-
-
-def resolution_labels() -> list[str]:
-    """Labels of the resolution-time buckets (hours), then 'open' and 'invalid' markers."""
-    h = RESOLUTION_BUCKETS_H
-    return [
-        f"≤{h[0]}",
-        *(f"{a}–{b}" for a, b in pairwise(h)),
-        f">{h[-1]}",
-        "open",
-        "invalid",
-    ]
-
-
-def satisfaction_by_resolution(
-    con: db.Connection,
-    period: Period,
-    filters: Filters = NO_FILTERS,
-    as_of: dt.datetime | None = None,
-) -> pd.DataFrame:
-    """One row per hours-to-resolution bucket present: bucket (0-6), label, complaints, rated,
-    mean_score, satisfied_share. Buckets 5 and 6 are the unresolved and the invalid times."""
-    edges = {f"res_{i + 1}": float(h) for i, h in enumerate(RESOLUTION_BUCKETS_H)}
-    df = db.query(
-        con,
-        "complaints_satisfaction_by_resolution",
-        satisfied_min=SATISFIED_MIN,
-        **edges,
-        **_clock(con, DEFAULT_SLA, as_of),
-        **_params(filters, **_span(period)),
-    )
-    df.insert(1, "label", df["bucket"].map(dict(enumerate(resolution_labels()))))
-    return df
-
-
-def compensation_by_category(
-    con: db.Connection, period: Period, filters: Filters = NO_FILTERS
-) -> pd.DataFrame:
-    """One row per category: complaints, compensated, paid, mean_paid, share_of_paid."""
-    return db.query(con, "complaints_compensation", **_params(filters, **_span(period)))
-
-
-# --------------------------------------------------------------------------- value
-
-
-def retention(
-    con: db.Connection,
-    period: Period,
-    filters: Filters = NO_FILTERS,
-    sla: Sla = DEFAULT_SLA,
-    as_of: dt.datetime | None = None,
-) -> pd.DataFrame:
-    """One row per customer_group (met, breached, unknown, never): customers, retained and
-    retention, the share with an order within RETENTION_DAYS after the reference date (see
-    sql/complaints_retention.sql for the groups and reference dates)."""
-    return db.query(
-        con,
-        "complaints_retention",
-        days=RETENTION_DAYS,
-        **_clock(con, sla, as_of),
-        **_params(filters, **_span(period)),
-    )
-
-
-def repeat_complainants(
-    con: db.Connection, period: Period, filters: Filters = NO_FILTERS
-) -> pd.DataFrame:
-    """One row per customer with REPEAT_MIN_COMPLAINTS complaints within REPEAT_DAYS: customer_id,
-    name, account_owner, complaints, first_received_at, last_received_at, categories, handlers."""
-    return db.query(
-        con,
-        "complaints_repeaters",
-        min_complaints=REPEAT_MIN_COMPLAINTS,
-        days=REPEAT_DAYS,
-        **_params(filters, **_span(period)),
-    )
 
 
 # --------------------------------------------------------------------------- metrics JSON

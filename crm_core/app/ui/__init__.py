@@ -3,7 +3,8 @@
 A facade: the names pages, app.py and tests use, re-exported from the modules of this package,
 one job each (language, session, connection, tables, signin, snapshots, notes, sidebar,
 downloads, charts, slideshow, upload). A test that patches a module-level name patches it in
-the module that defines it.
+the module that defines it. Widgets only one page uses are imported from their own module
+(complaints: the Complaints page's).
 """
 
 from __future__ import annotations
