@@ -20,7 +20,7 @@ from crm_core import ingest
 from crm_core.app import results
 from crm_core.app.ui.session import set_scope
 from crm_core.engine import db
-from crm_core.metrics import value
+from crm_core.metrics import clv, clv_reports, value
 
 connection = importlib.import_module("crm_core.app.ui.connection")
 
@@ -226,6 +226,51 @@ def test_warming_a_copy_stores_a_pages_default_view(
     at = make_app_test(demo_copy, "pages/channels.py", {"lang": "en"}).run()
     assert not at.exception
     assert computed == []
+
+
+def test_a_refusal_is_stored_and_raised_again_the_same(
+    app_db: None, loaded: db.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Churn/CLV on too little data: a refusal is a result of the data, kept like a figure.
+    import streamlit as st
+
+    con = connection.connection()
+    with pytest.raises(clv.ClvRefused) as first:
+        connection.cached(clv_reports.churn_clv_report, con)
+    # line_items.csv: customers 17850 and 13047 buy (the blank-customer line is no customer's),
+    # 2 < MIN_CUSTOMERS = 20
+    assert (first.value.key, first.value.facts) == ("too_few_customers", {"n": 2, "need": 20})
+    assert db.scalar(loaded, "results_count") == 1  # stored for every process
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    st.cache_data.clear()  # a new process: read from the store, not fitted again
+    with pytest.raises(clv.ClvRefused) as again:
+        connection.cached(clv_reports.churn_clv_report, connection.connection())
+    assert computed == []
+    assert (again.value.key, again.value.facts, str(again.value)) == (
+        first.value.key,
+        first.value.facts,
+        str(first.value),
+    )
+
+
+def test_the_churn_page_says_the_same_refusal_from_the_store(
+    app_db: None, db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    first = make_app_test(db_file, "pages/churn_clv.py", {"lang": "en"}).run()
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    st.cache_data.clear()
+    again = make_app_test(db_file, "pages/churn_clv.py", {"lang": "en"}).run()
+    assert not first.exception and not again.exception
+    assert "crm_core.metrics.clv_reports.churn_clv_report" not in computed
+    shown = [w.value for w in first.warning]
+    assert shown and shown == [w.value for w in again.warning]
+    assert [c.value for c in first.caption] == [c.value for c in again.caption]
 
 
 def test_store_on_postgresql(pg_url: str) -> None:

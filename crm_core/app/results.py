@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crm_core.engine import backends, db
+from crm_core.metrics.clv import ClvRefused
 from crm_core.present.i18n import LANGS
 
 log = logging.getLogger(__name__)
@@ -254,10 +255,33 @@ def summary(con: db.Connection) -> dict[str, Any]:
     return {"data_version": version, "results": int(n or 0), "bytes": int(size or 0)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """A call's answer that the data cannot support it (clv.ClvRefused, e.g. too short a history
+    for a churn fit): as much a result of the data as a figure, so it is kept like one (process
+    cache and store) and raised again, the same, wherever it is read."""
+
+    key: str
+    message: str
+    facts: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: ClvRefused) -> Refusal:
+        return cls(e.key, str(e), dict(e.facts))
+
+    def error(self) -> ClvRefused:
+        """The refusal as the call raised it: same key, message and facts."""
+        return ClvRefused(self.key, self.message, **self.facts)
+
+
 def call(target: str, con: db.Connection, args: tuple, kwargs: tuple) -> Any:
-    """Run a module-level crm_core function named by its dotted path."""
+    """Run a module-level crm_core function named by its dotted path; a refusal (ClvRefused) is
+    returned as a `Refusal`, not raised."""
     module, _, name = target.rpartition(".")
-    return getattr(importlib.import_module(module), name)(con, *args, **dict(kwargs))
+    try:
+        return getattr(importlib.import_module(module), name)(con, *args, **dict(kwargs))
+    except ClvRefused as e:
+        return Refusal.of(e)
 
 
 def timed_call(target: str, con: db.Connection, args: tuple, kwargs: tuple) -> tuple[Any, float]:
