@@ -273,6 +273,37 @@ def test_the_churn_page_says_the_same_refusal_from_the_store(
     assert [c.value for c in first.caption] == [c.value for c in again.caption]
 
 
+def test_the_sidebar_facts_are_read_once_per_data_version(
+    app_db: None, loaded: db.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What every run's sidebar and default period read: one cached call, stored for every process.
+    import streamlit as st
+
+    from crm_core.app.ui import context
+
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    first = context.facts(connection.connection())
+    again = context.facts(connection.connection())  # a second run: the process cache answers
+    st.cache_data.clear()  # a new process: the store answers
+    stored = context.facts(connection.connection())
+    assert computed == ["crm_core.app.ui.context.data_facts"]
+    # line_items.csv: sales on 2010-12-01 (17850) and 12-02 (13047); the 12-03 line is a return
+    # and the 12-04 line has no customer: range and default period 12-01 .. 12-02.
+    assert first.range == (dt.date(2010, 12, 1), dt.date(2010, 12, 2))
+    assert first.period == context.overview.Period(dt.date(2010, 12, 1), dt.date(2010, 12, 2))
+    for other in (again, stored):
+        assert (other.range, other.period, other.options, other.demo) == (
+            first.range,
+            first.period,
+            first.options,
+            first.demo,
+        )
+        pd.testing.assert_frame_equal(other.history, first.history, check_exact=True)
+    pd.testing.assert_frame_equal(first.history, ingest.load_history(loaded), check_exact=True)
+
+
 def test_store_on_postgresql(pg_url: str) -> None:
     # The same table and SQL files on PostgreSQL: BYTEA payloads, pruned after a new load.
     pg = db.connect(pg_url)
