@@ -103,6 +103,28 @@ def test_only_crm_core_result_types_are_stored() -> None:
         results.dumps(Elsewhere(1))
 
 
+def test_a_frame_of_ints_beside_decimals_is_stored_exactly() -> None:
+    # overview.kpi_deltas: counts are ints, revenue a Decimal, in one object column; Arrow cannot
+    # type such a column, so it is kept beside the Arrow stream as a list of those scalars.
+    kpis = pd.DataFrame(
+        {
+            "kpi": pd.Series(["customers", "revenue"], dtype="str"),
+            "value": [2, Decimal("32.0800")],
+            "previous": [2, Decimal("0.0000")],
+            "change": [0.0, 32.08],  # 2 - 2; 32.08 - 0
+        },
+        index=pd.Index([3, 7], name="row"),
+    )
+    back = results.loads(results.dumps({"kpis": kpis}))["kpis"]
+    pd.testing.assert_frame_equal(back, kpis, check_exact=True)
+    assert [type(v) for v in back["value"]] == [int, Decimal]
+    assert list(back.columns) == ["kpi", "value", "previous", "change"]
+    # An object column holding a class the store may not name is still refused.
+    odd = kpis.assign(value=[Elsewhere(1), 2])
+    with pytest.raises(results.NotStorable, match="not allowed"):
+        results.dumps(odd)
+
+
 def test_second_process_reads_the_store_without_computing(
     app_db: None, loaded: db.Connection
 ) -> None:

@@ -10,8 +10,9 @@ Format: pickle, read back by a restricted Unpickler (Python docs, "Restricting G
 builds only an allow-list of classes: builtins containers, datetime, Decimal, numpy arrays and
 scalars, plotly figures, and crm_core's own result types (dataclasses, named tuples, enums).
 Every pandas frame inside a result is written as an Arrow IPC stream (zstd) instead of being
-pickled, so no pandas or pyarrow internals are ever unpickled; a frame that Arrow would not give
-back identically (dtypes, index, column labels) makes the result process-cache only.
+pickled, so no pandas or pyarrow internals are ever unpickled; object columns Arrow cannot type
+(ints beside Decimals) go beside the stream as lists of allowed scalars. A frame that would not
+come back identically (dtypes, index, column labels) makes the result process-cache only.
 """
 
 from __future__ import annotations
@@ -96,17 +97,35 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         kind, data = pid
-        if kind != "arrow-frame" or not isinstance(data, bytes):
-            raise Refused(f"unknown stored object {kind!r}")
-        table = pa.ipc.open_stream(data).read_all()
-        table.validate(full=True)
-        return table.to_pandas()
+        if kind == "arrow-frame" and isinstance(data, bytes):
+            return _arrow_frame(data)
+        if kind == "arrow-frame-objects" and isinstance(data, tuple) and len(data) == 2:
+            return _with_object_columns(_arrow_frame(data[0]), data[1])
+        raise Refused(f"unknown stored object {kind!r}")
+
+
+def _arrow_frame(data: Any) -> pd.DataFrame:
+    if not isinstance(data, bytes):
+        raise Refused("a stored frame is not an Arrow stream")
+    table = pa.ipc.open_stream(data).read_all()
+    table.validate(full=True)
+    return table.to_pandas()
+
+
+def _with_object_columns(rest: pd.DataFrame, columns: Any) -> pd.DataFrame:
+    """`rest` with the object columns put back at their places: [(position, label, values)]."""
+    out = rest.copy()
+    for position, label, values in columns:
+        if not isinstance(position, int) or not isinstance(values, list):
+            raise Refused("a stored object column is malformed")
+        out.insert(position, label, pd.Series(values, index=out.index, dtype=object))
+    return out
 
 
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, pd.DataFrame):
-            return ("arrow-frame", frame_bytes(obj))
+            return frame_record(obj)
         return None
 
 
@@ -129,6 +148,27 @@ def frame_bytes(df: pd.DataFrame) -> bytes:
     with pa.ipc.new_stream(sink, table.schema, options=options) as w:
         w.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+def frame_record(df: pd.DataFrame) -> tuple[str, Any]:
+    """How a frame is stored: an Arrow stream; a frame whose object columns Arrow cannot type
+    (Python ints beside Decimals, as a KPI table's values) as the other columns' Arrow stream
+    plus each object column's values (allowed scalars, pickled by the restricted rules). Either
+    only if it gives the frame back identically, else NotStorable."""
+    try:
+        return ("arrow-frame", frame_bytes(df))
+    except NotStorable:
+        positions = [i for i, t in enumerate(df.dtypes) if pd.api.types.is_object_dtype(t)]
+        if not positions or df.columns.has_duplicates:
+            raise
+    rest = df.drop(columns=[df.columns[i] for i in positions])
+    columns = [(i, df.columns[i], df.iloc[:, i].tolist()) for i in positions]
+    back = _with_object_columns(rest, columns)
+    try:
+        pd.testing.assert_frame_equal(back, df, check_exact=True)
+    except AssertionError as e:
+        raise NotStorable(f"frame does not round-trip with its object columns apart: {e}") from e
+    return ("arrow-frame-objects", (frame_bytes(rest), columns))
 
 
 def dumps(value: Any) -> bytes:

@@ -74,7 +74,7 @@ def prepared_slides(
     if held is None:
         found = cached(meeting.all_slides, con, f, lang)  # stored for every process
         shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
-        held = (found, shown, meeting.data_date(con, f))
+        held = (found, shown, cached(meeting.data_date, con, f))
         with _PREPARED_LOCK:
             _PREPARED[key] = held
             while len(_PREPARED) > _PREPARED_MAX:
