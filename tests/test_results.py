@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import io
+import json
 import os
 import pickle
 from collections.abc import Iterator
@@ -123,6 +124,40 @@ def test_a_frame_of_ints_beside_decimals_is_stored_exactly() -> None:
     odd = kpis.assign(value=[Elsewhere(1), 2])
     with pytest.raises(results.NotStorable, match="not allowed"):
         results.dumps(odd)
+
+
+def test_a_figure_is_stored_as_its_json_and_read_back_the_same() -> None:
+    # Slides carry plotly figures: stored as their JSON, rebuilt without validating it again.
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    fig = go.Figure(go.Bar(x=["华东", "<b>x</b>"], y=[3, 1.5], name="收入"))
+    fig.update_layout(title="月度收入", font_size=20)
+    back = results.loads(results.dumps([fig]))[0]
+    assert type(back) is go.Figure
+    assert json.loads(pio.to_json(back)) == json.loads(pio.to_json(fig))
+
+
+def test_the_presentation_styles_a_slide_when_it_is_shown() -> None:
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from crm_core.app.ui.slideshow import _ScreenFigures
+    from crm_core.present import slides
+    from crm_core.present.text import safe_figure
+
+    found = [
+        slides.Slide(f"s{i}", "t", "w", go.Figure(go.Bar(x=[f"<i>{i}</i>"], y=[i])))
+        for i in range(3)
+    ]
+    shown = _ScreenFigures(found)
+    assert len(shown) == 3 and shown._styled == {}
+    last = shown[-1]  # styled now, and only it
+    assert list(shown._styled) == [2] and shown[2] is last
+    expected = safe_figure(slides.presentation_style(found[2].figure))
+    assert pio.to_json(last) == pio.to_json(expected)
+    with pytest.raises(IndexError):
+        shown[3]
 
 
 def test_second_process_reads_the_store_without_computing(

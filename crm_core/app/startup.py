@@ -20,6 +20,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
+# Imported by Streamlit itself only when a page first shows a title or an icon (0.3 s).
+LAZY_MODULES = ("streamlit.emojis", "streamlit.material_icon_names")
 
 
 def entry_modules(root: Path = ROOT) -> list[str]:
@@ -42,7 +44,7 @@ def prepare(root: Path = ROOT) -> dict[str, float]:
     loads its theme on the first); returns the seconds each step took."""
     took: dict[str, float] = {}
     t0 = time.perf_counter()
-    for name in entry_modules(root):
+    for name in [*entry_modules(root), *LAZY_MODULES]:
         # `from package import function`: not a module; the package is imported already.
         with contextlib.suppress(ModuleNotFoundError):
             importlib.import_module(name)
