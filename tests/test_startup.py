@@ -39,6 +39,6 @@ def test_the_real_pages_entry_modules_include_the_churn_models() -> None:
 
 def test_prepare_imports_them_and_times_each_step(tmp_path: Path) -> None:
     took = startup.prepare(_app(tmp_path))
-    assert set(took) == {"imports", "catalogue", "code_version", "chart"}
+    assert set(took) == {"imports", "inspect", "catalogue", "code_version", "chart"}
     assert "crm_core.metrics.overview" in sys.modules and "json.dumps" not in sys.modules
     assert all(s >= 0 for s in took.values())
