@@ -266,14 +266,15 @@ def test_warming_a_copy_stores_a_pages_default_view(
         done = warm.warm_copy(con, demo_copy, ["en"], ["pages/channels.py"])
     finally:
         con.close()
-    assert done["imported"] == 1, done["stderr"]  # the channels report (channel_return)
+    # 2 = the channels report (channel_return) + the sidebar's facts (context.data_facts)
+    assert done["imported"] == 2, done["stderr"]
     # The JSON `python -m crm_core warm --json` prints (README, Command line).
     out = done["warm"]
     assert set(out) == {"target", "pruned", "data_version", "pages", "results", "bytes", "seconds"}
     assert [(p["page"], p["lang"], p["errors"]) for p in out["pages"]] == [
         ("pages/channels.py", "en", [])
     ]
-    assert out["results"] == 1 and out["bytes"] > 0
+    assert out["results"] == 2 and out["bytes"] > 0
     assert sorted(p.name for p in demo_copy.parent.iterdir()) == ["demo_copy.duckdb"]
     # A fresh process opening the same page computes nothing that went through ui.cached.
     computed: list[str] = []
