@@ -21,12 +21,12 @@ ui.filter_line(con, f)
 ui.period_caption(period)
 ui.data_warnings(ui.cached(lifecycle.history_warnings, con, f), notes=False)
 # A period compared with one the data barely covers would show a meaningless jump.
-compare = overview.prior_coverage(con, period) >= overview.MIN_PRIOR_COVERAGE
-ui.kpi_row(overview.kpi_deltas(con, period, f), "overview", compare)
+compare = ui.cached(overview.prior_coverage, con, period) >= overview.MIN_PRIOR_COVERAGE
+ui.kpi_row(ui.cached(overview.kpi_deltas, con, period, f), "overview", compare)
 if not compare:
     st.caption(ui.t("charts.no_comparison"))
 ui.filter_note("complaints", f)  # the complaints tile
-trend = overview.monthly_trend(con, period, f)
+trend = ui.cached(overview.monthly_trend, con, period, f)
 if trend.empty:
     ui.empty_note(f)
     st.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_app_test, signed_in
 
+from crm_core import ingest
 from crm_core.engine import db
 from crm_core.metrics import overview, weekly
 from crm_core.metrics.filters import Filters
@@ -51,7 +52,9 @@ def test_bad_language_and_slide_fall_back(demo_copy: Path, app_env: None) -> Non
     assert any("slide=999" in c.value for c in at.caption)
 
 
-def test_snapshot_link_keeps_numbers_while_data_changes(demo_copy: Path, app_env: None) -> None:
+def test_snapshot_link_keeps_numbers_while_data_changes(
+    demo_copy: Path, app_env: None, tmp_path: Path
+) -> None:
     at = make_app_test(demo_copy, params={"lang": "en"}).run()
     before = _metrics(at)["Revenue"]
     freeze = next(b for b in at.sidebar.button if "Freeze" in b.label)
@@ -59,10 +62,15 @@ def test_snapshot_link_keeps_numbers_while_data_changes(demo_copy: Path, app_env
     assert not at.exception
     version = at.query_params["snapshot"]
     version = version[0] if isinstance(version, list) else version
-    # Someone changes the live data mid-meeting (here: in the same process, as the Data page would).
+    # Someone loads more orders mid-meeting (here: in the same process, as the Data page would):
+    # one order of 1,000,000 on the last order day, inside the default period.
     con = db.connect(demo_copy)
-    con.execute("DELETE FROM orders WHERE amount > 100000")
-    con.execute("CREATE OR REPLACE TABLE customer_orders AS SELECT * FROM customer_orders LIMIT 0")
+    last = overview.data_range(con)[1]  # type: ignore[index]
+    extra = tmp_path / "orders.csv"
+    extra.write_text(
+        f"order_id,customer_id,order_date,amount\nX-MEETING,C-MEETING,{last},1000000\n"
+    )
+    ingest.load(con, [ingest.Source(extra)], mode="append")
     frozen = make_app_test(demo_copy, params={"lang": "en", "snapshot": version}).run()
     assert not frozen.exception
     assert _metrics(frozen)["Revenue"] == before

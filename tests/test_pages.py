@@ -40,6 +40,20 @@ def test_every_page_starts_with_the_guard() -> None:
         assert isinstance(first, ast.Expr) and ast.unparse(first) == "ui.page_guard()", page
 
 
+def test_the_guard_finds_the_legacy_runner_on_the_call_stack() -> None:
+    # A page the legacy runner started has Streamlit's _mpa_v1 below it on the stack.
+    from crm_core.app.ui.session import _called_from
+
+    def _mpa_v1() -> bool:
+        return page()
+
+    def page() -> bool:
+        return _called_from("_mpa_v1")
+
+    assert _mpa_v1() is True
+    assert page() is False
+
+
 def test_deep_link_runs_app_py(demo_copy: Path, app_env: None) -> None:
     # The first deep link after a server start runs pages/data.py through Streamlit's legacy
     # runner; the guard must bring app.py's sidebar (language switch, database caption) back.

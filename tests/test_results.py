@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import io
+import json
 import os
 import pickle
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from crm_core import ingest
 from crm_core.app import results
 from crm_core.app.ui.session import set_scope
 from crm_core.engine import db
-from crm_core.metrics import value
+from crm_core.metrics import clv, clv_reports, value
 
 connection = importlib.import_module("crm_core.app.ui.connection")
 
@@ -101,6 +102,62 @@ class Elsewhere:
 def test_only_crm_core_result_types_are_stored() -> None:
     with pytest.raises(results.NotStorable, match="not allowed"):
         results.dumps(Elsewhere(1))
+
+
+def test_a_frame_of_ints_beside_decimals_is_stored_exactly() -> None:
+    # overview.kpi_deltas: counts are ints, revenue a Decimal, in one object column; Arrow cannot
+    # type such a column, so it is kept beside the Arrow stream as a list of those scalars.
+    kpis = pd.DataFrame(
+        {
+            "kpi": pd.Series(["customers", "revenue"], dtype="str"),
+            "value": [2, Decimal("32.0800")],
+            "previous": [2, Decimal("0.0000")],
+            "change": [0.0, 32.08],  # 2 - 2; 32.08 - 0
+        },
+        index=pd.Index([3, 7], name="row"),
+    )
+    back = results.loads(results.dumps({"kpis": kpis}))["kpis"]
+    pd.testing.assert_frame_equal(back, kpis, check_exact=True)
+    assert [type(v) for v in back["value"]] == [int, Decimal]
+    assert list(back.columns) == ["kpi", "value", "previous", "change"]
+    # An object column holding a class the store may not name is still refused.
+    odd = kpis.assign(value=[Elsewhere(1), 2])
+    with pytest.raises(results.NotStorable, match="not allowed"):
+        results.dumps(odd)
+
+
+def test_a_figure_is_stored_as_its_json_and_read_back_the_same() -> None:
+    # Slides carry plotly figures: stored as their JSON, rebuilt without validating it again.
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    fig = go.Figure(go.Bar(x=["华东", "<b>x</b>"], y=[3, 1.5], name="收入"))
+    fig.update_layout(title="月度收入", font_size=20)
+    back = results.loads(results.dumps([fig]))[0]
+    assert type(back) is go.Figure
+    assert json.loads(pio.to_json(back)) == json.loads(pio.to_json(fig))
+
+
+def test_the_presentation_styles_a_slide_when_it_is_shown() -> None:
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from crm_core.app.ui.slideshow import _ScreenFigures
+    from crm_core.present import slides
+    from crm_core.present.text import safe_figure
+
+    found = [
+        slides.Slide(f"s{i}", "t", "w", go.Figure(go.Bar(x=[f"<i>{i}</i>"], y=[i])))
+        for i in range(3)
+    ]
+    shown = _ScreenFigures(found)
+    assert len(shown) == 3 and shown._styled == {}
+    last = shown[-1]  # styled now, and only it
+    assert list(shown._styled) == [2] and shown[2] is last
+    expected = safe_figure(slides.presentation_style(found[2].figure))
+    assert pio.to_json(last) == pio.to_json(expected)
+    with pytest.raises(IndexError):
+        shown[3]
 
 
 def test_second_process_reads_the_store_without_computing(
@@ -209,14 +266,15 @@ def test_warming_a_copy_stores_a_pages_default_view(
         done = warm.warm_copy(con, demo_copy, ["en"], ["pages/channels.py"])
     finally:
         con.close()
-    assert done["imported"] == 1, done["stderr"]  # the channels report (channel_return)
+    # 2 = the channels report (channel_return) + the sidebar's facts (context.data_facts)
+    assert done["imported"] == 2, done["stderr"]
     # The JSON `python -m crm_core warm --json` prints (README, Command line).
     out = done["warm"]
     assert set(out) == {"target", "pruned", "data_version", "pages", "results", "bytes", "seconds"}
     assert [(p["page"], p["lang"], p["errors"]) for p in out["pages"]] == [
         ("pages/channels.py", "en", [])
     ]
-    assert out["results"] == 1 and out["bytes"] > 0
+    assert out["results"] == 2 and out["bytes"] > 0
     assert sorted(p.name for p in demo_copy.parent.iterdir()) == ["demo_copy.duckdb"]
     # A fresh process opening the same page computes nothing that went through ui.cached.
     computed: list[str] = []
@@ -226,6 +284,82 @@ def test_warming_a_copy_stores_a_pages_default_view(
     at = make_app_test(demo_copy, "pages/channels.py", {"lang": "en"}).run()
     assert not at.exception
     assert computed == []
+
+
+def test_a_refusal_is_stored_and_raised_again_the_same(
+    app_db: None, loaded: db.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Churn/CLV on too little data: a refusal is a result of the data, kept like a figure.
+    import streamlit as st
+
+    con = connection.connection()
+    with pytest.raises(clv.ClvRefused) as first:
+        connection.cached(clv_reports.churn_clv_report, con)
+    # line_items.csv: customers 17850 and 13047 buy (the blank-customer line is no customer's),
+    # 2 < MIN_CUSTOMERS = 20
+    assert (first.value.key, first.value.facts) == ("too_few_customers", {"n": 2, "need": 20})
+    assert db.scalar(loaded, "results_count") == 1  # stored for every process
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    st.cache_data.clear()  # a new process: read from the store, not fitted again
+    with pytest.raises(clv.ClvRefused) as again:
+        connection.cached(clv_reports.churn_clv_report, connection.connection())
+    assert computed == []
+    assert (again.value.key, again.value.facts, str(again.value)) == (
+        first.value.key,
+        first.value.facts,
+        str(first.value),
+    )
+
+
+def test_the_churn_page_says_the_same_refusal_from_the_store(
+    app_db: None, db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    first = make_app_test(db_file, "pages/churn_clv.py", {"lang": "en"}).run()
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    st.cache_data.clear()
+    again = make_app_test(db_file, "pages/churn_clv.py", {"lang": "en"}).run()
+    assert not first.exception and not again.exception
+    assert "crm_core.metrics.clv_reports.churn_clv_report" not in computed
+    shown = [w.value for w in first.warning]
+    assert shown and shown == [w.value for w in again.warning]
+    assert [c.value for c in first.caption] == [c.value for c in again.caption]
+
+
+def test_the_sidebar_facts_are_read_once_per_data_version(
+    app_db: None, loaded: db.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What every run's sidebar and default period read: one cached call, stored for every process.
+    import streamlit as st
+
+    from crm_core.app.ui import context
+
+    computed: list[str] = []
+    real = results.timed_call
+    monkeypatch.setattr(results, "timed_call", lambda t, *a: computed.append(t) or real(t, *a))
+    first = context.facts(connection.connection())
+    again = context.facts(connection.connection())  # a second run: the process cache answers
+    st.cache_data.clear()  # a new process: the store answers
+    stored = context.facts(connection.connection())
+    assert computed == ["crm_core.app.ui.context.data_facts"]
+    # line_items.csv: sales on 2010-12-01 (17850) and 12-02 (13047); the 12-03 line is a return
+    # and the 12-04 line has no customer: range and default period 12-01 .. 12-02.
+    assert first.range == (dt.date(2010, 12, 1), dt.date(2010, 12, 2))
+    assert first.period == context.overview.Period(dt.date(2010, 12, 1), dt.date(2010, 12, 2))
+    for other in (again, stored):
+        assert (other.range, other.period, other.options, other.demo) == (
+            first.range,
+            first.period,
+            first.options,
+            first.demo,
+        )
+        pd.testing.assert_frame_equal(other.history, first.history, check_exact=True)
+    pd.testing.assert_frame_equal(first.history, ingest.load_history(loaded), check_exact=True)
 
 
 def test_store_on_postgresql(pg_url: str) -> None:

@@ -155,18 +155,23 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
 
     For slow results such as model fits: a load or a rollback changes the data version and so
     recomputes; `fn` must be a module-level crm_core function and the arguments hashable.
-    Exceptions are not cached. Kept in this process's memory and, on DuckDB and PostgreSQL, in
-    the database's result store (crm_core/app/results.py) for every other process, until the
-    data changes; a meeting snapshot's reads use the memory cache only.
+    Exceptions are not cached, except a refusal of the data (clv.ClvRefused), which is kept as
+    a result (results.Refusal) and raised again on every read. Kept in this process's memory
+    and, on DuckDB and PostgreSQL, in the database's result store (crm_core/app/results.py) for
+    every other process, until the data changes; a meeting snapshot's reads use the memory cache
+    only.
     """
     version = tuple(db.query_rows(con, "data_version")[0])
     target = f"{fn.__module__}.{fn.__qualname__}"
     items = tuple(sorted(kwargs.items()))
     store = results.supported(con) and st.session_state.get("_crm_snapshot") is None
     # The signed-in scope is part of the key even when a call's arguments do not carry it.
-    return _cached_call(
+    value = _cached_call(
         target, str(db_path()), (*version, scope()), args, items, _con=con, _store=store
     )
+    if isinstance(value, results.Refusal):
+        raise value.error()
+    return value
 
 
 @contextlib.contextmanager

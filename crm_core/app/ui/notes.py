@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from crm_core.app.ui.context import facts
 from crm_core.app.ui.language import lang, md, md_lines, t
 from crm_core.engine import db
 from crm_core.metrics import overview
@@ -18,7 +19,7 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
     """The filter's period, or the default 12 months when it has none."""
     if f.start and f.end:
         return overview.Period(f.start, f.end)
-    return overview.default_period(con)
+    return facts(con).period
 
 
 def filter_line(con: db.Connection, f: Filters, container: Any = None) -> None:

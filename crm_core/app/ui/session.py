@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import inspect as pyinspect
+import sys
+from types import FrameType
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -18,14 +19,24 @@ def page_guard() -> None:
     link (/data) runs pages/data.py without app.py: no layout, no sidebar, no language. Clearing
     the flag the way st.navigation does and rerunning makes app.py run, then this same page.
     """
-    legacy = bool(PagesManager.uses_pages_directory) or any(
-        f.function == "_mpa_v1" for f in pyinspect.stack(context=0)
-    )
+    legacy = bool(PagesManager.uses_pages_directory) or _called_from("_mpa_v1")
     if legacy:
         PagesManager.uses_pages_directory = False
         st.rerun()
     if st.session_state.get(_ACCOUNT) is None:
         st.stop()  # app.py's sign-in gate has not let this session in: draw nothing
+
+
+def _called_from(function: str) -> bool:
+    """Whether a function of this name is on the current thread's call stack. Frames are walked
+    as they are: inspect.stack() would also look up each frame's source file and module, 0.15 s
+    the first time in a process (every page's first open) for names that are not used."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def viewer_scope() -> Filters | None:

@@ -10,12 +10,13 @@ import streamlit as st
 
 from crm_core import ingest
 from crm_core.app.ui.connection import db_path, db_target
+from crm_core.app.ui.context import facts
 from crm_core.app.ui.language import lang, md, t
 from crm_core.app.ui.session import param_notes, scope
 from crm_core.app.ui.snapshots import snapshot_control
 from crm_core.engine import backends, db
-from crm_core.metrics import customer360, overview
-from crm_core.metrics.filters import DIMENSIONS, Filters, filter_options
+from crm_core.metrics import customer360
+from crm_core.metrics.filters import DIMENSIONS, Filters
 from crm_core.present import i18n
 
 
@@ -35,9 +36,9 @@ def _last_load(hist: pd.DataFrame) -> str:
     return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
 
 
-def demo_note(con: db.Connection, hist: pd.DataFrame) -> None:
-    """Sidebar: say so while (some of) the data shown is still the demo company's."""
-    demo = ingest.demo_tables(con, hist)
+def demo_note(demo: list[str]) -> None:
+    """Sidebar: say so while (some of) the data shown is still the demo company's (`demo`:
+    ingest.demo_tables)."""
     if not demo:
         return
     if set(demo) == set(ingest.demo_hashes()):
@@ -54,16 +55,14 @@ def _no_load() -> str:
 def sidebar(con: db.Connection) -> Filters:
     """The shared sidebar: database facts and the global filters (mirrored in the URL), within
     the session's scope (set_scope): a URL value outside it is refused with a note."""
-    rng = overview.data_range(con)
-    period = overview.default_period(con)
+    data = facts(con)  # one cached read per data version and scope, not five queries a run
+    rng, period, options = data.range, data.period, data.options
     regions, owners = scope()
-    options = filter_options(con, Filters(regions=regions, owners=owners))
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
-        hist = ingest.load_history(con)
-        st.caption(t("sidebar.database", name=md(name), last=_last_load(hist)))
-        demo_note(con, hist)
+        st.caption(t("sidebar.database", name=md(name), last=_last_load(data.history)))
+        demo_note(data.demo)
         if rng:
             st.caption(
                 t(

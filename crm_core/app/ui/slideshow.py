@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 import streamlit as st
 
@@ -57,7 +58,7 @@ _PREPARED_LOCK = threading.Lock()
 
 def prepared_slides(
     con: db.Connection, f: Filters, lang: str
-) -> tuple[list[slides_mod.Slide], list[Any], dt.date | None]:
+) -> tuple[list[slides_mod.Slide], Sequence[Any], dt.date | None]:
     """Every slide, its figure styled for the screen (large type, escaped text) and the data
     date, built once per (database, snapshot, data version, scope, filters, language) for every
     session of the process (the _PREPARED_MAX most recent are kept) and kept as they are:
@@ -73,13 +74,40 @@ def prepared_slides(
             _PREPARED.move_to_end(key)
     if held is None:
         found = cached(meeting.all_slides, con, f, lang)  # stored for every process
-        shown = [safe_figure(slides_mod.presentation_style(s.figure)) for s in found]
-        held = (found, shown, meeting.data_date(con, f))
+        held = (found, _ScreenFigures(found), cached(meeting.data_date, con, f))
         with _PREPARED_LOCK:
             _PREPARED[key] = held
             while len(_PREPARED) > _PREPARED_MAX:
                 _PREPARED.popitem(last=False)
     return held[0], held[1], held[2]
+
+
+class _ScreenFigures(Sequence[Any]):
+    """Each slide's figure styled for the screen (large type, escaped text), styled when its
+    slide is first shown and kept for every session: a presentation opens on one slide, so the
+    others (0.03 s each) are not styled before it can be drawn."""
+
+    def __init__(self, found: list[slides_mod.Slide]) -> None:
+        self._found = found
+        self._styled: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        k = range(len(self))[i]  # IndexError as a list's
+        with self._lock:
+            if k not in self._styled:
+                styled = slides_mod.presentation_style(self._found[k].figure)
+                self._styled[k] = safe_figure(styled)
+            return self._styled[k]
 
 
 def present_back_link() -> None:
