@@ -13,6 +13,7 @@ from crm_core.engine import db
 from crm_core.metrics import overview, weekly
 from crm_core.metrics.filters import Filters
 from crm_core.present import i18n
+from crm_core.present.text import md_escape
 
 
 def _metrics(at) -> dict[str, str]:
@@ -193,7 +194,9 @@ def test_a_snapshot_opens_only_within_the_viewers_scope(demo_copy: Path, app_env
     signed_in(at, demo_copy, "east", regions=("华东",))  # a viewer of 华东 only
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(f"snapshot={everything}" in w.value for w in at.sidebar.warning)
+    # The id is shown literally: token_urlsafe's "_" and "-" arrive Markdown-escaped.
+    said = f"snapshot={md_escape(everything)}"
+    assert any(said in w.value for w in at.sidebar.warning), [w.value for w in at.sidebar.warning]
     assert not any("Frozen" in i.value for i in at.sidebar.info)
 
 
