@@ -195,18 +195,27 @@ def demo_copy(demo_db_file: Path, directory: Path, name: str) -> Path:
 
 
 # Counts script runs as they start: a MutationObserver sees every change of stApp's run state,
-# however short the run. Installed in every page before Streamlit's own scripts.
+# however short the run. Observers are called in batches, so a run that starts and ends within
+# one batch is only visible in the records' old values (reading the attribute now would say
+# "notRunning" and miss it): the states are walked in order, each record's old value, then the
+# current one. Installed in every page before Streamlit's own scripts.
 RUN_COUNTER_JS = """(() => {
     window.__crmRuns = 0;
     let last = null;
-    const check = () => {
-        const app = document.querySelector('[data-testid=stApp]');
-        const state = app && app.getAttribute('data-test-script-state');
+    const see = (state) => {
         if (state === 'running' && last !== 'running') window.__crmRuns += 1;
         last = state;
     };
-    new MutationObserver(check).observe(document, {
-        subtree: true, childList: true, attributes: true,
+    new MutationObserver((records) => {
+        for (const r of records) {
+            if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
+                see(r.oldValue);
+            }
+        }
+        const app = document.querySelector('[data-testid=stApp]');
+        see(app && app.getAttribute('data-test-script-state'));
+    }).observe(document, {
+        subtree: true, childList: true, attributes: true, attributeOldValue: true,
         attributeFilter: ['data-test-script-state'],
     });
 })();"""

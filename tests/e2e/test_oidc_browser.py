@@ -12,6 +12,7 @@ import pytest
 
 from crm_core.app import auth
 from crm_core.engine import db
+from crm_core.present import i18n
 from e2e.served_app import (
     demo_copy,
     exceptions,
@@ -19,7 +20,6 @@ from e2e.served_app import (
     metric_values,
     open_app,
     require_browser,
-    runs,
     screenshot,
     serve,
     wait_idle,
@@ -97,9 +97,13 @@ def test_single_sign_on_roles_and_scope_from_claims(
         _sign_in_as(viewer, "east@example.com")
         viewer.wait_for_selector(".js-plotly-plot")
         assert metric_values(viewer) == filtered  # the region claim is the viewer's scope
-        n = runs(viewer)
         viewer.locator("[data-testid=stSidebarNav]").get_by_text("Data", exact=True).click()
-        wait_idle(viewer, after=n)
+        # The viewer's Data page is quick enough that its run may never show as running in the
+        # DOM: wait for the page itself, then for the app to be idle.
+        viewer.wait_for_url("**/data**")
+        title = i18n.t("data.title", "en")
+        viewer.locator("h1").filter(has_text=title).first.wait_for()
+        wait_idle(viewer)
         assert viewer.locator("input[type=file]").count() == 0
         screenshot(viewer, "oidc_viewer_data")
 
