@@ -17,7 +17,7 @@ from crm_core.present import clv_charts, i18n
 
 def labelled(df: pd.DataFrame) -> pd.DataFrame:
     """The frame under column headers in the session's language (messages clv.col.*)."""
-    return df.rename(columns=lambda c: ui.t(f"clv.col.{c}"))
+    return ui.headed(df, "clv.col")
 
 
 def refused(e: clv.ClvRefused) -> None:

@@ -18,7 +18,7 @@ from crm_core.present import charts, i18n, lifecycle_text
 
 def labelled(df: pd.DataFrame) -> pd.DataFrame:
     """The frame under column headers in the session's language (messages lifecycle.col.*)."""
-    return df.rename(columns=lambda c: ui.t(f"lifecycle.col.{c}"))
+    return ui.headed(df, "lifecycle.col")
 
 
 # A choice of stage, or of how to split the end patterns, reruns its own section only

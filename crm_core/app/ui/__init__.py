@@ -50,6 +50,7 @@ from crm_core.app.ui.slideshow import (
 )
 from crm_core.app.ui.tables import (
     PERCENT_PLACES,
+    headed,
     is_share,
     labelled_table,
     needs_separators,
@@ -94,6 +95,7 @@ __all__ = [
     "filters",
     "flash",
     "goto_slide",
+    "headed",
     "hide_sidebar",
     "history_table",
     "is_share",

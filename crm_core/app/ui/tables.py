@@ -81,6 +81,11 @@ def table(
     return shown
 
 
+def headed(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The frame with each header from message `prefix.<column>` in the session's language."""
+    return df.rename(columns=lambda c: t(f"{prefix}.{c}"))
+
+
 def labelled_table(df: pd.DataFrame, prefix: str, **kwargs: Any) -> None:
     """A table (see `table`) with each header from message `prefix.<column>`."""
-    table(df, lambda d: d.rename(columns=lambda c: t(f"{prefix}.{c}")), **kwargs)
+    table(df, lambda d: headed(d, prefix), **kwargs)
