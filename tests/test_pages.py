@@ -123,6 +123,22 @@ def test_overview_filter_from_url(demo_copy: Path, app_env: None) -> None:
     assert at.sidebar.selectbox(key="region").value == "华东"
 
 
+def test_load_progress_is_in_chinese_and_its_file_name_is_plain_text() -> None:
+    from crm_core.app.ui import upload
+
+    # ingest says its steps in English (the CLI prints them); the progress bar's label renders
+    # Markdown, so a file name such as *a*_[x](y).csv must come out literally.
+    assert upload.step_text("reading *a*_[x](y).csv") == r"正在读取 \*a\*\_\[x\]\(y\).csv"
+    assert upload.step_text("updating the customer facts") == "正在更新客户汇总"
+    assert [upload.step_text(m) for m in upload.STEPS] == [
+        "正在校验",
+        "正在写入数据库",
+        "正在更新客户汇总",
+        "完成",
+    ]
+    assert upload.step_text("a **new** step") == r"a \*\*new\*\* step"
+
+
 def test_data_page_upload_and_load(demo_copy: Path, app_env: None, fixtures: Path) -> None:
     at = make_app_test(demo_copy, "pages/data.py", {"lang": "en"}).run()
     data = (fixtures / "orders_gbk.csv").read_bytes()

@@ -73,7 +73,7 @@ def load(
         if bad:
             raise IngestError("\n".join(r.error_text() for r in bad), reports)
         say(0.85, "swapping in")
-        load_id, emptied = swap._swap(cur, reports, mode, started, stage)
+        load_id, emptied = swap._swap(cur, reports, mode, started, stage, say)
         say(1.0, "done")
         return LoadResult(load_id, reports, emptied)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 
 from crm_core.engine import config, db
 from crm_core.engine.schema import TABLES
@@ -22,6 +23,7 @@ def _swap(
     mode: str,
     started: dt.datetime,
     stage: db.Connection | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> tuple[int, dict[str, int]]:
     """One transaction: keep undo data, replace or upsert each table, empty the tables no file
     names (replace-all), refresh summaries, log. Returns the load id and the emptied tables.
@@ -75,6 +77,8 @@ def _swap(
         _warn_unknown_customers(cur, reports)
         from crm_core.engine import summaries
 
+        if progress is not None:
+            progress(0.9, "updating the customer facts")
         if mode in ("replace", "replace-all"):
             summaries.refresh(cur)
         else:  # appended order lines merge into the fact layer: only their customers change

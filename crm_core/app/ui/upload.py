@@ -253,13 +253,31 @@ def start_with_own_data(con: db.Connection, sources: list[ingest.Source]) -> boo
     return go.button(t("data.own_data_go"), type="primary", key="own_go", width="stretch")
 
 
+# ingest's progress messages (English, as the CLI prints them) -> the catalogue's keys.
+STEPS = {
+    "checking": "data.step_checking",
+    "swapping in": "data.step_swapping",
+    "updating the customer facts": "data.step_facts",
+    "done": "data.step_done",
+}
+
+
+def step_text(message: str) -> str:
+    """A load's progress message in the reader's language; a file name in it stays plain text
+    (the progress bar's label renders Markdown)."""
+    if message.startswith("reading "):
+        return t("data.step_reading", file=md(message.removeprefix("reading ")))
+    key = STEPS.get(message)
+    return t(key) if key else md(message)
+
+
 def run_load(con: db.Connection, sources: list[ingest.Source], mode: str) -> None:
     """Load the files with a progress bar; the file reports and a plain error when refused,
     else after_load (which reruns the page)."""
     bar = st.progress(0.0, t("data.starting"))
 
     def say(frac: float, message: str) -> None:
-        bar.progress(frac, message)
+        bar.progress(frac, step_text(message))
 
     with exclusive_load():  # one load at a time; a second one waits, then is told why
         try:
