@@ -202,9 +202,7 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def summarise(
-    records: dict[str, list[dict[str, Any]]], rounds: int
-) -> tuple[dict[str, Any], dict[str, float]]:
+def summarise(records: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, float]]:
     """Per page: the cold (first) round apart, median / p95 / max over the later rounds (over
     the cold one when there is a single round); overall: every later navigation of every page."""
     pages: dict[str, Any] = {}
@@ -338,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception:
                 server.kill()
                 server.wait(timeout=10)
-    by_page, overall = summarise(records, a.rounds)
+    by_page, overall = summarise(records)
     result = {
         "entry": a.entry,
         "db": str(a.db) if a.db else "demo",
