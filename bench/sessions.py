@@ -60,15 +60,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_file: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`streamlit run app.py` over db_file on 127.0.0.1:port, returned once it answers."""
+def start_server(
+    db_file: Path, port: int, log: Path, entry: str = "app.py"
+) -> subprocess.Popen[bytes]:
+    """`streamlit run <entry>` (app.py, or serve.py: the deployment entry point) over db_file on
+    127.0.0.1:port, returned once it answers."""
     env = {**os.environ, "CRM_LENS_DB": str(db_file)}
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        entry,
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",
