@@ -658,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     if "demo" in _steps():
         demo["room"] = steps.room(None, a.demo_room, rounds=3)
         log(f"demo: {a.demo_room} sessions p95 {_fmt(demo['room'], 'p95_s', digits=2)} s")
-        demo["browser"] = steps.browser(rounds=3)
+        demo["browser"] = steps.browser(rounds=5)
         log(f"demo: browser {demo['browser'].get('error') or 'done'}")
     meta = {
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
