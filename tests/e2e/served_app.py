@@ -256,6 +256,26 @@ def open_app(page: Any, url: str, charts: bool = False) -> None:
         page.wait_for_selector(".js-plotly-plot", state="attached")
 
 
+# What keeps a page from being idle (_IDLE_JS): the app's run and connection state, the status
+# widget's text, elements still loading, and how many runs the page has seen start.
+_BUSY_JS = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    const status = document.querySelector('[data-testid=stStatusWidget]');
+    return {
+        script: app && app.getAttribute('data-test-script-state'),
+        connection: app && app.getAttribute('data-test-connection-state'),
+        status: status && status.innerText,
+        skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+        runs: window.__crmRuns || 0,
+    };
+}"""
+
+
+def busy(page: Any) -> dict[str, Any]:
+    """Why `page` is not idle now (for the message of a run that did not end)."""
+    return dict(page.evaluate(_BUSY_JS))
+
+
 def stacks(servers: Sequence[Server]) -> str:
     """Every server's Python thread stacks (py-spy dump), for the message of a run that hung."""
     out = []

@@ -25,6 +25,7 @@ from crm_core.present import i18n
 from e2e.served_app import (
     RUN_TIMEOUT_MS,
     Server,
+    busy,
     exceptions,
     pg_activity,
     serve,
@@ -148,6 +149,7 @@ def finish_all(
             wait_idle(page, timeout_ms=timeout_ms)
         except PlaywrightTimeout:
             state = diagnose() if diagnose else ""  # first: while it still hangs
+            state = f"--- page: {busy(page)}\n{state}"
             shown = page.locator("[data-testid=stApp]").inner_text()[-1500:]
             log = logs()[i][-5000:] if logs else ""
             raise AssertionError(
