@@ -171,11 +171,6 @@ def _check(renders: list[Render], logs: list[str]) -> None:
         assert r.charts >= CHARTS, (r.server, r.charts, logs[r.server][-3000:])
 
 
-# Quarantined (issue 16's notes): in 2 of 3 full CI runs one server's Overview render that was
-# under way at the commit stayed running after its charts (explanation / forecast section) for
-# more than 270 s, with nothing in the server's log; alone, and beside CPU hogs, it passes in
-# 40-54 s. Until the hang is found it runs only when asked: pytest -m quarantine.
-@pytest.mark.quarantine
 @pytest.mark.slow
 def test_two_app_servers_while_a_load_commits(
     pg_url: str, shared_data: Path, new_page: Any, monkeypatch: pytest.MonkeyPatch
