@@ -100,6 +100,35 @@ def test_shims() -> None:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+# The Overview's explanation joins value_customers to a CTE whose rows PostgreSQL cannot
+# estimate (no statistics for a CTE): after an append it planned a nested loop that rebuilt
+# value_customers once per customer (64 s for explain_customers on the two-server test's data,
+# minutes on a busy machine: the render "hung"). Those files turn nested loops off for their read.
+EXPLAIN_FILES = ("explain_revenue", "explain_customers", "explain_orders", "explain_complaints")
+
+
+def test_planner_settings_of_sql_files() -> None:
+    for name in EXPLAIN_FILES:
+        assert postgres.planner_settings(db.sql(name)) == (
+            ("enable_nestloop", "off"),
+            ("jit", "off"),
+        )
+    assert postgres.planner_settings("SELECT 1") == ()
+    with pytest.raises(ValueError, match="work_mem"):
+        postgres.planner_settings("-- @postgres work_mem=1GB\nSELECT 1")
+
+
+def test_postgres_planner_settings_hold_for_one_statement(pg_url: str) -> None:
+    pg = db.connect(pg_url)
+    q = "SELECT current_setting('enable_nestloop') AS n, current_setting('jit') AS j"
+    assert pg.execute("-- @postgres enable_nestloop=off jit=off\n" + q).fetchall() == [
+        ("off", "off")
+    ]
+    # SET LOCAL: the pooled connection plans the next statement as before.
+    assert pg.execute(q).fetchall()[0][0] == "on"
+    pg.close()
+
+
 def _revenue(con: db.Connection) -> float:
     # Gross sales of all time (returns excluded), as the Overview reads it.
     return float(figures.base_metrics(con)["revenue"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,30 @@ if TYPE_CHECKING:
 # Every write transaction through crm_core takes this advisory lock on PostgreSQL, so writers
 # serialise as they do on DuckDB (load ids are max + 1; two loads at once must not share one).
 PG_WRITE_LOCK = 7_419_274_001
+
+# A SQL file may ask PostgreSQL's planner for settings its reads need: a line
+# `-- @postgres enable_nestloop=off jit=off`. They hold for that statement only (SET LOCAL in its
+# own transaction). Why: the planner has no statistics for a CTE's rows, so a filter on one (a
+# date range, `row_number() = 1`) can be estimated at 1 row where there are thousands, and a
+# nested loop then computes its inner side once per row. Our tables carry no indexes, so a
+# nested loop never saves a scan. With nested loops off the cost estimates cross jit_above_cost,
+# hence jit=off as well (compiling took longer than the query).
+_PG_SETTINGS = re.compile(r"^--\s*@postgres\s+(.+)$", re.MULTILINE)
+_PG_SETTING = re.compile(r"^(enable_[a-z]+|jit)=(on|off)$")
+
+
+def planner_settings(query: str) -> tuple[tuple[str, str], ...]:
+    """The `-- @postgres name=value ...` settings of a SQL text, in order (ValueError on any
+    other than enable_*/jit = on/off)."""
+    out = []
+    for line in _PG_SETTINGS.findall(query):
+        for item in line.split():
+            m = _PG_SETTING.match(item)
+            if m is None:
+                raise ValueError(f"unknown -- @postgres setting: {item!r}")
+            out.append((m.group(1), m.group(2)))
+    return tuple(out)
+
 
 _PG_ARROW: dict[int, pa.DataType] = {
     16: pa.bool_(),
@@ -92,6 +117,7 @@ class PgConnection(Remote):
         from crm_core.engine import dialects  # sqlglot: loaded by server backends only
 
         stmts = dialects.translate(query, "postgres")
+        settings = planner_settings(query)
         result = Result()
         for st in stmts:
             if dialects.is_begin(st.tree):
@@ -102,9 +128,12 @@ class PgConnection(Remote):
                 result = self._run(self._writer(), st, params)
             else:
                 with self._pool.connection() as c:
-                    if len(stmts) == 1:
+                    if len(stmts) == 1 and not settings:
                         return self._run(c, st, params)
-                    with c.transaction():  # a shim's statement pair is one atomic change
+                    # A shim's statement pair is one atomic change; SET LOCAL ends with it.
+                    with c.transaction():
+                        for name, value in settings:
+                            c.execute(f"SET LOCAL {name} = {value}")
                         for s in stmts:
                             result = self._run(c, s, params)
                     return result

@@ -4,6 +4,8 @@
 -- customer's source and account owner, its complaint category (a complaint type, not a product
 -- category) and its customer's value tier in the period. Rules: docs/metrics.md, "Why did it
 -- change".
+-- PostgreSQL: no nested loop over value_customers (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include value_window
 ,

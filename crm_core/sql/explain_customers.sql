@@ -4,6 +4,8 @@
 -- region / source / owner, its value tier in the period, and its main category in that period:
 -- the category of its largest net revenue (ties: the first name; blank last). Rules:
 -- docs/metrics.md, "Why did it change".
+-- PostgreSQL: no nested loop over value_customers (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include value_window
 ,

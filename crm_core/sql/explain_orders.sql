@@ -4,6 +4,8 @@
 -- source / owner and value tier in the period (an order id shared by several customers: the
 -- first customer id) and its main category: the category of its largest amount (ties: the first
 -- name; blank last). Rules: docs/metrics.md, "Why did it change".
+-- PostgreSQL: no nested loop over value_customers (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include value_window
 ,

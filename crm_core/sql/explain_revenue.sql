@@ -4,6 +4,8 @@
 -- customer's region / source / owner, the line's product category and the customer's value
 -- tier in the period (value_base over the period's window). Rules: docs/metrics.md, "Why did it
 -- change".
+-- PostgreSQL: no nested loop over value_customers (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include value_window
 ,

@@ -256,6 +256,68 @@ def open_app(page: Any, url: str, charts: bool = False) -> None:
         page.wait_for_selector(".js-plotly-plot", state="attached")
 
 
+# What keeps a page from being idle (_IDLE_JS): the app's run and connection state, the status
+# widget's text, elements still loading, and how many runs the page has seen start.
+_BUSY_JS = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    const status = document.querySelector('[data-testid=stStatusWidget]');
+    return {
+        script: app && app.getAttribute('data-test-script-state'),
+        connection: app && app.getAttribute('data-test-connection-state'),
+        status: status && status.innerText,
+        skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+        runs: window.__crmRuns || 0,
+    };
+}"""
+
+
+def busy(page: Any) -> dict[str, Any]:
+    """Why `page` is not idle now (for the message of a run that did not end)."""
+    return dict(page.evaluate(_BUSY_JS))
+
+
+def stacks(servers: Sequence[Server]) -> str:
+    """Every server's Python thread stacks (py-spy dump), for the message of a run that hung."""
+    out = []
+    for i, server in enumerate(servers):
+        try:
+            done = subprocess.run(
+                ["py-spy", "dump", "--pid", str(server.proc.pid)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            text = done.stdout + done.stderr
+        except (OSError, subprocess.TimeoutExpired) as e:
+            text = f"py-spy: {e}"
+        out.append(f"--- server {i} (pid {server.proc.pid}) threads:\n{text}")
+    return "\n".join(out)
+
+
+def pg_activity(url: str) -> str:
+    """What every PostgreSQL backend of the database does now (pg_stat_activity), and who waits
+    for whom: for the message of a run that hung on a PostgreSQL server."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as c:
+            rows = c.execute(
+                "SELECT pid, pg_blocking_pids(pid), state, wait_event_type, wait_event, "
+                "now() - xact_start, left(query, 120) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid"
+            ).fetchall()
+            locks = c.execute(
+                "SELECT pid, locktype, objid, mode, granted FROM pg_locks "
+                "WHERE locktype = 'advisory' ORDER BY pid"
+            ).fetchall()
+    except Exception as e:  # the diagnosis never hides the failure it explains
+        return f"pg_stat_activity: {e!r}"
+    lines = ["--- pg_stat_activity (pid, blocked by, state, wait, xact age, query):"]
+    lines += [repr(r) for r in rows]
+    lines += ["--- advisory locks (pid, type, objid, mode, granted):", *map(repr, locks)]
+    return "\n".join(lines)
+
+
 def exceptions(page: Any) -> list[str]:
     """Texts of the Streamlit exception boxes on the page."""
     return page.locator("[data-testid=stException]").all_inner_texts()

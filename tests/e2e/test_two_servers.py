@@ -22,7 +22,16 @@ from crm_core import ingest
 from crm_core.engine import db, summaries
 from crm_core.metrics import overview
 from crm_core.present import i18n
-from e2e.served_app import RUN_TIMEOUT_MS, Server, exceptions, serve, wait_idle
+from e2e.served_app import (
+    RUN_TIMEOUT_MS,
+    Server,
+    busy,
+    exceptions,
+    pg_activity,
+    serve,
+    stacks,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -127,10 +136,11 @@ def open_all(pages: list[Any], servers: list[Server]) -> None:
 
 
 def finish_all(
-    pages: list[Any], logs: Any = None, timeout_ms: int = RUN_TIMEOUT_MS
+    pages: list[Any], logs: Any = None, timeout_ms: int = RUN_TIMEOUT_MS, diagnose: Any = None
 ) -> list[Render]:
     """Wait for each page's run to end and plotly to draw its charts (it draws after the run);
-    what each page shows then. A run that never ends fails with its server's log."""
+    what each page shows then. A run that never ends fails with its server's log and what
+    `diagnose()` says (every server's thread stacks, the database's sessions and locks)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     out = []
@@ -138,9 +148,12 @@ def finish_all(
         try:
             wait_idle(page, timeout_ms=timeout_ms)
         except PlaywrightTimeout:
+            state = diagnose() if diagnose else ""  # first: while it still hangs
+            state = f"--- page: {busy(page)}\n{state}"
             shown = page.locator("[data-testid=stApp]").inner_text()[-1500:]
+            log = logs()[i][-5000:] if logs else ""
             raise AssertionError(
-                (i, "run did not end", shown, logs()[i][-5000:] if logs else "")
+                f"server {i}: run did not end\n{shown}\n--- log:\n{log}\n{state}"
             ) from None
         with contextlib.suppress(PlaywrightTimeout):  # too few charts: _check says so
             page.wait_for_function(
@@ -158,11 +171,6 @@ def _check(renders: list[Render], logs: list[str]) -> None:
         assert r.charts >= CHARTS, (r.server, r.charts, logs[r.server][-3000:])
 
 
-# Quarantined (issue 16's notes): in 2 of 3 full CI runs one server's Overview render that was
-# under way at the commit stayed running after its charts (explanation / forecast section) for
-# more than 270 s, with nothing in the server's log; alone, and beside CPU hogs, it passes in
-# 40-54 s. Until the hang is found it runs only when asked: pytest -m quarantine.
-@pytest.mark.quarantine
 @pytest.mark.slow
 def test_two_app_servers_while_a_load_commits(
     pg_url: str, shared_data: Path, new_page: Any, monkeypatch: pytest.MonkeyPatch
@@ -204,10 +212,13 @@ def test_two_app_servers_while_a_load_commits(
         def logs() -> list[str]:
             return [s.log_path.read_text(encoding="utf-8", errors="replace") for s in servers]
 
+        def diagnose() -> str:
+            return f"{stacks(servers)}\n{pg_activity(pg_url)}"
+
         pages = [new_page() for _ in servers]
         # First renders (each server opens its pool, translates the page's SQL): the old data.
         open_all(pages, servers)
-        before = finish_all(pages, logs)
+        before = finish_all(pages, logs, diagnose=diagnose)
         _check(before, logs())
         assert [r.view for r in before] == [old, old]
 
@@ -215,15 +226,15 @@ def test_two_app_servers_while_a_load_commits(
         assert in_transaction.wait(HOLD_TIMEOUT_S), failure
         for _ in range(ROUNDS_IN_TRANSACTION):
             open_all(pages, servers)
-            during += finish_all(pages, logs)
+            during += finish_all(pages, logs, diagnose=diagnose)
         # Renders under way on both servers while the load rebuilds the summaries and commits.
         open_all(pages, servers)
         go_on.set()
-        at_commit += finish_all(pages, logs, COMMIT_RUN_TIMEOUT_MS)
+        at_commit += finish_all(pages, logs, COMMIT_RUN_TIMEOUT_MS, diagnose)
         loader.join(HOLD_TIMEOUT_S)
         assert not loader.is_alive() and not failure, failure
         open_all(pages, servers)  # started after the commit
-        after += finish_all(pages, logs)
+        after += finish_all(pages, logs, diagnose=diagnose)
         server_logs = logs()
     new_data = read_data(con)
     new = view(new_data, new_data, new_data)
