@@ -13,7 +13,7 @@ ui.page_guard()
 st.title(ui.t("weekly.title"))
 con, f, lang = ui.connection(), ui.filters(), ui.lang()
 ui.filter_line(con, f)
-week_end = weekly.report_week_end(con, f)
+week_end = ui.cached(weekly.report_week_end, con, f)
 if week_end is None:
     st.info(ui.t("weekly.no_data"))
     st.stop()
@@ -21,7 +21,7 @@ start = week_end - dt.timedelta(days=weekly.WEEK_DAYS - 1)
 st.caption(
     ui.t("weekly.caption", start=i18n.fmt_date(start, lang), end=i18n.fmt_date(week_end, lang))
 )
-table = weekly.weekly_comparison(con, week_end, f)
+table = ui.cached(weekly.weekly_comparison, con, week_end, f)
 for source in ("leads", "complaints"):  # new leads, complaints, satisfaction
     ui.filter_note(source, f)
 labels = {m: ui.t(f"weekly.measures.{m}") for m in weekly.MEASURES}
