@@ -61,15 +61,15 @@ if len(rules) > HEATMAP_RULES:
     st.caption(t("affinity.heatmap_cap", n=HEATMAP_RULES))
 
 st.subheader(t("affinity.next_best"), help=t("affinity.next_best_help", n=affinity.PER_CUSTOMER))
-nb = ui.cached(affinity.next_best, con, period, f, kind)
-if nb.empty:
+nb = ui.cached(affinity.next_best_view, con, period, f, kind, TOP_ROWS)
+if not nb.rows:
     st.info(t("affinity.no_next_best"))
     st.stop()
-owners = affinity.next_best_by_owner(nb).fillna({"owner": t("affinity.no_owner")})
+owners = nb.by_owner.fillna({"owner": t("affinity.no_owner")})
 st.markdown(f"**{t('affinity.by_owner')}**")
 ui.table(owners, header)
-top = nb.sort_values("expected_value", ascending=False, kind="stable").head(TOP_ROWS)
-st.caption(t("affinity.rows", n=ui.num(len(nb)), shown=ui.num(len(top))))
-shown = top.round({"confidence": ui.PERCENT_PLACES})
+st.caption(t("affinity.rows", n=ui.num(nb.rows), shown=ui.num(len(nb.top))))
+shown = nb.top.round({"confidence": ui.PERCENT_PLACES})
 ui.table(shown, header, column_config={t("affinity.col.confidence"): pct})
-ui.table_downloads(lambda: header(nb), "affinity-next-best")
+read = ui.detached_read()  # the whole list, read when a download is clicked
+ui.table_downloads(lambda: header(read(affinity.next_best, period, f, kind)), "affinity-next-best")

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from conftest import make_app_test
 
 from crm_core.__main__ import main
 from crm_core.engine import db
-from crm_core.metrics import affinity
+from crm_core.metrics import affinity, overview
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
 from crm_core.present import charts
@@ -212,3 +213,44 @@ def test_page_on_demo(lang: str, demo_copy: Path, app_env: None) -> None:
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "heatmap"
     assert len(at.dataframe) >= 2  # the rules and the next-best list
+
+
+def test_next_best_view_is_the_list_summed_and_topped(demo_copy: Path) -> None:
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    whole = affinity.next_best(con, period)
+    view = affinity.next_best_view(con, period, top=25)
+    con.close()
+    assert view.rows == len(whole) > 25
+    pd.testing.assert_frame_equal(view.by_owner, affinity.next_best_by_owner(whole))
+    best = whole.sort_values("expected_value", ascending=False, kind="stable").head(25)
+    pd.testing.assert_frame_equal(view.top, best.reset_index(drop=True))
+
+
+def test_page_download_holds_the_whole_next_best_list(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict[str, object] = {}
+    add = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):  # type: ignore[no-untyped-def]
+        made[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    at = make_app_test(demo_copy, "pages/affinity.py", {"lang": "zh"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (name,) = [
+        n for n in made if str(n).startswith("affinity-next-best") and str(n).endswith(".csv")
+    ]
+    con = db.connect(demo_copy)
+    period = overview.default_period(con)
+    assert period is not None
+    whole = affinity.next_best(con, period)
+    con.close()
+    # The page shows the top 200 rows; the download, read when clicked, holds every row.
+    text = made[name]().decode("utf-8-sig")  # type: ignore[operator]
+    assert len(text.splitlines()) == len(whole) + 1 > 201

@@ -122,6 +122,32 @@ def next_best(
     return df[NEXT_BEST_COLUMNS].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class NextBestView:
+    """What the Affinity page shows of the next-best list: how many suggestions there are, the
+    per-owner summary and the `top` suggestions of highest expected value (the whole list is
+    a download, read when asked for)."""
+
+    rows: int
+    by_owner: pd.DataFrame
+    top: pd.DataFrame
+
+
+def next_best_view(
+    con: db.Connection,
+    period: Period,
+    filters: Filters = NO_FILTERS,
+    item: str | None = None,
+    top: int = 200,
+) -> NextBestView:
+    """next_best's list summed per owner (next_best_by_owner) and its `top` rows by expected
+    value (ties: the list's order), without the list itself: at a million customers the list
+    is tens of MB that every render would otherwise load."""
+    rows = next_best(con, period, filters, item)
+    best = rows.sort_values("expected_value", ascending=False, kind="stable").head(top)
+    return NextBestView(len(rows), next_best_by_owner(rows), best.reset_index(drop=True))
+
+
 def next_best_by_owner(next_best_rows: pd.DataFrame) -> pd.DataFrame:
     """Per owner (None: customers without one): customers with a suggestion, suggestions and
     the summed expected value of each customer's first suggestion; by that value."""

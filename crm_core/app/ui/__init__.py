@@ -18,7 +18,13 @@ from crm_core.app.ui.charts import (
     metric,
     plot,
 )
-from crm_core.app.ui.connection import RERENDERS, cached, connection, consistent_read
+from crm_core.app.ui.connection import (
+    RERENDERS,
+    cached,
+    connection,
+    consistent_read,
+    detached_read,
+)
 from crm_core.app.ui.downloads import csv_download, table_downloads
 from crm_core.app.ui.language import labels, lang, language_switch, md, md_lines, num, t
 from crm_core.app.ui.notes import (
@@ -85,6 +91,7 @@ __all__ = [
     "csv_download",
     "current_account",
     "data_warnings",
+    "detached_read",
     "drill_list",
     "empty_note",
     "exclusive_load",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,26 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     if isinstance(value, results.Refusal):
         raise value.error()
     return value
+
+
+def detached_read() -> Callable[..., Any]:
+    """For work Streamlit runs outside the session (a download's data callable, built when
+    clicked): `read(fn, *args)` runs fn(cursor, *args) on a cursor of its own that reads what
+    this session reads now (the live data, or its meeting snapshot), and closes it."""
+    path = st.session_state.get("_crm_cursor_path") or db_target()
+    sid = st.session_state.get("_crm_snapshot")
+    shared = _shared_connection(path)  # bound now: the callable runs without a session
+
+    def read(fn: Callable[..., Any], *args: Any) -> Any:
+        cur = shared.cursor()
+        try:
+            if sid is not None and db.is_duckdb(cur) and not snapshot.use(cur, Path(path), sid):
+                raise RuntimeError("the meeting snapshot this page showed is gone")
+            return fn(cur, *args)
+        finally:
+            cur.close()
+
+    return read
 
 
 @contextlib.contextmanager
