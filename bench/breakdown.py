@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     _timed_sql(spent, calls)
     for k, name in enumerate(a.pages.split(",")):
         fn = pages.PAGES[name]
-        fn(con, Filters(start=period.start + dt.timedelta(days=300 + k), end=period.end))
+        fn(con, Filters(start=period.start + dt.timedelta(days=7 + 2 * k), end=period.end))
         spent.clear()
         calls.clear()
-        f = Filters(start=period.start + dt.timedelta(days=400 + k), end=period.end)
+        f = Filters(start=period.start + dt.timedelta(days=8 + 2 * k), end=period.end)
         t, c = time.perf_counter(), time.process_time()
         fn(con, f)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
