@@ -4,6 +4,8 @@
 -- customers table does not name one), first_order_at, first_year_value (net revenue, returns
 -- subtracted, of the order lines dated in the 365 days from the first order) and partial (those
 -- 365 days end after $data_end_excl: only the observed part of the first year is counted).
+-- PostgreSQL: no nested loop over the period's new customers (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include f_orders
 ,

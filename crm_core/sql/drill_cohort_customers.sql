@@ -2,6 +2,8 @@
 -- $as_of) with a non-return order in the month starting $month: the customers one cell of
 -- lifecycle_cohorts.sql counts, under the global filters and the scope. Orders are the distinct
 -- non-return orders of that month, amount their lines' sum; by id.
+-- PostgreSQL: no nested loop over the cohort's order lines (engine/postgres.py, planner_settings).
+-- @postgres enable_nestloop=off jit=off
 WITH
 -- @include f_orders
 ,
