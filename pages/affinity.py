@@ -65,7 +65,7 @@ nb = ui.cached(affinity.next_best_view, con, period, f, kind, TOP_ROWS)
 if not nb.rows:
     st.info(t("affinity.no_next_best"))
     st.stop()
-owners = nb.by_owner.fillna({"owner": t("affinity.no_owner")})
+owners = nb.by_owner.astype({"owner": object}).fillna({"owner": t("affinity.no_owner")})
 st.markdown(f"**{t('affinity.by_owner')}**")
 ui.table(owners, header)
 st.caption(t("affinity.rows", n=ui.num(nb.rows), shown=ui.num(len(nb.top))))
