@@ -53,8 +53,12 @@ DRAWS = re.compile(
     r"plotly_chart|ui\.(chart|plot|figure|table|headed|labelled_table)\(|st\.(dataframe|table)\("
 )
 
-# Counts script runs as they start (a copy of tests/e2e/served_app.py's RUN_COUNTER_JS: a run
-# that starts and ends within one observer batch is seen in the records' old values).
+# Counts script runs as they start: a MutationObserver sees every change of stApp's run state,
+# however short the run. Observers are called in batches, so a run that starts and ends within
+# one batch is only visible in the records' old values (reading the attribute now would say
+# "notRunning" and miss it): the states are walked in order, each record's old value, then the
+# current one. Installed in every page before Streamlit's own scripts (the browser tests use it
+# too: tests/e2e/served_app.py).
 RUN_COUNTER_JS = """(() => {
     window.__crmRuns = 0;
     let last = null;

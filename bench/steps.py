@@ -20,21 +20,6 @@ APPEND_ORDERS = 100_000
 # Pages whose target names a filter kind: no filter, a category, a customer attribute.
 VARIANT_PAGES = ("pyramid", "lifecycle")
 VARIANTS = ("category", "region")
-# Every app page a manager opens (Data has no figures); url path names as app.py's navigation.
-APP_PAGES = (
-    "overview",
-    "pyramid",
-    "weekly",
-    "churn_clv",
-    "affinity",
-    "channels",
-    "lifecycle",
-    "pipeline",
-    "complaints",
-    "customer",
-    "present",
-    "glossary",
-)
 
 
 def variants(con: Any, period: Any, runs: int, budget_s: float, median_runs: Any) -> dict:
@@ -119,10 +104,13 @@ def worker_append(db_path: str, orders_csv: str, n: int = APPEND_ORDERS) -> dict
         shutil.rmtree(work, ignore_errors=True)
 
 
-def first_open(db_path: str, pages: tuple[str, ...] = APP_PAGES) -> dict[str, Any]:
+def first_open(db_path: str, pages: tuple[str, ...] | None = None) -> dict[str, Any]:
     """`python -m crm_core warm` on the database, then each page opened once in a fresh
     interpreter as serve.py serves it (bench/first_open.py --prepare): the first manager's wait
     after a load, in every process."""
+    from bench import sessions  # every app page a manager opens (Data has no figures)
+
+    pages = pages or tuple(p or "overview" for p in sessions.PAGES)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t = time.perf_counter()
     warm = subprocess.run(
@@ -155,6 +143,19 @@ def first_open(db_path: str, pages: tuple[str, ...] = APP_PAGES) -> dict[str, An
     return out
 
 
+def _json_of(cmd: list[str], js: Path, timeout_s: float) -> Any:
+    """Run a bench command that writes its results to `js`; the parsed JSON, or {"error"}."""
+    try:
+        run = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout_s:.0f} s"}
+    if run.returncode != 0 or not js.exists():
+        return {"error": (run.stderr or run.stdout).strip()[-300:]}
+    return json.loads(js.read_text())
+
+
 def room(db_path: str | None, sessions: int, rounds: int, timeout_s: float = 3600) -> dict:
     """bench.sessions: `sessions` real sessions at once over the app's websocket, each visiting
     every page `rounds` times (the first, cold round left out of the percentiles)."""
@@ -163,30 +164,13 @@ def room(db_path: str | None, sessions: int, rounds: int, timeout_s: float = 360
         cmd = [sys.executable, "-m", "bench.sessions", "--sessions", str(sessions)]
         cmd += ["--rounds", str(rounds), "--out", str(js)]
         cmd += ["--db", db_path] if db_path else []
-        try:
-            run = subprocess.run(
-                cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout_s
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout_s:.0f} s"}
-        if run.returncode != 0 or not js.exists():
-            return {"error": (run.stderr or run.stdout).strip()[-300:]}
-        return json.loads(js.read_text())[0]["summary"]
+        got = _json_of(cmd, js, timeout_s)
+        return got if isinstance(got, dict) else dict(got[0]["summary"])
 
 
 def browser(rounds: int, timeout_s: float = 1800) -> dict:
     """bench.browser: navigation to the last chart of every page in chromium, the demo, zh."""
-    if not (ROOT / "bench" / "browser.py").exists():
-        return {"error": "bench/browser.py is not there"}
     with tempfile.TemporaryDirectory(prefix="crm_lens_browser_") as tmp:
         js = Path(tmp) / "browser.json"
         cmd = [sys.executable, "-m", "bench.browser", "--rounds", str(rounds), "--out", str(js)]
-        try:
-            run = subprocess.run(
-                cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout_s
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout_s:.0f} s"}
-        if run.returncode != 0 or not js.exists():
-            return {"error": (run.stderr or run.stdout).strip()[-300:]}
-        return dict(json.loads(js.read_text()))
+        return dict(_json_of(cmd, js, timeout_s))

@@ -229,18 +229,9 @@ def test_next_best_view_is_the_list_summed_and_topped(demo_copy: Path) -> None:
 
 
 def test_page_download_holds_the_whole_next_best_list(
-    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+    demo_copy: Path, app_env: None, deferred_downloads: dict[str, Any]
 ) -> None:
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    made: dict[str, object] = {}
-    add = MediaFileManager.add_deferred
-
-    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):  # type: ignore[no-untyped-def]
-        made[file_name] = data_callable
-        return add(self, data_callable, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    made = deferred_downloads
     at = make_app_test(demo_copy, "pages/affinity.py", {"lang": "zh"}).run()
     assert not at.exception, [e.value for e in at.exception]
     (name,) = [

@@ -8,6 +8,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, make_app_test
@@ -1051,7 +1052,7 @@ def test_data_page_in_chinese_names_tables_fields_and_history_values(
 
 
 def test_table_downloads_are_named_and_labelled_with_the_filters(
-    tmp_path: Path, fixtures: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fixtures: Path, app_env: None, deferred_downloads: dict[str, Any]
 ) -> None:
     """A region typed as a spreadsheet formula: the download's name keeps only safe characters,
     its Excel file says the filter in a second sheet, as text, and the CSV keeps the table."""
@@ -1059,7 +1060,6 @@ def test_table_downloads_are_named_and_labelled_with_the_filters(
     import shutil
 
     from openpyxl import load_workbook
-    from streamlit.runtime.media_file_manager import MediaFileManager
 
     from crm_core import ingest
     from crm_core.engine import db
@@ -1075,14 +1075,7 @@ def test_table_downloads_are_named_and_labelled_with_the_filters(
     ingest.load(con, [ingest.Source(src / f"{t}.csv", t) for t in tables], "replace")
     con.close()
 
-    made: dict[str, object] = {}
-    add = MediaFileManager.add_deferred
-
-    def record(self, data_callable, mimetype, coordinates, file_name=None, **kw):  # type: ignore[no-untyped-def]
-        made[file_name] = data_callable
-        return add(self, data_callable, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    made = deferred_downloads
     at = make_app_test(path, "pages/pyramid.py", {"lang": "zh", "region": formula}).run()
     assert not at.exception, [e.value for e in at.exception]
     # The net fixture's last order is 2024-09-01 (orders.csv), so the sidebar's period is the 12

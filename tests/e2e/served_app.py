@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from bench import browser as browser_bench
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -194,31 +196,8 @@ def demo_copy(demo_db_file: Path, directory: Path, name: str) -> Path:
     return dst
 
 
-# Counts script runs as they start: a MutationObserver sees every change of stApp's run state,
-# however short the run. Observers are called in batches, so a run that starts and ends within
-# one batch is only visible in the records' old values (reading the attribute now would say
-# "notRunning" and miss it): the states are walked in order, each record's old value, then the
-# current one. Installed in every page before Streamlit's own scripts.
-RUN_COUNTER_JS = """(() => {
-    window.__crmRuns = 0;
-    let last = null;
-    const see = (state) => {
-        if (state === 'running' && last !== 'running') window.__crmRuns += 1;
-        last = state;
-    };
-    new MutationObserver((records) => {
-        for (const r of records) {
-            if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
-                see(r.oldValue);
-            }
-        }
-        const app = document.querySelector('[data-testid=stApp]');
-        see(app && app.getAttribute('data-test-script-state'));
-    }).observe(document, {
-        subtree: true, childList: true, attributes: true, attributeOldValue: true,
-        attributeFilter: ['data-test-script-state'],
-    });
-})();"""
+# Counts script runs as they start (bench/browser.py holds the one copy and says how).
+RUN_COUNTER_JS = browser_bench.RUN_COUNTER_JS
 
 # True once a run started after `after` runs, and the app is connected, not running, shows no
 # status widget and no element still loading its code (the stSkeleton placeholder of a lazily
