@@ -29,16 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 FAILURES = ARTIFACTS / "failures"
-CHROMIUM = os.environ.get("CRM_LENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM, CHROMIUM_ARGS = browser_bench.CHROMIUM, browser_bench.CHROMIUM_ARGS  # one browser setup
 STARTUP_TIMEOUT_S = 60
 RUN_TIMEOUT_MS = 90_000  # a first run opens the database and compiles every query: be generous
 LANG_LABEL = "语言 / Language"  # app.py's language switch: present only when app.py ran
