@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,7 @@ _PG_SETTINGS = re.compile(r"^--\s*@postgres\s+(.+)$", re.MULTILINE)
 _PG_SETTING = re.compile(r"^(enable_[a-z]+|jit)=(on|off)$")
 
 
+@functools.lru_cache(maxsize=4096)  # as dialects.translate: the same texts every render
 def planner_settings(query: str) -> tuple[tuple[str, str], ...]:
     """The `-- @postgres name=value ...` settings of a SQL text, in order (ValueError on any
     other than enable_*/jit = on/off)."""
