@@ -58,3 +58,41 @@ def test_purge_customer_everywhere(db_file: Path, fixtures: Path, tmp_path: Path
     assert main(["purge", "--db", str(db_file), "--customer", "001"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["live_rows"] == {} and again["undo_rows"] == {} and again["rejected_rows"] == 0
+
+
+def test_a_purge_changes_the_data_version_and_is_audited(db_file: Path, fixtures: Path) -> None:
+    # A running app keys every result it holds in memory by the data version: a purge that
+    # removed rows must change it, or the app keeps showing the erased customer until restart.
+    from crm_core.app import auth, purge
+
+    con = db.connect(db_file)
+    ingest.load(
+        con,
+        [ingest.Source(fixtures / "customers_bom.csv"), ingest.Source(fixtures / "orders_gbk.csv")],
+    )  # load 1
+    before = db.query_rows(con, "data_version")[0]
+    out = purge.purge_customer(con, "001", actor="cli:ops")
+    after = db.query_rows(con, "data_version")[0]
+    assert after != before
+    hist = ingest.load_history(con)
+    line = hist[hist["mode"] == "purge"]
+    # One history line with load id 2 (load 1 + 1), nothing to roll back, no file named.
+    assert line[["load_id", "status", "can_roll_back"]].values.tolist() == [[2, "purged", False]]
+    assert line["file_name"].isna().all()
+    # customers 1 row, orders 2 rows (SO1, SO2): 3 rows removed.
+    assert out["live_rows"] == {"customers": 1, "orders": 2}
+    log = auth.audit_log(con)
+    assert log[["actor", "action", "detail", "rows"]].values.tolist()[0] == [
+        "cli:ops",
+        "purge",
+        "customer 001: customers 1, orders 2",
+        3,
+    ]
+    # A purge that finds nothing is audited but leaves the version (and history) alone.
+    purge.purge_customer(con, "no-such-id", actor="cli:ops")
+    assert db.query_rows(con, "data_version")[0] == after
+    assert (ingest.load_history(con)["mode"] == "purge").sum() == 1
+    assert auth.audit_log(con)["detail"].iloc[0] == "customer no-such-id: no rows"
+    # The live loads, and so the demo-data check, ignore the purge line.
+    assert ingest.history.demo_tables(con) == []
+    con.close()

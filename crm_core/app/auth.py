@@ -411,7 +411,7 @@ def account_from_claims(con: db.Connection, claims: dict[str, Any]) -> Account |
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_in_locked", "sign_out", "sign_in_refused", "load",
     "replace", "rollback", "export", "snapshot", "user_add", "user_remove", "user_passwd",
-    "user_delivery", "digest_sent", "digest_failed",
+    "user_delivery", "digest_sent", "digest_failed", "purge",
 )  # fmt: skip
 DETAIL_MAX = 500
 

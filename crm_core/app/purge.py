@@ -3,12 +3,13 @@ and the meeting snapshots (`python -m crm_core purge --customer ID`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from crm_core.app import snapshot
+from crm_core.app import auth, snapshot
 from crm_core.engine import db, summaries
 
 
@@ -20,12 +21,17 @@ def _tables_with_customer(con: db.Connection) -> list[str]:
     return sorted(t for t, cols in db.table_columns(con).items() if "customer_id" in cols)
 
 
-def purge_customer(con: db.Connection, customer_id: str, db_file: Path | None = None) -> dict:
+def purge_customer(
+    con: db.Connection, customer_id: str, db_file: Path | None = None, actor: str = "cli"
+) -> dict:
     """Delete every row naming `customer_id`, in one transaction: from each live table with a
     customer_id column (summaries rebuilt), each undo table (`_undo_<load>_<table>`, so that
     no rollback brings the rows back) and `load_rejects` (rows whose refused value is the id);
-    then delete the snapshots of `db_file` that contain the customer (a snapshot is a frozen
-    copy: it is removed whole, never edited). Returns what was removed:
+    a purge that removed rows is a new line of the load history (mode and status "purge"), so
+    the data version changes and every app process recomputes what it showed; `actor`'s
+    purge is recorded in the audit log, found or not. Then delete the snapshots of `db_file`
+    that contain the customer (a snapshot is a frozen copy: it is removed whole, never edited).
+    Returns what was removed:
     {"customer_id", "live_rows": {table: n}, "undo_rows": {table: n}, "rejected_rows": n,
     "snapshots_deleted": [ids]}."""
     cid = customer_id.strip()
@@ -43,6 +49,11 @@ def purge_customer(con: db.Connection, customer_id: str, db_file: Path | None = 
                 key = "undo_rows" if table.startswith("_undo_") else "live_rows"
                 out[key][table] = n
         out["rejected_rows"] = _delete(cur, "DELETE FROM load_rejects WHERE trim(value) = $id", cid)
+        removed = sum(out["live_rows"].values()) + sum(out["undo_rows"].values())
+        removed += out["rejected_rows"]
+        if removed:
+            _history_line(cur, out)
+        auth.record(cur, actor, "purge", _audit_detail(out), removed)
         summaries.refresh(cur)
         if "result_store" in db.meta_tables(cur):
             cur.execute(db.sql("results_clear"))  # stored page results may list the customer
@@ -54,6 +65,26 @@ def purge_customer(con: db.Connection, customer_id: str, db_file: Path | None = 
         cur.close()
     out["snapshots_deleted"] = _purge_snapshots(db_file, cid) if db_file else []
     return out
+
+
+def _history_line(cur: db.Connection, out: dict) -> None:
+    """The purge as a load history line: a new load id changes the data version (which keys
+    every cached page result), its status keeps it out of rollback and of the live loads."""
+    row = cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_history").fetchone()
+    cur.execute(
+        "INSERT INTO load_history VALUES ($id, NULL, NULL, NULL, NULL, 0, 0, 0, 'purge', $at, $at, "
+        "'purged', NULL, NULL)",
+        {"id": int(row[0]) if row else 1, "at": dt.datetime.now()},
+    )
+
+
+def _audit_detail(out: dict) -> str:
+    """What the audit log keeps of a purge: the id it was asked for and how many rows went."""
+    tables = {**out["live_rows"], **out["undo_rows"]}
+    parts = [f"{t} {n}" for t, n in sorted(tables.items())]
+    if out["rejected_rows"]:
+        parts.append(f"load_rejects {out['rejected_rows']}")
+    return f"customer {out['customer_id']}: " + (", ".join(parts) or "no rows")
 
 
 def _delete(cur: db.Connection, sql: str, cid: str) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from crm_core.cli.common import command, db_arg, require_db
+from crm_core.cli.common import actor, command, db_arg, require_db
 from crm_core.engine import backends, config, db
 
 
@@ -24,7 +24,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     target = args.db or config.db_target()
     con = db.connect(target)
     db_file = None if backends.is_remote(target) else Path(backends.parse_target(target).url)
-    result = purge.purge_customer(con, args.customer, db_file)
+    result = purge.purge_customer(con, args.customer, db_file, actor())
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
