@@ -31,28 +31,70 @@ class GammaGammaParams:
     converged: bool
 
 
-def _gg_negll(
-    log_params: FloatArray, x: FloatArray, m: FloatArray, log_m: FloatArray, weight: float
-) -> tuple[float, FloatArray]:
-    """Mean negative Gamma-Gamma log-likelihood of the mean spends and its log-scale gradient."""
-    p, q, g = np.exp(log_params)
-    px = p * x
-    log_gxm = np.log(g + x * m)
-    ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(g)
-        + (px - 1.0) * log_m
-        + px * np.log(x)
-        - (px + q) * log_gxm
+@dataclass(frozen=True)
+class _Spends:
+    """The Gamma-Gamma data reduced to what the likelihood needs: per distinct x its customers,
+    per customer x and x m, and the sums that do not change with the parameters."""
+
+    x_unique: FloatArray
+    x_counts: FloatArray  # customers per distinct x
+    x: FloatArray
+    xm: FloatArray  # x m, the customer's repeat spend in total
+    sum_log_m: float
+    sum_x_log_m: float
+    sum_x_log_x: float
+
+    @property
+    def customers(self) -> float:
+        return float(self.x_counts.sum())
+
+
+def _spends(x: FloatArray, m: FloatArray) -> _Spends:
+    x_unique, x_index = np.unique(x, return_inverse=True)
+    counts = np.bincount(x_index.ravel(), minlength=len(x_unique)).astype(np.float64)
+    log_m = np.log(m)
+    return _Spends(
+        x_unique=x_unique,
+        x_counts=counts,
+        x=x,
+        xm=x * m,
+        sum_log_m=float(log_m.sum()),
+        sum_x_log_m=float(x @ log_m),
+        sum_x_log_x=float(counts @ (x_unique * np.log(x_unique))),
     )
-    dig_pxq = special.digamma(px + q)
-    g_p = x * (dig_pxq - special.digamma(px) + log_m + np.log(x) - log_gxm)
-    g_q = dig_pxq - special.digamma(q) + np.log(g) - log_gxm
-    g_g = q / g - (px + q) / (g + x * m)
-    grad = np.array([g_p.sum() * p, g_q.sum() * q, g_g.sum() * g])
-    return -ll.sum() * weight, -grad * weight
+
+
+def _gg_negll(log_params: FloatArray, d: _Spends, weight: float) -> tuple[float, FloatArray]:
+    """Negative Gamma-Gamma log-likelihood of the mean spends (times `weight`) and its gradient
+    in log-parameters.
+
+    Summed over customers, every term but log(gamma + x m) is a per-x term or a fixed sum:
+    sum_i (p x_i - 1) log m_i = p sum_i x_i log m_i - sum_i log m_i, and so on; only that
+    logarithm (and its reciprocal, for the gradient) is evaluated per customer."""
+    p, q, g = np.exp(log_params)
+    n, xu, nx = d.customers, d.x_unique, d.x_counts
+    px_u = p * xu
+    gxm = g + d.xm
+    log_gxm = np.log(gxm)
+    inv_gxm = 1.0 / gxm
+    s_l, s_xl = float(log_gxm.sum()), float(d.x @ log_gxm)
+    s_inv, s_xinv = float(inv_gxm.sum()), float(d.x @ inv_gxm)
+    ll = (
+        nx @ (special.gammaln(px_u + q) - special.gammaln(px_u))
+        - n * special.gammaln(q)
+        + n * q * np.log(g)
+        + p * d.sum_x_log_m
+        - d.sum_log_m
+        + p * d.sum_x_log_x
+        - p * s_xl
+        - q * s_l
+    )
+    dig_pxq = special.digamma(px_u + q)
+    g_p = (nx * xu) @ (dig_pxq - special.digamma(px_u)) + d.sum_x_log_m + d.sum_x_log_x - s_xl
+    g_q = nx @ dig_pxq - n * special.digamma(q) + n * np.log(g) - s_l
+    g_g = n * q / g - p * s_xinv - q * s_inv
+    grad = np.array([g_p * p, g_q * q, g_g * g])
+    return -float(ll) * weight, -grad * weight
 
 
 def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
@@ -85,11 +127,11 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
             f"and positive spend, got {n}"
         )
     xk, mk = x_arr[keep], m_arr[keep]
-    log_m = np.log(mk)
+    data = _spends(xk, mk)
     # Moment-style start: p = 1, q = 2 gives population mean gamma p / (q - 1) = gamma, so
     # gamma starts at the average spend (and carries the currency's scale).
     start = np.log(np.array([1.0, 2.0, float(mk.mean())]))
-    est, res = _minimize(lambda v: _gg_negll(v, xk, mk, log_m, 1.0 / n), start, "Gamma-Gamma")
+    est, res = _minimize(lambda v: _gg_negll(v, data, 1.0 / n), start, "Gamma-Gamma")
     p, q, g = (float(v) for v in est)
     if q <= 1.0:
         raise FitError(f"Gamma-Gamma fit gives q = {q:.3f} <= 1: mean spend is not finite")
