@@ -13,6 +13,7 @@ from crm_core.metrics.clv_models.fitting import (
     ArrayLike,
     FitError,
     FloatArray,
+    _dot,
     _float_arrays,
     _minimize,
     _on_bound,
@@ -135,7 +136,7 @@ def _bgnbd_negll(log_params: FloatArray, h: _Histories, weight: float) -> tuple[
     e1 = np.exp(t1 - hi)
     e2 = np.exp(t2 - hi)
     tot = e1 + e2
-    ll = a_u @ h.x_weights + n @ (hi + np.log(tot))
+    ll = _dot(a_u, h.x_weights) + _dot(n, hi + np.log(tot))
     nw1 = n * (e1 / tot)
     nw2 = n * (e2 / tot)
     # Sums over customers of per-x terms are per-x sums of the weights nw1, nw2 times the terms.
@@ -143,10 +144,10 @@ def _bgnbd_negll(log_params: FloatArray, h: _Histories, weight: float) -> tuple[
     w2_x = np.bincount(xi, weights=nw2, minlength=len(xu))
     inv_aT = (1.0 / (alpha + h.T_unique))[h.T_index]
     inv_atx = (1.0 / (alpha + h.tx_unique))[h.tx_index]
-    g_r = dar_u @ h.x_weights - nw1 @ log_aT - nw2 @ log_atx
-    g_alpha = r / alpha * h.customers - (nw1 * rx) @ inv_aT - (nw2 * rx) @ inv_atx
-    g_a = d1a_u @ w1_x + d2a_u @ w2_x
-    g_b = d1b_u @ w1_x + d2b_u @ w2_x
+    g_r = _dot(dar_u, h.x_weights) - _dot(nw1, log_aT) - _dot(nw2, log_atx)
+    g_alpha = r / alpha * h.customers - _dot(nw1 * rx, inv_aT) - _dot(nw2 * rx, inv_atx)
+    g_a = _dot(d1a_u, w1_x) + _dot(d2a_u, w2_x)
+    g_b = _dot(d1b_u, w1_x) + _dot(d2b_u, w2_x)
     grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
     return -ll * weight, -grad * weight
 
@@ -190,7 +191,7 @@ def fit_bgnbd(
     # Start from a purchase rate matching the average observed repeat rate (so alpha carries the
     # right time unit) and a moderate dropout probability, E[p] = 1/3.
     T_arr = h.T_unique[h.T_index]
-    mean_rate = float(h.weights @ x_arr) / max(float(h.weights @ T_arr), 1e-12)
+    mean_rate = _dot(h.weights, x_arr) / max(_dot(h.weights, T_arr), 1e-12)
     start = np.log(np.array([1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 2.0]))
     try:
         est, res = _minimize(
