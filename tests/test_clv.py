@@ -509,3 +509,12 @@ def test_summary_from_the_fact_layer_by_category_and_holdout(
     assert row("A") == [0, 0, 87, 0, 100, 1]
     # Category B: first purchase 02-01: T = 29 (February 2024) + 31 = 60, past value 30.
     assert row("B") == [0, 0, 60, 0, 30, 0]
+    assert clv.order_range(con) == (dt.date(2024, 1, 5), dt.date(2024, 5, 1))
+    # A meeting snapshot frozen before the fact layer existed reads the order lines: the same.
+    con.execute("DROP TABLE customer_days")
+    assert (row(None), row("A"), row("B")) == (
+        [1, 27, 87, 30, 130, 1],
+        [0, 0, 87, 0, 100, 1],
+        [0, 0, 60, 0, 30, 0],
+    )
+    assert clv.order_range(con) == (dt.date(2024, 1, 5), dt.date(2024, 5, 1))

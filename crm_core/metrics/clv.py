@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import clv_models as models
 from crm_core.metrics.clv_models import BGNBDIdentification, BGNBDParams, FitError, GammaGammaParams
 from crm_core.metrics.filters import NO_FILTERS, Filters
@@ -56,11 +56,17 @@ def discount_per_unit(annual_rate: float, unit: str) -> float:
 # ------------------------------------------------------------------------------------ inputs
 
 
+def _on_facts(con: db.Connection, name: str) -> str:
+    """`name`, read from the fact layer's days, or `name`_lines (the same rows from the order
+    lines) for a DuckDB meeting snapshot frozen before the fact layer existed."""
+    return f"{name}_lines" if db.is_duckdb(con) and not facts.has_fact_layer(con) else name
+
+
 def order_range(
     con: db.Connection, filters: Filters = NO_FILTERS
 ) -> tuple[dt.date, dt.date] | None:
     """First and last day with a non-return order under the filters, or None without orders."""
-    first, last = db.query_rows(con, "clv_order_range", **filters.params())[0]
+    first, last = db.query_rows(con, _on_facts(con, "clv_order_range"), **filters.params())[0]
     return (first, last) if first is not None else None
 
 
@@ -85,7 +91,7 @@ def customer_summary(
         raise ValueError("observation_end must be after calibration_end")
     raw = db.query(
         con,
-        "clv_summary",
+        _on_facts(con, "clv_summary"),
         calibration_end=calibration_end,
         observation_end=observation_end or calibration_end,
         **filters.params(),
