@@ -17,6 +17,7 @@ from conftest import ROOT, make_app_test
 from crm_core import ingest
 from crm_core.engine import db
 from crm_core.metrics import clv, clv_models, clv_reports, figures
+from crm_core.metrics.filters import Filters
 from crm_core.present import export
 
 CALIBRATION_END = dt.date(1997, 9, 30)
@@ -478,3 +479,42 @@ def test_a_same_day_cancellation_is_no_purchase(con: db.Connection, tmp_path: Pa
     # Purchase days 03-01 (40) and 04-01 (10): x = 1, monetary value 10, past value 50.
     assert (s.loc["K2", "frequency"], s.loc["K2", "monetary_value"]) == (1, 10)
     assert s.loc["K2", "calibration_revenue"] == 50
+
+
+def test_summary_from_the_fact_layer_by_category_and_holdout(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # clv_summary reads the fact layer's days (customer_days, or order_days under a category
+    # filter); each day's purchase test and sums must be the order lines' own. K1's lines:
+    # 01-05 A 100; 02-01 B 30; 03-01 A 50 and its same-day return -50; 05-01 A 20 (holdout).
+    f = tmp_path / "orders.csv"
+    f.write_text(
+        "order_id,customer_id,order_date,amount,category\n"
+        "1,K1,2024-01-05,100,A\n2,K1,2024-02-01,30,B\n3,K1,2024-03-01,50,A\n"
+        "C4,K1,2024-03-01,-50,A\n5,K1,2024-05-01,20,A\n"
+    )
+    ingest.load(con, [ingest.Source(f, "orders")])
+    cal, obs = dt.date(2024, 4, 1), dt.date(2024, 6, 30)
+    cols = ["frequency", "recency", "T", "monetary_value", "calibration_revenue"]
+
+    def row(category: str | None) -> list[float]:
+        s = clv.customer_summary(con, cal, "day", Filters(category=category), obs)
+        return [float(s.loc["K1", c]) for c in cols] + [int(s.loc["K1", "holdout_frequency"])]
+
+    # Every category: purchase days 01-05 and 02-01 (03-01 nets to 0 with a return: none);
+    # x = 1, t_x = 02-01 - 01-05 = 27, T = 04-01 - 01-05 = 87 days, m = 30, past value
+    # 100 + 30 + 0 = 130, one holdout purchase (05-01).
+    assert row(None) == [1, 27, 87, 30, 130, 1]
+    # Category A: 01-05 only (03-01 again none): x = 0, t_x = 0, T = 87, m = 0, past value 100.
+    assert row("A") == [0, 0, 87, 0, 100, 1]
+    # Category B: first purchase 02-01: T = 29 (February 2024) + 31 = 60, past value 30.
+    assert row("B") == [0, 0, 60, 0, 30, 0]
+    assert clv.order_range(con) == (dt.date(2024, 1, 5), dt.date(2024, 5, 1))
+    # A meeting snapshot frozen before the fact layer existed reads the order lines: the same.
+    con.execute("DROP TABLE customer_days")
+    assert (row(None), row("A"), row("B")) == (
+        [1, 27, 87, 30, 130, 1],
+        [0, 0, 87, 0, 100, 1],
+        [0, 0, 60, 0, 30, 0],
+    )
+    assert clv.order_range(con) == (dt.date(2024, 1, 5), dt.date(2024, 5, 1))

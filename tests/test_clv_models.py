@@ -20,6 +20,7 @@ from crm_core.metrics.clv_models import (
     bgnbd_unconditional_expected,
     clv,
     cumulative_tracking,
+    distinct_rows,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_expected_spend,
@@ -142,6 +143,33 @@ def test_gamma_gamma_fit_matches_published_estimates(cdnow_summary: pd.DataFrame
     # SOURCE.txt: the exact MLE gives gamma = 15.448.
     assert gg.gamma == pytest.approx(15.448, abs=0.01)
     assert gg.converged
+
+
+def test_distinct_rows_by_hand() -> None:
+    # Rows (1, 0.5), (0, 0), (1, 0.5), (1, 2): three distinct rows in order of first appearance,
+    # the first standing for rows 0 and 2.
+    (x, t), counts, of = distinct_rows([1, 0, 1, 1], [0.5, 0, 0.5, 2])
+    assert x.tolist() == [1, 0, 1] and t.tolist() == [0.5, 0, 2]
+    assert counts.tolist() == [2, 1, 1] and of.tolist() == [0, 1, 0, 2]
+
+
+def test_bgnbd_on_distinct_histories_is_the_per_customer_fit(
+    cdnow_summary: pd.DataFrame, cdnow_bgnbd: BGNBDParams
+) -> None:
+    # The likelihood is a product over customers of a function of (x, t_x, T): the 2,357 CDNOW
+    # customers share 1,016 histories, and weighting each by its customers is the same fit.
+    s = cdnow_summary
+    (x, t_x, big_t), weights, _ = distinct_rows(s["frequency"], s["recency"], s["T"])
+    assert (len(x), weights.sum()) == (1016, 2357)
+    fit = fit_bgnbd(x, t_x, big_t, weights)
+    for name in ("r", "alpha", "a", "b", "loglik"):
+        assert getattr(fit, name) == pytest.approx(getattr(cdnow_bgnbd, name), rel=1e-9), name
+    ident = bgnbd_identification(fit, x, t_x, big_t, weights)
+    per_customer = bgnbd_identification(cdnow_bgnbd, s["frequency"], s["recency"], s["T"])
+    assert ident.status == per_customer.status == "ok"
+    # Central differences of the gradient (step 1e-4) magnify its last-bit differences.
+    for name, se in per_customer.standard_errors.items():
+        assert ident.standard_errors[name] == pytest.approx(se, rel=1e-8), name
 
 
 def test_holdout_aggregate_forecast(cdnow_summary: pd.DataFrame, cdnow_bgnbd: BGNBDParams) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import clv_models as models
 from crm_core.metrics.clv_models import BGNBDIdentification, BGNBDParams, FitError, GammaGammaParams
 from crm_core.metrics.filters import NO_FILTERS, Filters
@@ -56,11 +56,17 @@ def discount_per_unit(annual_rate: float, unit: str) -> float:
 # ------------------------------------------------------------------------------------ inputs
 
 
+def _on_facts(con: db.Connection, name: str) -> str:
+    """`name`, read from the fact layer's days, or `name`_lines (the same rows from the order
+    lines) for a DuckDB meeting snapshot frozen before the fact layer existed."""
+    return f"{name}_lines" if db.is_duckdb(con) and not facts.has_fact_layer(con) else name
+
+
 def order_range(
     con: db.Connection, filters: Filters = NO_FILTERS
 ) -> tuple[dt.date, dt.date] | None:
     """First and last day with a non-return order under the filters, or None without orders."""
-    first, last = db.query_rows(con, "clv_order_range", **filters.params())[0]
+    first, last = db.query_rows(con, _on_facts(con, "clv_order_range"), **filters.params())[0]
     return (first, last) if first is not None else None
 
 
@@ -85,7 +91,7 @@ def customer_summary(
         raise ValueError("observation_end must be after calibration_end")
     raw = db.query(
         con,
-        "clv_summary",
+        _on_facts(con, "clv_summary"),
         calibration_end=calibration_end,
         observation_end=observation_end or calibration_end,
         **filters.params(),
@@ -158,12 +164,15 @@ def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> Cl
             n=spend,
             need=models.MIN_SPEND_CUSTOMERS,
         )
+    # BG/NBD's likelihood is a function of the history (x, t_x, T) alone: fitted on the distinct
+    # histories, each weighted by its customers (customers share histories).
+    (xu, txu, Tu), weights, _ = models.distinct_rows(x, summary["recency"], summary["T"])
     try:
-        bg = models.fit_bgnbd(x, summary["recency"], summary["T"])
+        bg = models.fit_bgnbd(xu, txu, Tu, weights)
         gg = models.fit_gamma_gamma(x, m)
     except FitError as e:
         raise ClvRefused("not_identified", f"the fit failed: {e}", detail=str(e)) from e
-    ident = models.bgnbd_identification(bg, x, summary["recency"], summary["T"])
+    ident = models.bgnbd_identification(bg, xu, txu, Tu, weights)
     return ClvFit(bg, gg, calibration_end, unit, ident)
 
 
@@ -233,23 +242,21 @@ def _score_into(
 ) -> None:
     unit, days = fit.unit, unit_days(fit.unit)
     x, t_x, T, m = (out[c] for c in ("frequency", "recency", "T", "monetary_value"))
-    out["p_alive"] = models.bgnbd_p_alive(fit.bgnbd, x, t_x, T)
-    out["expected_purchases"] = models.bgnbd_expected_purchases(fit.bgnbd, t, x, t_x, T)
-    out["p_purchase"] = p_purchase_within(fit, t, x, T, out["p_alive"])
-    wait = median_units_to_next_purchase(fit, x, T, out["p_alive"]) * days
-    out["next_purchase_days"] = np.where(wait <= NEXT_PURCHASE_MAX_DAYS, wait, np.nan)
-    out["expected_spend"] = models.gamma_gamma_expected_spend(fit.gamma_gamma, x, m)
-    out["clv"] = models.clv(
-        fit.bgnbd,
-        fit.gamma_gamma,
-        x,
-        t_x,
-        T,
-        m,
-        horizon,
-        discount_per_unit(annual_discount, unit),
-        step=min(CLV_STEP_DAYS / days, horizon) if horizon > 0 else 1.0,
-    )
+    # Every figure but the spend is a function of the history (x, t_x, T): evaluated once per
+    # distinct history (the same numbers, element by element) and handed to its customers.
+    (xu, txu, Tu), _, of = models.distinct_rows(x, t_x, T)
+    alive = models.bgnbd_p_alive(fit.bgnbd, xu, txu, Tu)
+    out["p_alive"] = alive[of]
+    out["expected_purchases"] = models.bgnbd_expected_purchases(fit.bgnbd, t, xu, txu, Tu)[of]
+    out["p_purchase"] = p_purchase_within(fit, t, xu, Tu, alive)[of]
+    wait = median_units_to_next_purchase(fit, xu, Tu, alive) * days
+    out["next_purchase_days"] = np.where(wait <= NEXT_PURCHASE_MAX_DAYS, wait, np.nan)[of]
+    spend = models.gamma_gamma_expected_spend(fit.gamma_gamma, x, m)
+    out["expected_spend"] = spend
+    step = min(CLV_STEP_DAYS / days, horizon) if horizon > 0 else 1.0
+    rate = discount_per_unit(annual_discount, unit)
+    purchases = models.discounted_purchases(fit.bgnbd, xu, txu, Tu, horizon, rate, step)
+    out["clv"] = purchases[of] * spend  # = models.clv(...) per customer
 
 
 @dataclass(frozen=True)

@@ -148,15 +148,19 @@ def holdout_validation(
             split=calibration_end,
         )
     x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
-    duration = summary["holdout_duration"]
+    duration = float(summary["holdout_duration"].iloc[0])  # one holdout for every customer
     customers = summary[["frequency", "holdout_frequency"]].copy()
+    (xu, txu, Tu), _, of = models.distinct_rows(x, t_x, T)  # eq. 10 once per history
     with np.errstate(all="ignore"):  # non-finite predictions are refused just below
-        customers["predicted"] = models.bgnbd_expected_purchases(fit.bgnbd, duration, x, t_x, T)
+        predicted = models.bgnbd_expected_purchases(fit.bgnbd, duration, xu, txu, Tu)[of]
+        customers["predicted"] = predicted
         tracking = cumulative_tracking(
             con, fit.bgnbd, calibration_end, observation_end, unit, filters
         )
     clv._require_finite(fit, customers["predicted"], tracking["cumulative_predicted"])
-    by_frequency = models.holdout_comparison(summary, fit.bgnbd, MAX_FREQUENCY_BUCKET)
+    by_frequency = models.holdout_comparison(
+        summary, fit.bgnbd, MAX_FREQUENCY_BUCKET, predicted=predicted
+    )
     end = tracking.iloc[-1]
     totals = {
         "customers": float(len(summary)),

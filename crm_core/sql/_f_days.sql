@@ -6,13 +6,13 @@ f_days AS (
     SELECT d.*
     FROM (
         SELECT
-            customer_id, line_date, orders, sale_lines, has_bought, net_amount, gross_amount,
+            customer_id, line_date, orders, lines, sale_lines, has_bought, net_amount, gross_amount,
             returns_amount, profit, prev_date, next_date
         FROM customer_days
         WHERE CAST($category AS VARCHAR) IS NULL
         UNION ALL
         SELECT
-            customer_id, line_date, orders, sale_lines, has_bought, net_amount, gross_amount,
+            customer_id, line_date, orders, lines, sale_lines, has_bought, net_amount, gross_amount,
             returns_amount, profit, NULL AS prev_date, NULL AS next_date
         FROM order_days
         WHERE order_days.category = $category

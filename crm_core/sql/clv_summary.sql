@@ -3,7 +3,9 @@
 -- sale line whose net spend (sales minus the returns dated that day) is > 0, or = 0 with no
 -- return that day: split baskets are one purchase; an order cancelled the same day is none; a
 -- zero-value sale still is a transaction (CDNOW has them; the published fit counts them). Times
--- are whole days; crm_core/clv.py divides them by the unit.
+-- are whole days; crm_core/clv.py divides them by the unit. Read from the fact layer's days
+-- (_f_days.sql: one row per customer and day with order lines, that day's sums), which hold
+-- exactly the per-day sums this grain needs, at any calibration or observation date.
 --   frequency (x)       purchase days up to $calibration_end - 1 (repeat purchases)
 --   recency_days (t_x)  first to last purchase day up to $calibration_end
 --   age_days (T)        first purchase day to $calibration_end
@@ -12,19 +14,17 @@
 --   calibration_revenue net spend of every day up to $calibration_end (past value; returns on a
 --                       day without a purchase count here, not in monetary_value)
 WITH
--- @include f_orders
+-- @include f_days
 ,
 daily AS (
     SELECT
         customer_id,
-        CAST(order_date AS DATE) AS purchase_date,
-        sum(net_amount) AS amount,
-        count(CASE WHEN NOT is_return THEN 1 END) > 0
-            AND (sum(net_amount) > 0 OR count(CASE WHEN is_return THEN 1 END) = 0)
-            AS is_purchase
-    FROM f_lines
-    WHERE CAST(order_date AS DATE) <= CAST($observation_end AS DATE)
-    GROUP BY customer_id, CAST(order_date AS DATE)
+        line_date AS purchase_date,
+        net_amount AS amount,
+        -- lines - sale_lines: the day's return lines
+        sale_lines > 0 AND (net_amount > 0 OR lines = sale_lines) AS is_purchase
+    FROM f_days
+    WHERE line_date <= CAST($observation_end AS DATE)
 ),
 firsts AS (
     SELECT customer_id, min(purchase_date) AS first_date

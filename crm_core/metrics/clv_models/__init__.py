@@ -14,7 +14,7 @@ from crm_core.metrics.clv_models.bgnbd import (
     bgnbd_unconditional_expected,
     fit_bgnbd,
 )
-from crm_core.metrics.clv_models.fitting import FitError
+from crm_core.metrics.clv_models.fitting import FitError, distinct_rows
 from crm_core.metrics.clv_models.gamma_gamma import (
     MIN_SPEND_CUSTOMERS,
     GammaGammaParams,
@@ -30,7 +30,7 @@ from crm_core.metrics.clv_models.identification import (
     BGNBDIdentification,
     bgnbd_identification,
 )
-from crm_core.metrics.clv_models.lifetime_value import clv
+from crm_core.metrics.clv_models.lifetime_value import clv, discounted_purchases
 from crm_core.metrics.clv_models.rfm import UNIT_DAYS, rfm_summary
 from crm_core.metrics.clv_models.validation import cumulative_tracking, holdout_comparison
 
@@ -54,6 +54,8 @@ __all__ = [
     "bgnbd_unconditional_expected",
     "clv",
     "cumulative_tracking",
+    "discounted_purchases",
+    "distinct_rows",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "gamma_gamma_expected_spend",

@@ -13,9 +13,11 @@ from crm_core.metrics.clv_models.fitting import (
     ArrayLike,
     FitError,
     FloatArray,
+    _dot,
     _float_arrays,
     _minimize,
     _on_bound,
+    distinct_rows,
 )
 
 # Below these counts the likelihood surface is too flat for the parameters to mean anything.
@@ -50,21 +52,65 @@ def _check_rft(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
         raise ValueError("t_x must be 0 for customers without repeat purchases")
 
 
-def _bgnbd_negll(
-    log_params: FloatArray,
-    x_unique: FloatArray,
-    x_index: npt.NDArray[np.intp],
-    t_x: FloatArray,
-    T: FloatArray,
-    weight: float,
-) -> tuple[float, FloatArray]:
-    """Mean negative BG/NBD log-likelihood and its gradient in log-parameters."""
+@dataclass(frozen=True)
+class _Histories:
+    """Distinct (x, t_x, T) histories with their weights (customers sharing each), coded for the
+    likelihood: distinct x, T and t_x values and each history's index into them."""
+
+    weights: FloatArray
+    x_unique: FloatArray
+    x_index: npt.NDArray[np.intp]
+    x_weights: FloatArray  # customers per distinct x
+    T_unique: FloatArray
+    T_index: npt.NDArray[np.intp]
+    tx_unique: FloatArray
+    tx_index: npt.NDArray[np.intp]
+
+    @property
+    def customers(self) -> float:
+        return float(self.weights.sum())
+
+
+def _histories(
+    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
+) -> _Histories:
+    """Check per-customer (x, t_x, T), or distinct histories with their `weights` (customer
+    counts), and code them for `_bgnbd_negll`."""
+    x_arr, tx_arr, T_arr = (a.ravel() for a in _float_arrays(x, t_x, T))
+    _check_rft(x_arr, tx_arr, T_arr)
+    if weights is None:
+        (x_arr, tx_arr, T_arr), w, _ = distinct_rows(x_arr, tx_arr, T_arr)
+    else:
+        w = np.asarray(weights, dtype=np.float64).ravel()
+        if w.shape != x_arr.shape or not (np.isfinite(w).all() and (w >= 0).all()):
+            raise ValueError("weights must be finite, non-negative, one per history")
+    x_unique, x_index = np.unique(x_arr, return_inverse=True)
+    T_unique, T_index = np.unique(T_arr, return_inverse=True)
+    tx_unique, tx_index = np.unique(tx_arr, return_inverse=True)
+    return _Histories(
+        weights=w,
+        x_unique=x_unique,
+        x_index=x_index.ravel(),
+        x_weights=np.bincount(x_index.ravel(), weights=w, minlength=len(x_unique)).astype(
+            np.float64
+        ),
+        T_unique=T_unique,
+        T_index=T_index.ravel(),
+        tx_unique=tx_unique,
+        tx_index=tx_index.ravel(),
+    )
+
+
+def _bgnbd_negll(log_params: FloatArray, h: _Histories, weight: float) -> tuple[float, FloatArray]:
+    """Negative BG/NBD log-likelihood of the histories (each times its weight), times `weight`,
+    and its gradient in log-parameters."""
     r, alpha, a, b = np.exp(log_params)
-    xu = x_unique
+    xu = h.x_unique
     has_rep_u = xu > 0
     xs = np.maximum(xu, 1.0)  # the second term only exists for x > 0; keep its arguments valid
-    # Everything that depends on x alone is computed once per distinct x and gathered: on a
-    # million customers that turns most special-function calls into a few hundred.
+    # Everything that depends on x alone (or T alone, t_x alone) is computed once per distinct
+    # value and gathered: on a million customers that turns most special-function calls and
+    # logarithms into a few thousand.
     a_u = special.gammaln(r + xu) - special.gammaln(r) + r * np.log(alpha)
     b0 = special.betaln(a, b)
     c1_u = special.betaln(a, b + xu) - b0
@@ -78,31 +124,37 @@ def _bgnbd_negll(
     d2b_u = special.digamma(b + xs - 1.0) - dig_abx - special.digamma(b) + dig_ab
     dar_u = special.digamma(r + xu) - special.digamma(r) + np.log(alpha)
 
-    x = xu[x_index]
-    rx = r + x
-    log_aT = np.log(alpha + T)
-    log_atx = np.log(alpha + t_x)
-    t1 = c1_u[x_index] - rx * log_aT
-    t2 = c2_u[x_index] - rx * log_atx
+    xi, n = h.x_index, h.weights
+    rx = (r + xu)[xi]
+    log_aT = np.log(alpha + h.T_unique)[h.T_index]
+    log_atx = np.log(alpha + h.tx_unique)[h.tx_index]
+    t1 = c1_u[xi] - rx * log_aT
+    t2 = c2_u[xi] - rx * log_atx
     # eq. 6 is A * (term1 + delta(x>0) term2); logsumexp of the two log-terms avoids underflow
     # of (alpha + T)^-(r + x) for heavy buyers.
     hi = np.maximum(t1, t2)
     e1 = np.exp(t1 - hi)
     e2 = np.exp(t2 - hi)
     tot = e1 + e2
-    ll = a_u[x_index] + hi + np.log(tot)
-    w1 = e1 / tot
-    w2 = e2 / tot
+    ll = _dot(a_u, h.x_weights) + _dot(n, hi + np.log(tot))
+    nw1 = n * (e1 / tot)
+    nw2 = n * (e2 / tot)
+    # Sums over customers of per-x terms are per-x sums of the weights nw1, nw2 times the terms.
+    w1_x = np.bincount(xi, weights=nw1, minlength=len(xu))
+    w2_x = np.bincount(xi, weights=nw2, minlength=len(xu))
+    inv_aT = (1.0 / (alpha + h.T_unique))[h.T_index]
+    inv_atx = (1.0 / (alpha + h.tx_unique))[h.tx_index]
+    g_r = _dot(dar_u, h.x_weights) - _dot(nw1, log_aT) - _dot(nw2, log_atx)
+    g_alpha = r / alpha * h.customers - _dot(nw1 * rx, inv_aT) - _dot(nw2 * rx, inv_atx)
+    g_a = _dot(d1a_u, w1_x) + _dot(d2a_u, w2_x)
+    g_b = _dot(d1b_u, w1_x) + _dot(d2b_u, w2_x)
+    grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+    return -ll * weight, -grad * weight
 
-    g_r = dar_u[x_index] - w1 * log_aT - w2 * log_atx
-    g_alpha = r / alpha - w1 * rx / (alpha + T) - w2 * rx / (alpha + t_x)
-    g_a = w1 * d1a_u[x_index] + w2 * d2a_u[x_index]
-    g_b = w1 * d1b_u[x_index] + w2 * d2b_u[x_index]
-    grad = np.array([g_r.sum() * r, g_alpha.sum() * alpha, g_a.sum() * a, g_b.sum() * b])
-    return -ll.sum() * weight, -grad * weight
 
-
-def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBDParams:
+def fit_bgnbd(
+    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
+) -> BGNBDParams:
     """Fit the BG/NBD buy-till-you-die model: who keeps buying, how often, and who has left.
 
     Maximum likelihood on the individual-level likelihood of Fader, Hardie & Lee (2005), eq. 6::
@@ -117,28 +169,34 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBDParams:
     after each repeat purchase she drops out with probability p ~ Beta(a, b). The optimiser
     (L-BFGS-B with the analytic gradient) works on log-parameters so they stay positive.
 
+    The likelihood is a product over customers of a function of (x, t_x, T) alone, so it is
+    evaluated once per distinct history, raised to the number of customers sharing it: pass one
+    row per customer, or distinct histories with ``weights`` (customers per history) — the same
+    likelihood either way, up to the order of the floating-point sums.
+
     Raises ``FitError`` with fewer than 20 customers or fewer than 10 repeat buyers, or when
     the optimiser does not converge, and ``ValueError`` on malformed input.
     """
-    x_arr, tx_arr, T_arr = (a.ravel() for a in _float_arrays(x, t_x, T))
-    _check_rft(x_arr, tx_arr, T_arr)
-    n = x_arr.size
-    repeat_buyers = int((x_arr > 0).sum())
+    h = _histories(x, t_x, T, weights)
+    n = h.customers
+    x_arr = h.x_unique[h.x_index]
+    repeat_buyers = float(h.weights[x_arr > 0].sum())
     if n < MIN_CUSTOMERS:
-        raise FitError(f"BG/NBD needs at least {MIN_CUSTOMERS} customers, got {n}")
+        raise FitError(f"BG/NBD needs at least {MIN_CUSTOMERS} customers, got {n:.0f}")
     if repeat_buyers < MIN_REPEAT_BUYERS:
         raise FitError(
-            f"BG/NBD needs at least {MIN_REPEAT_BUYERS} repeat buyers, got {repeat_buyers}"
+            f"BG/NBD needs at least {MIN_REPEAT_BUYERS} repeat buyers, got {repeat_buyers:.0f}"
         )
 
-    x_unique, x_index = np.unique(x_arr, return_inverse=True)
     # Start from a purchase rate matching the average observed repeat rate (so alpha carries the
     # right time unit) and a moderate dropout probability, E[p] = 1/3.
-    mean_rate = x_arr.sum() / max(T_arr.sum(), 1e-12)
+    T_arr = h.T_unique[h.T_index]
+    mean_rate = _dot(h.weights, x_arr) / max(_dot(h.weights, T_arr), 1e-12)
     start = np.log(np.array([1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 2.0]))
-    args = (x_unique, x_index, tx_arr, T_arr, 1.0 / n)
     try:
-        est, res = _minimize(lambda p: _bgnbd_negll(p, *args), start, "BG/NBD", allow_bound=True)
+        est, res = _minimize(
+            lambda p: _bgnbd_negll(p, h, 1.0 / n), start, "BG/NBD", allow_bound=True
+        )
         if _on_bound(res.x):
             raise FitError("BG/NBD: a parameter ran off to 0 or infinity")
     except FitError:
@@ -147,7 +205,7 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBDParams:
         # kept (flagged at_bound): the data then push a dropout parameter to 0 or infinity, which
         # bgnbd_identification reports as not identified instead of refusing the fit.
         est, res = _minimize(
-            lambda p: _bgnbd_negll(p, *args), np.zeros(4), "BG/NBD", allow_bound=True
+            lambda p: _bgnbd_negll(p, h, 1.0 / n), np.zeros(4), "BG/NBD", allow_bound=True
         )
     r, alpha, a, b = (float(v) for v in est)
     return BGNBDParams(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy import optimize
 
 ArrayLike = npt.ArrayLike
@@ -22,6 +24,37 @@ class FitError(ValueError):
 
 def _float_arrays(*arrays: ArrayLike) -> list[FloatArray]:
     return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
+
+
+def _dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
+    """sum(a * b) in one pass without BLAS: a BLAS dot starts threads, which on a busy machine
+    cost more than the sum itself (the likelihoods take a dozen of them per evaluation)."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def distinct_rows(
+    *columns: ArrayLike,
+) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
+    """The distinct rows of equally long columns: (the distinct rows' columns in order of first
+    appearance, how many input rows each stands for, and each input row's distinct row). Models
+    whose likelihood or prediction is a function of a row alone evaluate it once per distinct row
+    (customers share histories).
+
+    Each column is coded by hashing (pandas.factorize, no sort) and the codes are combined
+    pairwise, coded again, so that a combined code never exceeds rows squared."""
+    cols = [np.asarray(c, dtype=np.float64).ravel() for c in columns]
+    code = np.zeros(cols[0].size, dtype=np.int64)
+    size = 1
+    for col in cols:
+        inverse, values = pd.factorize(col, use_na_sentinel=False)
+        combined = code * len(values) + inverse
+        code = combined if size == 1 else pd.factorize(combined)[0]
+        size = int(code.max()) + 1 if code.size else 0
+    # Any row of a group represents it: its rows are equal in every column.
+    first = np.zeros(size, dtype=np.intp)
+    first[code] = np.arange(code.size)
+    counts = np.bincount(code, minlength=size).astype(np.float64)
+    return [c[first] for c in cols], counts, code.astype(np.intp)
 
 
 def _minimize(

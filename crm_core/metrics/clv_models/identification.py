@@ -8,12 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from crm_core.metrics.clv_models.bgnbd import BGNBDParams, _bgnbd_negll
+from crm_core.metrics.clv_models.bgnbd import BGNBDParams, _bgnbd_negll, _Histories, _histories
 from crm_core.metrics.clv_models.fitting import (
     _LOG_BOUND,
     ArrayLike,
     FloatArray,
-    _float_arrays,
     _on_bound,
 )
 
@@ -62,7 +61,11 @@ _BGNBD_NAMES = ("r", "alpha", "a", "b")
 
 
 def bgnbd_identification(
-    params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    params: BGNBDParams,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    weights: ArrayLike | None = None,
 ) -> BGNBDIdentification:
     """Standard errors of a BG/NBD fit and whether the data identify it.
 
@@ -80,16 +83,17 @@ def bgnbd_identification(
       than PROFILE_MIN_DROP = 1 (``flat_likelihood``): a tenfold other b fits as well. This
       profile is skipped (``profile_drops`` empty) when se(log b) <= PROFILE_SKIP_LOG_SE.
 
+    The histories are passed as to ``fit_bgnbd``: one row per customer, or distinct histories
+    with ``weights``.
+
     On the CDNOW sample every check passes (se r 0.0125, alpha 0.38, a 0.19, b 0.71, as
     published); one year of UCI retail invoices gives a ~ 0 and a flat likelihood in b.
     """
-    x_arr, tx_arr, T_arr = (v.ravel() for v in _float_arrays(x, t_x, T))
-    x_unique, x_index = np.unique(x_arr, return_inverse=True)
-    args = (x_unique, x_index, tx_arr, T_arr, 1.0)  # total (not mean) log-likelihood
+    h = _histories(x, t_x, T, weights)
     u = np.log(np.array([params.r, params.alpha, params.a, params.b]))
 
     def grad(v: FloatArray) -> FloatArray:
-        return _bgnbd_negll(v, *args)[1]
+        return _bgnbd_negll(v, h, 1.0)[1]  # total (not mean) log-likelihood
 
     hess = np.zeros((4, 4))
     with np.errstate(all="ignore"):
@@ -121,7 +125,7 @@ def bgnbd_identification(
         if np.isfinite(se) and se > MAX_LOG_SE:
             reasons.append({"code": "large_standard_error", "parameter": name, "log_se": float(se)})
     tight = bool(np.isfinite(log_se[3]) and log_se[3] <= PROFILE_SKIP_LOG_SE)
-    drops = {} if tight else _profile_b_drops(u, params.loglik, args)
+    drops = {} if tight else _profile_b_drops(u, params.loglik, h)
     if drops and min(drops.values()) < PROFILE_MIN_DROP:
         reasons.append({"code": "flat_likelihood", "parameter": "b", **drops})
     natural = np.exp(u) * log_se
@@ -135,7 +139,7 @@ def bgnbd_identification(
     )
 
 
-def _profile_b_drops(u: FloatArray, loglik: float, args: tuple) -> dict[str, float]:
+def _profile_b_drops(u: FloatArray, loglik: float, h: _Histories) -> dict[str, float]:
     """Log-likelihood lost when b is fixed at b / PROFILE_FACTOR and b x PROFILE_FACTOR and the
     other three parameters are refitted (keys b_div and b_mul; never below 0)."""
     out: dict[str, float] = {}
@@ -143,7 +147,7 @@ def _profile_b_drops(u: FloatArray, loglik: float, args: tuple) -> dict[str, flo
         log_b = float(u[3] + shift)
 
         def fixed_b(v: FloatArray, log_b: float = log_b) -> tuple[float, FloatArray]:
-            f, g = _bgnbd_negll(np.append(v, log_b), *args)
+            f, g = _bgnbd_negll(np.append(v, log_b), h, 1.0)
             return f, g[:3]
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 3

@@ -10,6 +10,7 @@ from crm_core.metrics.clv_models.bgnbd import (
     bgnbd_expected_purchases,
     bgnbd_unconditional_expected,
 )
+from crm_core.metrics.clv_models.fitting import FloatArray
 from crm_core.metrics.clv_models.rfm import (
     _as_day,
     _daily_purchases,
@@ -21,23 +22,28 @@ from crm_core.metrics.clv_models.rfm import (
 
 
 def holdout_comparison(
-    summary_with_holdout: pd.DataFrame, params: BGNBDParams, max_frequency: int = 7
+    summary_with_holdout: pd.DataFrame,
+    params: BGNBDParams,
+    max_frequency: int = 7,
+    predicted: FloatArray | None = None,
 ) -> pd.DataFrame:
     """Actual vs predicted holdout purchases per calibration frequency (conditional expectations).
 
     Customers are grouped by calibration frequency 0, 1, ..., ``max_frequency - 1`` and
     ``max_frequency``+; per group the mean actual ``holdout_frequency`` is compared with the mean
     of eq. 10 over ``holdout_duration`` (Fader, Hardie & Lee 2005, Figure 4). The input is an
-    ``rfm_summary`` made with ``observation_end``.
+    ``rfm_summary`` made with ``observation_end``; ``predicted`` is eq. 10 per customer when the
+    caller has it already (else computed here).
     """
     needed = {"frequency", "recency", "T", "holdout_frequency", "holdout_duration"}
     missing = needed - set(summary_with_holdout.columns)
     if missing:
         raise ValueError(f"summary lacks column(s) {sorted(missing)}; pass observation_end")
     s = summary_with_holdout
-    predicted = bgnbd_expected_purchases(
-        params, s["holdout_duration"], s["frequency"], s["recency"], s["T"]
-    )
+    if predicted is None:
+        predicted = bgnbd_expected_purchases(
+            params, s["holdout_duration"], s["frequency"], s["recency"], s["T"]
+        )
     bucket = np.minimum(s["frequency"].to_numpy(dtype=np.int64), max_frequency)
     labels = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
     frame = pd.DataFrame(

@@ -1,0 +1,61 @@
+-- Grain: as clv_summary.sql, from the order lines: for a meeting snapshot frozen before the fact
+-- layer existed (crm_core/metrics/clv.py picks it). One row per customer whose first purchase
+-- day is on or before $calibration_end: the BG/NBD and Gamma-Gamma inputs (Fader, Hardie & Lee
+-- 2005). A purchase is a customer-day with a sale line whose net spend (sales minus the returns
+-- dated that day) is > 0, or = 0 with no return that day: split baskets are one purchase; an
+-- order cancelled the same day is none; a zero-value sale still is a transaction (CDNOW has them;
+-- the published fit counts them). Times are whole days; crm_core/clv.py divides them by the unit.
+--   frequency (x)       purchase days up to $calibration_end - 1 (repeat purchases)
+--   recency_days (t_x)  first to last purchase day up to $calibration_end
+--   age_days (T)        first purchase day to $calibration_end
+--   monetary_value      mean net amount of the repeat purchase days (first excluded; 0 when x = 0)
+--   holdout_frequency   purchase days in ($calibration_end, $observation_end]
+--   calibration_revenue net spend of every day up to $calibration_end (past value; returns on a
+--                       day without a purchase count here, not in monetary_value)
+WITH
+-- @include f_orders
+,
+daily AS (
+    SELECT
+        customer_id,
+        CAST(order_date AS DATE) AS purchase_date,
+        sum(net_amount) AS amount,
+        count(CASE WHEN NOT is_return THEN 1 END) > 0
+            AND (sum(net_amount) > 0 OR count(CASE WHEN is_return THEN 1 END) = 0)
+            AS is_purchase
+    FROM f_lines
+    WHERE CAST(order_date AS DATE) <= CAST($observation_end AS DATE)
+    GROUP BY customer_id, CAST(order_date AS DATE)
+),
+firsts AS (
+    SELECT customer_id, min(purchase_date) AS first_date
+    FROM daily
+    WHERE is_purchase
+    GROUP BY customer_id
+    HAVING min(purchase_date) <= CAST($calibration_end AS DATE)
+)
+SELECT
+    d.customer_id,
+    f.first_date AS first_purchase_date,
+    max(d.purchase_date) FILTER (
+        WHERE d.is_purchase AND d.purchase_date <= CAST($calibration_end AS DATE)
+    ) AS last_purchase_date,
+    count(*) FILTER (
+        WHERE d.is_purchase AND d.purchase_date <= CAST($calibration_end AS DATE)
+    ) - 1 AS frequency,
+    max(d.purchase_date) FILTER (
+        WHERE d.is_purchase AND d.purchase_date <= CAST($calibration_end AS DATE)
+    ) - f.first_date AS recency_days,
+    CAST($calibration_end AS DATE) - f.first_date AS age_days,
+    CAST(coalesce(avg(d.amount) FILTER (
+        WHERE d.is_purchase AND d.purchase_date > f.first_date
+          AND d.purchase_date <= CAST($calibration_end AS DATE)
+    ), 0) AS DOUBLE) AS monetary_value,
+    count(*) FILTER (
+        WHERE d.is_purchase AND d.purchase_date > CAST($calibration_end AS DATE)
+    ) AS holdout_frequency,
+    CAST(sum(d.amount) FILTER (WHERE d.purchase_date <= CAST($calibration_end AS DATE)) AS DOUBLE)
+        AS calibration_revenue
+FROM daily AS d
+JOIN firsts AS f ON f.customer_id = d.customer_id
+GROUP BY d.customer_id, f.first_date
