@@ -343,6 +343,34 @@ def test_table_rounds_only_what_it_shows() -> None:
     assert returned["LEADS"].dtype.kind == "f" and returned["OWNER"].isna().iloc[1]
 
 
+def test_rounded_is_dataframe_round_without_the_rebuild() -> None:
+    # What a table shows of its share columns: exactly DataFrame.round(dict) (numbers rounded,
+    # text, flags and dates kept, duplicate headers each rounded), the input left as it was.
+    import pandas as pd
+
+    from crm_core.app.ui.tables import rounded
+
+    df = pd.DataFrame(
+        {
+            "rate": [0.12345, None, 2.0],  # 0.12345 -> 0.123
+            "n": [1, 2, 3],
+            "who": ["x", None, "z"],
+            "share": pd.array([0.55555, None, 1], dtype="Float64"),  # 0.55555 -> 0.556
+            "flag": [True, False, True],
+        },
+        index=[5, 6, 7],
+    )
+    for frame, cols in (
+        (df, ["rate", "n", "share", "flag", "who"]),
+        (df.set_axis(["a"] * 5, axis=1), ["a"]),
+    ):
+        before = frame.copy()
+        got = rounded(frame, cols, 3)
+        pd.testing.assert_frame_equal(got, frame.round(dict.fromkeys(cols, 3)), check_exact=True)
+        pd.testing.assert_frame_equal(frame, before, check_exact=True)
+    assert rounded(df, ["rate"], 3)["rate"].iloc[0] == 0.123
+
+
 def test_pipeline_lists_the_longest_overdue_and_says_how_many(
     demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

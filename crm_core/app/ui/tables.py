@@ -76,9 +76,22 @@ def table(
     }
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
-    display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
+    display = rounded(shown, shares)
     st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
     return shown
+
+
+def rounded(df: pd.DataFrame, columns: list[Any], places: int = PERCENT_PLACES) -> pd.DataFrame:
+    """`df.round(dict.fromkeys(columns, places))`: integer and float columns of those names
+    rounded, the rest as they are, `df` unchanged. Only the rounded columns are made anew; the
+    others are shared copy-on-write, where DataFrame.round rebuilds the whole frame."""
+    wanted = set(columns)
+    out = df.copy(deep=False)
+    for i in (i for i, name in enumerate(df.columns) if name in wanted):
+        col = df.iloc[:, i]
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_float_dtype(col.dtype):
+            out.isetitem(i, col.round(places).array)
+    return out
 
 
 def headed(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
