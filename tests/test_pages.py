@@ -730,6 +730,15 @@ def test_deployed_config_shows_visitors_no_tracebacks() -> None:
     assert cfg["server"]["enableXsrfProtection"] is True
 
 
+def test_served_app_runs_no_full_garbage_collection_after_each_render() -> None:
+    # Streamlit's default gc.collect(2) after every run held the interpreter for most of the
+    # process's time under 20 sessions (p95 of a page 3-10 s; bench.sessions, issue 16).
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        assert tomllib.load(f)["runner"]["postScriptGC"] is False
+
+
 # --------------------------------------------------------------------------- sign-in and roles
 
 ACCOUNTS = {  # name: (role, password, regions)
