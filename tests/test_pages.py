@@ -404,6 +404,12 @@ def test_large_quantities_get_thousands_separators() -> None:
     assert not ui.needs_separators("order_id", pd.Series([100234]))
     assert not ui.needs_separators("close_rate", pd.Series([0.5]))
     assert not ui.needs_separators("owner", pd.Series(["a"]))
+    # Negative, nullable and missing values: |-1500| >= 1,000; <NA> and NaN are never large.
+    assert ui.needs_separators("change", pd.Series([3, -1500]))
+    assert ui.needs_separators("customers", pd.Series(pd.array([None, 2000], dtype="Int64")))
+    assert not ui.needs_separators("customers", pd.Series(pd.array([None, None], dtype="Int64")))
+    assert not ui.needs_separators("revenue", pd.Series([float("nan"), 999.0]))
+    assert not ui.needs_separators("won", pd.Series([True, False]))
 
 
 def _money_script() -> None:
