@@ -62,8 +62,8 @@ with tabs[1]:
     if par.top_revenue_share is not None:
         texts = [t("pyramid.pareto_chart"), t("pyramid.pareto_x"), t("pyramid.pareto_y")]
         point = t("pyramid.pareto_point", share=top)
-        fig = charts.concentration_curve(par.curve, par.top_share, *texts)
-        ui.chart(charts.mark_point(fig, par.top_share, par.top_revenue_share, point), "pareto")
+        drawn = par.curve, par.top_share, par.top_revenue_share, *texts, point
+        ui.plot(charts.pareto_curve, *drawn, name="pareto")
 with tabs[2]:
     segs = ui.cached(value.rfm_segments, con, period, f, lang)
     st.caption(t("pyramid.rfm_note"))

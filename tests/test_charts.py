@@ -276,3 +276,14 @@ def test_every_chart_wears_the_house_template() -> None:
     after = charts.themed(go.Figure(go.Bar(x=["a"], y=[1])), "t")
     assert made_under_streamlit.layout.template == white and after.layout.template == white
     assert pio.templates.default == "plotly_white"
+
+
+def test_pareto_curve_is_the_marked_concentration_curve() -> None:
+    # The Pyramid page's Pareto chart, now one builder so that sessions share it: the same
+    # figure as the curve with the top customers' point marked (what the page drew before).
+    curve = pd.DataFrame({"customer_share": [0.0, 0.5, 1.0], "revenue_share": [0.0, 0.9, 1.0]})
+    texts = ("Pareto", "customers", "revenue")
+    old = charts.mark_point(charts.concentration_curve(curve, 0.2, *texts), 0.2, 0.6, "top")
+    new = charts.pareto_curve(curve, 0.2, 0.6, *texts, "top")
+    assert new.to_dict() == old.to_dict()
+    assert new.data[-1].text == ("top",) and new.data[-1].x == (0.2,)

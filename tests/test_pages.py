@@ -343,6 +343,34 @@ def test_table_rounds_only_what_it_shows() -> None:
     assert returned["LEADS"].dtype.kind == "f" and returned["OWNER"].isna().iloc[1]
 
 
+def test_rounded_is_dataframe_round_without_the_rebuild() -> None:
+    # What a table shows of its share columns: exactly DataFrame.round(dict) (numbers rounded,
+    # text, flags and dates kept, duplicate headers each rounded), the input left as it was.
+    import pandas as pd
+
+    from crm_core.app.ui.tables import rounded
+
+    df = pd.DataFrame(
+        {
+            "rate": [0.12345, None, 2.0],  # 0.12345 -> 0.123
+            "n": [1, 2, 3],
+            "who": ["x", None, "z"],
+            "share": pd.array([0.55555, None, 1], dtype="Float64"),  # 0.55555 -> 0.556
+            "flag": [True, False, True],
+        },
+        index=[5, 6, 7],
+    )
+    for frame, cols in (
+        (df, ["rate", "n", "share", "flag", "who"]),
+        (df.set_axis(["a"] * 5, axis=1), ["a"]),
+    ):
+        before = frame.copy()
+        got = rounded(frame, cols, 3)
+        pd.testing.assert_frame_equal(got, frame.round(dict.fromkeys(cols, 3)), check_exact=True)
+        pd.testing.assert_frame_equal(frame, before, check_exact=True)
+    assert rounded(df, ["rate"], 3)["rate"].iloc[0] == 0.123
+
+
 def test_pipeline_lists_the_longest_overdue_and_says_how_many(
     demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -376,6 +404,12 @@ def test_large_quantities_get_thousands_separators() -> None:
     assert not ui.needs_separators("order_id", pd.Series([100234]))
     assert not ui.needs_separators("close_rate", pd.Series([0.5]))
     assert not ui.needs_separators("owner", pd.Series(["a"]))
+    # Negative, nullable and missing values: |-1500| >= 1,000; <NA> and NaN are never large.
+    assert ui.needs_separators("change", pd.Series([3, -1500]))
+    assert ui.needs_separators("customers", pd.Series(pd.array([None, 2000], dtype="Int64")))
+    assert not ui.needs_separators("customers", pd.Series(pd.array([None, None], dtype="Int64")))
+    assert not ui.needs_separators("revenue", pd.Series([float("nan"), 999.0]))
+    assert not ui.needs_separators("won", pd.Series([True, False]))
 
 
 def _money_script() -> None:
@@ -700,6 +734,15 @@ def test_deployed_config_shows_visitors_no_tracebacks() -> None:
     assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["client"]["toolbarMode"] == "viewer"
     assert cfg["server"]["enableXsrfProtection"] is True
+
+
+def test_served_app_runs_no_full_garbage_collection_after_each_render() -> None:
+    # Streamlit's default gc.collect(2) after every run held the interpreter for most of the
+    # process's time under 20 sessions (p95 of a page 3-10 s; bench.sessions, issue 16).
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        assert tomllib.load(f)["runner"]["postScriptGC"] is False
 
 
 # --------------------------------------------------------------------------- sign-in and roles

@@ -388,3 +388,24 @@ def test_a_purge_empties_the_store(loaded: db.Connection) -> None:
     assert db.scalar(loaded, "results_count") == 1
     purge.purge_customer(loaded, "17850")
     assert db.scalar(loaded, "results_count") == 0
+
+
+def test_no_secrets_file_is_remembered_for_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without secrets.toml Streamlit searched for it under a lock on every read, several
+    # times per render; the absence is kept NO_SECRETS_TTL seconds, then looked up again.
+    looked: list[str] = []
+
+    class NoSecrets:
+        def get(self, name: str) -> None:
+            looked.append(name)
+            raise FileNotFoundError(name)
+
+    now = [1000.0]
+    monkeypatch.setattr(connection.st, "secrets", NoSecrets())
+    monkeypatch.setattr(connection.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(connection, "_no_secrets_until", 0.0)
+    assert connection._secret_db() is None and not connection.has_secret("auth")
+    assert looked == ["CRM_LENS_DB"]  # the second read did not look
+    now[0] += connection.NO_SECRETS_TTL + 0.1
+    assert connection._secret_db() is None
+    assert looked == ["CRM_LENS_DB", "CRM_LENS_DB"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,32 @@ def _shared_connection(path: str) -> db.Connection:
     return con
 
 
-def _secret_db() -> str | None:
-    try:
-        return st.secrets.get("CRM_LENS_DB")
-    except FileNotFoundError:  # no secrets.toml: the normal case
+# With no secrets.toml, Streamlit looks for the files again, under a lock, on every read of
+# st.secrets, and a render reads it several times (the database target, the sign-in mode).
+# That answer is kept this many seconds: a secrets.toml added while the app runs is seen after
+# at most that long. A file that exists is parsed once and watched by Streamlit itself.
+NO_SECRETS_TTL = 2.0
+_no_secrets_until = 0.0
+
+
+def has_secret(name: str) -> bool:
+    """Whether secrets.toml has `name` (a key or a section); False with no secrets.toml."""
+    return _secret(name) is not None
+
+
+def _secret(name: str) -> Any:
+    global _no_secrets_until
+    if time.monotonic() < _no_secrets_until:
         return None
+    try:
+        return st.secrets.get(name)
+    except FileNotFoundError:  # no secrets.toml: the normal case
+        _no_secrets_until = time.monotonic() + NO_SECRETS_TTL
+        return None
+
+
+def _secret_db() -> str | None:
+    return _secret("CRM_LENS_DB")
 
 
 def db_path() -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from crm_core.app import auth
-from crm_core.app.ui.connection import _live, _shared_connection, db_target
+from crm_core.app.ui.connection import _live, _shared_connection, db_target, has_secret
 from crm_core.app.ui.language import t
 from crm_core.app.ui.session import _ACCOUNT, account, filters, flash, set_scope
 from crm_core.app.ui.tables import labelled_table
@@ -22,10 +22,7 @@ SESSION_DELAY_MAX_S = 8.0  # a session's n-th wrong password waits min(2^(n-1), 
 
 
 def _oidc_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:  # no secrets.toml
-        return False
+    return has_secret("auth")
 
 
 def auth_mode() -> str:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -37,7 +38,10 @@ def needs_separators(column: Any, values: pd.Series) -> bool:
         return False
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return False
-    return bool((values.abs() >= 1000).any())
+    # On the values as floats (missing as NaN, never >= 1000): what (values.abs() >= 1000).any()
+    # says, without building two Series per column on every render.
+    magnitudes = np.abs(values.to_numpy(dtype="float64", na_value=np.nan))
+    return bool((magnitudes >= 1000).any())
 
 
 def percent_column(**kwargs: Any) -> Any:
@@ -76,9 +80,22 @@ def table(
     }
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
-    display = shown.round(dict.fromkeys(shares, PERCENT_PLACES)) if shares else shown
+    display = rounded(shown, shares)
     st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
     return shown
+
+
+def rounded(df: pd.DataFrame, columns: list[Any], places: int = PERCENT_PLACES) -> pd.DataFrame:
+    """`df.round(dict.fromkeys(columns, places))`: integer and float columns of those names
+    rounded, the rest as they are, `df` unchanged. Only the rounded columns are made anew; the
+    others are shared copy-on-write, where DataFrame.round rebuilds the whole frame."""
+    wanted = set(columns)
+    out = df.copy(deep=False)
+    for i in (i for i, name in enumerate(df.columns) if name in wanted):
+        col = df.iloc[:, i]
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_float_dtype(col.dtype):
+            out.isetitem(i, col.round(places).array)
+    return out
 
 
 def headed(df: pd.DataFrame, prefix: str) -> pd.DataFrame:

@@ -60,6 +60,7 @@ from crm_core.present.charts.trends import forecast_chart, monthly_bars, waterfa
 from crm_core.present.charts.value import (
     concentration_curve,
     mark_point,
+    pareto_curve,
     pyramid_chart,
     pyramid_widths,
     segment_heatmap,
@@ -104,6 +105,7 @@ __all__ = [
     "number_axis",
     "number_ticks",
     "page_spec",
+    "pareto_curve",
     "partial_months",
     "plotly_config",
     "pyramid_chart",

@@ -119,6 +119,21 @@ def mark_point(fig: go.Figure, x: float, y: float, label: str) -> go.Figure:
     return fig
 
 
+def pareto_curve(
+    curve: pd.DataFrame,
+    top_share: float,
+    top_revenue_share: float,
+    title: str,
+    x_label: str,
+    y_label: str,
+    point_label: str,
+) -> go.Figure:
+    """The concentration curve (concentration_curve) with the top customers' point marked at
+    (top_share, top_revenue_share) (mark_point): the Pyramid page's Pareto chart."""
+    fig = concentration_curve(curve, top_share, title, x_label, y_label)
+    return mark_point(fig, top_share, top_revenue_share, point_label)
+
+
 def segment_heatmap(
     df: pd.DataFrame,
     columns: dict[str, str],
