@@ -262,7 +262,9 @@ def test_windows_read_the_order_lines_without_the_fact_layer(
     value.value_pyramid(con, p2)
     con.execute("DROP TABLE customer_days")
     assert not facts.reads_fact_layer(con)
-    assert slots == [facts.VALUE_WINDOW.facts, (), ()]
+    # Ranked by revenue (the default), each window reads M from the value rank.
+    m = facts.M_FROM_RANK
+    assert slots == [facts.VALUE_WINDOW.facts + m, m, m]
     with facts.shared_windows(False):
         pd.testing.assert_frame_equal(value.value_pyramid(con, period), raw)
     con.close()
