@@ -7,10 +7,10 @@
 -- has a bucket of its own.
 CAST(
     CASE
-        WHEN t.n_active - a.rank_among < t.tile_large * (t.tile_size + 1)
-            THEN 1 + (t.n_active - a.rank_among) // (t.tile_size + 1)
+        WHEN t.n_active - a.value_rank < t.tile_large * (t.tile_size + 1)
+            THEN 1 + (t.n_active - a.value_rank) // (t.tile_size + 1)
         ELSE
             1 + t.tile_large
-            + (t.n_active - a.rank_among - t.tile_large * (t.tile_size + 1)) // t.tile_size
+            + (t.n_active - a.value_rank - t.tile_large * (t.tile_size + 1)) // t.tile_size
     END AS BIGINT
 )

@@ -2,10 +2,11 @@
 -- for the single window of _value_window.sql, as the shared value window computes it
 -- (crm_core/engine/facts.py). The rules are _value_base.sql's (docs/metrics.md, "Value
 -- pyramid"); tests/test_facts.py compares every report read from these rows with the same
--- report computed by _value_base.sql. Cheaper because there is one window: no PARTITION BY, the
--- buyers' count, sums and tier cuts computed once instead of on every row, the known customers
--- joined rather than deduplicated by UNION, and, ranked by revenue, M read from the value rank
--- (_value_m_score_rank.sql) instead of sorted again.
+-- report computed by _value_base.sql. Cheaper because there is one window: grouped by customer
+-- alone, no PARTITION BY, the buyers' count, sums and tier cuts computed once instead of on every
+-- row, the known customers joined rather than deduplicated by UNION, and, ranked by revenue, M
+-- read from the value rank (_value_m_score_rank.sql) instead of sorted again. Only the buyers are
+-- sorted, with the few columns their scores need.
 -- @include f_customers
 ,
 -- @include value_history
@@ -33,47 +34,44 @@ v_totals AS (
         WHERE revenue > 0
     ) AS s
 ),
-v_ranked AS (
-    -- Every customer with a line before the window's end; the buyers in the window (net revenue
-    -- > 0) ranked among themselves by the chosen measure (ties go to the lower customer_id) and
-    -- quintiled over a total order (among equal values the lower customer_id scores higher).
+v_active AS (
+    -- Buyers in the window, ranked by the chosen measure; ties go to the lower customer_id.
     SELECT
-        h.*,
-        row_number() OVER (
-            PARTITION BY h.active ORDER BY h.measure_value DESC, h.customer_id
-        ) AS rank_among,
-        -- @include value_rf_scores
+        h.customer_id,
+        h.orders,
+        h.revenue,
+        h.recency_days,
+        row_number() OVER (ORDER BY h.measure_value DESC, h.customer_id) AS value_rank
     FROM (
         SELECT
-            v_history.*,
-            revenue > 0 AS active,
+            customer_id,
+            orders,
+            revenue,
+            recency_days,
             CASE WHEN CAST($measure AS VARCHAR) = 'profit' THEN profit ELSE revenue END
                 AS measure_value
         FROM v_history
+        WHERE revenue > 0
     ) AS h
 ),
 v_scored AS (
     SELECT
-        a.*,
-        CASE WHEN a.active THEN a.rank_among END AS value_rank,
+        a.customer_id,
+        a.value_rank,
         CASE
-            WHEN NOT a.active THEN NULL
-            WHEN a.rank_among <= t.last_1 THEN 1
-            WHEN a.rank_among <= t.last_2 THEN 2
-            WHEN a.rank_among <= t.last_3 THEN 3
+            WHEN a.value_rank <= t.last_1 THEN 1
+            WHEN a.value_rank <= t.last_2 THEN 2
+            WHEN a.value_rank <= t.last_3 THEN 3
             ELSE 4
-        END AS buyer_tier,
-        CASE WHEN a.active THEN a.r_among END AS r_score,
-        CASE WHEN a.active THEN a.f_among END AS f_score,
-        CASE WHEN a.active THEN
-            -- @include value_m_score
-        END AS m_score,
-        CASE WHEN a.active THEN
-            CASE WHEN a.recency_days * t.n_active < t.recency_sum THEN 'H' ELSE 'L' END
-            || CASE WHEN a.orders * t.n_active > t.orders_sum THEN 'H' ELSE 'L' END
-            || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END
-        END AS rfm_code
-    FROM v_ranked AS a
+        END AS tier_no,
+        -- @include value_rf_scores
+        ,
+        -- @include value_m_score
+        AS m_score,
+        CASE WHEN a.recency_days * t.n_active < t.recency_sum THEN 'H' ELSE 'L' END
+        || CASE WHEN a.orders * t.n_active > t.orders_sum THEN 'H' ELSE 'L' END
+        || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END AS rfm_code
+    FROM v_active AS a
     CROSS JOIN v_totals AS t
 ),
 v_known AS (
@@ -93,11 +91,11 @@ value_customers AS (
         c.source,
         c.segment AS customer_type,
         CASE
-            WHEN h.buyer_tier IS NOT NULL THEN h.buyer_tier
+            WHEN s.tier_no IS NOT NULL THEN s.tier_no
             WHEN h.has_bought = 1 THEN 5
             ELSE 6
         END AS tier_no,
-        h.value_rank,
+        s.value_rank,
         coalesce(h.revenue, 0) AS revenue,
         coalesce(h.gross_revenue, 0) AS gross_revenue,
         coalesce(h.returns_amount, 0) AS returns_amount,
@@ -105,11 +103,12 @@ value_customers AS (
         coalesce(h.orders, 0) AS orders,
         h.last_order_date,
         h.recency_days,
-        h.r_score,
-        h.f_score,
-        h.m_score,
-        h.rfm_code
+        s.r_score,
+        s.f_score,
+        s.m_score,
+        s.rfm_code
     FROM v_known AS k
-    FULL OUTER JOIN v_scored AS h ON h.customer_id = k.customer_id
+    FULL OUTER JOIN v_history AS h ON h.customer_id = k.customer_id
+    LEFT JOIN v_scored AS s ON s.customer_id = h.customer_id
     LEFT JOIN customers AS c ON c.customer_id = coalesce(k.customer_id, h.customer_id)
 )
