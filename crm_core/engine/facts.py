@@ -3,7 +3,8 @@
 The Pyramid page's five reports (tiers, Pareto, RFM, migration, customer list) and the pages
 that show some of them (Present, the Customer 360 values, the drill-down lists) all start from
 the same per-customer figures of a window: net revenue, gross, returns, profit, orders, recency,
-value rank and tier, RFM scores (`_value_base.sql`). On DuckDB those rows are computed once per
+value rank and tier, RFM scores (`_value_base.sql`'s rules; DuckDB computes a shared window
+with `_value_window_base.sql`). On DuckDB those rows are computed once per
 (catalog, data version, window, filters incl. the user's scope, measure, tier cuts) into the
 connection's TEMP table `value_window_rows` and every report reads them from there.
 
