@@ -8,8 +8,10 @@
 v_history AS (
     SELECT
         d.customer_id,
-        CAST(coalesce(sum(d.orders) FILTER (WHERE d.line_date >= CAST($start AS DATE)), 0) AS BIGINT)
-            AS orders,
+        CAST(
+            coalesce(sum(d.orders) FILTER (WHERE d.line_date >= CAST($start AS DATE)), 0)
+            AS BIGINT
+        ) AS orders,
         coalesce(sum(d.net_amount) FILTER (WHERE d.line_date >= CAST($start AS DATE)), 0)
             AS revenue,
         coalesce(sum(d.gross_amount) FILTER (WHERE d.line_date >= CAST($start AS DATE)), 0)
