@@ -262,7 +262,9 @@ def test_windows_read_the_order_lines_without_the_fact_layer(
     value.value_pyramid(con, p2)
     con.execute("DROP TABLE customer_days")
     assert not facts.reads_fact_layer(con)
-    assert slots == [facts.VALUE_WINDOW.facts, (), ()]
+    # Ranked by revenue (the default), each window reads M from the value rank.
+    m = facts.M_FROM_RANK
+    assert slots == [facts.VALUE_WINDOW.facts + m, m, m]
     with facts.shared_windows(False):
         pd.testing.assert_frame_equal(value.value_pyramid(con, period), raw)
     con.close()
@@ -316,3 +318,36 @@ def test_pages_compute_each_window_once_per_render(
     at = make_app_test(demo_copy, "pages/lifecycle.py", {"lang": "en"}).run()
     assert not at.exception, [e.value for e in at.exception]
     assert seen == {"purchase": 1}
+
+
+def test_m_score_from_the_value_rank_equals_ntile_with_ties(tmp_path: Path) -> None:
+    # Buyer Kii orders once on 2024-01-ii; revenue ties at 50, 100, 200 and 300; costs make the
+    # profit order differ. Ranked by revenue the shared window reads M from the value rank
+    # (ntile's formula), ranked by profit it sorts again: both equal the per-report ntile(5)
+    # for every count of buyers n = 12 .. 1 (the window starting on day k holds 13 - k buyers).
+    revenue = [300, 100, 100, 200, 100, 200, 50, 300, 100, 50, 200, 100]
+    cost = [290, 10, 60, 100, 90, 150, 0, 100, 50, 40, 10, 70]
+    lines = [
+        f"O{i},K{i:02d},2024-01-{i:02d},{r}.00,{c}.00"
+        for i, (r, c) in enumerate(zip(revenue, cost, strict=True), start=1)
+    ]
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,order_date,amount,cost\n" + "\n".join(lines) + "\n")
+    con = db.connect(tmp_path / "ties.duckdb")
+    ingest.load(con, [ingest.Source(orders, "orders")])
+    assert facts.reads_fact_layer(con)
+    end = dt.date(2024, 1, 31)
+    for k in range(1, 13):
+        p = Period(dt.date(2024, 1, k), end)
+        for measure in ("revenue", "profit"):
+            new = value.customer_list(con, p, measure=measure, lang="en")
+            with facts.shared_windows(False):
+                old = value.customer_list(con, p, measure=measure, lang="en")
+            pd.testing.assert_frame_equal(new, old, obj=f"k={k} {measure}")
+    # All 12 buyers, M's order (revenue ascending, id descending): K10 K07 | K12 K09 K05 K03 K02
+    # | K11 K06 K04 | K08 K01; ntile(5) over 12 rows: 12 // 5 = 2 per bucket, the first
+    # 12 % 5 = 2 buckets one more: 3, 3, 2, 2, 2 rows.
+    m = value.customer_list(con, Period(dt.date(2024, 1, 1), end)).set_index("customer_id")
+    assert m["m_score"].sort_index().tolist() == [5, 3, 2, 4, 2, 4, 1, 5, 2, 1, 3, 1]
+    #   K01 5, K02 3, K03 2, K04 4, K05 2, K06 4, K07 1, K08 5, K09 2, K10 1, K11 3, K12 1
+    con.close()

@@ -3,7 +3,8 @@
 The Pyramid page's five reports (tiers, Pareto, RFM, migration, customer list) and the pages
 that show some of them (Present, the Customer 360 values, the drill-down lists) all start from
 the same per-customer figures of a window: net revenue, gross, returns, profit, orders, recency,
-value rank and tier, RFM scores (`_value_base.sql`). On DuckDB those rows are computed once per
+value rank and tier, RFM scores (`_value_base.sql`'s rules; DuckDB computes a shared window
+with `_value_window_base.sql`). On DuckDB those rows are computed once per
 (catalog, data version, window, filters incl. the user's scope, measure, tier cuts) into the
 connection's TEMP table `value_window_rows` and every report reads them from there.
 
@@ -56,19 +57,31 @@ class Kind:
     """A kind of shared window: its rows live in TEMP table `<name>_rows`, computed by
     `<name>_build.sql` / `<name>_append.sql`; `key` parameters define the rows, `variant` ones
     only some columns (a report that reads none of those can use any variant). `facts`: the
-    fragments that read the fact layer instead of the order lines (db.Slots)."""
+    fragments that read the fact layer instead of the order lines (db.Slots). `when`:
+    (parameter, value, slots) fragments swapped in where a parameter has that value."""
 
     name: str
     key: tuple[str, ...]
     variant: tuple[str, ...] = ()
     facts: db.Slots = ()
+    when: tuple[tuple[str, Any, db.Slots], ...] = ()
 
 
+# Ranked by revenue, a value window's M score follows from its value rank without a sort of its
+# own (_value_m_score_rank.sql).
+M_FROM_RANK: db.Slots = (("value_m_score", "value_m_score_rank"),)
+# A window read for its tiers alone (`scores` False: the migration's earlier window) skips the
+# RFM scores' sorts; its R, F and M are NULL, so it is keyed apart from a scored window.
+NO_SCORES: db.Slots = (
+    ("value_rf_scores", "value_rf_scores_none"),
+    ("value_m_score", "value_m_score_none"),
+)
 VALUE_WINDOW = Kind(
     "value_window",
-    ("start", "end_excl", "as_of", *FILTER_PARAMS),
+    ("start", "end_excl", "as_of", "scores", *FILTER_PARAMS),
     ("measure", "cut_1", "cut_2", "cut_3"),  # value rank and tier only
     (("value_history", "value_history_days"),),
+    (("measure", "revenue", M_FROM_RANK), ("scores", False, NO_SCORES)),
 )
 PURCHASE_DAYS = Kind(
     "purchase_days", FILTER_PARAMS, (), (("purchase_days", "purchase_days_facts"),)
@@ -182,6 +195,9 @@ def shared_window(
     window_id = max((w for w, *_ in held), default=0) + 1
     build = f"{kind.name}_append" if live else f"{kind.name}_build"
     slots = kind.facts if reads_fact_layer(con) else ()
+    for param, value, swapped in kind.when:
+        if params[param] == value:
+            slots += swapped
     db.query_rows(con, build, **params, window_id=window_id, _slots=slots)
     db.query_rows(
         con,

@@ -132,6 +132,7 @@ def _params(
         "cut_1": cuts[0],
         "cut_2": cuts[1],
         "cut_3": cuts[2],
+        "scores": True,  # the shared window computes RFM scores (facts.NO_SCORES: tiers alone)
     }
 
 
@@ -305,7 +306,8 @@ def tier_migration(
     """Pyramid as of period.end vs the same window `months` earlier, customer by customer."""
     before = earlier_period(period, months)
     now = _params(period, filters, measure, cuts)
-    earlier = _params(before, filters, measure, cuts)
+    # The earlier window is read for its tiers alone: no RFM scores to sort for.
+    earlier = {**_params(before, filters, measure, cuts), "scores": False}
     now_id = facts.value_window(con, now)
     before_id = facts.value_window(con, earlier)
     if now_id is None or before_id is None:

@@ -1,6 +1,7 @@
--- Fragment: `v_history` of _value_base.sql from the order lines: one row per (window w,
--- customer with a line before the window's end) with the window's orders, net revenue, gross,
--- returns, profit, and has_bought / last_order_date / recency_days up to its as-of date.
+-- Fragment: `v_history` of _value_base.sql (and of _value_window_base.sql) from the order
+-- lines: one row per (window w, customer with a line before the window's end) with the window's
+-- orders, net revenue, gross, returns, profit, and has_bought / last_order_date / recency_days
+-- up to its as-of date.
 -- _value_history_days.sql computes the same from the fact layer.
 -- @include f_orders
 ,

@@ -1,5 +1,5 @@
--- Fragment: the single value window [$start, $end_excl) as of $as_of that value_base reads
--- (value_migration defines two windows instead).
+-- Fragment: the single value window [$start, $end_excl) as of $as_of that value_window_base reads
+-- (value_migration defines two windows for value_base instead).
 windows AS (
     SELECT
         1 AS w,

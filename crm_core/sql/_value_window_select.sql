@@ -1,8 +1,8 @@
--- Fragment: the rows of one shared value window (value_base over the window of value_window,
--- one row per customer known by its as-of date), tagged with its window_id.
+-- Fragment: the rows of one shared value window (_value_window_base.sql over the window of
+-- value_window, one row per customer known by its as-of date), tagged with its window_id.
 WITH
 -- @include value_window
 ,
--- @include value_base
+-- @include value_window_base
 SELECT CAST($window_id AS BIGINT) AS window_id, value_customers.*
 FROM value_customers

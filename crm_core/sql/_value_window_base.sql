@@ -1,0 +1,114 @@
+-- Fragment, DuckDB only: `value_customers` of _value_base.sql (same rules, columns and types)
+-- for the single window of _value_window.sql, as the shared value window computes it
+-- (crm_core/engine/facts.py). The rules are _value_base.sql's (docs/metrics.md, "Value
+-- pyramid"); tests/test_facts.py compares every report read from these rows with the same
+-- report computed by _value_base.sql. Cheaper because there is one window: grouped by customer
+-- alone, no PARTITION BY, the buyers' count, sums and tier cuts computed once instead of on every
+-- row, the known customers joined rather than deduplicated by UNION, and, ranked by revenue, M
+-- read from the value rank (_value_m_score_rank.sql) instead of sorted again. Only the buyers are
+-- sorted, with the few columns their scores need.
+-- @include f_customers
+,
+-- @include value_history
+,
+v_totals AS (
+    -- One row: the buyers n (net revenue > 0 in the window), their sums (for RFM high / low),
+    -- each tier's last rank, and ntile(5)'s bucket size and number of larger buckets over n rows.
+    SELECT
+        n_active,
+        recency_sum,
+        orders_sum,
+        revenue_sum,
+        ceil(CAST($cut_1 AS DECIMAL(9, 6)) * n_active) AS last_1,
+        ceil(CAST($cut_2 AS DECIMAL(9, 6)) * n_active) AS last_2,
+        ceil(CAST($cut_3 AS DECIMAL(9, 6)) * n_active) AS last_3,
+        n_active // nullif(least(5, n_active), 0) AS tile_size,
+        n_active % nullif(least(5, n_active), 0) AS tile_large
+    FROM (
+        SELECT
+            count(*) AS n_active,
+            sum(recency_days) AS recency_sum,
+            sum(orders) AS orders_sum,
+            sum(revenue) AS revenue_sum
+        FROM v_history
+        WHERE revenue > 0
+    ) AS s
+),
+v_active AS (
+    -- Buyers in the window, ranked by the chosen measure; ties go to the lower customer_id.
+    SELECT
+        h.customer_id,
+        h.orders,
+        h.revenue,
+        h.recency_days,
+        row_number() OVER (ORDER BY h.measure_value DESC, h.customer_id) AS value_rank
+    FROM (
+        SELECT
+            customer_id,
+            orders,
+            revenue,
+            recency_days,
+            CASE WHEN CAST($measure AS VARCHAR) = 'profit' THEN profit ELSE revenue END
+                AS measure_value
+        FROM v_history
+        WHERE revenue > 0
+    ) AS h
+),
+v_scored AS (
+    SELECT
+        a.customer_id,
+        a.value_rank,
+        CASE
+            WHEN a.value_rank <= t.last_1 THEN 1
+            WHEN a.value_rank <= t.last_2 THEN 2
+            WHEN a.value_rank <= t.last_3 THEN 3
+            ELSE 4
+        END AS tier_no,
+        -- @include value_rf_scores
+        ,
+        -- @include value_m_score
+        AS m_score,
+        CASE WHEN a.recency_days * t.n_active < t.recency_sum THEN 'H' ELSE 'L' END
+        || CASE WHEN a.orders * t.n_active > t.orders_sum THEN 'H' ELSE 'L' END
+        || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END AS rfm_code
+    FROM v_active AS a
+    CROSS JOIN v_totals AS t
+),
+v_known AS (
+    -- Customers created before the window's end (passing the filters), and every customer
+    -- with a line before it.
+    SELECT c.customer_id
+    FROM f_customers AS c
+    WHERE c.created_at IS NULL OR c.created_at < (SELECT end_excl FROM windows)
+),
+value_customers AS (
+    SELECT
+        1 AS w,
+        coalesce(k.customer_id, h.customer_id) AS customer_id,
+        c.name,
+        c.owner,
+        c.region,
+        c.source,
+        c.segment AS customer_type,
+        CASE
+            WHEN s.tier_no IS NOT NULL THEN s.tier_no
+            WHEN h.has_bought = 1 THEN 5
+            ELSE 6
+        END AS tier_no,
+        s.value_rank,
+        coalesce(h.revenue, 0) AS revenue,
+        coalesce(h.gross_revenue, 0) AS gross_revenue,
+        coalesce(h.returns_amount, 0) AS returns_amount,
+        coalesce(h.profit, 0) AS profit,
+        coalesce(h.orders, 0) AS orders,
+        h.last_order_date,
+        h.recency_days,
+        s.r_score,
+        s.f_score,
+        s.m_score,
+        s.rfm_code
+    FROM v_known AS k
+    FULL OUTER JOIN v_history AS h ON h.customer_id = k.customer_id
+    LEFT JOIN v_scored AS s ON s.customer_id = h.customer_id
+    LEFT JOIN customers AS c ON c.customer_id = coalesce(k.customer_id, h.customer_id)
+)
