@@ -230,6 +230,12 @@ def test_24h_boundaries(fu_con: db.Connection) -> None:
     by = pipeline.followup_summary(*march, by="owner").set_index("owner")
     assert by.loc["王芳", "share"] == 1.0 and by.loc["李强", "share"] == 0.0
     assert by["deliveries"].sum() == 5
+    # The page's one statement for both groupings gives the same two frames, also when a period
+    # has no deliveries (no rows).
+    for span in (march, (fu_con, dt.date(2023, 1, 1), dt.date(2023, 1, 31))):
+        both = pipeline.followup_summaries(*span)
+        pd.testing.assert_frame_equal(both[0], pipeline.followup_summary(*span))
+        pd.testing.assert_frame_equal(both[1], pipeline.followup_summary(*span, by="owner"))
 
 
 def test_all_orders_count_without_a_delivery_category(fu_con: db.Connection) -> None:
