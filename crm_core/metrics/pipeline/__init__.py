@@ -40,6 +40,7 @@ from crm_core.metrics.pipeline.funnel import (
     reached_ranks,
     rounded,
     stage_stats,
+    stage_stats_with_all,
     velocity,
 )
 from crm_core.metrics.pipeline.stages import (
@@ -96,6 +97,7 @@ __all__ = [
     "stage_label",
     "stage_order",
     "stage_stats",
+    "stage_stats_with_all",
     "velocity",
 ]
 
