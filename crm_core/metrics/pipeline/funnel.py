@@ -39,12 +39,13 @@ def stage_stats_with_all(
     con: db.Connection,
     start: dt.date | None,
     end: dt.date | None,
-    filters: Filters,
-    by: str,
-    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    by: str = "source",
+    as_of: dt.date | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """stage_stats(..., None, as_of) and stage_stats(..., by, as_of) from one statement, which
     reads the leads once."""
+    as_of = as_of or end or data_end(con) or dt.date.today()
     both = db.query(
         con,
         "pipeline_stage_stats_all",
