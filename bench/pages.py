@@ -66,6 +66,16 @@ def overview_page(con: db.Connection, f: Filters) -> Any:
     return overview.kpi_deltas(con, period, f), overview.monthly_trend(con, period, f)
 
 
+@page("overview_lines", "engine.facts")
+def overview_lines_page(con: db.Connection, f: Filters) -> Any:
+    """The Overview set with its figures added up from the order lines rather than the fact
+    layer's days (crm_core/engine/facts.py FACT_LAYER off)."""
+    from crm_core.engine import facts
+
+    with facts.fact_layer(False):
+        return overview_page(con, f)
+
+
 @page("pyramid", "metrics.value")
 def pyramid_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import value

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, make_app_test
 
 from crm_core import ingest
-from crm_core.engine import db
+from crm_core.engine import db, facts, summaries
 from crm_core.metrics import complaints, complaints_outcomes, figures
 from crm_core.metrics.filters import Filters
 from crm_core.metrics.overview import Period
@@ -27,7 +27,8 @@ T = dt.datetime
 
 
 def add(con: db.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts of column -> value) into a canonical table."""
+    """Insert rows (dicts of column -> value) into a canonical table; after order lines, rebuild
+    the summary tables from them, as every load does (the fact layer, customer_orders)."""
     if table == "orders":
         rows = [{"line_no": 1, "is_return": False, "amount": 100, **r} for r in rows]
     cols = sorted({k for r in rows for k in r})
@@ -35,6 +36,8 @@ def add(con: db.Connection, table: str, rows: list[dict[str, Any]]) -> None:
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         [[r.get(c) for c in cols] for r in rows],
     )
+    if table == "orders":
+        summaries.refresh(con)
 
 
 def complaint(cid: str, received: T, category: str = "A", **kw: Any) -> dict[str, Any]:
@@ -262,6 +265,51 @@ def test_rates_per_1000(con: db.Connection) -> None:
     con.execute("UPDATE customers SET region = 'east' WHERE customer_id = 'C4'")
     assert complaints.monthly_counts(con, Filters(region="east")) == {"2026-02": 1}
     assert complaints.monthly_counts(con) == {"2026-02": 1, "2026-03": 2}
+
+
+def test_trend_counts_from_the_fact_layer_days(con: db.Connection) -> None:
+    add(con, "customers", [{"customer_id": c} for c in ("C1", "C2", "C3")])
+    add(con, "customers", [{"customer_id": "C4", "region": "east"}])
+    add(
+        con,
+        "orders",
+        [
+            {"order_id": "O1", "customer_id": "C1", "order_date": T(2026, 3, 2, 10)},
+            {"order_id": "O2", "customer_id": "C1", "order_date": T(2026, 3, 2, 15)},
+            {"order_id": "O3", "customer_id": "C1", "order_date": T(2026, 3, 20)},
+            {"order_id": "O4", "customer_id": "C4", "order_date": T(2026, 2, 27)},
+            {"order_id": "O5", "customer_id": "C4", "order_date": T(2026, 3, 3)},
+            {"order_id": "O6", "customer_id": "C3", "order_date": T(2026, 3, 9), "is_return": True},
+        ],
+    )
+    add(
+        con,
+        "complaints",
+        [
+            complaint("K1", T(2026, 3, 3), customer_id="C1"),
+            complaint("K2", T(2026, 3, 5), customer_id="C4"),
+        ],
+    )
+    # Every order is one line: the trend reads customer_days.
+    assert facts.day_lines_are_orders(con)
+    march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    m = complaints.trend(con, march, "month")
+    # March: orders O1, O2, O3, O5 = 4 (O6 is a return); buyers C1 (first on 03-02; 03-20 has
+    # its previous purchase day in March) and C4 (previous purchase day in February) = 2.
+    assert m[["orders", "active_customers"]].values.tolist() == [[4, 2]]
+    weeks = complaints.trend(con, Period(dt.date(2026, 3, 2), dt.date(2026, 3, 22)), "week")
+    # Weeks from Monday 03-02: O1, O2, O5 by C1, C4 | C3's return only | O3 by C1.
+    assert weeks[["orders", "active_customers"]].values.tolist() == [[3, 2], [0, 0], [1, 1]]
+    east = complaints.trend(con, march, "month", Filters(region="east"))
+    assert east[["orders", "active_customers"]].values.tolist() == [[1, 1]]  # O5 by C4
+    for grain, period, f in [
+        ("day", march, Filters()),
+        ("week", march, Filters(region="east")),
+        ("month", march, Filters(owners=("nobody",))),
+    ]:
+        with facts.fact_layer(False):
+            lines = complaints.trend(con, period, grain, f)
+        pd.testing.assert_frame_equal(complaints.trend(con, period, grain, f), lines)
 
 
 def test_retention_and_repeat_complainants(con: db.Connection) -> None:

@@ -64,6 +64,16 @@ def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, 
     }
 
 
+def overview_page(con: db.Connection, period: Period, f: Filters) -> dict[str, Any]:
+    """The Overview page's figures (pages/overview.py): the KPI tiles with their change, the
+    monthly series; from the fact layer's days where every order is one line."""
+    return {
+        "kpis": overview.kpi_deltas(con, period, f),
+        "headline": overview.headline_kpis(con, period, f),
+        "monthly": overview.monthly_trend(con, period, f),
+    }
+
+
 def assert_same(new: Any, old: Any, where: str) -> None:
     if isinstance(new, pd.DataFrame):
         pd.testing.assert_frame_equal(new, old, obj=where)
@@ -118,6 +128,9 @@ def check_equal(con: db.Connection, label: str) -> int:
         with facts.shared_windows(False):
             old = lifecycle_page(con, p, f)
         assert_same(lifecycle_page(con, p, f), old, f"{label}/{name}/lifecycle")
+        with facts.fact_layer(False):  # the Overview from the order lines
+            old = overview_page(con, p, f)
+        assert_same(overview_page(con, p, f), old, f"{label}/{name}/overview")
     return checked
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import overview
 from crm_core.metrics.overview import Period
 
@@ -35,6 +36,30 @@ def test_monthly_trend_counts_returns_in_their_month(net_con: db.Connection) -> 
     assert float(m.loc[5, "revenue"]) == pytest.approx(2.90)
     assert (float(m.loc[6, "revenue"]), m.loc[6, "orders"], m.loc[6, "customers"]) == (0, 1, 0)
     assert (m.loc[7, "orders"], m.loc[7, "customers"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        (dt.date(2024, 2, 2), dt.date(2024, 6, 9)),  # C1008 of 02-03 in, C1004 of 06-10 out
+        (dt.date(2024, 5, 1), dt.date(2024, 5, 1)),  # one day: N01's sale and its return
+    ],
+)
+def test_fact_layer_days_give_the_figures_of_the_lines(
+    net_con: db.Connection, start: dt.date, end: dt.date
+) -> None:
+    # Every order of the fixture is one line: the days count the orders (the 0.00 order 1005
+    # included) and the periods, cut at any day, hold exactly the lines of their days.
+    assert facts.day_lines_are_orders(net_con)
+    period = Period(start, end)
+    with facts.fact_layer(False):
+        kpis, monthly = (
+            overview.kpi_deltas(net_con, period),
+            overview.monthly_trend(net_con, period),
+        )
+    pd.testing.assert_frame_equal(overview.kpi_deltas(net_con, period), kpis)
+    pd.testing.assert_frame_equal(overview.monthly_trend(net_con, period), monthly)
 
 
 def test_delta_colours() -> None:

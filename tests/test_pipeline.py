@@ -13,7 +13,8 @@ from conftest import make_app_test
 
 from crm_core import ingest
 from crm_core.engine import db
-from crm_core.metrics import figures, pipeline
+from crm_core.metrics import figures, overview, pipeline
+from crm_core.metrics.filters import Filters, filter_options
 from crm_core.present import i18n
 
 
@@ -96,6 +97,25 @@ def test_funnel_by_grade(leads_con: db.Connection) -> None:
     assert by.loc["B", steps].tolist() == [1, 1, 1, 1, 0]  # L5 lost at 报价
     assert by.loc["H", "close_rate"] == 1.0
     assert by.index.tolist() == ["H", "A", "B", "C"]  # most leads first, then by name
+
+
+def test_stage_stats_with_all_is_both_statements(demo_con: db.Connection) -> None:
+    # funnel_by's one statement: the stats of all leads and of the segments, frame-equal to
+    # stage_stats for each, under a period and a source filter too.
+    period = overview.default_period(demo_con)
+    assert period is not None
+    source = Filters(source=filter_options(demo_con)["source"][0])
+    for start, end, f in [(None, None, Filters()), (period.start, period.end, source)]:
+        as_of = end or pipeline.data_end(demo_con)
+        assert as_of is not None
+        for by in ("source", "owner", "grade"):
+            stats, seg = pipeline.stage_stats_with_all(demo_con, start, end, f, by, as_of)
+            pd.testing.assert_frame_equal(
+                stats, pipeline.stage_stats(demo_con, start, end, f, None, as_of)
+            )
+            pd.testing.assert_frame_equal(
+                seg, pipeline.stage_stats(demo_con, start, end, f, by, as_of)
+            )
 
 
 def test_velocity_from_a_current_stage_export(leads_con: db.Connection) -> None:
@@ -230,6 +250,12 @@ def test_24h_boundaries(fu_con: db.Connection) -> None:
     by = pipeline.followup_summary(*march, by="owner").set_index("owner")
     assert by.loc["王芳", "share"] == 1.0 and by.loc["李强", "share"] == 0.0
     assert by["deliveries"].sum() == 5
+    # The page's one statement for both groupings gives the same two frames, also when a period
+    # has no deliveries (no rows).
+    for span in (march, (fu_con, dt.date(2023, 1, 1), dt.date(2023, 1, 31))):
+        both = pipeline.followup_summaries(*span)
+        pd.testing.assert_frame_equal(both[0], pipeline.followup_summary(*span))
+        pd.testing.assert_frame_equal(both[1], pipeline.followup_summary(*span, by="owner"))
 
 
 def test_all_orders_count_without_a_delivery_category(fu_con: db.Connection) -> None:

@@ -124,6 +124,16 @@ def reads_fact_layer(con: db.Connection) -> bool:
     return bool(rows and rows[0][1])
 
 
+def day_lines_are_orders(con: db.Connection) -> bool:
+    """Whether reports may count orders from the fact layer's days: on DuckDB, reads_fact_layer
+    holds and order_proofs.one_line_per_order too, so that a day's non-return lines
+    (`sale_lines`) are its distinct non-return orders, whatever their amounts."""
+    if not (db.is_duckdb(con) and FACT_LAYER and has_fact_layer(con)):
+        return False
+    rows = db.query_rows(con, "fact_layer_proofs")
+    return bool(rows and rows[0][0] and rows[0][1])
+
+
 @contextlib.contextmanager
 def shared_windows(enabled: bool) -> Iterator[None]:
     """Within the block, reports read shared windows (True) or compute their own (False)."""

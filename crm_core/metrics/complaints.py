@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.metrics.overview import Period
 
@@ -156,12 +156,16 @@ def trend(
     rolling_median (of the last ROLLING_BUCKETS[grain] buckets)."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
+    # Orders and active customers from the fact layer's days where each day's non-return lines
+    # are its orders (facts.day_lines_are_orders), else from the order lines: the same counts.
+    days = facts.day_lines_are_orders(con)
     return db.query(
         con,
         "complaints_trend",
         grain=grain,
         window=ROLLING_BUCKETS[grain],
         **_params(filters, **_span(period)),
+        _slots=(("complaints_order_counts_lines", "complaints_order_counts_days"),) if days else (),
     )
 
 

@@ -17,6 +17,12 @@ BAD_WHEN_UP = frozenset(
 )
 # KPIs that count all customers on file, whatever the period: they have no change to show.
 NO_CHANGE = frozenset({"customers"})
+# The Overview's figures read the fact layer's days instead of the order lines where they may
+# (facts.day_lines_are_orders): the same numbers from fewer, narrower rows (tests/test_facts.py).
+DAY_SLOTS: db.Slots = (
+    ("overview_period_lines", "overview_period_days"),
+    ("overview_months_lines", "overview_months_days"),
+)
 # Below this share of its days inside the data, the period before is too empty to compare with.
 MIN_PRIOR_COVERAGE = 0.5
 
@@ -88,6 +94,7 @@ def _kpis(
         end_excl=period.end_excl,
         prev_start=prev_start,
         **filters.params(),
+        _slots=_slots(con),
     )[0]
     now = dict(zip(KPI_NAMES, row[:5], strict=True))
     # Known customers do not depend on the period.
@@ -114,8 +121,17 @@ def monthly_trend(
 ) -> pd.DataFrame:
     """Per month: revenue, orders, buying customers and new customers (first order that month)."""
     return db.query(
-        con, "overview_monthly", start=period.start, end_excl=period.end_excl, **filters.params()
+        con,
+        "overview_monthly",
+        start=period.start,
+        end_excl=period.end_excl,
+        **filters.params(),
+        _slots=_slots(con),
     )
+
+
+def _slots(con: db.Connection) -> db.Slots:
+    return DAY_SLOTS if facts.day_lines_are_orders(con) else ()
 
 
 def delta_color(kpi: str) -> str:

@@ -11,8 +11,10 @@ WITH
 ,
 -- @include complaints_clock
 ,
+-- The last non-return order: the latest of customer_orders' (built from those lines) rather
+-- than a scan of every line.
 horizon AS (
-    SELECT max(order_date) AS last_order_at FROM orders WHERE NOT is_return
+    SELECT max(last_order_at) AS last_order_at FROM customer_orders
 ),
 firsts AS (
     SELECT
@@ -34,13 +36,17 @@ refs AS (
     FROM firsts
     WHERE rn = 1
     UNION ALL
-    SELECT o.customer_id, min(o.order_date) AS ref_at, 'never' AS grp
-    FROM f_orders AS o
-    CROSS JOIN horizon AS h
-    WHERE o.order_date >= $start AND o.order_date < $end_excl
-      AND o.order_date + CAST($days AS INTEGER) * INTERVAL '1 day' <= h.last_order_at
-      AND NOT EXISTS (SELECT 1 FROM complaints AS k WHERE k.customer_id = o.customer_id)
-    GROUP BY o.customer_id
+    -- Never-complainers are picked after grouping: a customer's lines pass or fail together.
+    SELECT n.customer_id, n.ref_at, 'never' AS grp
+    FROM (
+        SELECT o.customer_id, min(o.order_date) AS ref_at
+        FROM f_orders AS o
+        CROSS JOIN horizon AS h
+        WHERE o.order_date >= $start AND o.order_date < $end_excl
+          AND o.order_date + CAST($days AS INTEGER) * INTERVAL '1 day' <= h.last_order_at
+        GROUP BY o.customer_id
+    ) AS n
+    WHERE NOT EXISTS (SELECT 1 FROM complaints AS k WHERE k.customer_id = n.customer_id)
 ),
 retained AS (
     SELECT DISTINCT r.grp, r.customer_id
@@ -49,6 +55,10 @@ retained AS (
         ON o.customer_id = r.customer_id
        AND o.order_date > r.ref_at
        AND o.order_date <= r.ref_at + CAST($days AS INTEGER) * INTERVAL '1 day'
+    -- Every reference lies in [$start, $end_excl): only lines after $start and before
+    -- $end_excl + $days can follow one (a bound that spares a join with the older lines).
+    WHERE o.order_date > $start
+      AND o.order_date < $end_excl + CAST($days AS INTEGER) * INTERVAL '1 day'
 )
 SELECT
     r.grp AS customer_group,

@@ -4,8 +4,6 @@
 -- (distinct customers with a non-return order in the bucket), complaints per 1 000 of each, and
 -- the median complaint count of the last $window buckets (NULL until there are $window).
 WITH RECURSIVE
--- @include f_orders
-,
 -- @include f_complaints
 ,
 first_bucket AS (
@@ -23,15 +21,8 @@ complaint_counts AS (
     FROM f_complaints
     GROUP BY 1
 ),
-order_counts AS (
-    SELECT
-        CAST(date_trunc($grain, order_date) AS TIMESTAMP) AS bucket,
-        count(DISTINCT order_id) AS orders,
-        count(DISTINCT customer_id) AS active_customers
-    FROM f_orders
-    WHERE order_date >= (SELECT bucket FROM first_bucket)
-    GROUP BY 1
-),
+-- @include complaints_order_counts_lines
+,
 series AS (
     SELECT
         b.bucket,

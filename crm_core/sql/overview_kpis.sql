@@ -1,23 +1,14 @@
 -- Grain: one row of headline KPIs under the global filters for the period [$start, $end_excl)
 -- and, in the prev_ columns, for the period [$prev_start, $start) before it (pass $prev_start =
--- $start for none). One scan of the order lines serves both periods. Revenue is net of returns
+-- $start for none). One scan of the order lines (_overview_period_lines.sql) or of the fact
+-- layer's days (_overview_period_days.sql) serves both periods. Revenue is net of returns
 -- (each line on its own date); active customers are those with net revenue > 0 in the period;
 -- orders are distinct non-return orders.
 WITH
 -- @include f_customers
 ,
--- @include f_orders
+-- @include overview_period_lines
 ,
-period_lines AS (
-    SELECT customer_id, order_id, is_return, net_amount, order_date >= $start AS in_period
-    FROM f_lines
-    WHERE order_date >= $prev_start AND order_date < $end_excl
-),
-period_customers AS (
-    SELECT in_period, customer_id, sum(net_amount) AS net_revenue
-    FROM period_lines
-    GROUP BY in_period, customer_id
-),
 -- Under a customer filter or a scope every customer with orders is in f_customers already; without one,
 -- the customers with orders come from the customer_orders summary unless a category narrows them.
 known AS (
@@ -29,7 +20,7 @@ known AS (
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
       AND CAST($regions AS VARCHAR) IS NULL AND CAST($owners AS VARCHAR) IS NULL
     UNION
-    SELECT customer_id FROM f_orders
+    SELECT customer_id FROM buyers
     WHERE CAST($category AS VARCHAR) IS NOT NULL
       AND CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
       AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
@@ -37,29 +28,6 @@ known AS (
 ),
 -- @include f_complaints
 ,
-order_kpis AS (
-    -- Grouped by period rather than count(DISTINCT …) FILTER: DuckDB runs distinct aggregates
-    -- with a filter far slower than one distinct aggregate per group.
-    SELECT
-        c.in_period,
-        c.active_customers,
-        c.revenue,
-        coalesce(o.orders, 0) AS orders
-    FROM (
-        SELECT
-            in_period,
-            count(CASE WHEN net_revenue > 0 THEN 1 END) AS active_customers,
-            sum(net_revenue) AS revenue
-        FROM period_customers
-        GROUP BY in_period
-    ) AS c
-    LEFT JOIN (
-        SELECT in_period, count(DISTINCT order_id) AS orders
-        FROM period_lines
-        WHERE NOT is_return
-        GROUP BY in_period
-    ) AS o ON o.in_period = c.in_period
-),
 complaint_kpis AS (
     SELECT
         count(CASE WHEN received_at >= $start THEN 1 END) AS complaints,

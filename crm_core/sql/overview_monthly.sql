@@ -5,7 +5,7 @@
 WITH
 -- @include f_customers
 ,
--- @include f_orders
+-- @include overview_months_lines
 ,
 -- First non-return order of each customer passing the filters: from the customer_orders summary
 -- unless a category narrows the orders.
@@ -25,29 +25,9 @@ firsts AS (
                          AND CAST($owners AS VARCHAR) IS NULL))
     UNION ALL
     SELECT customer_id, min(order_date) AS first_order_at
-    FROM f_orders
+    FROM buyer_days
     WHERE CAST($category AS VARCHAR) IS NOT NULL
     GROUP BY customer_id
-),
-month_customers AS (
-    SELECT
-        CAST(date_trunc('month', order_date) AS DATE) AS month,
-        customer_id,
-        sum(net_amount) AS revenue,
-        count(DISTINCT CASE WHEN NOT is_return THEN order_id END) AS orders
-    FROM f_lines
-    WHERE order_date >= $start AND order_date < $end_excl
-    GROUP BY 1, 2
-),
-months AS (
-    -- An order belongs to one customer, so per-customer distinct orders add up.
-    SELECT
-        month,
-        sum(revenue) AS revenue,
-        sum(orders) AS orders,
-        count(CASE WHEN revenue > 0 THEN 1 END) AS customers
-    FROM month_customers
-    GROUP BY month
 ),
 news AS (
     SELECT CAST(date_trunc('month', first_order_at) AS DATE) AS month, count(*) AS new_customers

@@ -21,6 +21,7 @@ from crm_core.metrics.pipeline.followup import (
     delivery_category,
     followup_deliveries,
     followup_report,
+    followup_summaries,
     followup_summary,
     grade_cadence,
     lead_contacts,
@@ -39,6 +40,7 @@ from crm_core.metrics.pipeline.funnel import (
     reached_ranks,
     rounded,
     stage_stats,
+    stage_stats_with_all,
     velocity,
 )
 from crm_core.metrics.pipeline.stages import (
@@ -76,6 +78,7 @@ __all__ = [
     "delivery_category",
     "followup_deliveries",
     "followup_report",
+    "followup_summaries",
     "followup_summary",
     "funnel_by",
     "funnel_report",
@@ -94,6 +97,7 @@ __all__ = [
     "stage_label",
     "stage_order",
     "stage_stats",
+    "stage_stats_with_all",
     "velocity",
 ]
 

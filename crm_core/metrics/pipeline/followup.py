@@ -218,7 +218,26 @@ def followup_summary(
     the first contact; one row per `by` value ('owner', lowest share first) or one row (column
     `segment` = '(all)'); no rows without deliveries. category as for followup_deliveries()."""
     params = _followup_params(con, start, end, filters, category, hours)
-    out = db.query(con, "pipeline_followup_summary", by=by or "", **params)
+    return _summary(db.query(con, "pipeline_followup_summary", by=by or "", **params), by)
+
+
+def followup_summaries(
+    con: db.Connection,
+    start: dt.date,
+    end: dt.date,
+    filters: Filters = NO_FILTERS,
+    category: str | None = "auto",
+    hours: int = FOLLOWUP_HOURS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """followup_summary() and followup_summary(by="owner") from one statement, which reads the
+    deliveries and their contacts once."""
+    params = _followup_params(con, start, end, filters, category, hours)
+    both = db.query(con, "pipeline_followup_summaries", **params)
+    parts = [both[both["by_owner"] == flag].drop(columns="by_owner") for flag in (False, True)]
+    return _summary(parts[0], None), _summary(parts[1], "owner")
+
+
+def _summary(out: pd.DataFrame, by: str | None) -> pd.DataFrame:
     out = out.astype({"deliveries": int, "within": int})
     out["share"] = out["within"] / out["deliveries"]
     out = out.rename(columns={"segment": by}) if by else out
@@ -231,8 +250,8 @@ class FollowupReport:
 
     as_of: dt.date
     delivery_category: str | None
-    deliveries: pd.DataFrame  # followup_summary(), one row
-    by_owner: pd.DataFrame  # followup_summary(by="owner")
+    deliveries: pd.DataFrame  # followup_summary(), one row (followup_summaries()[0])
+    by_owner: pd.DataFrame  # followup_summary(by="owner") (followup_summaries()[1])
     cadence: pd.DataFrame  # grade_cadence()
     overdue_owners: pd.DataFrame
     overdue: pd.DataFrame
@@ -256,8 +275,7 @@ def followup_report(
     category = delivery_category(con)
     d_start, d_end = start or rng[0], end or rng[1]
     if d_start is not None and d_end is not None:
-        deliveries = followup_summary(con, d_start, d_end, filters, category)
-        by_owner = followup_summary(con, d_start, d_end, filters, category, "owner")
+        deliveries, by_owner = followup_summaries(con, d_start, d_end, filters, category)
     else:
         deliveries = pd.DataFrame(columns=["segment", "deliveries", "within", "share"])
         by_owner = pd.DataFrame(columns=["owner", "deliveries", "within", "share"])

@@ -35,6 +35,33 @@ def stage_stats(
     )
 
 
+def stage_stats_with_all(
+    con: db.Connection,
+    start: dt.date | None,
+    end: dt.date | None,
+    filters: Filters = NO_FILTERS,
+    by: str = "source",
+    as_of: dt.date | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """stage_stats(..., None, as_of) and stage_stats(..., by, as_of) from one statement, which
+    reads the leads once."""
+    as_of = as_of or end or data_end(con) or dt.date.today()
+    both = db.query(
+        con,
+        "pipeline_stage_stats_all",
+        start=start,
+        end_excl=end + dt.timedelta(days=1) if end else None,
+        by=by,
+        as_of=as_of,
+        **filters.params(),
+    )
+    all_leads, seg = (
+        both[both["by_segment"] == flag].drop(columns="by_segment").reset_index(drop=True)
+        for flag in (False, True)
+    )
+    return all_leads, seg
+
+
 def lead_funnel(
     stats: pd.DataFrame, order: StageOrder | None = None, lost_reached: str | None = None
 ) -> pd.DataFrame:
@@ -195,8 +222,8 @@ def funnel_by(
     as_of = end or data_end(con)
     if as_of is None:
         return pd.DataFrame()
-    order = stage_order(stage_stats(con, start, end, filters, None, as_of))
-    seg = stage_stats(con, start, end, filters, by, as_of)
+    stats, seg = stage_stats_with_all(con, start, end, filters, by, as_of)
+    order = stage_order(stats)
     if seg.empty:
         return pd.DataFrame()
     reached = lead_funnel(seg, order).pivot(index="segment", columns="step", values="reached")
