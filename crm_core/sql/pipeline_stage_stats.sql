@@ -10,11 +10,7 @@ SELECT
     segment,
     stage,
     outcome,
-    count(*) AS leads,
-    count(days_to_stage) AS with_stage_time,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_stage) AS median_days_to_stage,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_close) AS median_days_to_close,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY days_in_stage) AS median_days_in_stage
+    -- @include pipeline_stage_measures
 FROM timed
 GROUP BY segment, stage, outcome
 ORDER BY segment, stage, outcome
