@@ -115,23 +115,28 @@ def has_fact_layer(con: db.Connection) -> bool:
     return db.scalar(con, "fact_layer_tables") == 3
 
 
+def _proofs(con: db.Connection) -> tuple[bool, bool] | None:
+    """order_proofs' (one_line_per_order, orders_one_day) when FACT_LAYER is on and the catalog
+    read holds the fact layer, else None."""
+    if not FACT_LAYER or not has_fact_layer(con):
+        return None
+    rows = db.query_rows(con, "fact_layer_proofs")
+    return (bool(rows[0][0]), bool(rows[0][1])) if rows else None
+
+
 def reads_fact_layer(con: db.Connection) -> bool:
     """Whether shared windows computed now read the fact layer: FACT_LAYER is on, the catalog
     read holds its tables, and order_proofs.orders_one_day holds (days add up to windows)."""
-    if not FACT_LAYER or not has_fact_layer(con):
-        return False
-    rows = db.query_rows(con, "fact_layer_proofs")
-    return bool(rows and rows[0][1])
+    proofs = _proofs(con)
+    return bool(proofs and proofs[1])
 
 
 def day_lines_are_orders(con: db.Connection) -> bool:
     """Whether reports may count orders from the fact layer's days: on DuckDB, reads_fact_layer
     holds and order_proofs.one_line_per_order too, so that a day's non-return lines
     (`sale_lines`) are its distinct non-return orders, whatever their amounts."""
-    if not (db.is_duckdb(con) and FACT_LAYER and has_fact_layer(con)):
-        return False
-    rows = db.query_rows(con, "fact_layer_proofs")
-    return bool(rows and rows[0][0] and rows[0][1])
+    proofs = _proofs(con) if db.is_duckdb(con) else None
+    return bool(proofs and proofs[0] and proofs[1])
 
 
 @contextlib.contextmanager
