@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
 from crm_core.app.ui.language import lang, t
 from crm_core.engine.config import currency as currency_symbol
@@ -61,15 +66,43 @@ def table(
     <NA>, share columns (is_share) as percentages, large quantities with thousands separators.
     Returns the shown frame, values and types unchanged, for the CSV / Excel downloads."""
     shown = label(df) if label else df
+    currency = currency_symbol(lang())
+    key = _content_key(df, shown, currency)
+    prepared = _PREPARED.get(key) if key is not None else None
+    if prepared is None:
+        config, display = shown_formats(df, shown, currency)
+        # The Arrow table st.dataframe would make of `display` (the same function): a rerun or
+        # another session showing the same frame in the same formats gets it ready.
+        prepared = config, dataframe_util.convert_pandas_df_to_arrow_table(display)
+        if key is not None:
+            _PREPARED.put(key, prepared)
+    config = {**prepared[0], **(kwargs.pop("column_config", None) or {})}
+    kwargs.setdefault("hide_index", True)
+    # hide_index=None would let st.dataframe look at the pandas index: give it the frame then.
+    data = prepared[1] if kwargs["hide_index"] is not None else rounded(shown, _shares(df, shown))
+    st.dataframe(data, placeholder=i18n.MISSING, column_config=config, **kwargs)
+    return shown
+
+
+def _shares(df: pd.DataFrame, shown: pd.DataFrame) -> list[Any]:
     names = dict(zip(df.columns, shown.columns, strict=True))
-    shares = [names[c] for c in df.columns if is_share(c) and pd.api.types.is_numeric_dtype(df[c])]
+    return [names[c] for c in df.columns if is_share(c) and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def shown_formats(
+    df: pd.DataFrame, shown: pd.DataFrame, currency: str
+) -> tuple[dict[Any, Any], pd.DataFrame]:
+    """The column config `table` gives the frame `shown` (= label(df)): share columns as
+    percentages, large quantities with separators, money / hours / days in their format with
+    `currency`; and the frame it displays (share columns rounded to PERCENT_PLACES)."""
+    names = dict(zip(df.columns, shown.columns, strict=True))
+    shares = _shares(df, shown)
     config = {c: percent_column() for c in shares}
     config |= {
         names[c]: st.column_config.NumberColumn(format="localized")
         for c in df.columns
         if needs_separators(c, df[c])
     }
-    currency = currency_symbol(lang())
     config |= {
         names[c]: st.column_config.NumberColumn(format=fmt)
         for c in df.columns
@@ -78,11 +111,49 @@ def table(
         and not pd.api.types.is_bool_dtype(df[c])
         and (fmt := i18n.number_format(c, currency))
     }
-    config.update(kwargs.pop("column_config", None) or {})
-    kwargs.setdefault("hide_index", True)
-    display = rounded(shown, shares)
-    st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
-    return shown
+    return config, rounded(shown, shares)
+
+
+class _Prepared:
+    """The last PREPARED_TABLES tables `table` prepared, by content key; shared by the
+    sessions of the process (their script threads), hence the lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[bytes, tuple[dict[Any, Any], Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: bytes) -> tuple[dict[Any, Any], Any] | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: tuple[dict[Any, Any], Any]) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+PREPARED_TABLES = 256
+_PREPARED = _Prepared(PREPARED_TABLES)
+# Larger frames are prepared on every run: their key would cost about what it saves.
+PREPARED_MAX_BYTES = 4_000_000
+
+
+def _content_key(df: pd.DataFrame, shown: pd.DataFrame, currency: str) -> bytes | None:
+    """A digest of everything `table` makes of (df, shown) besides the caller's own column
+    config: both frames as pickled (values, types, index, headers, attrs) and the currency; None
+    for a frame that does not pickle or is too large to be worth it."""
+    try:
+        raw = pickle.dumps((currency, df, shown if shown is not df else None), protocol=5)
+    except Exception:  # an object column pickle cannot write: prepared on every run
+        return None
+    if len(raw) > PREPARED_MAX_BYTES:
+        return None
+    return hashlib.blake2b(raw, digest_size=20).digest()
 
 
 def rounded(df: pd.DataFrame, columns: list[Any], places: int = PERCENT_PLACES) -> pd.DataFrame:
