@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from crm_core import ingest
 from crm_core.app.ui.connection import db_path, db_target
-from crm_core.app.ui.context import facts
+from crm_core.app.ui.context import LastLoad, facts
 from crm_core.app.ui.language import lang, md, t
 from crm_core.app.ui.session import param_notes, scope
 from crm_core.app.ui.snapshots import snapshot_control
@@ -25,23 +24,25 @@ def _server_name() -> str:
     return backends.parse_target(db_target()).display
 
 
-def _last_load(hist: pd.DataFrame) -> str:
-    live = hist[hist["status"] == "loaded"]
-    if live.empty:
+def last_load_text(last: LastLoad | None) -> str:
+    """The sidebar's words for the newest live load: "#id file · finished", the file name
+    escaped, or how many files it read; "no load" for None."""
+    if last is None:
         return _no_load()
-    batch = live[live["load_id"] == live["load_id"].iloc[0]]
-    # A replace-all load also logs the tables it emptied, with no file.
-    names = batch["file_name"].dropna()
-    files = md(names.iloc[0]) if len(names) == 1 else t("sidebar.files", n=len(names))
-    return f"#{batch['load_id'].iloc[0]} {files} · {pd.Timestamp(batch['finished_at'].iloc[0]):%Y-%m-%d %H:%M}"
+    n = len(last.files)
+    files = md(last.files[0]) if n == 1 else t("sidebar.files", n=n)
+    return f"#{last.load_id} {files} · {last.finished}"
 
 
-def demo_note(demo: list[str]) -> None:
+def demo_note(demo: list[str], every: bool | None = None) -> None:
     """Sidebar: say so while (some of) the data shown is still the demo company's (`demo`:
-    ingest.demo_tables)."""
+    ingest.demo_tables; `every`: whether that is every demo table, DataFacts.demo_all, looked
+    up when not given)."""
     if not demo:
         return
-    if set(demo) == set(ingest.demo_hashes()):
+    if every is None:
+        every = set(demo) == set(ingest.demo_hashes())
+    if every:
         text = t("sidebar.demo_all")
     else:
         text = t("sidebar.demo_some", tables=", ".join(demo))
@@ -61,8 +62,8 @@ def sidebar(con: db.Connection) -> Filters:
     _check_params(options)
     with st.sidebar:
         name = db_path().name if db.is_duckdb(con) else _server_name()
-        st.caption(t("sidebar.database", name=md(name), last=_last_load(data.history)))
-        demo_note(data.demo)
+        st.caption(t("sidebar.database", name=md(name), last=last_load_text(data.last_load)))
+        demo_note(data.demo, data.demo_all)
         if rng:
             st.caption(
                 t(
@@ -172,18 +173,19 @@ def customer_search(con: db.Connection, f: Filters) -> None:
 def _check_params(options: dict[str, list[str]]) -> None:
     # Bound widgets drop an invalid URL value silently; say so, as a shared link was changed.
     notes = param_notes()
+    params = st.query_params.to_dict()  # one read; .get on each name as query_params.get
     for dim in DIMENSIONS:
-        raw = st.query_params.get(dim)
+        raw = params.get(dim)
         if raw is not None and raw != "" and raw not in options.get(dim, []):
             notes.append((dim, raw))
     for name in ("start", "end"):
-        raw = st.query_params.get(name)
+        raw = params.get(name)
         if raw:
             try:
                 dt.date.fromisoformat(raw)
             except ValueError:
                 notes.append((name, raw))
-    raw = st.query_params.get("lang")
+    raw = params.get("lang")
     if raw is not None and raw not in i18n.LANGS:
         notes.append(("lang", raw))
     st.session_state["_crm_param_notes"] = notes
