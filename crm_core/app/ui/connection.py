@@ -93,6 +93,9 @@ def connection() -> db.Connection:
 
 # A render on a server engine overlapped by a load's commit is run again up to this many times.
 RERENDERS = 3
+# session_state: [cursor, data version or None] while consistent_read holds that cursor's read
+# transaction, so that every ui.cached call of one render reads the version once.
+_READ = "_crm_read"
 
 
 @contextlib.contextmanager
@@ -105,11 +108,13 @@ def consistent_read(con: db.Connection) -> Iterator[None]:
     run again (at most RERENDERS times in a row): the render left on screen is all old or all new.
     """
     con.execute("BEGIN TRANSACTION")
+    st.session_state[_READ] = [con, None]
     stale = False
     try:
         yield
         stale = db.changed_since_begin(con)
     finally:
+        st.session_state.pop(_READ, None)
         con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
     tries = st.session_state.get("_crm_rerenders", 0)
     if stale and tries < RERENDERS:
@@ -122,10 +127,13 @@ def fresh_read(con: db.Connection) -> None:
     """Move this render's read transaction forward (after this session committed a load)."""
     con.execute("ROLLBACK")
     con.execute("BEGIN TRANSACTION")
+    held = st.session_state.get(_READ)
+    if held is not None and held[0] is con:
+        held[1] = None  # the data this render reads may have changed: read the version again
 
 
 def _follow_snapshot(cur: db.Connection, path: Path) -> None:
-    raw = st.query_params.get("snapshot")
+    raw = st.query_params.to_dict().get("snapshot")  # as .get, without a KeyError when absent
     found = snapshot.info(path, raw) if raw is not None else None
     if found is not None and not snapshot.can_view(found, viewer_scope()):
         found = None  # said like an unknown link: the id's existence is not revealed
@@ -140,15 +148,17 @@ def _follow_snapshot(cur: db.Connection, path: Path) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_call(
-    target: str,
-    path: str,
-    version: tuple,
-    args: tuple,
-    kwargs: tuple,
+    call: Any,
+    _target: str,
+    _version: tuple,
+    _args: tuple,
+    _kwargs: tuple,
     _con: db.Connection,
     _store: bool = True,
 ) -> Any:
-    data_version, scoped = version[:-1], version[-1]
+    # `call` alone (call_key) tells one call from another: the rest is not hashed again.
+    target, args, kwargs = _target, _args, _kwargs
+    data_version, scoped = _version[:-1], _version[-1]
     k = results.key(data_version, target, args, kwargs, scoped) if _store else None
     if k is not None:
         try:
@@ -183,17 +193,37 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     every other process, until the data changes; a meeting snapshot's reads use the memory cache
     only.
     """
-    version = tuple(db.query_rows(con, "data_version")[0])
+    version = (*read_version(con), scope())
     target = f"{fn.__module__}.{fn.__qualname__}"
     items = tuple(sorted(kwargs.items()))
     store = results.supported(con) and st.session_state.get("_crm_snapshot") is None
-    # The signed-in scope is part of the key even when a call's arguments do not carry it.
-    value = _cached_call(
-        target, str(db_path()), (*version, scope()), args, items, _con=con, _store=store
-    )
+    # The signed-in scope is part of the key (version[-1]) even when the arguments lack it.
+    key = call_key(target, str(db_path()), version, args, items)
+    value = _cached_call(key, target, version, args, items, _con=con, _store=store)
     if isinstance(value, results.Refusal):
         raise value.error()
     return value
+
+
+def call_key(target: str, path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
+    """What tells one ui.cached call from another in this process's memory: the text of the call
+    (as the result store names it, results.key), hashed by Streamlit as one string instead of
+    argument by argument; the arguments themselves when one of them prints as a memory address
+    (it could not be told from another object of that type)."""
+    text = repr((target, path, version, args, kwargs))
+    return (target, path, version, args, kwargs) if " at 0x" in text else text
+
+
+def read_version(con: db.Connection) -> tuple:
+    """The data version (sql/data_version.sql) `con` reads: once per render on DuckDB, whose
+    render reads one snapshot (consistent_read); on every call elsewhere (a fragment's rerun,
+    or a server engine, where a load's commit may land between two statements)."""
+    held = st.session_state.get(_READ)
+    if held is None or held[0] is not con or not db.is_duckdb(con):
+        return tuple(db.query_rows(con, "data_version")[0])
+    if held[1] is None:
+        held[1] = tuple(db.query_rows(con, "data_version")[0])
+    return held[1]
 
 
 def detached_read() -> Callable[..., Any]:

@@ -12,7 +12,9 @@ from crm_core.present.text import md_escape
 
 def lang() -> str:
     """The UI language of this session: ?lang= in the URL, else the browser's locale."""
-    chosen = st.query_params.get("lang")
+    # to_dict().get: what query_params.get("lang") answers, without the KeyError (and the
+    # message built for it) that a URL without ?lang= costs on every call.
+    chosen = st.query_params.to_dict().get("lang")
     if chosen in i18n.LANGS:
         return chosen
     locale = (getattr(st.context, "locale", None) or "").lower()
