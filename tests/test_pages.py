@@ -437,6 +437,91 @@ def test_tables_format_money_hours_days_and_counts() -> None:
     }
 
 
+def _tables_before_and_now() -> None:
+    # Each frame drawn by the table code as it was (config and rounding on every run, the pandas
+    # frame handed to st.dataframe), then by ui.table twice (the second from prepared tables).
+    import datetime as dt
+
+    import pandas as pd
+    import streamlit as st
+
+    from crm_core.app import ui
+    from crm_core.app.ui import tables
+    from crm_core.engine.config import currency as currency_symbol
+    from crm_core.present import i18n
+
+    def before(df, label=None, **kwargs):
+        shown = label(df) if label else df
+        names = dict(zip(df.columns, shown.columns, strict=True))
+        shares = [
+            names[c] for c in df.columns if ui.is_share(c) and pd.api.types.is_numeric_dtype(df[c])
+        ]
+        config = {c: ui.percent_column() for c in shares}
+        config |= {
+            names[c]: st.column_config.NumberColumn(format="localized")
+            for c in df.columns
+            if ui.needs_separators(c, df[c])
+        }
+        currency = currency_symbol(ui.lang())
+        config |= {
+            names[c]: st.column_config.NumberColumn(format=fmt)
+            for c in df.columns
+            if not ui.is_share(c)
+            and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])
+            and (fmt := i18n.number_format(c, currency))
+        }
+        config.update(kwargs.pop("column_config", None) or {})
+        kwargs.setdefault("hide_index", True)
+        display = tables.rounded(shown, shares)
+        st.dataframe(display, placeholder=i18n.MISSING, column_config=config, **kwargs)
+        return shown
+
+    upper = lambda d: d.rename(columns=str.upper)  # noqa: E731
+    named = lambda d: d.assign(owner=d["owner"].map({"a": "甲", "b": "*b*"}))  # noqa: E731
+    cases = [
+        (pd.DataFrame({"owner": ["a", None], "close_rate": [0.00898, None], "leads": [3, None]}),
+         upper, {}),
+        (pd.DataFrame({"owner": ["a", "b"], "revenue": [1234567.5, -3.0], "year": [2024, 2025],
+                       "orders": [12345, 7], "median_h": [3.25, None], "recency_days": [12.4, 1.0],
+                       "won": [True, False], "day": [dt.date(2024, 1, 2), None]}), named, {}),
+        (pd.DataFrame({"owner": ["a"], "share": [1], "p_alive": [0.12345]}), None,
+         {"column_config": {"owner": st.column_config.TextColumn("who")}}),
+        (pd.DataFrame({"customer_id": ["001", "002"], "amount": [999.5, 1000.0]}), upper,
+         {"on_select": "rerun", "selection_mode": "single-row", "width": "stretch"}),
+        (pd.DataFrame({"owner": pd.Series([], dtype="str"), "rate": pd.Series([], dtype="float64")}),
+         None, {"hide_index": False}),
+    ]  # fmt: skip
+    returned = []
+    for n, (df, label, kwargs) in enumerate(cases):
+        for way, draw in (("before", before), ("now", ui.table), ("again", ui.table)):
+            extra = {**kwargs, "key": f"t{n}_{way}"} if "on_select" in kwargs else dict(kwargs)
+            returned.append(draw(df.copy(), label, **extra))
+    st.session_state["returned"] = returned
+
+
+def test_prepared_tables_draw_what_the_table_code_drew() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_tables_before_and_now).run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    drawn = list(at.dataframe)
+    assert len(drawn) == 15
+    for n in range(0, 15, 3):
+        protos = []
+        for el in drawn[n : n + 3]:
+            proto = type(el.proto)()
+            proto.CopyFrom(el.proto)
+            proto.ClearField("id")  # the widget id follows the key
+            protos.append(proto.SerializeToString())
+        assert protos[0] == protos[1] == protos[2], n // 3
+    back = at.session_state["returned"]
+    for n in range(0, 15, 3):
+        pd_testing = __import__("pandas").testing
+        pd_testing.assert_frame_equal(back[n + 1], back[n])
+        pd_testing.assert_frame_equal(back[n + 2], back[n])
+
+
 def unescaped(markdown: str) -> str:
     """An error box's text as the user reads it (file names and values are Markdown-escaped)."""
     return re.sub(r"\\(.)", r"\1", markdown)
@@ -557,6 +642,63 @@ def test_start_with_my_own_data_removes_the_demo(
     next(b for b in at.button if b.label.startswith("Roll back load 2")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [i.value for i in at.sidebar.info] == [demo_note]
+
+
+def _last_load_before(hist: Any) -> str:
+    # The sidebar's text as it was computed on every run from the load history frame: the
+    # reference that context.last_load + sidebar.last_load_text must give back.
+    import pandas as pd
+
+    from crm_core.app.ui.language import md, t
+
+    live = hist[hist["status"] == "loaded"]
+    if live.empty:
+        return t("sidebar.no_load")
+    batch = live[live["load_id"] == live["load_id"].iloc[0]]
+    names = batch["file_name"].dropna()
+    files = md(names.iloc[0]) if len(names) == 1 else t("sidebar.files", n=len(names))
+    when = pd.Timestamp(batch["finished_at"].iloc[0])
+    return f"#{batch['load_id'].iloc[0]} {files} · {when:%Y-%m-%d %H:%M}"
+
+
+def test_last_load_text_is_what_the_history_frame_gave() -> None:
+    import pandas as pd
+
+    from crm_core.app.ui.context import LastLoad, last_load
+    from crm_core.app.ui.sidebar import last_load_text
+
+    at = dt.datetime(2026, 3, 4, 5, 6, 59)
+
+    def hist(*rows: tuple) -> pd.DataFrame:  # newest first, as ingest.load_history
+        cols = ["load_id", "table_name", "file_name", "status", "finished_at"]
+        return pd.DataFrame(list(rows), columns=cols).astype({"load_id": "int64"})
+
+    cases = {
+        "none": hist(),
+        "rolled back": hist((3, "orders", "o.csv", "rolled_back", at)),
+        "one file": hist(
+            (3, "orders", "o.csv", "loaded", at), (2, "orders", "x.csv", "loaded", at)
+        ),
+        # a replace-all load: the file it read and the tables it emptied (no file)
+        "replace-all": hist(
+            (4, "orders", "*a*[b](c).csv", "loaded", at),
+            (4, "leads", None, "loaded", at),
+            (4, "complaints", None, "loaded", at),
+        ),
+        "two files": hist(
+            (5, "orders", "o.csv", "loaded", at), (5, "leads", "l.csv", "loaded", at)
+        ),
+        "newest undone": hist(
+            (6, "orders", "n.csv", "rolled_back", at), (5, "leads", "l.csv", "loaded", at)
+        ),
+        "emptied only": hist((7, "orders", None, "loaded", at)),
+    }
+    for name, frame in cases.items():
+        assert last_load_text(last_load(frame)) == _last_load_before(frame), name
+    # hand-written: load 4 read one file (escaped), finished 2026-03-04 05:06
+    assert last_load(cases["replace-all"]) == LastLoad(4, ("*a*[b](c).csv",), "2026-03-04 05:06")
+    assert last_load_text(last_load(cases["replace-all"])).startswith("#4 \\*a\\*")
+    assert last_load(cases["rolled back"]) is None
 
 
 def test_sidebar_names_the_tables_still_holding_demo_data(
