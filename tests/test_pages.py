@@ -1389,3 +1389,40 @@ def test_value_page_says_why_a_tier_is_net_negative(demo_copy: Path, app_env: No
     assert len(said) == len(neg), said
     for (_, row), text in zip(neg.iterrows(), said, strict=True):
         assert text.startswith(f"“{row['label']}”层的净销售额为 -"), text
+
+
+def test_a_stopped_render_ends_its_read_and_the_next_page_opens(
+    demo_copy: Path, app_env: None
+) -> None:
+    # The Customer page without ?id= stops its run (st.stop) inside the render's read
+    # transaction: the next run of the session must find it ended, not "a transaction within a
+    # transaction".
+    at = make_app_test(demo_copy, "pages/customer.py", {"lang": "en"}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/present.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_a_render_reads_the_data_version_once(
+    demo_copy: Path, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every ui.cached call keys on the data version; one render reads one DuckDB snapshot, so
+    # the version is read once, not once per call (the Pyramid page makes a dozen calls).
+    from crm_core.engine import db
+
+    reads: list[str] = []
+    real = db.query_rows
+
+    def counted(con: Any, name: str, **params: Any) -> list[tuple]:
+        if name == "data_version":
+            reads.append(name)
+        return real(con, name, **params)
+
+    at = make_app_test(demo_copy, "pages/pyramid.py", {"lang": "en"}).run()  # fills the caches
+    assert not at.exception, [e.value for e in at.exception]
+    monkeypatch.setattr(db, "query_rows", counted)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert reads == ["data_version"]

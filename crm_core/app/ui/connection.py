@@ -93,9 +93,11 @@ def connection() -> db.Connection:
 
 # A render on a server engine overlapped by a load's commit is run again up to this many times.
 RERENDERS = 3
-# session_state: [cursor, data version or None] while consistent_read holds that cursor's read
-# transaction, so that every ui.cached call of one render reads the version once.
-_READ = "_crm_read"
+# id(cursor) -> [cursor, data version or None] while consistent_read holds that cursor's read
+# transaction, so that every ui.cached call of one render reads the version once. A plain dict,
+# not session_state: reading session_state is a point where Streamlit stops a run, and the
+# ROLLBACK after a stopped render must not be skipped.
+_READS: dict[int, list[Any]] = {}
 
 
 @contextlib.contextmanager
@@ -108,13 +110,13 @@ def consistent_read(con: db.Connection) -> Iterator[None]:
     run again (at most RERENDERS times in a row): the render left on screen is all old or all new.
     """
     con.execute("BEGIN TRANSACTION")
-    st.session_state[_READ] = [con, None]
+    _READS[id(con)] = [con, None]
     stale = False
     try:
         yield
         stale = db.changed_since_begin(con)
     finally:
-        st.session_state.pop(_READ, None)
+        _READS.pop(id(con), None)
         con.execute("ROLLBACK")  # read-only: nothing to keep; ends the snapshot
     tries = st.session_state.get("_crm_rerenders", 0)
     if stale and tries < RERENDERS:
@@ -127,7 +129,7 @@ def fresh_read(con: db.Connection) -> None:
     """Move this render's read transaction forward (after this session committed a load)."""
     con.execute("ROLLBACK")
     con.execute("BEGIN TRANSACTION")
-    held = st.session_state.get(_READ)
+    held = _READS.get(id(con))
     if held is not None and held[0] is con:
         held[1] = None  # the data this render reads may have changed: read the version again
 
@@ -218,7 +220,7 @@ def read_version(con: db.Connection) -> tuple:
     """The data version (sql/data_version.sql) `con` reads: once per render on DuckDB, whose
     render reads one snapshot (consistent_read); on every call elsewhere (a fragment's rerun,
     or a server engine, where a load's commit may land between two statements)."""
-    held = st.session_state.get(_READ)
+    held = _READS.get(id(con))
     if held is None or held[0] is not con or not db.is_duckdb(con):
         return tuple(db.query_rows(con, "data_version")[0])
     if held[1] is None:
