@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 WARM_WAIT = 1800.0
 
 
+# Called as _shared_connection(path=...): the same cache entry as a positional call, without
+# the signature lookup Streamlit makes for each positional argument on every call (a render
+# makes one per download button).
 @st.cache_resource(show_spinner="Opening the database …")
 def _shared_connection(path: str) -> db.Connection:
     db.private_umask()
@@ -82,7 +85,7 @@ def connection() -> db.Connection:
     key = "_crm_cursor"
     cur = st.session_state.get(key)
     if cur is None or st.session_state.get("_crm_cursor_path") != path:
-        cur = _shared_connection(path).cursor()
+        cur = _shared_connection(path=path).cursor()
         st.session_state[key] = cur
         st.session_state["_crm_cursor_path"] = path
         st.session_state["_crm_snapshot"] = None
@@ -201,7 +204,10 @@ def cached(fn: Any, con: db.Connection, *args: Any, **kwargs: Any) -> Any:
     store = results.supported(con) and st.session_state.get("_crm_snapshot") is None
     # The signed-in scope is part of the key (version[-1]) even when the arguments lack it.
     key = call_key(target, str(db_path()), version, args, items)
-    value = _cached_call(key, target, version, args, items, _con=con, _store=store)
+    # Keywords after the key: Streamlit looks up the signature for each positional argument.
+    value = _cached_call(
+        key, _target=target, _version=version, _args=args, _kwargs=items, _con=con, _store=store
+    )
     if isinstance(value, results.Refusal):
         raise value.error()
     return value
@@ -234,7 +240,7 @@ def detached_read() -> Callable[..., Any]:
     this session reads now (the live data, or its meeting snapshot), and closes it."""
     path = st.session_state.get("_crm_cursor_path") or db_target()
     sid = st.session_state.get("_crm_snapshot")
-    shared = _shared_connection(path)  # bound now: the callable runs without a session
+    shared = _shared_connection(path=path)  # bound now: the callable runs without a session
 
     def read(fn: Callable[..., Any], *args: Any) -> Any:
         cur = shared.cursor()
@@ -252,7 +258,7 @@ def detached_read() -> Callable[..., Any]:
 def _live() -> Iterator[db.Connection]:
     """A cursor of its own on the live database: never a meeting snapshot, never inside this
     render's read transaction (so that what it writes is committed at once)."""
-    cur = _shared_connection(db_target()).cursor()
+    cur = _shared_connection(path=db_target()).cursor()
     try:
         yield cur
     finally:

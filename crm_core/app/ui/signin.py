@@ -114,7 +114,7 @@ def audited_export(what: str, make: Callable[[], Any], counted: bool = False) ->
     runs; with `counted`, `make` returns (data, rows). Streamlit runs it outside the session,
     so the account and the connection are bound now."""
     who = account()
-    shared = _shared_connection(db_target())
+    shared = _shared_connection(path=db_target())
     active = filters().active
     detail = f"{what} {active}" if active else what
 
