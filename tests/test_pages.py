@@ -1426,3 +1426,23 @@ def test_a_render_reads_the_data_version_once(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert reads == ["data_version"]
+
+
+def test_prepared_tables_are_bounded_in_count_and_bytes() -> None:
+    import pyarrow as pa
+
+    from crm_core.app.ui.tables import _Prepared
+
+    prepared = _Prepared(size=3, max_bytes=100)
+    tables = {
+        k: ({}, pa.table({"x": list(range(n))})) for k, n in ((b"a", 2), (b"b", 2), (b"c", 4))
+    }
+    for k, v in tables.items():
+        prepared.put(k, v)
+    # 2 + 2 + 4 int64 values = 64 bytes: all kept; "a" used, then a 5th table of 48 bytes
+    assert prepared.bytes == 64 and prepared.get(b"a") is tables[b"a"]
+    prepared.put(b"d", ({}, pa.table({"x": list(range(6))})))
+    # 112 bytes > 100: the least recently used ("b", 16 bytes) goes, then 96 bytes remain
+    assert list(prepared.items) == [b"c", b"a", b"d"] and prepared.bytes == 96
+    prepared.put(b"e", ({}, pa.table({"x": [1]})))  # over the count: "c" goes
+    assert list(prepared.items) == [b"a", b"d", b"e"] and prepared.bytes == 16 + 48 + 8

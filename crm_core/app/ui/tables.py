@@ -115,11 +115,12 @@ def shown_formats(
 
 
 class _Prepared:
-    """The last PREPARED_TABLES tables `table` prepared, by content key; shared by the
-    sessions of the process (their script threads), hence the lock."""
+    """The tables `table` prepared most recently, by content key, at most `size` of them and
+    `max_bytes` of Arrow data; shared by the sessions of the process (their script threads),
+    hence the lock."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
         self.items: OrderedDict[bytes, tuple[dict[Any, Any], Any]] = OrderedDict()
         self.lock = threading.Lock()
 
@@ -132,13 +133,17 @@ class _Prepared:
 
     def put(self, key: bytes, value: tuple[dict[Any, Any], Any]) -> None:
         with self.lock:
+            if key in self.items:
+                return
             self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.bytes += value[1].nbytes
+            while len(self.items) > self.size or self.bytes > self.max_bytes:
+                self.bytes -= self.items.popitem(last=False)[1][1].nbytes
 
 
 PREPARED_TABLES = 256
-_PREPARED = _Prepared(PREPARED_TABLES)
+PREPARED_TABLE_BYTES = 64_000_000  # bounded memory: the app's peak RSS has a target too
+_PREPARED = _Prepared(PREPARED_TABLES, PREPARED_TABLE_BYTES)
 # Larger frames are prepared on every run: their key would cost about what it saves.
 PREPARED_MAX_BYTES = 4_000_000
 
