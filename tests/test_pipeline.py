@@ -1,6 +1,6 @@
 """Lead pipeline: reached-stage funnel with a skipped stage, stage order, close rate, Maven export,
 24 h delivery follow-up boundaries, contact cadence, overdue leads; the demo data and the shared
-per-view lead rows against each report computing its own; the page."""
+per-view contact counts against each report computing its own; the page."""
 
 from __future__ import annotations
 
@@ -367,9 +367,9 @@ def pipeline_reports(con: db.Connection, start: dt.date | None, end: dt.date | N
     }
 
 
-def test_shared_lead_rows_frame_equal_on_the_demo(demo_con: db.Connection) -> None:
-    # Each report reading the view's shared rows gives the frames of each report computing its
-    # own from the leads and contacts: no filter, a source, a region, a scoped user (two owners),
+def test_shared_contact_counts_frame_equal_on_the_demo(demo_con: db.Connection) -> None:
+    # Each report reading the view's shared contact counts gives the frames of each report
+    # computing its own from the interactions: no filter, a source, a region, a scoped user (two owners),
     # a region with one owner, the last month, and the whole history (no period end).
     con = demo_con
     opts = filter_options(con)
@@ -396,14 +396,14 @@ def test_shared_lead_rows_frame_equal_on_the_demo(demo_con: db.Connection) -> No
         assert_same(new, old, name)
 
 
-def test_lead_rows_computed_once_per_view(
+def test_contact_counts_computed_once_per_view(
     demo_con: db.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds: list[str] = []
     original = db.query_rows
 
     def counting(con: db.Connection, name: str, **params: object) -> object:
-        if name.startswith("pipeline_lead_rows_"):
+        if name.startswith("lead_contact_counts_"):
             builds.append(name)
         return original(con, name, **params)
 
@@ -413,10 +413,14 @@ def test_lead_rows_computed_once_per_view(
     demo_con.execute("BEGIN TRANSACTION")
     try:
         pipeline.followup_report(demo_con, period.start, period.end)
-        # Cadence and both overdue lists read one window, built once.
-        assert builds == ["pipeline_lead_rows_build"]
+        # Cadence and both overdue lists join their leads to one set of contact counts.
+        assert builds == ["lead_contact_counts_build"]
+        # Other filters, the same day: the same counts; another day: counts of their own.
         pipeline.followup_report(demo_con, period.start, period.end, Filters(source="车展"))
-        assert builds == ["pipeline_lead_rows_build", "pipeline_lead_rows_append"]
+        assert builds == ["lead_contact_counts_build"]
+        earlier = period.end - dt.timedelta(days=30)
+        pipeline.followup_report(demo_con, period.start, earlier)
+        assert builds == ["lead_contact_counts_build", "lead_contact_counts_append"]
     finally:
         demo_con.execute("ROLLBACK")
 
