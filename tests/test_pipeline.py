@@ -17,6 +17,8 @@ from crm_core import ingest
 from crm_core.engine import db, facts
 from crm_core.metrics import figures, overview, pipeline
 from crm_core.metrics.filters import Filters, filter_options
+from crm_core.metrics.pipeline import followup
+from crm_core.metrics.pipeline.stages import _classify
 from crm_core.present import i18n
 
 
@@ -394,6 +396,24 @@ def test_shared_contact_counts_frame_equal_on_the_demo(demo_con: db.Connection) 
         new = pipeline_reports(con, start, end, f)
         assert new["followup"] is not None and len(new["followup"].overdue), name
         assert_same(new, old, name)
+
+
+def test_still_open_classifies_each_stage_outcome_pair_as_each_lead(
+    demo_con: db.Connection,
+) -> None:
+    # Every demo lead (open, won, lost; outcomes missing or given): the pairwise classification
+    # gives each lead's row-wise one.
+    as_of = pipeline.data_end(demo_con)
+    assert as_of is not None
+    order = followup._open_order(demo_con, as_of, None, Filters())
+    assert order is not None
+    leads = pipeline.lead_contacts(demo_con, as_of)
+    # None closed after as_of (the demo's closed leads closed by then): the stage decides.
+    closed = pd.Series(False, index=leads.index)
+    won, lost = set(order.won_values), set(order.lost_values)
+    rowwise = (_classify(leads["stage"], leads["outcome"], won, lost) == "open") | closed
+    assert rowwise.any() and not rowwise.all()
+    pd.testing.assert_series_equal(followup._still_open(leads, order, closed), rowwise)
 
 
 def test_contact_counts_computed_once_per_view(

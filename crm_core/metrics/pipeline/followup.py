@@ -98,9 +98,16 @@ def _open_order(
 
 
 def _still_open(df: pd.DataFrame, order: StageOrder, closed_later: pd.Series) -> pd.Series:
-    # A lead closed after as_of was open then, whatever its stage says now.
-    cls = _classify(df["stage"], df["outcome"], set(order.won_values), set(order.lost_values))
-    return (cls == "open") | closed_later.astype(bool)
+    # A lead closed after as_of was open then, whatever its stage says now. The overdue list has
+    # a row per lead but few (stage, outcome) pairs: each pair is classified once.
+    pair = df.groupby(["stage", "outcome"], dropna=False, sort=False).ngroup().to_numpy()
+    first = ~pd.Series(pair).duplicated().to_numpy()
+    firsts = df[first]
+    cls = _classify(
+        firsts["stage"], firsts["outcome"], set(order.won_values), set(order.lost_values)
+    )
+    is_open = pd.Series(cls.to_numpy() == "open", index=pair[first])
+    return pd.Series(is_open.reindex(pair).to_numpy(), index=df.index) | closed_later.astype(bool)
 
 
 OWNER_COLUMNS = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
