@@ -49,7 +49,9 @@ def _lead_rows_query(con: db.Connection, name: str, params: dict[str, object]) -
     counts = facts.lead_contact_counts(con, params["as_of"])
     if counts is None:
         return db.query(con, name, **params)
-    return db.query(con, name, **params, contacts_id=counts, _slots=facts.SHARED_CONTACT_COUNTS)
+    return db.query(
+        con, f"{name}_shared", **params, contacts_id=counts, _slots=facts.SHARED_CONTACT_COUNTS
+    )
 
 
 def lead_contacts(
