@@ -11,8 +11,9 @@ not exist (yet) or fails to import leaves its page out; `python -m bench.run` li
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from crm_core import ingest
@@ -155,16 +156,39 @@ def lifecycle_lines_page(con: db.Connection, f: Filters) -> Any:
         return lifecycle_page(con, f)
 
 
+@contextlib.contextmanager
+def render(con: db.Connection) -> Iterator[None]:
+    """One render's read transaction, as app.py runs a page (ui.consistent_read): the shared
+    windows it computes end with it, so that the next run (another period start, the same end)
+    cannot read what this one computed."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    finally:
+        con.execute("ROLLBACK")
+
+
 @page("pipeline", "metrics.pipeline")
 def pipeline_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import pipeline
 
-    sidebar(con)
-    period = period_of(con, f)
-    start, end = (period.start, period.end) if period else (None, None)
-    report = pipeline.funnel_report(con, start, end, f)
-    by_source = pipeline.funnel_by(con, start, end, f, "source") if report is not None else None
-    return report, by_source, pipeline.followup_report(con, start, end, f)
+    with render(con):
+        sidebar(con)
+        period = period_of(con, f)
+        start, end = (period.start, period.end) if period else (None, None)
+        report = pipeline.funnel_report(con, start, end, f)
+        by_source = pipeline.funnel_by(con, start, end, f, "source") if report is not None else None
+        return report, by_source, pipeline.followup_report(con, start, end, f)
+
+
+@page("pipeline_per_report", "metrics.pipeline", "engine.facts")
+def pipeline_per_report_page(con: db.Connection, f: Filters) -> Any:
+    """The Pipeline set the previous way, each report computing its own contacts per lead
+    (crm_core/facts.py SHARED off): the before of the same run, until that path is deleted."""
+    from crm_core.engine import facts
+
+    with facts.shared_windows(False):
+        return pipeline_page(con, f)
 
 
 @page("complaints", "metrics.complaints_outcomes")

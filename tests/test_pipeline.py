@@ -1,5 +1,6 @@
 """Lead pipeline: reached-stage funnel with a skipped stage, stage order, close rate, Maven export,
-24 h delivery follow-up boundaries, contact cadence, overdue leads; the demo data; the page."""
+24 h delivery follow-up boundaries, contact cadence, overdue leads; the demo data and the shared
+per-view contact counts against each report computing its own; the page."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import make_app_test
+from test_facts import assert_same
 
 from crm_core import ingest
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import figures, overview, pipeline
 from crm_core.metrics.filters import Filters, filter_options
+from crm_core.metrics.pipeline import followup
+from crm_core.metrics.pipeline.stages import _classify
 from crm_core.present import i18n
 
 
@@ -345,6 +349,100 @@ def test_demo_followup_finds_lax_owners(demo_con: db.Connection) -> None:
     assert shares.min() < 0.7 < shares.max()  # some consultants are sloppy
     assert rep.cadence["grade"].tolist() == ["H", "A", "B", "C"]
     assert len(rep.overdue) > 0
+
+
+def pipeline_reports(con: db.Connection, start: dt.date | None, end: dt.date | None, f: Filters):
+    """Every report of the Pipeline page (pages/pipeline.py: funnel, funnel by each attribute,
+    follow-up) and the pipeline calls of other pages (the digest's overdue list, the drill-down's
+    stage statistics), plus a stricter house rule and the lead-level drill-down."""
+    as_of = end or pipeline.data_end(con)
+    assert as_of is not None
+    return {
+        "funnel": pipeline.funnel_report(con, start, end, f),
+        **{by: pipeline.funnel_by(con, start, end, f, by) for by in ("source", "owner", "grade")},
+        "followup": pipeline.followup_report(con, start, end, f),
+        "digest": pipeline.overdue_list(con, as_of, end=as_of, filters=f),
+        "strict": pipeline.overdue_by_owner(con, as_of, None, end, f, {"H": 1.0, "B": 5.0}),
+        "strict_cadence": pipeline.grade_cadence(con, as_of, start, end, f, {"A": 3.0}),
+        "stats": pipeline.stage_stats(con, start, end, f, None, as_of),
+        "contacts": pipeline.lead_contacts(con, as_of, start, end, f),
+    }
+
+
+def test_shared_contact_counts_frame_equal_on_the_demo(demo_con: db.Connection) -> None:
+    # Each report reading the view's shared contact counts gives the frames of each report
+    # computing its own from the interactions: no filter, a source, a region, a scoped user (two owners),
+    # a region with one owner, the last month, and the whole history (no period end).
+    con = demo_con
+    opts = filter_options(con)
+    period = overview.default_period(con)
+    assert period is not None
+    sets = {
+        "none": (period.start, period.end, Filters()),
+        "source": (period.start, period.end, Filters(source=opts["source"][0])),
+        "region": (period.start, period.end, Filters(region=opts["region"][-1])),
+        "scoped": (period.start, period.end, Filters(owners=tuple(opts["owner"][:2]))),
+        "region_owner": (
+            period.start,
+            period.end,
+            Filters(region=opts["region"][0], owner=opts["owner"][1]),
+        ),
+        "month": (period.end.replace(day=1), period.end, Filters()),
+        "all_time": (None, None, Filters()),
+    }
+    for name, (start, end, f) in sets.items():
+        with facts.shared_windows(False):
+            old = pipeline_reports(con, start, end, f)
+        new = pipeline_reports(con, start, end, f)
+        assert new["followup"] is not None and len(new["followup"].overdue), name
+        assert_same(new, old, name)
+
+
+def test_still_open_classifies_each_stage_outcome_pair_as_each_lead(
+    demo_con: db.Connection,
+) -> None:
+    # Every demo lead (open, won, lost; outcomes missing or given): the pairwise classification
+    # gives each lead's row-wise one.
+    as_of = pipeline.data_end(demo_con)
+    assert as_of is not None
+    order = followup._open_order(demo_con, as_of, None, Filters())
+    assert order is not None
+    leads = pipeline.lead_contacts(demo_con, as_of)
+    # None closed after as_of (the demo's closed leads closed by then): the stage decides.
+    closed = pd.Series(False, index=leads.index)
+    won, lost = set(order.won_values), set(order.lost_values)
+    rowwise = (_classify(leads["stage"], leads["outcome"], won, lost) == "open") | closed
+    assert rowwise.any() and not rowwise.all()
+    pd.testing.assert_series_equal(followup._still_open(leads, order, closed), rowwise)
+
+
+def test_contact_counts_computed_once_per_view(
+    demo_con: db.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[str] = []
+    original = db.query_rows
+
+    def counting(con: db.Connection, name: str, **params: object) -> object:
+        if name.startswith("lead_contact_counts_"):
+            builds.append(name)
+        return original(con, name, **params)
+
+    monkeypatch.setattr(db, "query_rows", counting)
+    period = overview.default_period(demo_con)
+    assert period is not None
+    demo_con.execute("BEGIN TRANSACTION")
+    try:
+        pipeline.followup_report(demo_con, period.start, period.end)
+        # Cadence and both overdue lists join their leads to one set of contact counts.
+        assert builds == ["lead_contact_counts_build"]
+        # Other filters, the same day: the same counts; another day: counts of their own.
+        pipeline.followup_report(demo_con, period.start, period.end, Filters(source="车展"))
+        assert builds == ["lead_contact_counts_build"]
+        earlier = period.end - dt.timedelta(days=30)
+        pipeline.followup_report(demo_con, period.start, earlier)
+        assert builds == ["lead_contact_counts_build", "lead_contact_counts_append"]
+    finally:
+        demo_con.execute("ROLLBACK")
 
 
 # --------------------------------------------------------------------------- page

@@ -28,6 +28,12 @@ the same (tests/test_facts.py).
 From the purchase days, each customer's stage as of a day is computed once into
 `lifecycle_stages_rows`, and the page's counts, funnels, end patterns and transitions are
 aggregated from those rows in SQL: a million customers never travel into pandas.
+
+The Pipeline page's follow-up reports (contact cadence per grade, overdue leads by owner and
+listed) each join their leads to every lead's contacts up to the as-of day: count, first and
+last, from the interactions. Those are computed once per (data version, as-of day) into
+`lead_contact_counts_rows`, whatever the filters (a lead's contacts do not depend on them):
+a few columns per lead, where the joined lead rows would cost more to store than to rebuild.
 """
 
 from __future__ import annotations
@@ -95,6 +101,12 @@ LIFECYCLE_RULE_PARAMS = (
     "spend_drop",
 )
 LIFECYCLE_STAGES = Kind("lifecycle_stages", ("as_of", *LIFECYCLE_RULE_PARAMS, *FILTER_PARAMS))
+# Each lead's contacts up to a day (_pipeline_lead_contact_counts.sql), whatever the filters.
+LEAD_CONTACT_COUNTS = Kind("lead_contact_counts", ("as_of",))
+# The fragment the pipeline's lead-rows queries read it through.
+SHARED_CONTACT_COUNTS: db.Slots = (
+    ("pipeline_lead_contact_counts", "pipeline_lead_contact_counts_shared"),
+)
 
 
 @contextlib.contextmanager
@@ -184,6 +196,14 @@ def lifecycle_stages(con: db.Connection, params: dict[str, Any]) -> int | None:
     return shared_window(con, LIFECYCLE_STAGES, {**params, "days_id": days})
 
 
+def lead_contact_counts(con: db.Connection, as_of: Any) -> int | None:
+    """Id of the shared contact counts as of `as_of` (one row per lead named by an interaction
+    by the end of that day: contacts, first and last) in `lead_contact_counts_rows`, computed now
+    if needed; None where reports compute their own. Read through SHARED_CONTACT_COUNTS with
+    $contacts_id."""
+    return shared_window(con, LEAD_CONTACT_COUNTS, {"as_of": as_of})
+
+
 def shared_window(
     con: db.Connection, kind: Kind, params: dict[str, Any], any_variant: bool = False
 ) -> int | None:
@@ -209,7 +229,7 @@ def shared_window(
         _forget(con, kind, live.pop(0))
     window_id = max((w for w, *_ in held), default=0) + 1
     build = f"{kind.name}_append" if live else f"{kind.name}_build"
-    slots = kind.facts if reads_fact_layer(con) else ()
+    slots = kind.facts if kind.facts and reads_fact_layer(con) else ()
     for param, value, swapped in kind.when:
         if params[param] == value:
             slots += swapped

@@ -5,17 +5,8 @@
 -- of the day $as_of.
 -- @include pipeline_leads
 ,
-lead_contact_counts AS (
-    SELECT
-        i.lead_id,
-        count(*) AS contacts,
-        min(i.occurred_at) AS first_contact_at,
-        max(i.occurred_at) AS last_contact_at
-    FROM interactions AS i
-    WHERE i.lead_id IS NOT NULL
-      AND i.occurred_at < CAST($as_of AS DATE) + 1
-    GROUP BY i.lead_id
-),
+-- @include pipeline_lead_contact_counts
+,
 lead_times AS (
     SELECT
         l.lead_id,

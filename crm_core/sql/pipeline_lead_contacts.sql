@@ -2,6 +2,4 @@
 -- required and actual contact interval (see _pipeline_lead_rows.sql).
 WITH
 -- @include pipeline_lead_rows
-SELECT *
-FROM lead_rows
-ORDER BY lead_id
+-- @include pipeline_lead_contacts_body

@@ -2,18 +2,4 @@
 -- contact, by owner and longest overdue first (pipeline.py drops those at a won / lost stage).
 WITH
 -- @include pipeline_lead_rows
-SELECT
-    owner,
-    lead_id,
-    grade,
-    stage,
-    outcome,
-    created_at,
-    closed_at,
-    last_contact_at,
-    days_since_contact,
-    required_days,
-    days_overdue
-FROM lead_rows
-WHERE NOT closed_by_as_of AND days_overdue > 0
-ORDER BY CASE WHEN owner IS NULL THEN 1 ELSE 0 END, owner, days_overdue DESC, lead_id
+-- @include pipeline_overdue_leads_body

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics.filters import NO_FILTERS, Filters
 from crm_core.metrics.pipeline.funnel import data_end, rounded, stage_stats
 from crm_core.metrics.pipeline.stages import StageOrder, _classify, _norm, stage_order
@@ -44,6 +44,16 @@ def _interval_params(
     }
 
 
+def _lead_rows_query(con: db.Connection, name: str, params: dict[str, object]) -> pd.DataFrame:
+    # A _pipeline_lead_rows.sql query; on DuckDB its contacts per lead are the view's shared ones.
+    counts = facts.lead_contact_counts(con, params["as_of"])
+    if counts is None:
+        return db.query(con, name, **params)
+    return db.query(
+        con, f"{name}_shared", **params, contacts_id=counts, _slots=facts.SHARED_CONTACT_COUNTS
+    )
+
+
 def lead_contacts(
     con: db.Connection,
     as_of: dt.date,
@@ -56,8 +66,8 @@ def lead_contacts(
     (its grade's interval in `intervals`, default GRADE_FOLLOWUP_DAYS), actual_days (open days
     per contact: how often it was actually contacted) and days_overdue; a drill-down, the page
     aggregates in SQL (grade_cadence, overdue_by_owner)."""
-    return db.query(
-        con, "pipeline_lead_contacts", **_interval_params(as_of, start, end, filters, intervals)
+    return _lead_rows_query(
+        con, "pipeline_lead_contacts", _interval_params(as_of, start, end, filters, intervals)
     )
 
 
@@ -72,8 +82,8 @@ def grade_cadence(
     """Per lead grade (H, A, B, C, then others) of the leads created in [start, end]: leads,
     never_contacted, required_days, median actual days between contacts, share of contacted
     leads on cadence (actual <= required) and median hours from creation to the first contact."""
-    out = db.query(
-        con, "pipeline_cadence", **_interval_params(as_of, start, end, filters, intervals)
+    out = _lead_rows_query(
+        con, "pipeline_cadence", _interval_params(as_of, start, end, filters, intervals)
     )
     out = out.astype({"leads": int, "never_contacted": int})
     rank = out["grade"].map({g: i for i, g in enumerate(GRADES)}).fillna(len(GRADES))
@@ -90,9 +100,16 @@ def _open_order(
 
 
 def _still_open(df: pd.DataFrame, order: StageOrder, closed_later: pd.Series) -> pd.Series:
-    # A lead closed after as_of was open then, whatever its stage says now.
-    cls = _classify(df["stage"], df["outcome"], set(order.won_values), set(order.lost_values))
-    return (cls == "open") | closed_later.astype(bool)
+    # A lead closed after as_of was open then, whatever its stage says now. The overdue list has
+    # a row per lead but few (stage, outcome) pairs: each pair is classified once.
+    pair = df.groupby(["stage", "outcome"], dropna=False, sort=False).ngroup().to_numpy()
+    first = ~pd.Series(pair).duplicated().to_numpy()
+    firsts = df[first]
+    cls = _classify(
+        firsts["stage"], firsts["outcome"], set(order.won_values), set(order.lost_values)
+    )
+    is_open = pd.Series(cls.to_numpy() == "open", index=pair[first])
+    return pd.Series(is_open.reindex(pair).to_numpy(), index=df.index) | closed_later.astype(bool)
 
 
 OWNER_COLUMNS = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
@@ -113,8 +130,8 @@ def overdue_by_owner(
     order = order or _open_order(con, as_of, end, filters)
     if order is None:
         return pd.DataFrame(columns=OWNER_COLUMNS)
-    groups = db.query(
-        con, "pipeline_overdue_groups", **_interval_params(as_of, None, end, filters, intervals)
+    groups = _lead_rows_query(
+        con, "pipeline_overdue_groups", _interval_params(as_of, None, end, filters, intervals)
     )
     groups = groups[_still_open(groups, order, groups["closed_later"])]
     out = groups.groupby("owner").agg(
@@ -154,8 +171,8 @@ def overdue_list(
     order = order or _open_order(con, as_of, end, filters)
     if order is None:
         return pd.DataFrame(columns=OVERDUE_COLUMNS)
-    df = db.query(
-        con, "pipeline_overdue_leads", **_interval_params(as_of, None, end, filters, intervals)
+    df = _lead_rows_query(
+        con, "pipeline_overdue_leads", _interval_params(as_of, None, end, filters, intervals)
     )
     df = df[_still_open(df, order, df["closed_at"].notna())]
     return df[OVERDUE_COLUMNS].reset_index(drop=True)
