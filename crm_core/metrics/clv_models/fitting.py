@@ -68,6 +68,14 @@ def distinct_rows(
     return [c[first] for c in cols], counts, code.astype(np.intp)
 
 
+def sorted_codes(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """np.unique(values, return_inverse=True) for finite values: the distinct values in
+    ascending order and each value's index among them, coded by hashing (several times faster
+    on a million rows than np.unique's sort)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=np.float64).ravel(), sort=True)
+    return np.asarray(uniques, dtype=np.float64), codes.astype(np.intp, copy=False)
+
+
 @functools.cache
 def _blas() -> ThreadpoolController:
     return ThreadpoolController()
