@@ -203,8 +203,8 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
-@page("churn_clv_before", "metrics.clv_reports")
-def churn_clv_before_page(con: db.Connection, f: Filters) -> Any:
+@page("churn_clv_blas_threads", "metrics.clv_reports")
+def churn_clv_blas_threads_page(con: db.Connection, f: Filters) -> Any:
     """churn_clv with the optimisers' BLAS left on its own thread count (the path before
     fitting.optimiser_threads): the before of a same-run comparison."""
     from crm_core.metrics.clv_models import fitting
