@@ -227,6 +227,20 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
     return out
 
 
+@page("churn_clv_blas_threads", "metrics.clv_reports")
+def churn_clv_blas_threads_page(con: db.Connection, f: Filters) -> Any:
+    """churn_clv with the optimisers' BLAS left on its own thread count (the path before
+    fitting.optimiser_threads): the before of a same-run comparison."""
+    from crm_core.metrics.clv_models import fitting
+
+    threads = fitting.OPTIMISER_BLAS_THREADS
+    fitting.OPTIMISER_BLAS_THREADS = None
+    try:
+        return churn_clv_page(con, f)
+    finally:
+        fitting.OPTIMISER_BLAS_THREADS = threads
+
+
 @page("present", "app.meeting")
 def present_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.app import meeting

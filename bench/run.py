@@ -503,8 +503,8 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], demo: dict | Non
         "Uncached = median of N runs in a warm process, each with a period start never used "
         "before; first = the first run in that process; cold = a fresh process opening the "
         "database and running the set once (imports not included). Target: issue 16's "
-        "uncached change at L (sets named *_per_report / *_lines time an earlier path of a "
-        "page, for comparison).",
+        "uncached change at L (sets named *_per_report / *_lines / *_blas_threads time an "
+        "earlier path of a page, for comparison).",
         "",
         "| size | page | uncached median ms | min–max ms | N | first ms | target | cold ms |",
         "|---|---|---:|---:|---:|---:|---|---:|",

@@ -21,7 +21,7 @@ ROOM = 8
 ROOM_P95_S = 6.0
 BROWSER_S = 1.5
 # Page sets that time an earlier path of a page for comparison, not a page of the app.
-COMPARISONS = ("_per_report", "_lines")
+COMPARISONS = ("_per_report", "_lines", "_blas_threads")
 
 
 def app_pages(res: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -518,3 +519,116 @@ def test_summary_from_the_fact_layer_by_category_and_holdout(
         [0, 0, 60, 0, 30, 0],
     )
     assert clv.order_range(con) == (dt.date(2024, 1, 5), dt.date(2024, 5, 1))
+
+
+# ------------------------------------------------------------ the fits' faster paths = the old
+
+
+def _reference_bgnbd_negll(
+    log_params: np.ndarray, h: Any, weight: float
+) -> tuple[float, np.ndarray]:
+    """BG/NBD's likelihood as written before the per-history terms reused their arrays."""
+    from scipy import special
+
+    from crm_core.metrics.clv_models.fitting import _dot
+
+    r, alpha, a, b = np.exp(log_params)
+    xu = h.x_unique
+    xs = np.maximum(xu, 1.0)
+    a_u = special.gammaln(r + xu) - special.gammaln(r) + r * np.log(alpha)
+    b0 = special.betaln(a, b)
+    c1_u = special.betaln(a, b + xu) - b0
+    c2_u = np.where(xu > 0, special.betaln(a + 1.0, b + xs - 1.0) - b0, -np.inf)
+    dig_ab, dig_abx = special.digamma(a + b), special.digamma(a + b + xu)
+    d1a_u = dig_ab - dig_abx
+    d1b_u = special.digamma(b + xu) - dig_abx - special.digamma(b) + dig_ab
+    d2a_u = special.digamma(a + 1.0) - dig_abx - special.digamma(a) + dig_ab
+    d2b_u = special.digamma(b + xs - 1.0) - dig_abx - special.digamma(b) + dig_ab
+    dar_u = special.digamma(r + xu) - special.digamma(r) + np.log(alpha)
+    xi, n = h.x_index, h.weights
+    rx = (r + xu)[xi]
+    log_aT = np.log(alpha + h.T_unique)[h.T_index]
+    log_atx = np.log(alpha + h.tx_unique)[h.tx_index]
+    t1 = c1_u[xi] - rx * log_aT
+    t2 = c2_u[xi] - rx * log_atx
+    hi = np.maximum(t1, t2)
+    e1, e2 = np.exp(t1 - hi), np.exp(t2 - hi)
+    tot = e1 + e2
+    ll = _dot(a_u, h.x_weights) + _dot(n, hi + np.log(tot))
+    nw1, nw2 = n * (e1 / tot), n * (e2 / tot)
+    w1_x = np.bincount(xi, weights=nw1, minlength=len(xu))
+    w2_x = np.bincount(xi, weights=nw2, minlength=len(xu))
+    inv_aT = (1.0 / (alpha + h.T_unique))[h.T_index]
+    inv_atx = (1.0 / (alpha + h.tx_unique))[h.tx_index]
+    g_r = _dot(dar_u, h.x_weights) - _dot(nw1, log_aT) - _dot(nw2, log_atx)
+    g_alpha = r / alpha * h.customers - _dot(nw1 * rx, inv_aT) - _dot(nw2 * rx, inv_atx)
+    g_a = _dot(d1a_u, w1_x) + _dot(d2a_u, w2_x)
+    g_b = _dot(d1b_u, w1_x) + _dot(d2b_u, w2_x)
+    grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+    return -ll * weight, -grad * weight
+
+
+def _reference_gg_negll(
+    log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weight: float
+) -> tuple[float, np.ndarray]:
+    """Gamma-Gamma's likelihood per customer, every term evaluated on the customer's own x."""
+    from scipy import special
+
+    p, q, g = np.exp(log_params)
+    px, log_m, log_x = p * x, np.log(m), np.log(x)
+    log_gxm = np.log(g + x * m)
+    ll = (
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(g)
+        + (px - 1.0) * log_m + px * log_x - (px + q) * log_gxm
+    )  # fmt: skip
+    g_p = x * (special.digamma(px + q) - special.digamma(px) + log_m + log_x - log_gxm)
+    g_q = special.digamma(px + q) - special.digamma(q) + np.log(g) - log_gxm
+    g_g = q / g - (px + q) / (g + x * m)
+    grad = np.array([g_p.sum() * p, g_q.sum() * q, g_g.sum() * g])
+    return -ll.sum() * weight, -grad * weight
+
+
+def _same(new: tuple[float, np.ndarray], ref: tuple[float, np.ndarray]) -> None:
+    assert new[0] == ref[0] or (np.isnan(new[0]) and np.isnan(ref[0]))
+    np.testing.assert_array_equal(new[1], ref[1])  # to the last bit; NaN where NaN
+
+
+@pytest.mark.parametrize("data", ["cdnow", "demo"])
+def test_fits_equal_the_reference_path(
+    data: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core.metrics.clv_models import bgnbd, fitting, gamma_gamma
+
+    con = request.getfixturevalue("cdnow_con" if data == "cdnow" else "demo_con")
+    end = CALIBRATION_END if data == "cdnow" else clv.order_range(con)[1]  # type: ignore[index]
+    s = clv.customer_summary(con, end, "week")
+    x, t_x, T = (s[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
+    m = s["monetary_value"].to_numpy(dtype=np.float64)
+    (xu, txu, Tu), w, _ = clv_models.distinct_rows(x, t_x, T)
+    h = bgnbd._histories(xu, txu, Tu, w)
+    for v, uniques, index in ((xu, h.x_unique, h.x_index), (Tu, h.T_unique, h.T_index)):
+        ref_uniques, ref_index = np.unique(v, return_inverse=True)  # the coding before
+        np.testing.assert_array_equal(uniques, ref_uniques)
+        np.testing.assert_array_equal(index, ref_index)
+    rng = np.random.default_rng(7)
+    corners = [np.zeros(4), np.full(4, 18.0) * [-1, 1, -1, 1], np.full(4, 18.0) * [1, -1, 1, -1]]
+    for lp in [*corners, *rng.normal(0, 2.5, (30, 4))]:
+        _same(bgnbd._bgnbd_negll(lp, h, 1 / len(x)), _reference_bgnbd_negll(lp, h, 1 / len(x)))
+    keep = (x > 0) & (m > 0)
+    xk, mk = x[keep], m[keep]
+    uniques, index = fitting.sorted_codes(xk)
+    args = (xk, xk * mk, np.log(mk), np.log(xk), uniques, index, 1 / len(xk))
+    for lp in rng.normal(np.log([1.0, 2.0, mk.mean()]), 2.0, (30, 3)):
+        _same(gamma_gamma._gg_negll(lp, *args), _reference_gg_negll(lp, xk, mk, 1 / len(xk)))
+
+    def fits() -> list[Any]:
+        bg = clv_models.fit_bgnbd(xu, txu, Tu, w)
+        try:
+            gg: Any = clv_models.fit_gamma_gamma(x, m)
+        except clv_models.FitError as e:
+            gg = str(e)
+        return [bg, gg, repr(clv_models.bgnbd_identification(bg, xu, txu, Tu, w))]
+
+    one_thread = fits()
+    monkeypatch.setattr(fitting, "OPTIMISER_BLAS_THREADS", None)  # BLAS's own thread count
+    assert fits() == one_thread

@@ -135,12 +135,19 @@ class ClvFit:
         return self.identification is None or self.identification.identified
 
 
+def _columns(frame: pd.DataFrame, *names: str) -> list[np.ndarray]:
+    """The named columns as numpy arrays (see fit_models)."""
+    return [frame[c].to_numpy() for c in names]
+
+
 def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> ClvFit:
     """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers with positive spend.
 
     Raises `ClvRefused` (a `FitError`) naming the reason when the data cannot support a fit.
     """
-    x, m = summary["frequency"], summary["monetary_value"]
+    # Arrays, not Series: numpy asking a Series for array attributes it lacks makes pandas look
+    # each name up among the index labels, which hashes the million customer ids (~0.5 s).
+    x, m, t_x, T = _columns(summary, "frequency", "monetary_value", "recency", "T")
     n, repeat, spend = len(summary), int((x > 0).sum()), int(((x > 0) & (m > 0)).sum())
     if n < models.MIN_CUSTOMERS:
         raise ClvRefused(
@@ -166,7 +173,7 @@ def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> Cl
         )
     # BG/NBD's likelihood is a function of the history (x, t_x, T) alone: fitted on the distinct
     # histories, each weighted by its customers (customers share histories).
-    (xu, txu, Tu), weights, _ = models.distinct_rows(x, summary["recency"], summary["T"])
+    (xu, txu, Tu), weights, _ = models.distinct_rows(x, t_x, T)
     try:
         bg = models.fit_bgnbd(xu, txu, Tu, weights)
         gg = models.fit_gamma_gamma(x, m)
@@ -241,7 +248,7 @@ def _score_into(
     out: pd.DataFrame, fit: ClvFit, t: float, horizon: float, annual_discount: float
 ) -> None:
     unit, days = fit.unit, unit_days(fit.unit)
-    x, t_x, T, m = (out[c] for c in ("frequency", "recency", "T", "monetary_value"))
+    x, t_x, T, m = _columns(out, "frequency", "recency", "T", "monetary_value")
     # Every figure but the spend is a function of the history (x, t_x, T): evaluated once per
     # distinct history (the same numbers, element by element) and handed to its customers.
     (xu, txu, Tu), _, of = models.distinct_rows(x, t_x, T)

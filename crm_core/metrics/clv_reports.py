@@ -147,7 +147,7 @@ def holdout_validation(
             "down, so the model cannot be tested on it",
             split=calibration_end,
         )
-    x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
+    x, t_x, T = clv._columns(summary, "frequency", "recency", "T")
     duration = float(summary["holdout_duration"].iloc[0])  # one holdout for every customer
     customers = summary[["frequency", "holdout_frequency"]].copy()
     (xu, txu, Tu), _, of = models.distinct_rows(x, t_x, T)  # eq. 10 once per history

@@ -15,6 +15,7 @@ from crm_core.metrics.clv_models.fitting import (
     FloatArray,
     _float_arrays,
     _minimize,
+    sorted_codes,
 )
 
 # Below this count the likelihood surface is too flat for the parameters to mean anything.
@@ -35,38 +36,38 @@ class GammaGammaParams:
 def _gg_negll(
     log_params: FloatArray,
     x: FloatArray,
-    m: FloatArray,
+    xm: FloatArray,
     log_m: FloatArray,
     log_x: FloatArray,
     x_unique: FloatArray,
     x_index: npt.NDArray[np.intp],
     weight: float,
 ) -> tuple[float, FloatArray]:
-    """Mean negative Gamma-Gamma log-likelihood of the mean spends and its log-scale gradient."""
+    """Mean negative Gamma-Gamma log-likelihood of the mean spends and its log-scale gradient
+    (`xm` = x * m, the customers' repeat spend totals)."""
     p, q, g = np.exp(log_params)
-    px = p * x
-    # The special functions depend on x alone: evaluated once per distinct x and gathered, the
-    # same numbers element by element as evaluating them per customer, summed in the same order
-    # (so the fit is the same to the last bit: its optimum is flat enough in p for a change in
-    # the last bits of the sums to move the stopping point by 1e-6).
+    # Every term that depends on x alone (the special functions, p x) is evaluated once per
+    # distinct x, combined there as far as the customer's own terms allow, and gathered: the
+    # same operations on the same numbers, element by element, as evaluating them per customer
+    # and combining the gathered terms left to right, summed in the same order (so the fit is the
+    # same to the last bit: its optimum is flat enough in p for a change in the last bits of the
+    # sums to move the stopping point by 1e-6).
     px_u = p * x_unique
-    gl_pxq = special.gammaln(px_u + q)[x_index]
-    gl_px = special.gammaln(px_u)[x_index]
-    dig_pxq = special.digamma(px_u + q)[x_index]
-    dig_px = special.digamma(px_u)[x_index]
-    log_gxm = np.log(g + x * m)
-    ll = (
-        gl_pxq
-        - gl_px
-        - special.gammaln(q)
-        + q * np.log(g)
-        + (px - 1.0) * log_m
-        + px * log_x
-        - (px + q) * log_gxm
-    )
-    g_p = x * (dig_pxq - dig_px + log_m + log_x - log_gxm)
-    g_q = dig_pxq - special.digamma(q) + np.log(g) - log_gxm
-    g_g = q / g - (px + q) / (g + x * m)
+    pxq_u = px_u + q
+    gl_pxq_u, dig_pxq_u = special.gammaln(pxq_u), special.digamma(pxq_u)
+    head_u = gl_pxq_u - special.gammaln(px_u) - special.gammaln(q) + q * np.log(g)
+    log_x_u = np.log(x_unique)
+    gxm = g + xm
+    log_gxm = np.log(gxm)
+    pxq = pxq_u[x_index]
+    ll = head_u[x_index] + (px_u - 1.0)[x_index] * log_m + (px_u * log_x_u)[x_index]
+    ll -= pxq * log_gxm
+    g_p = (dig_pxq_u - special.digamma(px_u))[x_index] + log_m
+    g_p += log_x
+    g_p -= log_gxm
+    g_p *= x
+    g_q = (dig_pxq_u - special.digamma(q) + np.log(g))[x_index] - log_gxm
+    g_g = q / g - pxq / gxm
     grad = np.array([g_p.sum() * p, g_q.sum() * q, g_g.sum() * g])
     return -ll.sum() * weight, -grad * weight
 
@@ -102,8 +103,8 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
         )
     xk, mk = x_arr[keep], m_arr[keep]
     log_m, log_x = np.log(mk), np.log(xk)
-    x_unique, x_index = np.unique(xk, return_inverse=True)
-    args = (xk, mk, log_m, log_x, x_unique, x_index.ravel(), 1.0 / n)
+    x_unique, x_index = sorted_codes(xk)
+    args = (xk, xk * mk, log_m, log_x, x_unique, x_index, 1.0 / n)
     # Moment-style start: p = 1, q = 2 gives population mean gamma p / (q - 1) = gamma, so
     # gamma starts at the average spend (and carries the currency's scale).
     start = np.log(np.array([1.0, 2.0, float(mk.mean())]))

@@ -14,6 +14,7 @@ from crm_core.metrics.clv_models.fitting import (
     ArrayLike,
     FloatArray,
     _on_bound,
+    optimiser_threads,
 )
 
 # Identification of a BG/NBD fit (docs/clv.md, "When the data cannot pin the churn model down").
@@ -107,11 +108,13 @@ def bgnbd_identification(
         for name, v in zip(_BGNBD_NAMES, u, strict=True):
             if abs(v) > _LOG_BOUND - 1e-3:
                 reasons.append({"code": "at_bound", "parameter": name, "value": float(np.exp(v))})
-    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    with optimiser_threads():  # 4 x 4 matrices: one thread, the same numbers
+        eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
     positive = bool(np.all(np.isfinite(eig)) and eig.min() > 0)
     cond = float(eig.max() / eig.min()) if positive else math.inf
     # Nearly singular but positive definite: the (huge) standard errors still say how flat.
-    log_se = np.sqrt(np.diag(np.linalg.inv(hess))) if positive else np.full(4, math.inf)
+    with optimiser_threads():
+        log_se = np.sqrt(np.diag(np.linalg.inv(hess))) if positive else np.full(4, math.inf)
     if not positive:
         # The dropout part (a, b) is what a short history cannot pin down; the purchase part
         # (r, alpha) usually still is: its standard errors conditional on a and b at their
@@ -151,7 +154,7 @@ def _profile_b_drops(u: FloatArray, loglik: float, h: _Histories) -> dict[str, f
             return f, g[:3]
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 3
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), optimiser_threads():
             res = optimize.minimize(
                 fixed_b, u[:3], jac=True, method="L-BFGS-B", bounds=bounds,
                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7},
