@@ -94,7 +94,8 @@ def assert_same(new: Any, old: Any, where: str) -> None:
 
 def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, Filters]]:
     """None; a region; a category; a scoped user (two owners); a short period (the last month);
-    a quarter with a category when there is one."""
+    a quarter with a category when there is one; a region and a category over a period whose
+    edges are not month starts."""
     opts = filter_options(con)
     sets = {"none": (period, Filters())}
     if opts.get("region"):
@@ -108,6 +109,11 @@ def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, F
     quarter = Period(period.end - dt.timedelta(days=91), period.end)
     category = opts["category"][0] if opts.get("category") else None
     sets["quarter"] = (quarter, Filters(start=quarter.start, end=quarter.end, category=category))
+    if opts.get("region") and category:
+        # Edges inside months (the migration's earlier window too): a region and a category.
+        mid = Period(period.start + dt.timedelta(days=17), period.end - dt.timedelta(days=9))
+        both = Filters(start=mid.start, end=mid.end, region=opts["region"][-1], category=category)
+        sets["region_category"] = (mid, both)
     return sets
 
 
@@ -135,8 +141,8 @@ def check_equal(con: db.Connection, label: str) -> int:
 
 
 def test_demo_frames_equal_to_each_report_computing_its_window(demo_con: db.Connection) -> None:
-    # 6 filter sets x 2 measures (the demo has costs): every report frame-equal to the old path.
-    assert check_equal(demo_con, "demo") == 12
+    # 7 filter sets x 2 measures (the demo has costs): every report frame-equal to the old path.
+    assert check_equal(demo_con, "demo") == 14
 
 
 def test_public_dataset_frames_equal(shared_data: Path, tmp_path: Path) -> None:
