@@ -75,6 +75,7 @@ M_FROM_RANK: db.Slots = (("value_m_score", "value_m_score_rank"),)
 # customer type are NULL, so it is keyed apart from a scored window.
 NO_SCORES: db.Slots = (
     ("value_rf_scores", "value_rf_scores_none"),
+    ("value_rf_joins", "value_rf_joins_none"),
     ("value_m_score", "value_m_score_none"),
     ("value_window_attributes", "value_window_attributes_none"),
 )

@@ -55,6 +55,51 @@ v_active AS (
         WHERE revenue > 0
     ) AS h
 ),
+v_r_groups AS (
+    -- The buyers' recencies in R's order (recency descending): each one's first place (0-based)
+    -- and whether its places fall in two quintiles or more (`split`, where the order among its
+    -- buyers, customer_id descending, decides their R). A few hundred rows.
+    SELECT
+        g.recency_days,
+        g.first_p,
+        CASE
+            WHEN g.first_p < t.tile_large * (t.tile_size + 1)
+                THEN g.first_p // (t.tile_size + 1)
+            ELSE t.tile_large + (g.first_p - t.tile_large * (t.tile_size + 1)) // t.tile_size
+        END
+        <> CASE
+            WHEN g.last_p < t.tile_large * (t.tile_size + 1)
+                THEN g.last_p // (t.tile_size + 1)
+            ELSE t.tile_large + (g.last_p - t.tile_large * (t.tile_size + 1)) // t.tile_size
+        END AS split
+    FROM (
+        SELECT
+            recency_days,
+            CAST(
+                sum(count(*)) OVER (
+                    ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - count(*) AS BIGINT
+            ) AS first_p,
+            CAST(
+                sum(count(*)) OVER (
+                    ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - 1 AS BIGINT
+            ) AS last_p
+        FROM v_active
+        GROUP BY recency_days
+    ) AS g
+    CROSS JOIN v_totals AS t
+),
+v_r_edges AS (
+    -- The place of each buyer whose recency is split: only these buyers are sorted for R.
+    SELECT
+        a.customer_id,
+        g.first_p
+        + row_number() OVER (PARTITION BY a.recency_days ORDER BY a.customer_id DESC) - 1 AS p
+    FROM v_active AS a
+    INNER JOIN v_r_groups AS g ON g.recency_days IS NOT DISTINCT FROM a.recency_days
+    WHERE g.split
+),
 v_scored AS (
     SELECT
         a.customer_id,
@@ -74,6 +119,7 @@ v_scored AS (
         || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END AS rfm_code
     FROM v_active AS a
     CROSS JOIN v_totals AS t
+    -- @include value_rf_joins
 ),
 value_customers AS (
     -- Known customers: those created before the window's end (passing the filters) and every
