@@ -12,6 +12,7 @@ not exist (yet) or fails to import leaves its page out; `python -m bench.run` li
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,6 +105,24 @@ def pyramid_per_report_page(con: db.Connection, f: Filters) -> Any:
 
     with facts.shared_windows(False):
         return pyramid_page(con, f)
+
+
+_REGIONS: dict[int, list[str]] = {}
+
+
+def _first_region(con: db.Connection, f: Filters) -> Filters:
+    """`f` with the first region of the data set (as bench.run's variants filter), if any; the
+    regions are read once per connection, not timed with every run."""
+    if id(con) not in _REGIONS:
+        _REGIONS[id(con)] = filter_options(con).get("region") or []
+    regions = _REGIONS[id(con)]
+    return dataclasses.replace(f, region=regions[0]) if regions else f
+
+
+@page("pyramid_region", "metrics.value")
+def pyramid_region_page(con: db.Connection, f: Filters) -> Any:
+    """The Pyramid set under a region filter (a customer attribute)."""
+    return pyramid_page(con, _first_region(con, f))
 
 
 @page("pyramid_lines", "metrics.value", "engine.facts")

@@ -94,7 +94,8 @@ def assert_same(new: Any, old: Any, where: str) -> None:
 
 def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, Filters]]:
     """None; a region; a category; a scoped user (two owners); a short period (the last month);
-    a quarter with a category when there is one."""
+    a quarter with a category when there is one; a region and a category over a period whose
+    edges are not month starts."""
     opts = filter_options(con)
     sets = {"none": (period, Filters())}
     if opts.get("region"):
@@ -108,6 +109,11 @@ def filter_sets(con: db.Connection, period: Period) -> dict[str, tuple[Period, F
     quarter = Period(period.end - dt.timedelta(days=91), period.end)
     category = opts["category"][0] if opts.get("category") else None
     sets["quarter"] = (quarter, Filters(start=quarter.start, end=quarter.end, category=category))
+    if opts.get("region") and category:
+        # Edges inside months (the migration's earlier window too): a region and a category.
+        mid = Period(period.start + dt.timedelta(days=17), period.end - dt.timedelta(days=9))
+        both = Filters(start=mid.start, end=mid.end, region=opts["region"][-1], category=category)
+        sets["region_category"] = (mid, both)
     return sets
 
 
@@ -135,8 +141,8 @@ def check_equal(con: db.Connection, label: str) -> int:
 
 
 def test_demo_frames_equal_to_each_report_computing_its_window(demo_con: db.Connection) -> None:
-    # 6 filter sets x 2 measures (the demo has costs): every report frame-equal to the old path.
-    assert check_equal(demo_con, "demo") == 12
+    # 7 filter sets x 2 measures (the demo has costs): every report frame-equal to the old path.
+    assert check_equal(demo_con, "demo") == 14
 
 
 def test_public_dataset_frames_equal(shared_data: Path, tmp_path: Path) -> None:
@@ -363,4 +369,30 @@ def test_m_score_from_the_value_rank_equals_ntile_with_ties(tmp_path: Path) -> N
     m = value.customer_list(con, Period(dt.date(2024, 1, 1), end)).set_index("customer_id")
     assert m["m_score"].sort_index().tolist() == [5, 3, 2, 4, 2, 4, 1, 5, 2, 1, 3, 1]
     #   K01 5, K02 3, K03 2, K04 4, K05 2, K06 4, K07 1, K08 5, K09 2, K10 1, K11 3, K12 1
+    con.close()
+
+
+def test_r_score_from_recency_places_equals_ntile_with_ties(tmp_path: Path) -> None:
+    # Buyers K1 K2 order on Jan 1, K3 K4 K5 on Jan 2, K6 K7 on Jan 3 (100.00 each); as of Jan 31
+    # their recencies are 30, 29, 28. R's order (recency descending, customer_id descending):
+    # K2 K1 | K5 K4 K3 | K7 K6, places 0..6; ntile(5) over 7 rows: 7 // 5 = 1 per bucket, the
+    # first 7 % 5 = 2 one more: places 0-1 -> 1, 2-3 -> 2, 4 -> 3, 5 -> 4, 6 -> 5. Recency 30
+    # lies in one quintile; 29 and 28 span two, where customer_id decides.
+    days = [1, 1, 2, 2, 2, 3, 3]
+    lines = [f"O{i},K{i},2024-01-0{d},100.00" for i, d in enumerate(days, start=1)]
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(lines) + "\n")
+    con = db.connect(tmp_path / "recency.duckdb")
+    ingest.load(con, [ingest.Source(orders, "orders")])
+    assert facts.reads_fact_layer(con)
+    end = dt.date(2024, 1, 31)
+    r = value.customer_list(con, Period(dt.date(2024, 1, 1), end)).set_index("customer_id")
+    assert r["r_score"].sort_index().tolist() == [1, 1, 3, 2, 2, 5, 4]
+    #   K1 1, K2 1, K3 3, K4 2, K5 2, K6 5, K7 4
+    for k in (1, 2, 3):  # 7, 5 and 2 buyers: every count the same as ntile over the lines
+        p = Period(dt.date(2024, 1, k), end)
+        new = value.customer_list(con, p, lang="en")
+        with facts.shared_windows(False):
+            old = value.customer_list(con, p, lang="en")
+        pd.testing.assert_frame_equal(new, old, obj=f"from Jan {k}")
     con.close()

@@ -77,10 +77,13 @@ class Kind:
 # own (_value_m_score_rank.sql).
 M_FROM_RANK: db.Slots = (("value_m_score", "value_m_score_rank"),)
 # A window read for its tiers alone (`scores` False: the migration's earlier window) skips the
-# RFM scores' sorts; its R, F and M are NULL, so it is keyed apart from a scored window.
+# RFM scores' sorts and the customers' attributes; its R, F, M, name, owner, region, source and
+# customer type are NULL, so it is keyed apart from a scored window.
 NO_SCORES: db.Slots = (
     ("value_rf_scores", "value_rf_scores_none"),
+    ("value_rf_joins", "value_rf_joins_none"),
     ("value_m_score", "value_m_score_none"),
+    ("value_window_attributes", "value_window_attributes_none"),
 )
 VALUE_WINDOW = Kind(
     "value_window",

@@ -4,9 +4,10 @@
 -- pyramid"); tests/test_facts.py compares every report read from these rows with the same
 -- report computed by _value_base.sql. Cheaper because there is one window: grouped by customer
 -- alone, no PARTITION BY, the buyers' count, sums and tier cuts computed once instead of on every
--- row, the known customers joined rather than deduplicated by UNION, and, ranked by revenue, M
--- read from the value rank (_value_m_score_rank.sql) instead of sorted again. Only the buyers are
--- sorted, with the few columns their scores need.
+-- row, the known customers joined rather than deduplicated by UNION (the customers table read
+-- once, for the known set and the attributes alike), and, ranked by revenue, M read from the
+-- value rank (_value_m_score_rank.sql) instead of sorted again. Only the buyers are sorted, with
+-- the few columns their scores need; a window read for its tiers alone keeps no attributes.
 -- @include f_customers
 ,
 -- @include value_history
@@ -54,6 +55,51 @@ v_active AS (
         WHERE revenue > 0
     ) AS h
 ),
+v_r_groups AS (
+    -- The buyers' recencies in R's order (recency descending): each one's first place (0-based)
+    -- and whether its places fall in two quintiles or more (`split`, where the order among its
+    -- buyers, customer_id descending, decides their R). A few hundred rows.
+    SELECT
+        g.recency_days,
+        g.first_p,
+        CASE
+            WHEN g.first_p < t.tile_large * (t.tile_size + 1)
+                THEN g.first_p // (t.tile_size + 1)
+            ELSE t.tile_large + (g.first_p - t.tile_large * (t.tile_size + 1)) // t.tile_size
+        END
+        <> CASE
+            WHEN g.last_p < t.tile_large * (t.tile_size + 1)
+                THEN g.last_p // (t.tile_size + 1)
+            ELSE t.tile_large + (g.last_p - t.tile_large * (t.tile_size + 1)) // t.tile_size
+        END AS split
+    FROM (
+        SELECT
+            recency_days,
+            CAST(
+                sum(count(*)) OVER (
+                    ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - count(*) AS BIGINT
+            ) AS first_p,
+            CAST(
+                sum(count(*)) OVER (
+                    ORDER BY recency_days DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - 1 AS BIGINT
+            ) AS last_p
+        FROM v_active
+        GROUP BY recency_days
+    ) AS g
+    CROSS JOIN v_totals AS t
+),
+v_r_edges AS (
+    -- The place of each buyer whose recency is split: only these buyers are sorted for R.
+    SELECT
+        a.customer_id,
+        g.first_p
+        + row_number() OVER (PARTITION BY a.recency_days ORDER BY a.customer_id DESC) - 1 AS p
+    FROM v_active AS a
+    INNER JOIN v_r_groups AS g ON g.recency_days IS NOT DISTINCT FROM a.recency_days
+    WHERE g.split
+),
 v_scored AS (
     SELECT
         a.customer_id,
@@ -73,23 +119,17 @@ v_scored AS (
         || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END AS rfm_code
     FROM v_active AS a
     CROSS JOIN v_totals AS t
-),
-v_known AS (
-    -- Customers created before the window's end (passing the filters), and every customer
-    -- with a line before it.
-    SELECT c.customer_id
-    FROM f_customers AS c
-    WHERE c.created_at IS NULL OR c.created_at < (SELECT end_excl FROM windows)
+    -- @include value_rf_joins
 ),
 value_customers AS (
+    -- Known customers: those created before the window's end (passing the filters) and every
+    -- customer with a line before it. f_customers is read once, for both: a customer with a
+    -- line passes the filters (f_days keeps no other), so its row there is its customers row.
     SELECT
         1 AS w,
-        coalesce(k.customer_id, h.customer_id) AS customer_id,
-        c.name,
-        c.owner,
-        c.region,
-        c.source,
-        c.segment AS customer_type,
+        coalesce(c.customer_id, h.customer_id) AS customer_id,
+        -- @include value_window_attributes
+        ,
         CASE
             WHEN s.tier_no IS NOT NULL THEN s.tier_no
             WHEN h.has_bought = 1 THEN 5
@@ -107,8 +147,10 @@ value_customers AS (
         s.f_score,
         s.m_score,
         s.rfm_code
-    FROM v_known AS k
-    FULL OUTER JOIN v_history AS h ON h.customer_id = k.customer_id
+    FROM f_customers AS c
+    FULL OUTER JOIN v_history AS h ON h.customer_id = c.customer_id
     LEFT JOIN v_scored AS s ON s.customer_id = h.customer_id
-    LEFT JOIN customers AS c ON c.customer_id = coalesce(k.customer_id, h.customer_id)
+    WHERE h.customer_id IS NOT NULL
+       OR c.created_at IS NULL
+       OR c.created_at < (SELECT end_excl FROM windows)
 )

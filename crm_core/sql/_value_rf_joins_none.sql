@@ -1,0 +1,1 @@
+-- Fragment, DuckDB only: nothing to join without R and F scores (_value_rf_scores_none.sql).
