@@ -886,3 +886,55 @@ def test_a_purchase_log_without_order_numbers_gets_one_order_per_customer_day(
     assert con.execute(
         "SELECT customer_id, count(DISTINCT order_id), sum(amount) FROM orders GROUP BY 1 ORDER BY 1"
     ).fetchall() == [("0001", 2, D("64.06")), ("0002", 1, D("9.99"))]
+
+
+def test_line_items_keep_file_order_whether_or_not_an_order_repeats(
+    con: db.Connection, tmp_path: Path
+) -> None:
+    # Every order id once: each line is line 1, rows in file order (no windowed copy).
+    once = write_csv(
+        tmp_path / "once.csv",
+        "订单号,下单时间,会员ID,商品名称,数量,金额\n"
+        "T9,2024/3/3,M1,机油,2,10\nT1,2024/3/1,M2,滤芯,1,20\nT5,2024/3/2,M1,雨刷,1,30\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(once)]).reports
+    assert report.line_items
+    assert con.execute(
+        "SELECT order_id, line_no, amount FROM orders ORDER BY rowid"
+    ).fetchall() == [("T9", 1, D("10")), ("T1", 1, D("20")), ("T5", 1, D("30"))]
+    # T1 repeats and its middle line has a bad amount (rejected): its lines are numbered
+    # 1, 2 after the rejection, and the table keeps the file's order.
+    twice = write_csv(
+        tmp_path / "twice.csv",
+        "订单号,下单时间,会员ID,商品名称,数量,金额\n"
+        "T9,2024/3/3,M1,机油,2,10\nT1,2024/3/1,M2,滤芯,1,20\nT1,2024/3/1,M2,机油,1,abc\n"
+        "T5,2024/3/2,M1,雨刷,1,30\nT1,2024/3/1,M2,雨刷,1,40\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(twice, skip_bad_rows=True)]).reports
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (5, 4, 1)
+    assert con.execute(
+        "SELECT order_id, line_no, amount FROM orders ORDER BY rowid"
+    ).fetchall() == [
+        ("T9", 1, D("10")),
+        ("T1", 1, D("20")),
+        ("T5", 1, D("30")),
+        ("T1", 2, D("40")),
+    ]
+    assert con.execute("SELECT row_number, value FROM load_rejects").fetchall() == [(4, "abc")]
+
+
+def test_interactions_without_ids_get_one_per_file_row(con: db.Connection, tmp_path: Path) -> None:
+    # No interaction id: each row's id is the file's hash prefix and its row number (2, 3 …).
+    f = write_csv(
+        tmp_path / "calls.csv",
+        "customer_id,occurred_at,kind\nC1,2024-03-01,call\nC1,2024-03-01,call\nC2,2024-03-02,visit\n",
+    )
+    (report,) = ingest.load(con, [ingest.Source(f, "interactions")]).reports
+    prefix = report.sha256[:10]
+    assert con.execute(
+        "SELECT interaction_id, customer_id, kind FROM interactions ORDER BY rowid"
+    ).fetchall() == [
+        (f"{prefix}-2", "C1", "call"),
+        (f"{prefix}-3", "C1", "call"),
+        (f"{prefix}-4", "C2", "visit"),
+    ]

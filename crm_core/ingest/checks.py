@@ -287,21 +287,39 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
                 "$prefix || '-' || CAST(rowid + 2 AS VARCHAR) AS interaction_id"
             )
         key_cols = list(table.key)
-    params = {"prefix": report.sha256[:10]} if "$prefix" in " ".join(exprs) else {}
-    # Only the line-number window can reorder rows; a plain scan keeps file order (DuckDB's
-    # preserve_insertion_order), and sorting 10 M rows again costs as much as typing them.
-    order = " ORDER BY rowid" if report.line_items else ""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {', '.join(exprs)}, rowid + 2 AS _row "
-        f"FROM {stage}_typed{order}",
-        params,
+        oid = ""
+    # The final stage is a view over the typed table: the swap's INSERT reads the typed rows
+    # once, instead of a second staging copy here and the INSERT's copy of that. Only line
+    # numbers over orders that repeat (a window, which can reorder rows) are materialised.
+    windowed = report.line_items and _repeats(con, f"{stage}_typed", oid)
+    if report.line_items and not windowed:
+        exprs = [
+            "CAST(1 AS BIGINT) AS line_no" if c == "line_no" else e
+            for c, e in zip(cols, exprs, strict=True)
+        ]
+    select = f"SELECT {', '.join(exprs)}, rowid + 2 AS _row FROM {stage}_typed".replace(
+        "$prefix",
+        "'" + report.sha256[:10] + "'",  # hex digits: safe as a literal
     )
-    con.execute(f"DROP TABLE {stage}_typed")
+    if windowed:
+        # Sorting by file row restores the file's order; a plain scan keeps it by itself
+        # (DuckDB's preserve_insertion_order).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {select} ORDER BY rowid")
+        con.execute(f"DROP TABLE {stage}_typed")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS {select}")
+    # Keys made unique by construction need no check: line numbers count the lines of each
+    # order (order id + line number), a derived interaction id holds the file row.
+    unique_by_construction = report.line_items or "$prefix" in " ".join(exprs)
     k = ", ".join(key_cols)
-    dups = con.execute(
-        f"SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {stage} GROUP BY {k} "
-        f"HAVING count(*) > 1 ORDER BY min(_row) LIMIT {EXAMPLES}"
-    ).fetchall()
+    dups = (
+        []
+        if unique_by_construction
+        else con.execute(
+            f"SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {stage} GROUP BY {k} "
+            f"HAVING count(*) > 1 ORDER BY min(_row) LIMIT {EXAMPLES}"
+        ).fetchall()
+    )
     if dups:
         n = con.execute(
             f"SELECT count(*) FROM (SELECT {k} FROM {stage} GROUP BY {k} HAVING count(*) > 1)"
@@ -359,6 +377,13 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             )
         )
     report.stage = stage
+
+
+def _repeats(con: db.Connection, typed: str, key: str) -> bool:
+    """Whether any value of the expression `key` is on more than one row of table `typed`."""
+    return bool(
+        con.execute(f"SELECT 1 FROM {typed} GROUP BY {key} HAVING count(*) > 1 LIMIT 1").fetchone()
+    )
 
 
 def _key_expr(table: str) -> str:
