@@ -148,11 +148,14 @@ def weekly_page(con: db.Connection, f: Filters) -> Any:
 def lifecycle_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import lifecycle_cohorts
 
-    sidebar(con)
-    period = period_of(con, f)
-    if period is None:
-        return None
-    return lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
+    # In a render's transaction: its shared purchase days are keyed without the period start, so
+    # outside one the next run (another start) would read what this run computed.
+    with render(con):
+        sidebar(con)
+        period = period_of(con, f)
+        if period is None:
+            return None
+        return lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
 
 
 @page("lifecycle_per_report", "metrics.lifecycle_cohorts", "engine.facts")
@@ -264,5 +267,6 @@ def churn_clv_blas_threads_page(con: db.Connection, f: Filters) -> Any:
 def present_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.app import meeting
 
-    sidebar(con)
-    return meeting.all_slides(con, f, LANG)
+    with render(con):  # as lifecycle_page: no shared table outlives the run
+        sidebar(con)
+        return meeting.all_slides(con, f, LANG)
