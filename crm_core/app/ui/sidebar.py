@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core import ingest
 from crm_core.app.ui.connection import db_path, db_target
 from crm_core.app.ui.context import LastLoad, facts
 from crm_core.app.ui.language import lang, md, t
@@ -34,14 +33,11 @@ def last_load_text(last: LastLoad | None) -> str:
     return f"#{last.load_id} {files} · {last.finished}"
 
 
-def demo_note(demo: list[str], every: bool | None = None) -> None:
+def demo_note(demo: list[str], every: bool) -> None:
     """Sidebar: say so while (some of) the data shown is still the demo company's (`demo`:
-    ingest.demo_tables; `every`: whether that is every demo table, DataFacts.demo_all, looked
-    up when not given)."""
+    ingest.demo_tables; `every`: whether that is every demo table, DataFacts.demo_all)."""
     if not demo:
         return
-    if every is None:
-        every = set(demo) == set(ingest.demo_hashes())
     if every:
         text = t("sidebar.demo_all")
     else:
