@@ -1,25 +1,7 @@
--- Fragment: the lifecycle rules from `lc_purchases` (customer x purchase day up to $as_of, with its
--- amount) and `lc_gaps` (each purchase's gap to the previous one): lc_customers, lc_facts and
--- `lifecycle`. Included by lifecycle (from the order lines) and lifecycle_shared (from the
--- shared purchase days of crm_core/facts.py).
--- The median gap is the middle gap (the mean of the two middle ones for an even count), found by
--- ranking each customer's gaps: percentile_cont per customer holds every group's values at once
--- and runs out of memory at a million customers (bench/RESULTS.md).
-lc_ranked AS (
-    SELECT
-        customer_id,
-        gap_days,
-        row_number() OVER (PARTITION BY customer_id ORDER BY gap_days) AS gap_rank,
-        count(*) OVER (PARTITION BY customer_id) AS gaps
-    FROM lc_gaps
-    WHERE gap_days IS NOT NULL
-),
-lc_median_gap AS (
-    SELECT customer_id, avg(gap_days) AS median_gap_days
-    FROM lc_ranked
-    WHERE 2 * gap_rank BETWEEN gaps AND gaps + 2
-    GROUP BY customer_id
-),
+-- Fragment: the lifecycle rules from `lc_purchases` (customer x purchase day up to $as_of, with
+-- its amount) and `lc_median_gap` (each customer's median gap between purchase days up to
+-- $as_of): lc_customers, lc_facts and `lifecycle`. Included by lifecycle (from the order lines)
+-- and lifecycle_shared (from the shared purchase days of crm_core/facts.py).
 lc_totals AS (
     SELECT
         customer_id,

@@ -5,9 +5,14 @@ lc_purchases AS (
     FROM purchase_days_rows
     WHERE window_id = $days_id AND purchase_date <= CAST($as_of AS DATE)
 ),
-lc_gaps AS (
-    SELECT customer_id, purchase_date - prev_date AS gap_days
+-- The middle gap (the mean of the two middle ones for an even count), as
+-- _lifecycle_median_gap_ranked.sql finds it on every engine: DuckDB's median() aggregate gives
+-- the same values (tests/test_facts.py) without ranking ten million gaps.
+lc_median_gap AS (
+    SELECT customer_id, median(purchase_date - prev_date) AS median_gap_days
     FROM purchase_days_rows
     WHERE window_id = $days_id AND purchase_date <= CAST($as_of AS DATE)
+      AND prev_date IS NOT NULL
+    GROUP BY customer_id
 ),
 -- @include lifecycle_rules

@@ -10,4 +10,9 @@ active AS (
     FROM f_orders
     WHERE CAST(order_date AS DATE) <= CAST($as_of AS DATE)
 ),
--- @include lifecycle_cohorts_body
+cohorts AS (
+    SELECT customer_id, min(month) AS cohort
+    FROM active
+    GROUP BY customer_id
+),
+-- @include lifecycle_cohorts_counts

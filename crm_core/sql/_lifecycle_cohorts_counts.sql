@@ -1,10 +1,6 @@
--- Fragment: lifecycle_cohorts' retention from `active` (customer x month with an order up to
--- $as_of); also read from the shared purchase days.
-cohorts AS (
-    SELECT customer_id, min(month) AS cohort
-    FROM active
-    GROUP BY customer_id
-),
+-- Fragment: lifecycle_cohorts' retention from `cohorts` (customer x acquisition month, the month
+-- of the first purchase day up to $as_of) and `active` (customer x month with an order up to
+-- $as_of, for at least the customers of the cohorts acquired in [$start, $end_excl)).
 sizes AS (
     SELECT cohort, count(*) AS cohort_size
     FROM cohorts
