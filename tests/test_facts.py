@@ -61,6 +61,11 @@ def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, 
         .reset_index(drop=True),
         "new_lost": lifecycle_cohorts.new_vs_lost(con, period.end, period.start, f),
         "cohorts": lifecycle_cohorts.cohort_retention(con, period.end, period.start, period.end, f),
+        # Cohorts acquired up to mid-period, followed to its end: the shared path picks them by
+        # their first purchase month, which may lie after the last cohort's end day.
+        "cohorts_to_mid": lifecycle_cohorts.cohort_retention(
+            con, period.end, period.start, period.start + dt.timedelta(days=45), f
+        ),
     }
 
 

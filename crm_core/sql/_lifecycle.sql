@@ -20,5 +20,5 @@ lc_gaps AS (
         ) AS gap_days
     FROM lc_purchases
 ),
--- @include lifecycle_median_gap_ranked
+-- @include lifecycle_customers_ranked
 -- @include lifecycle_rules

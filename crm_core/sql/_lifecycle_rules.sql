@@ -1,29 +1,7 @@
--- Fragment: the lifecycle rules from `lc_purchases` (customer x purchase day up to $as_of, with
--- its amount) and `lc_median_gap` (each customer's median gap between purchase days up to
--- $as_of): lc_customers, lc_facts and `lifecycle`. Included by lifecycle (from the order lines)
--- and lifecycle_shared (from the shared purchase days of crm_core/facts.py).
-lc_totals AS (
-    SELECT
-        customer_id,
-        min(purchase_date) AS first_purchase_date,
-        max(purchase_date) AS last_purchase_date,
-        count(*) AS purchases,
-        sum(amount) AS revenue,
-        coalesce(sum(amount) FILTER (
-            WHERE purchase_date > CAST($as_of AS DATE) - 365
-        ), 0) AS revenue_12m,
-        coalesce(sum(amount) FILTER (
-            WHERE purchase_date > CAST($as_of AS DATE) - 730
-              AND purchase_date <= CAST($as_of AS DATE) - 365
-        ), 0) AS revenue_prev_12m
-    FROM lc_purchases
-    GROUP BY customer_id
-),
-lc_customers AS (
-    SELECT t.*, m.median_gap_days
-    FROM lc_totals AS t
-    LEFT JOIN lc_median_gap AS m ON m.customer_id = t.customer_id
-),
+-- Fragment: the lifecycle rules from `lc_customers` (one row per customer with a purchase day up
+-- to $as_of: the columns of _lifecycle_totals.sql and median_gap_days, the median gap between
+-- its purchase days): lc_facts and `lifecycle`. Included by lifecycle (from the order lines) and
+-- lifecycle_shared (from the shared purchase days of crm_core/facts.py).
 -- Known by $as_of: in the customers table and created by then (or with no creation time), or
 -- with a purchase by then (a customer missing from the customers table is still a customer).
 lc_known AS (
