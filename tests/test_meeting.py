@@ -245,3 +245,44 @@ def test_a_rerun_waits_for_the_running_render() -> None:
 
     with open(ROOT / ".streamlit" / "config.toml", "rb") as fh:
         assert tomllib.load(fh)["runner"]["fastReruns"] is False
+
+
+@pytest.mark.parametrize("kind", ["none", "region", "category", "both", "scope"])
+def test_weekly_new_customers_follow_the_filtered_lines(demo_con: db.Connection, kind: str) -> None:
+    """New customers of a week are those whose first non-return line under the filters falls in
+    it: counted here from the lines, for every week of the demo's last year."""
+    region, category = demo_con.execute(
+        "SELECT (SELECT min(region) FROM customers), (SELECT min(category) FROM orders)"
+    ).fetchone()  # type: ignore[misc]
+    f = {
+        "none": Filters(),
+        "region": Filters(region=region),
+        "category": Filters(category=category),
+        "both": Filters(region=region, category=category),
+        "scope": Filters(regions=(region,)),
+    }[kind]
+    in_region = "o.customer_id IN (SELECT customer_id FROM customers WHERE region = $region)"
+    where = " AND ".join(
+        ["NOT o.is_return"]
+        + ([in_region] if kind in ("region", "both", "scope") else [])
+        + (["o.category = $category"] if kind in ("category", "both") else [])
+    )
+    params = {"region": region} if "$region" in where else {}
+    if "$category" in where:
+        params["category"] = category
+    firsts = demo_con.execute(
+        f"SELECT min(o.order_date) FROM orders AS o WHERE {where} GROUP BY o.customer_id", params
+    ).fetchall()
+    last = demo_con.execute("SELECT max(order_date) FROM orders").fetchone()[0]  # type: ignore[index]
+    week_end = last.date()
+    counted = 0
+    for _ in range(52):
+        start = week_end - dt.timedelta(days=6)
+        lo = dt.datetime.combine(start, dt.time())
+        hi = dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time())
+        expected = sum(1 for (first,) in firsts if lo <= first < hi)
+        got = weekly.weekly_comparison(demo_con, week_end, f).set_index("measure")
+        assert got.loc["new_customers", "this_week"] == expected, (kind, week_end)
+        counted += expected
+        week_end -= dt.timedelta(days=7)
+    assert counted > 0  # the weeks held new customers to count
