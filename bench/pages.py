@@ -61,11 +61,14 @@ def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
 
 @page("overview")
 def overview_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core.metrics import lifecycle
+
     sidebar(con)
     period = period_of(con, f)
     if period is None:
         return None
-    return overview.kpi_deltas(con, period, f), overview.monthly_trend(con, period, f)
+    warnings = lifecycle.history_warnings(con, f)  # pages/overview.py shows them
+    return overview.kpi_deltas(con, period, f), overview.monthly_trend(con, period, f), warnings
 
 
 @page("overview_lines", "engine.facts")
@@ -146,7 +149,7 @@ def weekly_page(con: db.Connection, f: Filters) -> Any:
 
 @page("lifecycle", "metrics.lifecycle_cohorts")
 def lifecycle_page(con: db.Connection, f: Filters) -> Any:
-    from crm_core.metrics import lifecycle_cohorts
+    from crm_core.metrics import lifecycle, lifecycle_cohorts
 
     # In a render's transaction: its shared purchase days are keyed without the period start, so
     # outside one the next run (another start) would read what this run computed.
@@ -155,7 +158,8 @@ def lifecycle_page(con: db.Connection, f: Filters) -> Any:
         period = period_of(con, f)
         if period is None:
             return None
-        return lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
+        report = lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
+        return report, lifecycle.history_warnings(con, f)  # pages/lifecycle.py shows both
 
 
 @page("lifecycle_per_report", "metrics.lifecycle_cohorts", "engine.facts")
