@@ -42,14 +42,28 @@ def page(name: str, *modules: str) -> Callable[[PageSet], PageSet]:
     return deco
 
 
+# (id of the connection, data version) -> True once the sidebar's data facts were computed.
+_SIDEBAR_FACTS: set[tuple[int, tuple]] = set()
+
+
 def sidebar(con: db.Connection) -> None:
-    """What crm_core/ui.py's sidebar() and cached() query on every page run."""
+    """What the app's sidebar reads on a page run: the data version (once per render,
+    ui.read_version), and its data facts (ui.context.data_facts: the data's range, the default
+    period, the filter options, the load history), which ui.cached keeps per data version and
+    scope, so that a period change does not query them again: computed here on the first run
+    of a process for each data version, as the app's first open of a page does."""
+    if not (config.SQL_DIR / "data_version.sql").exists():  # an older checkout: every run
+        version = None
+    else:
+        version = tuple(db.query_rows(con, "data_version")[0])
+        if (id(con), version) in _SIDEBAR_FACTS:
+            return
     overview.data_range(con)
     overview.default_period(con)
     filter_options(con)
     ingest.load_history(con)
-    if (config.SQL_DIR / "data_version.sql").exists():
-        db.query_rows(con, "data_version")
+    if version is not None:
+        _SIDEBAR_FACTS.add((id(con), version))
 
 
 def period_of(con: db.Connection, f: Filters) -> overview.Period | None:
