@@ -15,19 +15,12 @@ span AS (
     FROM customer_orders
     HAVING count(*) > 0
 ),
--- Without a category filter a customer's lines pass or fail together: its first purchase is
--- customer_orders' (as weekly_summary.sql).
+-- Each customer's first purchase under the filters.
 firsts AS (
-    SELECT co.customer_id, CAST(co.first_order_at AS DATE) AS first_purchase_date
-    FROM customer_orders AS co
-    LEFT JOIN
-    -- @include f_passing_customers
-    ON fc.customer_id = co.customer_id
-    WHERE CAST($category AS VARCHAR) IS NULL
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+    SELECT customer_id, CAST(first_order_at AS DATE) AS first_purchase_date
+    FROM (
+        -- @include first_orders_unnarrowed
+    ) AS u
     UNION ALL
     SELECT customer_id, CAST(min(order_date) AS DATE) AS first_purchase_date
     FROM f_orders

@@ -7,22 +7,9 @@ WITH
 ,
 -- @include overview_months_lines
 ,
--- First non-return order of each customer passing the filters: from the customer_orders summary
--- unless a category narrows the orders.
+-- First non-return order of each customer passing the filters.
 firsts AS (
-    SELECT s.customer_id, s.first_order_at
-    FROM customer_orders AS s
-    LEFT JOIN (
-        SELECT customer_id, TRUE AS passes FROM f_customers
-        WHERE CAST($region AS VARCHAR) IS NOT NULL OR CAST($source AS VARCHAR) IS NOT NULL
-           OR CAST($owner AS VARCHAR) IS NOT NULL OR CAST($segment AS VARCHAR) IS NOT NULL
-           OR CAST($regions AS VARCHAR) IS NOT NULL OR CAST($owners AS VARCHAR) IS NOT NULL
-    ) AS fc ON fc.customer_id = s.customer_id
-    WHERE CAST($category AS VARCHAR) IS NULL
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+    -- @include first_orders_unnarrowed
     UNION ALL
     SELECT customer_id, min(order_date) AS first_order_at
     FROM buyer_days

@@ -13,20 +13,9 @@ period_orders AS (
 period_complaints AS (
     SELECT * FROM f_complaints WHERE received_at >= $start AND received_at < $end_excl
 ),
--- Each customer's first non-return order under the filters. Without a category filter a
--- customer's lines pass or fail together, so it is customer_orders' (built from those lines) for
--- the passing customers, not a pass over every line.
+-- Each customer's first non-return order under the filters.
 firsts AS (
-    SELECT co.customer_id, co.first_order_at
-    FROM customer_orders AS co
-    LEFT JOIN
-    -- @include f_passing_customers
-    ON fc.customer_id = co.customer_id
-    WHERE CAST($category AS VARCHAR) IS NULL
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+    -- @include first_orders_unnarrowed
     UNION ALL
     SELECT customer_id, min(order_date) AS first_order_at
     FROM f_orders
