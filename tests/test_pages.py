@@ -1431,18 +1431,28 @@ def test_a_render_reads_the_data_version_once(
 def test_prepared_tables_are_bounded_in_count_and_bytes() -> None:
     import pyarrow as pa
 
-    from crm_core.app.ui.tables import _Prepared
+    from crm_core.engine.lru import LRU
 
-    prepared = _Prepared(size=3, max_bytes=100)
+    prepared: LRU[bytes, tuple] = LRU(3, 100, lambda v: v[1].nbytes)  # as ui.tables keeps them
     tables = {
         k: ({}, pa.table({"x": list(range(n))})) for k, n in ((b"a", 2), (b"b", 2), (b"c", 4))
     }
     for k, v in tables.items():
         prepared.put(k, v)
     # 2 + 2 + 4 int64 values = 64 bytes: all kept; "a" used, then a 5th table of 48 bytes
-    assert prepared.bytes == 64 and prepared.get(b"a") is tables[b"a"]
+    assert prepared.weight == 64 and prepared.get(b"a") is tables[b"a"]
     prepared.put(b"d", ({}, pa.table({"x": list(range(6))})))
     # 112 bytes > 100: the least recently used ("b", 16 bytes) goes, then 96 bytes remain
-    assert list(prepared.items) == [b"c", b"a", b"d"] and prepared.bytes == 96
-    prepared.put(b"e", ({}, pa.table({"x": [1]})))  # over the count: "c" goes
-    assert list(prepared.items) == [b"a", b"d", b"e"] and prepared.bytes == 16 + 48 + 8
+    assert [prepared.get(k) is not None for k in (b"b", b"c", b"a", b"d")] == [
+        False,
+        True,
+        True,
+        True,
+    ] and prepared.weight == 96
+    # Read in that order, "a" and "d" are now the most recent; over the count, "c" goes.
+    prepared.put(b"e", ({}, pa.table({"x": [1]})))
+    assert prepared.get(b"c") is None and len(prepared) == 3
+    assert prepared.weight == 16 + 48 + 8
+    # Written again, a key is replaced and weighed again; too heavy alone, it is not kept.
+    prepared.put(b"e", ({}, pa.table({"x": list(range(13))})))
+    assert prepared.get(b"e") is None and prepared.weight == 16 + 48

@@ -21,7 +21,6 @@ import os
 import shutil
 import threading
 import uuid
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from sqlglot import exp
 from crm_core.engine import backends, config, dialects
 from crm_core.engine.backends import Remote, Result, Target
 from crm_core.engine.dialects import Statement
+from crm_core.engine.lru import LRU
 from crm_core.engine.redact import redact
 
 MANIFEST = "_manifest.json"
@@ -47,31 +47,8 @@ _sessions: dict[str, Any] = {}
 _sessions_lock = threading.Lock()
 
 
-class _ResultCache:
-    """Query results per (warehouse, manifest version, SQL, parameters); least recent out."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            table = self._items.get(key)
-            if table is not None:
-                self._items.move_to_end(key)
-            return table
-
-    def put(self, key: tuple, table: Any) -> None:
-        if table.nbytes > config.SPARK_RESULT_CACHE_MAX_BYTES:
-            return
-        with self._lock:
-            self._items[key] = table
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_results = _ResultCache(config.SPARK_RESULT_CACHE_SIZE)
+# Query results per (warehouse, manifest version, SQL, parameters).
+_results: LRU[tuple, Any] = LRU(config.SPARK_RESULT_CACHE_SIZE)
 
 
 def session(master: str) -> Any:
@@ -321,7 +298,7 @@ class SparkConnection(Remote):
             self._sync()
             table = self._spark.sql(st.sql, args=args or None).toArrow()
             key = None  # computed on a newer version than the key names
-        if key is not None:
+        if key is not None and table.nbytes <= config.SPARK_RESULT_CACHE_MAX_BYTES:
             _results.put(key, table)
         return Result(list(table.column_names), None, table)
 

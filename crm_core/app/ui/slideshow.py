@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -15,6 +14,7 @@ from crm_core.app.ui.connection import cached, db_path
 from crm_core.app.ui.language import md, t
 from crm_core.app.ui.session import scope
 from crm_core.engine import db
+from crm_core.engine.lru import LRU
 from crm_core.metrics.filters import Filters
 from crm_core.present import slides as slides_mod
 from crm_core.present.text import safe_figure
@@ -51,9 +51,8 @@ def goto_slide(i: int, n: int) -> None:
 
 # Prepared slides per (database, snapshot, data version, scope, filters, language), for every
 # session of the process: a room opening the presentation builds the deck once, not once each.
-_PREPARED: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 _PREPARED_MAX = 16
-_PREPARED_LOCK = threading.Lock()
+_PREPARED: LRU[tuple[Any, ...], tuple[Any, ...]] = LRU(_PREPARED_MAX)
 
 
 def prepared_slides(
@@ -68,17 +67,11 @@ def prepared_slides(
     # The meeting snapshot this session reads (None: live data) is part of the key too.
     snap = st.session_state.get("_crm_snapshot")
     key = (str(db_path()), snap, version, scope(), f, lang)
-    with _PREPARED_LOCK:
-        held = _PREPARED.get(key)
-        if held is not None:
-            _PREPARED.move_to_end(key)
+    held = _PREPARED.get(key)
     if held is None:
         found = cached(meeting.all_slides, con, f, lang)  # stored for every process
         held = (found, _ScreenFigures(found), cached(meeting.data_date, con, f))
-        with _PREPARED_LOCK:
-            _PREPARED[key] = held
-            while len(_PREPARED) > _PREPARED_MAX:
-                _PREPARED.popitem(last=False)
+        _PREPARED.put(key, held)
     return held[0], held[1], held[2]
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +15,7 @@ from streamlit import dataframe_util
 
 from crm_core.app.ui.language import lang, t
 from crm_core.engine.config import currency as currency_symbol
+from crm_core.engine.lru import LRU
 from crm_core.present import i18n
 
 # Columns that hold a fraction of 1 (0.2345) meant as a percentage (23.5%), by their crm_core
@@ -114,36 +113,12 @@ def shown_formats(
     return config, rounded(shown, shares)
 
 
-class _Prepared:
-    """The tables `table` prepared most recently, by content key, at most `size` of them and
-    `max_bytes` of Arrow data; shared by the sessions of the process (their script threads),
-    hence the lock."""
-
-    def __init__(self, size: int, max_bytes: int) -> None:
-        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
-        self.items: OrderedDict[bytes, tuple[dict[Any, Any], Any]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: bytes) -> tuple[dict[Any, Any], Any] | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-            return found
-
-    def put(self, key: bytes, value: tuple[dict[Any, Any], Any]) -> None:
-        with self.lock:
-            if key in self.items:
-                return
-            self.items[key] = value
-            self.bytes += value[1].nbytes
-            while len(self.items) > self.size or self.bytes > self.max_bytes:
-                self.bytes -= self.items.popitem(last=False)[1][1].nbytes
-
-
 PREPARED_TABLES = 256
 PREPARED_TABLE_BYTES = 64_000_000  # bounded memory: the app's peak RSS has a target too
-_PREPARED = _Prepared(PREPARED_TABLES, PREPARED_TABLE_BYTES)
+# The tables `table` prepared most recently, by content key: (column config, Arrow table).
+_PREPARED: LRU[bytes, tuple[dict[Any, Any], Any]] = LRU(
+    PREPARED_TABLES, PREPARED_TABLE_BYTES, lambda prepared: prepared[1].nbytes
+)
 # Larger frames are prepared on every run: their key would cost about what it saves.
 PREPARED_MAX_BYTES = 4_000_000
 
