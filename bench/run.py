@@ -498,7 +498,7 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], demo: dict | Non
         out.append(f"- {r['label']}: " + ", ".join(f"{s['step']} {s['s']:.1f}" for s in steps))
     out += [
         "",
-        "## Pages: full crm_core query set per page (incl. the shared sidebar)",
+        "## Pages: full crm_core query set per page (the sidebar reads its data facts once per data version, as the app keeps them)",
         "",
         "Uncached = median of N runs in a warm process, each with a period start never used "
         "before; first = the first run in that process; cold = a fresh process opening the "
