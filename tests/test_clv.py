@@ -612,14 +612,20 @@ def test_fits_equal_the_reference_path(
         np.testing.assert_array_equal(index, ref_index)
     rng = np.random.default_rng(7)
     corners = [np.zeros(4), np.full(4, 18.0) * [-1, 1, -1, 1], np.full(4, 18.0) * [1, -1, 1, -1]]
+    kept = [np.empty_like(w) for _ in range(7)]  # reused from one evaluation to the next
     for lp in [*corners, *rng.normal(0, 2.5, (30, 4))]:
-        _same(bgnbd._bgnbd_negll(lp, h, 1 / len(x)), _reference_bgnbd_negll(lp, h, 1 / len(x)))
+        ref = _reference_bgnbd_negll(lp, h, 1 / len(x))
+        _same(bgnbd._bgnbd_negll(lp, h, 1 / len(x)), ref)
+        _same(bgnbd._bgnbd_negll(lp, h, 1 / len(x), kept), ref)
     keep = (x > 0) & (m > 0)
     xk, mk = x[keep], m[keep]
     uniques, index = fitting.sorted_codes(xk)
     args = (xk, xk * mk, np.log(mk), np.log(xk), uniques, index, 1 / len(xk))
+    buffers = [np.empty_like(xk) for _ in range(5)]  # reused from one evaluation to the next
     for lp in rng.normal(np.log([1.0, 2.0, mk.mean()]), 2.0, (30, 3)):
-        _same(gamma_gamma._gg_negll(lp, *args), _reference_gg_negll(lp, xk, mk, 1 / len(xk)))
+        ref = _reference_gg_negll(lp, xk, mk, 1 / len(xk))
+        _same(gamma_gamma._gg_negll(lp, *args), ref)
+        _same(gamma_gamma._gg_negll(lp, *args, buffers), ref)
 
     def fits() -> list[Any]:
         bg = clv_models.fit_bgnbd(xu, txu, Tu, w)
