@@ -40,7 +40,11 @@ def default_holdout_split(
 ) -> tuple[dt.date, dt.date] | None:
     """(calibration end, observation end): the last order date minus 26 weeks, but never more
     than a third of the history; None with less than three days of orders."""
-    rng = clv.order_range(con, filters)
+    return _holdout_split(clv.order_range(con, filters))
+
+
+def _holdout_split(rng: tuple[dt.date, dt.date] | None) -> tuple[dt.date, dt.date] | None:
+    """default_holdout_split of the order range `rng` (clv.order_range)."""
     if rng is None or (rng[1] - rng[0]).days < 3:
         return None
     span = (rng[1] - rng[0]).days
@@ -314,8 +318,10 @@ def churn_clv_report(
     con: db.Connection, filters: Filters = NO_FILTERS, unit: str = clv.DEFAULT_UNIT
 ) -> ChurnClvReport:
     """Fit on the whole history under the filters and prepare the page's tables."""
-    result = clv.churn_clv(con, filters, unit=unit)
-    split = default_holdout_split(con, filters)
+    # One order range for the fit's as-of date and the default split (a scan of the days each).
+    rng = clv.order_range(con, filters)
+    result = clv.churn_clv(con, filters, calibration_end=rng[1] if rng else None, unit=unit)
+    split = _holdout_split(rng)
     ok = result.fit.churn_identified
     summary = clv.clv_json(result) | {
         "expected_purchases": (float(result.customers["expected_purchases"].sum()) if ok else None),

@@ -42,34 +42,51 @@ def _gg_negll(
     x_unique: FloatArray,
     x_index: npt.NDArray[np.intp],
     weight: float,
+    buffers: list[FloatArray] | None = None,
 ) -> tuple[float, FloatArray]:
     """Mean negative Gamma-Gamma log-likelihood of the mean spends and its log-scale gradient
-    (`xm` = x * m, the customers' repeat spend totals)."""
+    (`xm` = x * m, the customers' repeat spend totals). `buffers`: five arrays as long as `x`
+    that the evaluation writes into (fit_gamma_gamma keeps them from one evaluation to the
+    next); fresh ones without."""
     p, q, g = np.exp(log_params)
     # Every term that depends on x alone (the special functions, p x) is evaluated once per
     # distinct x, combined there as far as the customer's own terms allow, and gathered: the
     # same operations on the same numbers, element by element, as evaluating them per customer
     # and combining the gathered terms left to right, summed in the same order (so the fit is the
     # same to the last bit: its optimum is flat enough in p for a change in the last bits of the
-    # sums to move the stopping point by 1e-6).
+    # sums to move the stopping point by 1e-6). The per-customer terms are written into reused
+    # arrays (a million customers: about half the time per evaluation of fresh arrays).
+    # take's mode "clip" changes nothing (x_index indexes x_unique), but in its default mode
+    # numpy writes a take into `out` through a temporary array first.
+    gxm, log_gxm, pxq, ll, term = buffers or [np.empty_like(xm) for _ in range(5)]
     px_u = p * x_unique
     pxq_u = px_u + q
     gl_pxq_u, dig_pxq_u = special.gammaln(pxq_u), special.digamma(pxq_u)
     head_u = gl_pxq_u - special.gammaln(px_u) - special.gammaln(q) + q * np.log(g)
     log_x_u = np.log(x_unique)
-    gxm = g + xm
-    log_gxm = np.log(gxm)
-    pxq = pxq_u[x_index]
-    ll = head_u[x_index] + (px_u - 1.0)[x_index] * log_m + (px_u * log_x_u)[x_index]
-    ll -= pxq * log_gxm
-    g_p = (dig_pxq_u - special.digamma(px_u))[x_index] + log_m
+    np.add(xm, g, out=gxm)  # g + xm
+    np.log(gxm, out=log_gxm)
+    # ll = head + (p x - 1) log m + p x log x - (p x + q) log(g + x m), left to right
+    np.take(head_u, x_index, out=ll, mode="clip")
+    np.take(px_u - 1.0, x_index, out=term, mode="clip")
+    term *= log_m
+    ll += term
+    ll += np.take(px_u * log_x_u, x_index, out=term, mode="clip")
+    np.take(pxq_u, x_index, out=pxq, mode="clip")
+    ll -= np.multiply(pxq, log_gxm, out=term)
+    ll_sum = ll.sum()
+    g_p = np.take(dig_pxq_u - special.digamma(px_u), x_index, out=ll, mode="clip")
+    g_p += log_m
     g_p += log_x
     g_p -= log_gxm
     g_p *= x
-    g_q = (dig_pxq_u - special.digamma(q) + np.log(g))[x_index] - log_gxm
-    g_g = q / g - pxq / gxm
-    grad = np.array([g_p.sum() * p, g_q.sum() * q, g_g.sum() * g])
-    return -ll.sum() * weight, -grad * weight
+    g_q = np.take(dig_pxq_u - special.digamma(q) + np.log(g), x_index, out=term, mode="clip")
+    g_q -= log_gxm
+    sum_p, sum_q = g_p.sum(), g_q.sum()
+    g_g = np.divide(pxq, gxm, out=pxq)
+    np.subtract(q / g, g_g, out=g_g)  # q / g - (p x + q) / (g + x m)
+    grad = np.array([sum_p * p, sum_q * q, g_g.sum() * g])
+    return -ll_sum * weight, -grad * weight
 
 
 def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
@@ -104,7 +121,8 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
     xk, mk = x_arr[keep], m_arr[keep]
     log_m, log_x = np.log(mk), np.log(xk)
     x_unique, x_index = sorted_codes(xk)
-    args = (xk, xk * mk, log_m, log_x, x_unique, x_index, 1.0 / n)
+    buffers = [np.empty_like(xk) for _ in range(5)]
+    args = (xk, xk * mk, log_m, log_x, x_unique, x_index, 1.0 / n, buffers)
     # Moment-style start: p = 1, q = 2 gives population mean gamma p / (q - 1) = gamma, so
     # gamma starts at the average spend (and carries the currency's scale).
     start = np.log(np.array([1.0, 2.0, float(mk.mean())]))
