@@ -257,11 +257,11 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
     sidebar(con)
     out: list[Any] = []
     try:  # every tab runs: the report, then the holdout check of the "fit quality" tab
-        out.append(clv_reports.churn_clv_report(con, f))
-        split = clv_reports.default_holdout_split(con, f)
-        clv.order_range(con, f)
+        report = clv_reports.churn_clv_report(con, f)
+        out.append(report)
+        split = report.summary.get("default_split")  # as pages/churn_clv.py takes it
         if split:
-            out.append(clv_reports.holdout_validation(con, f, split[0]))
+            out.append(clv_reports.holdout_validation(con, f, split))
     except clv.ClvRefused as e:
         out.append(e)
     return out
