@@ -650,19 +650,23 @@ def _two_pass_summary(
     return raw.sort_values("customer_id", ignore_index=True)
 
 
-@pytest.mark.parametrize("data", ["cdnow", "demo", "cents"])
+@pytest.mark.parametrize("data", ["cdnow", "demo", "cents", "huge"])
 def test_one_pass_summary_equals_the_two_pass_sql(
     data: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     # On DuckDB the summary is one aggregation (clv_summary_one_pass.sql) and the mean repeat
     # spend DuckDB's avg redone in long double: every column must be clv_summary.sql's, the mean
     # to the last bit (the fits compare sums bit for bit). "cents": amounts whose means are not
-    # exact in binary (thirds, 0.1 + 0.2), a day with a return, a zero-value purchase.
-    if data == "cents":
+    # exact in binary (thirds, 0.1 + 0.2), a day with a return, a zero-value purchase. "huge":
+    # repeat totals beyond a BIGINT of ten-thousandths (8 x 1e14 - 1), where the one-pass query
+    # gives way to clv_summary.sql itself.
+    if data in ("cents", "huge"):
         con = request.getfixturevalue("con")
         csv = tmp_path / "orders.csv"
         rows = ["order_id,customer_id,order_date,amount,category"]
         amounts = ["0.1", "0.2", "0.7", "10.01", "3.3333", "0", "1234567.8901", "0.0003"]
+        if data == "huge":  # and one customer buying that much on 12 days of March
+            rows += [f"H-{d},H1,2024-03-{d:02d},99999999999999.9999,A" for d in range(1, 13)]
         for c in range(40):
             for d, amount in enumerate(amounts[: 2 + c % 7]):
                 rows.append(f"{c}-{d},K{c:02d},2024-0{1 + d % 8}-{1 + c % 27:02d},{amount},A")
@@ -674,6 +678,10 @@ def test_one_pass_summary_equals_the_two_pass_sql(
         con = request.getfixturevalue("cdnow_con" if data == "cdnow" else "demo_con")
         end = CALIBRATION_END if data == "cdnow" else clv.order_range(con)[1]  # type: ignore[index]
     category = (filter_options(con).get("category") or [None])[-1]
+    if data == "huge":  # 11 x ~1e14 = 1.1e15 ten-thousandths overflow: no repeat total
+        one = db.query(con, "clv_summary_one_pass", calibration_end=end, observation_end=end,
+                       **Filters().params())  # fmt: skip
+        assert one.set_index("customer_id")["repeat_amount_e4"].isna().loc["H1"]
     for f in (Filters(), Filters(category=category)):
         for obs in (None, end + dt.timedelta(days=90)):
             new = clv.customer_summary(con, end, "day", f, obs)

@@ -89,14 +89,19 @@ def customer_summary(
     days = unit_days(unit)
     if observation_end is not None and observation_end <= calibration_end:
         raise ValueError("observation_end must be after calibration_end")
+    params = {
+        "calibration_end": calibration_end,
+        "observation_end": observation_end or calibration_end,
+        **filters.params(),
+    }
     one_pass = db.is_duckdb(con) and facts.has_fact_layer(con)
     raw = db.query(
-        con,
-        "clv_summary_one_pass" if one_pass else _on_facts(con, "clv_summary"),
-        calibration_end=calibration_end,
-        observation_end=observation_end or calibration_end,
-        **filters.params(),
+        con, "clv_summary_one_pass" if one_pass else _on_facts(con, "clv_summary"), **params
     )
+    if one_pass and raw["repeat_amount_e4"].isna().any():
+        # A repeat total beyond a BIGINT of ten-thousandths (about 9.2e14): the two-pass query.
+        one_pass = False
+        raw = db.query(con, _on_facts(con, "clv_summary"), **params)
     # Sorted here, not in SQL: DuckDB's ORDER BY on a million text ids was 2-4x slower. The
     # columns are put in order as arrays and framed once (sorting the frame moved every column
     # through pandas, twice the time).

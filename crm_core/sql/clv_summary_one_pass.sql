@@ -49,7 +49,8 @@ SELECT
     frequency,
     last_purchase_date - first_purchase_date AS recency_days,
     CAST($calibration_end AS DATE) - first_purchase_date AS age_days,
-    CAST(repeat_amount * 10000 AS BIGINT) AS repeat_amount_e4,
+    -- NULL beyond a BIGINT (crm_core/metrics/clv.py then runs clv_summary.sql instead).
+    TRY_CAST(repeat_amount * 10000 AS BIGINT) AS repeat_amount_e4,
     holdout_frequency,
     calibration_revenue
 FROM customers_days
