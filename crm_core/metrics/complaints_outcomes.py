@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics.complaints import (
     DEFAULT_SLA,
     SATISFIED_MIN,
@@ -118,10 +118,11 @@ def retention(
 ) -> pd.DataFrame:
     """One row per customer_group (met, breached, unknown, never): customers, retained and
     retention, the share with an order within RETENTION_DAYS after the reference date (see
-    sql/complaints_retention.sql for the groups and reference dates)."""
+    sql/complaints_retention.sql for the groups and reference dates). On DuckDB with the fact
+    layer, the follow-ups are read from its days (complaints_retention_days.sql: the same rows)."""
     return db.query(
         con,
-        "complaints_retention",
+        "complaints_retention_days" if facts.has_day_layer(con) else "complaints_retention",
         days=RETENTION_DAYS,
         **_clock(con, sla, as_of),
         **_params(filters, **_span(period)),
