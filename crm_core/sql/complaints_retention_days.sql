@@ -19,8 +19,6 @@
 -- drop all of a customer's lines and days alike (complaints are never filtered by product
 -- category: $category is NULL). Order lines always name a customer (a required column).
 WITH
--- @include f_orders
-,
 -- @include f_complaints
 ,
 -- @include complaints_clock
@@ -81,16 +79,28 @@ unsure AS (
     FROM never
     WHERE retained IS NULL
 ),
--- Their non-return lines from ref_day to ref_day + $days.
+-- Their non-return lines from ref_day to ref_day + $days, as f_orders (_f_orders.sql) filters the
+-- lines: those of a customer passing the customer filters (always, without one), judged once per
+-- reference rather than per line. A complainant's customer may fail them while the complaint
+-- passes (its own region): a reference without lines, as in complaints_retention.sql.
 unsure_lines AS (
-    SELECT u.customer_id, u.grp, u.ref_day, u.ref_at, o.order_date
+    SELECT u.customer_id, u.grp, o.order_date
     FROM unsure AS u
-    JOIN f_orders AS o
+    LEFT JOIN
+    -- @include f_passing_customers
+    ON fc.customer_id = u.customer_id
+    JOIN orders AS o
         ON o.customer_id = u.customer_id
        AND o.order_date >= u.ref_day
        AND o.order_date < u.ref_day + (CAST($days AS INTEGER) + 1) * INTERVAL '1 day'
-    WHERE o.order_date >= $start
+    WHERE NOT o.is_return
+      AND (CAST($category AS VARCHAR) IS NULL OR o.category = $category)
+      AND o.order_date >= $start
       AND o.order_date < $end_excl + (CAST($days AS INTEGER) + 1) * INTERVAL '1 day'
+      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
+                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
+                         AND CAST($regions AS VARCHAR) IS NULL
+                         AND CAST($owners AS VARCHAR) IS NULL))
 ),
 -- A never-complainer's reference: its first line of ref_day (complaints_retention.sql's min).
 unsure_refs AS (
