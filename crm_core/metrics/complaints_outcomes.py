@@ -188,14 +188,15 @@ def complaints_report(
     cov = coverage(con)
     as_of = _last_received(cov)  # what each call would look up itself: looked up once
     spikes = spike_flags(con, period, filters)
+    stages = stage_funnel(con, period, filters, as_of)  # the SLA warnings count its errors
     return ComplaintsReport(
         headline=headline(con, period, filters, as_of=as_of),
         coverage=cov,
         spikes=spikes.drop(columns=list(SPIKE_LIST_COLUMNS)),
         spike_flagged=tuple(tuple(f) if isinstance(f, list) else () for f in spikes["flagged"]),
         year_over_year=year_over_year(con, period, filters),
-        sla_warnings=sla_warnings(con, period, filters),
-        stages=stage_funnel(con, period, filters, as_of),
+        sla_warnings=sla_warnings(con, period, filters, stages),
+        stages=stages,
         backlog=backlog(con, filters, as_of),
         scores=satisfaction_scores(con, period, filters),
         satisfaction=satisfaction_by(con, period, "category", filters),
