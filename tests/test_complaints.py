@@ -360,6 +360,66 @@ def test_retention_and_repeat_complainants(con: db.Connection) -> None:
     assert rep["handlers"][0] == "刘洋, 王芳"
 
 
+def test_retention_from_the_days_equals_the_order_lines(con: db.Connection) -> None:
+    # Order times decide retention; the fact layer's days decide it only where every time of a
+    # day gives the same answer, and the order lines decide the rest (complaints_retention_days).
+    d0, end = T(2026, 1, 10), T(2026, 1, 10) + dt.timedelta(days=180)
+    orders = [
+        ("N1", d0 + dt.timedelta(hours=10), False),  # two lines at the same time: not retained
+        ("N1", d0 + dt.timedelta(hours=10), False),
+        ("N2", d0 + dt.timedelta(hours=10), False),  # a later line the same day: retained
+        ("N2", d0 + dt.timedelta(hours=15), False),
+        ("N3", d0 + dt.timedelta(hours=10), False),  # 180 days on, earlier in the day: retained
+        ("N3", end + dt.timedelta(hours=9), False),
+        ("N4", d0 + dt.timedelta(hours=10), False),  # 180 days on, later in the day: not
+        ("N4", end + dt.timedelta(hours=11), False),
+        ("N5", d0 + dt.timedelta(hours=10), False),  # 179 days on: retained
+        ("N5", end - dt.timedelta(hours=1), False),
+        ("N6", d0 + dt.timedelta(hours=10), False),  # 181 days on: not
+        ("N6", end + dt.timedelta(days=1), False),
+        ("N7", d0 + dt.timedelta(hours=10), False),  # a return later that day: not
+        ("N7", d0 + dt.timedelta(hours=12), True),
+        ("K1", d0 + dt.timedelta(hours=12), False),  # after the complaint that day: retained
+        ("K2", d0 + dt.timedelta(hours=8), False),  # before the complaint that day: not
+        ("K3", end + dt.timedelta(hours=9), False),  # 180 days on, earlier in the day: retained
+        # The horizon: a reference must be at most 180 days before 2026-12-31 12:00, so on
+        # 2026-07-04 one at 11:00 is a reference and one at 13:00 is not.
+        ("B1", T(2026, 7, 4, 11), False),
+        ("B2", T(2026, 7, 4, 13), False),
+        ("B2", T(2026, 7, 5, 13), False),
+        ("H", T(2026, 12, 31, 12), False),
+    ]
+    add(
+        con,
+        "orders",
+        [
+            {"order_id": f"O{i}", "customer_id": c, "order_date": t, "is_return": r}
+            for i, (c, t, r) in enumerate(orders)
+        ],
+    )
+    add(
+        con,
+        "complaints",
+        [complaint(k, d0 + dt.timedelta(hours=10), customer_id=k) for k in ("K1", "K2", "K3")],
+    )
+    assert facts.has_day_layer(con)
+    for period in (
+        Period(dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+        Period(dt.date(2026, 6, 1), dt.date(2026, 7, 31)),
+    ):
+        days = complaints_outcomes.retention(con, period)
+        with facts.fact_layer(False):
+            assert not facts.has_day_layer(con)
+            lines = complaints_outcomes.retention(con, period)
+        pd.testing.assert_frame_equal(days, lines, check_exact=True)
+    ret = days.set_index("customer_group")  # June-July: B1 is a reference, B2 is not
+    assert ret["customers"].to_dict() == {"never": 1} and ret["retained"]["never"] == 0
+    ret = complaints_outcomes.retention(con, Period(dt.date(2026, 1, 1), dt.date(2026, 3, 31)))
+    never = ret.set_index("customer_group").loc["never"]
+    assert (never["customers"], never["retained"]) == (7, 3)  # N2, N3, N5
+    assert ret["retained"].sum() == 3 + 2  # and K1, K3
+
+
 def test_pareto_vital_few(con: db.Connection) -> None:
     d = T(2026, 3, 2)
     cats = "A" * 5 + "B" * 3 + "C" + "D"

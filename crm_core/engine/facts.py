@@ -146,6 +146,13 @@ def reads_fact_layer(con: db.Connection) -> bool:
     return bool(proofs and proofs[1])
 
 
+def has_day_layer(con: db.Connection) -> bool:
+    """Whether DuckDB reports may read the fact layer's days for what needs no order proof (which
+    days a customer bought on, and how many non-return lines each holds): on DuckDB, FACT_LAYER
+    is on and the catalog read holds the fact layer's tables."""
+    return db.is_duckdb(con) and FACT_LAYER and has_fact_layer(con)
+
+
 def day_lines_are_orders(con: db.Connection) -> bool:
     """Whether reports may count orders from the fact layer's days: on DuckDB, reads_fact_layer
     holds and order_proofs.one_line_per_order too, so that a day's non-return lines

@@ -365,25 +365,36 @@ def negative_durations(
     """{stage: complaints whose time at that stage is before the latest earlier stage logged}
     for accepted, handled, feedback, closed (None = all time). These are counted here and left
     out of every duration, median and P90 (stage_funnel's `errors`)."""
-    df = stage_funnel(con, period or ALL_TIME, filters)
-    errors = dict(zip(df["stage"], df["errors"], strict=True))
+    return _negative_durations(stage_funnel(con, period or ALL_TIME, filters))
+
+
+def _negative_durations(stages: pd.DataFrame) -> dict[str, int]:
+    errors = dict(zip(stages["stage"], stages["errors"], strict=True))
     return {s: int(errors.get(s, 0)) for s in DURATION_STAGES}
 
 
 def sla_warnings(
-    con: db.Connection, period: Period | None = None, filters: Filters = NO_FILTERS
+    con: db.Connection,
+    period: Period | None = None,
+    filters: Filters = NO_FILTERS,
+    stages: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """What the complaint data cannot tell about handling times (docs/metrics.md, "What each
     warning means"): `no_acceptance_time` (complaints but no acceptance time logged: the accept
     SLA is not reported; severity note) and `negative_durations` (params: durations = the sum,
-    stages = {stage: n}; severity warning). [] when there are no complaints."""
+    stages = {stage: n}; severity warning). [] when there are no complaints. `stages`: what
+    stage_funnel returns for the same period and filters (default as-of time), if the caller
+    has it: not computed again."""
     cov = coverage(con)
     if not cov["complaints"]:
         return []
     out: list[dict[str, Any]] = []
     if not has_acceptance_times(cov):
         out.append({"code": "no_acceptance_time", "severity": "note"})
-    neg = negative_durations(con, period, filters)
+    if stages is None:
+        neg = negative_durations(con, period, filters)
+    else:
+        neg = _negative_durations(stages)
     if sum(neg.values()):
         out.append(
             {

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics.complaints import (
     DEFAULT_SLA,
     SATISFIED_MIN,
@@ -118,10 +118,11 @@ def retention(
 ) -> pd.DataFrame:
     """One row per customer_group (met, breached, unknown, never): customers, retained and
     retention, the share with an order within RETENTION_DAYS after the reference date (see
-    sql/complaints_retention.sql for the groups and reference dates)."""
+    sql/complaints_retention.sql for the groups and reference dates). On DuckDB with the fact
+    layer, the follow-ups are read from its days (complaints_retention_days.sql: the same rows)."""
     return db.query(
         con,
-        "complaints_retention",
+        "complaints_retention_days" if facts.has_day_layer(con) else "complaints_retention",
         days=RETENTION_DAYS,
         **_clock(con, sla, as_of),
         **_params(filters, **_span(period)),
@@ -187,14 +188,15 @@ def complaints_report(
     cov = coverage(con)
     as_of = _last_received(cov)  # what each call would look up itself: looked up once
     spikes = spike_flags(con, period, filters)
+    stages = stage_funnel(con, period, filters, as_of)  # the SLA warnings count its errors
     return ComplaintsReport(
         headline=headline(con, period, filters, as_of=as_of),
         coverage=cov,
         spikes=spikes.drop(columns=list(SPIKE_LIST_COLUMNS)),
         spike_flagged=tuple(tuple(f) if isinstance(f, list) else () for f in spikes["flagged"]),
         year_over_year=year_over_year(con, period, filters),
-        sla_warnings=sla_warnings(con, period, filters),
-        stages=stage_funnel(con, period, filters, as_of),
+        sla_warnings=sla_warnings(con, period, filters, stages),
+        stages=stages,
         backlog=backlog(con, filters, as_of),
         scores=satisfaction_scores(con, period, filters),
         satisfaction=satisfaction_by(con, period, "category", filters),
