@@ -9,16 +9,7 @@
 WITH
 -- @include f_days
 ,
-daily AS (
-    SELECT
-        customer_id,
-        line_date AS purchase_date,
-        net_amount AS amount,
-        -- lines - sale_lines: the day's return lines
-        sale_lines > 0 AND (net_amount > 0 OR lines = sale_lines) AS is_purchase
-    FROM f_days
-    WHERE line_date <= CAST($observation_end AS DATE)
-),
+-- @include clv_daily_days
 customers_days AS (
     SELECT
         customer_id,

@@ -16,18 +16,7 @@ WITH
 horizon AS (
     SELECT max(last_order_at) AS last_order_at FROM customer_orders
 ),
-firsts AS (
-    SELECT
-        k.customer_id,
-        k.received_at AS ref_at,
-        k.resolve_sla,
-        row_number() OVER (PARTITION BY k.customer_id ORDER BY k.received_at, k.complaint_id) AS rn
-    FROM c_sla AS k
-    CROSS JOIN horizon AS h
-    WHERE k.customer_id IS NOT NULL
-      AND k.received_at >= $start AND k.received_at < $end_excl
-      AND k.received_at + CAST($days AS INTEGER) * INTERVAL '1 day' <= h.last_order_at
-),
+-- @include complaints_retention_firsts
 refs AS (
     SELECT
         customer_id,
