@@ -42,7 +42,7 @@ def page(name: str, *modules: str) -> Callable[[PageSet], PageSet]:
     return deco
 
 
-# (id of the connection, data version) -> True once the sidebar's data facts were computed.
+# (id of the connection, data version) of every sidebar whose data facts were computed.
 _SIDEBAR_FACTS: set[tuple[int, tuple]] = set()
 
 

@@ -94,7 +94,7 @@ def customer_summary(
         "observation_end": observation_end or calibration_end,
         **filters.params(),
     }
-    one_pass = db.is_duckdb(con) and facts.has_fact_layer(con)
+    one_pass = facts.has_day_layer(con)
     raw = db.query(
         con, "clv_summary_one_pass" if one_pass else _on_facts(con, "clv_summary"), **params
     )
