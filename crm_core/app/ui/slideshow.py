@@ -10,7 +10,7 @@ from typing import Any, overload
 import streamlit as st
 
 from crm_core.app import meeting
-from crm_core.app.ui.connection import cached, db_path
+from crm_core.app.ui.connection import cached, db_path, read_version
 from crm_core.app.ui.language import md, t
 from crm_core.app.ui.session import scope
 from crm_core.engine import db
@@ -63,7 +63,7 @@ def prepared_slides(
     session of the process (the _PREPARED_MAX most recent are kept) and kept as they are:
     changing slides then runs no query and copies no figure. Not st.cache_data, which would
     unpickle every figure on every rerun. The slides and figures are shared: never change them."""
-    version = tuple(db.query_rows(con, "data_version")[0])
+    version = read_version(con)  # once per render, as ui.cached reads it
     # The meeting snapshot this session reads (None: live data) is part of the key too.
     snap = st.session_state.get("_crm_snapshot")
     key = (str(db_path()), snap, version, scope(), f, lang)
