@@ -24,9 +24,7 @@ order_counts AS (
       AND d.line_date >= date_trunc($grain, CAST($start AS TIMESTAMP))
       AND d.line_date < date_trunc($grain, CAST($end AS TIMESTAMP))
           + CAST('1 ' || $grain AS INTERVAL)
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+      AND
+      -- @include fc_passes
     GROUP BY 1
 )

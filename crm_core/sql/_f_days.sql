@@ -20,8 +20,6 @@ f_days AS (
     LEFT JOIN
     -- @include f_passing_customers
     ON fc.customer_id = d.customer_id
-    WHERE fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                        AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                        AND CAST($regions AS VARCHAR) IS NULL
-                        AND CAST($owners AS VARCHAR) IS NULL)
+    WHERE
+    -- @include fc_passes
 )

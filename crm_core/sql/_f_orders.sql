@@ -14,10 +14,8 @@ f_lines AS (
     -- @include f_passing_customers
     ON fc.customer_id = o.customer_id
     WHERE (CAST($category AS VARCHAR) IS NULL OR o.category = $category)
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+      AND
+      -- @include fc_passes
 ),
 f_orders AS (
     SELECT * FROM f_lines WHERE NOT is_return

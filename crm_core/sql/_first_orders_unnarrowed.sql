@@ -10,7 +10,5 @@ LEFT JOIN
 -- @include f_passing_customers
 ON fc.customer_id = co.customer_id
 WHERE CAST($category AS VARCHAR) IS NULL
-  AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                     AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                     AND CAST($regions AS VARCHAR) IS NULL
-                     AND CAST($owners AS VARCHAR) IS NULL))
+  AND
+  -- @include fc_passes

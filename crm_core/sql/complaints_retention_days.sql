@@ -86,10 +86,8 @@ unsure_lines AS (
       AND (CAST($category AS VARCHAR) IS NULL OR o.category = $category)
       AND o.order_date >= $start
       AND o.order_date < $end_excl + (CAST($days AS INTEGER) + 1) * INTERVAL '1 day'
-      AND (fc.passes OR (CAST($region AS VARCHAR) IS NULL AND CAST($source AS VARCHAR) IS NULL
-                         AND CAST($owner AS VARCHAR) IS NULL AND CAST($segment AS VARCHAR) IS NULL
-                         AND CAST($regions AS VARCHAR) IS NULL
-                         AND CAST($owners AS VARCHAR) IS NULL))
+      AND
+      -- @include fc_passes
 ),
 -- A never-complainer's reference: its first line of ref_day (complaints_retention.sql's min).
 unsure_refs AS (
