@@ -640,6 +640,22 @@ def test_fits_equal_the_reference_path(
     assert fits() == one_thread
 
 
+@pytest.mark.parametrize("data", ["cdnow", "demo"])
+def test_models_fitted_side_by_side_equal_each_fit_alone(
+    data: str, request: pytest.FixtureRequest
+) -> None:
+    # fit_models fits Gamma-Gamma in a second thread while BG/NBD runs: the numbers must be
+    # those of each fit run alone, to the last bit.
+    con = request.getfixturevalue("cdnow_con" if data == "cdnow" else "demo_con")
+    end = CALIBRATION_END if data == "cdnow" else clv.order_range(con)[1]  # type: ignore[index]
+    s = clv.customer_summary(con, end, "week")
+    fit = clv.fit_models(s, end, "week")
+    x, t_x, T, m = (s[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    (xu, txu, Tu), w, _ = clv_models.distinct_rows(x, t_x, T)
+    assert fit.bgnbd == clv_models.fit_bgnbd(xu, txu, Tu, w)
+    assert fit.gamma_gamma == clv_models.fit_gamma_gamma(x, m)
+
+
 def _two_pass_summary(
     con: db.Connection, end: dt.date, obs: dt.date | None, f: Filters
 ) -> pd.DataFrame:

@@ -473,3 +473,25 @@ def test_a_dropout_parameter_on_the_bound_is_not_identified(
     assert ident.status == "not_identified" and not ident.identified
     at_bound = [r for r in ident.reasons if r["code"] == "at_bound"]
     assert [r["parameter"] for r in at_bound] == ["a"]
+
+
+def test_optimiser_blas_limit_outlives_the_first_of_overlapping_fits() -> None:
+    # Two fits overlapping in two threads: the first to start finishes first. BLAS stays at one
+    # thread until the last one ends, then gets its own count back (nested limits restored in
+    # that order would leave it at one thread for good).
+    from threadpoolctl import threadpool_info
+
+    from crm_core.metrics.clv_models import fitting
+
+    def blas() -> list[int]:
+        return [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+
+    own = blas()
+    first, second = fitting.optimiser_threads(), fitting.optimiser_threads()
+    first.__enter__()
+    second.__enter__()
+    assert blas() == [1] * len(own)
+    first.__exit__(None, None, None)
+    assert blas() == [1] * len(own)
+    second.__exit__(None, None, None)
+    assert blas() == own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 from crm_core.engine import db, facts
 from crm_core.metrics import clv_models as models
 from crm_core.metrics.clv_models import BGNBDIdentification, BGNBDParams, FitError, GammaGammaParams
+from crm_core.metrics.clv_models.fitting import optimiser_threads
 from crm_core.metrics.filters import NO_FILTERS, Filters
 
 UNITS = tuple(models.UNIT_DAYS)  # ("day", "week"): the time unit of x, t_x, T and the horizons
@@ -122,6 +124,7 @@ def customer_summary(
             "calibration_revenue": raw["calibration_revenue"].to_numpy(dtype=np.float64)[order],
         },
         index=pd.Index(raw["customer_id"].take(order), name="customer_id"),
+        copy=False,  # the arrays are fresh; stacking them into one block took 0.26 s at 1 M
     )
     if observation_end is not None:
         out["holdout_frequency"] = raw["holdout_frequency"].to_numpy(dtype=np.int64)[order]
@@ -205,11 +208,16 @@ def fit_models(summary: pd.DataFrame, calibration_end: dt.date, unit: str) -> Cl
     # BG/NBD's likelihood is a function of the history (x, t_x, T) alone: fitted on the distinct
     # histories, each weighted by its customers (customers share histories).
     (xu, txu, Tu), weights, _ = models.distinct_rows(x, t_x, T)
-    try:
-        bg = models.fit_bgnbd(xu, txu, Tu, weights)
-        gg = models.fit_gamma_gamma(x, m)
-    except FitError as e:
-        raise ClvRefused("not_identified", f"the fit failed: {e}", detail=str(e)) from e
+    # The two models share no parameter: Gamma-Gamma is fitted in a second thread meanwhile
+    # (numpy and scipy's special functions release the GIL on arrays). The same numbers; at 1 M
+    # customers 0.93 s instead of 1.32 s of wall time for the two fits, 10 % more CPU.
+    with optimiser_threads(), ThreadPoolExecutor(max_workers=1) as pool:
+        spend_fit = pool.submit(models.fit_gamma_gamma, x, m)
+        try:
+            bg = models.fit_bgnbd(xu, txu, Tu, weights)
+            gg = spend_fit.result()
+        except FitError as e:
+            raise ClvRefused("not_identified", f"the fit failed: {e}", detail=str(e)) from e
     ident = models.bgnbd_identification(bg, xu, txu, Tu, weights)
     return ClvFit(bg, gg, calibration_end, unit, ident)
 

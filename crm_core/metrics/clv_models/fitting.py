@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,8 +25,8 @@ _LOG_BOUND = 18.0
 # threads at every iteration: on a busy 2-core machine that waiting cost more than the
 # likelihoods (fits 2-3x slower in wall and CPU time). The vectors have 3 or 4 elements, so one
 # thread computes the same numbers. None leaves BLAS's own thread count (the before of a
-# benchmark). Process-wide while a fit runs: a fit in another thread meanwhile may run with one
-# thread too, or keep several; either way its numbers are the same.
+# benchmark). Process-wide while any fit runs (_SharedLimit); the numbers are the same with any
+# thread count.
 OPTIMISER_BLAS_THREADS: int | None = 1
 
 
@@ -81,13 +82,43 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+class _SharedLimit:
+    """The BLAS thread limit held while any optimiser runs, in any thread. The first to enter
+    sets it and the last to leave restores BLAS's own count: nested threadpoolctl limits
+    entered and left by overlapping threads (two sessions' fits, or clv's two models fitted side
+    by side) would restore in the wrong order and could leave BLAS at one thread for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    @contextlib.contextmanager
+    def held(self, threads: int) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._limiter = _blas().limit(limits=threads, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_SHARED_LIMIT = _SharedLimit()
+
+
 @contextlib.contextmanager
 def optimiser_threads() -> Iterator[None]:
     """BLAS limited to OPTIMISER_BLAS_THREADS threads while an optimiser runs."""
     if OPTIMISER_BLAS_THREADS is None:
         yield
         return
-    with _blas().limit(limits=OPTIMISER_BLAS_THREADS, user_api="blas"):
+    with _SHARED_LIMIT.held(OPTIMISER_BLAS_THREADS):
         yield
 
 
