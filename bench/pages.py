@@ -252,6 +252,7 @@ def complaints_page(con: db.Connection, f: Filters) -> Any:
 
 @page("churn_clv", "metrics.clv_reports")
 def churn_clv_page(con: db.Connection, f: Filters) -> Any:
+    from crm_core.app.results import Refusal
     from crm_core.metrics import clv, clv_reports
 
     sidebar(con)
@@ -263,7 +264,9 @@ def churn_clv_page(con: db.Connection, f: Filters) -> Any:
         if split:
             out.append(clv_reports.holdout_validation(con, f, split))
     except clv.ClvRefused as e:
-        out.append(e)
+        # Kept as ui.cached keeps it (results.Refusal): the exception's traceback would hold
+        # the fit's frames, and the customers' arrays with them, into the next run.
+        out.append(Refusal.of(e))
     return out
 
 
