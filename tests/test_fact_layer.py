@@ -13,7 +13,7 @@ from crm_core import ingest
 from crm_core.engine import db, facts, summaries
 from crm_core.metrics import overview
 
-FACTS = ("order_proofs", "order_days", "customer_days")
+FACTS = ("customer_orders", "order_proofs", "order_days", "customer_days")
 HEADER = "order_id,customer_id,order_date,amount,category,cost\n"
 D = dt.date
 

@@ -3,7 +3,8 @@
 The fact layer is three of them (docs/architecture.md, "The fact layer"): `order_proofs` (one
 row: what the day grain may assume), `order_days` (customer x day x category) and
 `customer_days` (customer x day, with the previous and next purchase day). An append merges the
-two day tables (the touched customers' rows are built again) instead of rebuilding them.
+two day tables and `customer_orders` (the touched customers' rows are built again) instead of
+rebuilding them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ SUMMARIES: list[str] = [
 ]
 # Summaries of one row group per customer that an append merges: rows of the customers it
 # touched are deleted and built again from their order lines; no other row can change.
-MERGED: tuple[str, ...] = ("order_days", "customer_days")
-# Where each order is one line, a count of lines counts the orders (no distinct count).
+MERGED: tuple[str, ...] = ("customer_orders", "order_days", "customer_days")
+# The day tables count orders through fact_orders_count: where order_proofs (built before them)
+# proves every order one line, a count of lines counts the orders (no distinct count).
+COUNTED_BY_PROOF: tuple[str, ...] = ("order_days", "customer_days")
 ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
 TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
@@ -47,9 +50,9 @@ def refresh_append(con: Connection, undo: str | None) -> None:
 def _rebuild(con: Connection, names: list[str]) -> None:
     one_line: bool | None = None  # read once order_proofs is built
     for name in names:
-        if name in MERGED and one_line is None:
+        if name in COUNTED_BY_PROOF and one_line is None:
             one_line = one_line_per_order(con)
-        slots = ONE_LINE if name in MERGED and one_line else ()
+        slots = ONE_LINE if name in COUNTED_BY_PROOF and one_line else ()
         con.execute(f"CREATE OR REPLACE TABLE {name} AS " + sql(f"summary_{name}", slots))
 
 
@@ -62,11 +65,17 @@ def merge(con: Connection, undo: str) -> None:
         f"(SELECT customer_id FROM {undo} UNION SELECT customer_id FROM orders "
         f"WHERE order_id IN (SELECT order_id FROM {undo}_keys)) AS t"
     )
+    # Their lines, found once for the three tables (each scanned every line for them before).
+    con.execute(
+        "CREATE TABLE fact_touched_lines AS SELECT * FROM orders "
+        "WHERE customer_id IN (SELECT customer_id FROM fact_touched)"
+    )
     for name in MERGED:
         con.execute(
             f"DELETE FROM {name} WHERE customer_id IN (SELECT customer_id FROM fact_touched)"
         )
         con.execute(f"INSERT INTO {name} " + sql(f"summary_{name}", TOUCHED))
+    con.execute("DROP TABLE fact_touched_lines")
     con.execute("DROP TABLE fact_touched")
 
 
