@@ -150,13 +150,16 @@ def _revenue(con: db.Connection) -> float:
 def _days(con: db.Connection) -> list[tuple]:
     """The fact layer's customer days and the customers' order totals (customer_orders), both
     merged by an append (crm_core/engine/summaries.py), engine types evened out."""
-    rows = con.execute(
-        "SELECT customer_id, line_date, orders, sale_lines, net_amount, profit, prev_date, "
-        "next_date FROM customer_days ORDER BY customer_id, line_date"
-    ).fetchall() + con.execute(
-        "SELECT customer_id, first_order_at, last_order_at, orders, revenue, cost "
-        "FROM customer_orders ORDER BY customer_id"
-    ).fetchall()
+    rows = (
+        con.execute(
+            "SELECT customer_id, line_date, orders, sale_lines, net_amount, profit, prev_date, "
+            "next_date FROM customer_days ORDER BY customer_id, line_date"
+        ).fetchall()
+        + con.execute(
+            "SELECT customer_id, first_order_at, last_order_at, orders, revenue, cost "
+            "FROM customer_orders ORDER BY customer_id"
+        ).fetchall()
+    )
 
     def even(v: object) -> object:
         if v is None or isinstance(v, str | int):
