@@ -299,6 +299,18 @@ def test_demo_report(demo_con: db.Connection) -> None:
     )
 
 
+def test_next_purchases_lists_only_customers_expected_to_buy(demo_con: db.Connection) -> None:
+    # Asked for more rows than customers expected to buy again within five years: the list
+    # holds those alone (before, nsmallest filled it with customers without a wait, whose
+    # NaN wait showed as -9223372036854775808 days).
+    result = clv.churn_clv(demo_con)
+    waits = result.customers["next_purchase_days"]
+    assert waits.isna().any()  # the demo has customers not expected to buy again
+    nxt = clv_reports.next_purchases(demo_con, result, rows=len(waits))
+    assert len(nxt) == waits.notna().sum()
+    assert (nxt["next_purchase_days"] >= 0).all() and nxt["next_purchase_date"].notna().all()
+
+
 def test_call_list_csv_neutralises_formulas(demo_copy: Path) -> None:
     con = db.connect(demo_copy)
     top = clv_reports.churn_clv_report(con).call_list["customer_id"].iloc[0]

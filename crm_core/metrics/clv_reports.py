@@ -228,8 +228,11 @@ def next_purchases(
 ) -> pd.DataFrame:
     """The `rows` customers expected to buy again soonest: rank, customer_id, name, owner,
     region, last_purchase_date, p_alive, p_purchase and expected_purchases (next 90 days),
-    next_purchase_days (median wait) and next_purchase_date."""
-    c = result.customers.nsmallest(rows, "next_purchase_days", keep="all")  # NaN never wins
+    next_purchase_days (median wait) and next_purchase_date. Customers not expected to buy
+    again within five years (no wait) are never listed, however few the others are."""
+    expected = result.customers[result.customers["next_purchase_days"].notna()]
+    # nsmallest fills up with NaN rows when fewer than `rows` have a value.
+    c = expected.nsmallest(rows, "next_purchase_days", keep="all")
     c = c.sort_values(
         ["next_purchase_days", "p_purchase", "customer_id"], ascending=[True, False, True]
     ).head(rows)
