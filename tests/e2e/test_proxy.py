@@ -33,11 +33,14 @@ from crm_core.present import i18n
 from e2e.served_app import (
     ARTIFACTS,
     ROOT,
+    Server,
+    busy,
     exceptions,
     free_port,
     metric_values,
     runs,
     serve,
+    stacks,
     wait_idle,
 )
 
@@ -137,6 +140,20 @@ def logged(log_path: Path) -> list[Logged]:
     return out
 
 
+def _settled(page: Any, servers: list[Server], after: int = 0) -> None:
+    """wait_idle, failing with what the page waits for, every server's thread stacks and the
+    end of its log when a run does not end (under a loaded CI box this once timed out after a
+    click on the sidebar's Data link, with nothing to tell why)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        wait_idle(page, after=after)
+    except PlaywrightTimeout:
+        state = f"--- page: {busy(page)}\n{stacks(servers)}"
+        logs = "\n".join(f"--- {s.log_path.name}:\n{s.log_tail(60)}" for s in servers)
+        raise AssertionError(f"run did not end\n{state}\n{logs}") from None
+
+
 def _server_of(page: Any) -> str:
     """The app process the proxy gave this browser: its affinity cookie."""
     values = [c["value"] for c in page.context.cookies() if c["name"] == "SERVERID"]
@@ -182,7 +199,7 @@ def test_sessions_through_one_port_stay_on_their_process(
             page.wait_for_function(CONNECTED_JS, polling=100)
             pages.append(page)
         for page in pages:
-            wait_idle(page)
+            _settled(page, servers)
             page.get_by_label("User name").wait_for()
         where = [_server_of(p) for p in pages]
         assert set(where) == {f"app{i + 1}" for i in range(APPS)}, where
@@ -197,9 +214,9 @@ def test_sessions_through_one_port_stay_on_their_process(
         for page, n in zip(pages, before, strict=True):
             # The sign-in run ends with a rerun that draws the Overview: on a busy machine the
             # gap between the two can pass for the end, so wait for the KPI row, then the end.
-            wait_idle(page, after=n)
+            _settled(page, servers, after=n)
             page.locator("[data-testid=stMetric]").first.wait_for()
-            wait_idle(page)
+            _settled(page, servers)
             assert not exceptions(page), exceptions(page)
             shown.append(metric_values(page))
         # The Overview's KPI row, and the same numbers from every process: one database.
@@ -213,10 +230,10 @@ def test_sessions_through_one_port_stay_on_their_process(
         for page in pages:
             n = runs(page)
             page.locator("[data-testid=stSidebarNav]").get_by_text(data_title, exact=True).click()
-            wait_idle(page, after=n)
+            _settled(page, servers, after=n)
             n = runs(page)
             page.set_input_files("input[type=file]", str(csv_path))
-            wait_idle(page, after=n)
+            _settled(page, servers, after=n)
             page.get_by_text("Encoding UTF-8").first.wait_for()
             assert not exceptions(page), exceptions(page)
         server_logs = [s.log_path.read_text(encoding="utf-8", errors="replace") for s in servers]
