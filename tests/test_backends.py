@@ -147,7 +147,7 @@ def _revenue(con: db.Connection) -> float:
     return float(figures.base_metrics(con)["revenue"])
 
 
-def _days(con: db.Connection) -> list[tuple]:
+def _merged_facts(con: db.Connection) -> list[tuple]:
     """The fact layer's customer days and the customers' order totals (customer_orders), both
     merged by an append (crm_core/engine/summaries.py), engine types evened out."""
     rows = (
@@ -178,7 +178,7 @@ def test_postgres_load_append_rollback(pg_url: str, fixtures: Path, tmp_path: Pa
         ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
         ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "append")
     assert _revenue(pg) == pytest.approx(_revenue(duck))
-    assert _days(pg) == _days(duck)  # the append merged into the fact layer alike
+    assert _merged_facts(pg) == _merged_facts(duck)  # the append merged into the fact layer alike
     h_duck, h_pg = ingest.load_history(duck), ingest.load_history(pg)
     assert h_pg["load_id"].tolist() == h_duck["load_id"].tolist() == [2, 1]
     for con in (duck, pg):
@@ -436,7 +436,7 @@ def test_spark_load_append_rollback(spark_url: str, fixtures: Path, tmp_path: Pa
         ingest.load(con, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
         ingest.load(con, [ingest.Source(fixtures / "line_items.csv", "orders")], "append")
     assert _revenue(sp) == pytest.approx(_revenue(duck))
-    assert _days(sp) == _days(duck)  # the append merged into the fact layer alike
+    assert _merged_facts(sp) == _merged_facts(duck)  # the append merged into the fact layer alike
     assert ingest.load_history(sp)["load_id"].tolist() == [2, 1]
     assert ingest.rollback_to_before(sp, 2) == [2]
     assert _revenue(sp) == 151534.0
