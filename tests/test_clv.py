@@ -754,3 +754,13 @@ def test_one_pass_summary_equals_the_two_pass_sql(
                 np.testing.assert_array_equal(
                     new["holdout_frequency"].to_numpy(), old["holdout_frequency"].to_numpy()
                 )
+
+
+def test_fitted_parameters_are_not_shown_as_money(demo_con: db.Connection) -> None:
+    # r, alpha, a, b, p, q, gamma are model parameters: a column the tables format as money
+    # showed them as ¥0.85, ¥13.25 (the column was named `value`).
+    from crm_core.present import i18n
+
+    table = clv_reports.churn_clv_report(demo_con).parameters
+    assert list(table.columns) == ["model", "parameter", "estimate", "standard_error"]
+    assert not any(i18n.is_money(c) for c in table.columns)

@@ -289,8 +289,9 @@ def clv_pyramid(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def parameter_table(fit: clv.ClvFit) -> pd.DataFrame:
-    """The fitted parameters as rows: model, parameter, value, standard_error (BG/NBD's r,
-    alpha, a, b only; NaN where not computed or infinite)."""
+    """The fitted parameters as rows: model, parameter, estimate, standard_error (BG/NBD's r,
+    alpha, a, b only; NaN where not computed or infinite). Not `value`: tables format a column
+    of that name as money (i18n.is_money)."""
     bg, gg = fit.bgnbd, fit.gamma_gamma
     se = fit.identification.standard_errors if fit.identification else {}
     rows = [
@@ -298,7 +299,7 @@ def parameter_table(fit: clv.ClvFit) -> pd.DataFrame:
         for k in ("r", "alpha", "a", "b", "loglik")
     ]
     rows += [("Gamma-Gamma", k, getattr(gg, k), math.nan) for k in ("p", "q", "gamma")]
-    df = pd.DataFrame(rows, columns=["model", "parameter", "value", "standard_error"])
+    df = pd.DataFrame(rows, columns=["model", "parameter", "estimate", "standard_error"])
     df["standard_error"] = df["standard_error"].where(np.isfinite(df["standard_error"]))
     return df
 
