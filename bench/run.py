@@ -122,6 +122,7 @@ def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
 
     from crm_core import ingest
     from crm_core.engine import config, db
+    from crm_core.ingest import batch
 
     Path(db_path).unlink(missing_ok=True)
     Path(db_path + ".wal").unlink(missing_ok=True)
@@ -143,6 +144,9 @@ def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
         for (t, m), (t_next, _) in itertools.pairwise(marks)
         if t_next - t >= 0.05 or m
     ]
+    # The core load ends at its commit: the fact layer's day tables are built after it, while
+    # pages read the order lines (issue 16's "core load, fact layer after commit").
+    committed = next((t for t, m in stages if m == batch.DAYS_STEP), t_end)
     bare_path = db_path + ".bare.duckdb"
     Path(bare_path).unlink(missing_ok=True)
     t1 = time.perf_counter()
@@ -158,6 +162,7 @@ def worker_load(db_path: str, files: dict[str, str]) -> dict[str, Any]:
     Path(bare_path).unlink(missing_ok=True)
     return {
         "load_s": load_s,
+        "core_s": committed - t0,
         "bare_s": bare_s,
         "rss_mb": rss,
         "rows": {r.table: r.rows_loaded for r in result.reports},
@@ -472,21 +477,26 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any], demo: dict | Non
         "",
         "## Load (decode, map, type, validate, swap, refresh summaries) vs bare CTAS",
         "",
-        f"| size | CSV MB | rows | crm_core load s | bare CTAS s | ratio | ≤ {targets.LOAD_RATIO}× | load peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "Core load: up to the load's commit, the customer summaries included; the fact layer's "
+        "day tables are built after it, while pages read the order lines (the whole load: "
+        "both). The ratio is the core load's.",
+        "",
+        f"| size | CSV MB | rows | core load s | day tables after commit s | whole load s | bare CTAS s | ratio | ≤ {targets.LOAD_RATIO}× | load peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in results:
         ld = r["load"]
         if not ld:
             continue
         if "error" in ld:
-            out.append(f"| {r['label']} | {r['csv_mb']:.0f} | | error: {ld['error']} | | | | |")
+            out.append(f"| {r['label']} | {r['csv_mb']:.0f} | | error: {ld['error']} | | | | | | |")
             continue
-        ratio = ld["load_s"] / ld["bare_s"]
+        core = ld.get("core_s", ld["load_s"])
+        ratio = core / ld["bare_s"]
         out.append(
             f"| {r['label']} | {r['csv_mb']:,.0f} | {sum(ld['rows'].values()):,} | "
-            f"{ld['load_s']:.1f} | {ld['bare_s']:.1f} | {ratio:.2f}× | "
-            f"{_met(ratio <= targets.LOAD_RATIO)} | {ld['rss_mb']:,.0f} |"
+            f"{core:.1f} | {ld['load_s'] - core:.1f} | {ld['load_s']:.1f} | {ld['bare_s']:.1f} | "
+            f"{ratio:.2f}× | {_met(ratio <= targets.LOAD_RATIO)} | {ld['rss_mb']:,.0f} |"
         )
     out += [
         "",

@@ -214,7 +214,7 @@ def test_postgres_failed_swap_leaves_old_data(pg_url: str, fixtures: Path, monke
     ingest.load(pg, [ingest.Source(fixtures / "orders_gbk.csv", "orders")])
     from crm_core.engine import summaries
 
-    def boom(con: db.Connection) -> None:
+    def boom(con: db.Connection, after_commit: bool = False) -> None:
         raise RuntimeError("crash while rebuilding summaries")
 
     monkeypatch.setattr(summaries, "refresh", boom)

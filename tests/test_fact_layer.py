@@ -187,3 +187,76 @@ def test_data_range_reads_customer_days_or_the_lines_of_an_older_catalog(tmp_pat
     assert not facts.has_fact_layer(con)
     assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 2, 1))
     con.close()
+
+
+ROWS = (
+    "O1,C1,2024-01-05 10:00,100.00,A,60.00\nO2,C2,2024-02-01 09:00,200.00,B,150.00\n"
+    "R1,C1,2024-03-09 10:00,-5.00,A,\nO3,C2,2024-03-01 09:00,80.00,A,50.00\n"
+)
+
+
+def test_a_replace_builds_the_day_tables_after_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = db.connect(tmp_path / "after.duckdb")
+    load(con, tmp_path, "old", "X1,C9,2023-06-01 10:00,999.00,Z,\n", "replace")
+    build = summaries.build_after_commit
+    seen: dict[str, object] = {}
+
+    def look_first(cur: db.Connection) -> None:
+        # Another session, between the load's commit and the day tables' build: the new lines
+        # are there, no day table of the old data is, and reports read the order lines.
+        other = con.cursor()
+        seen["layer"] = facts.has_fact_layer(other)
+        seen["range"] = overview.data_range(other)
+        seen["kpis"] = overview.headline_kpis(other, overview.Period(D(2024, 1, 1), D(2024, 3, 31)))
+        other.close()
+        build(cur)
+
+    monkeypatch.setattr(summaries, "build_after_commit", look_first)
+    load(con, tmp_path, "new", ROWS, "replace")
+    assert seen["layer"] is False
+    # Non-return orders from 5 Jan to 1 Mar; the return on 9 Mar does not count.
+    assert seen["range"] == (D(2024, 1, 5), D(2024, 3, 1))
+    assert facts.has_fact_layer(con)
+    assert_as_rebuilt(con)
+    # The same figures from the fact layer as from the order lines in the window.
+    assert (
+        overview.headline_kpis(con, overview.Period(D(2024, 1, 1), D(2024, 3, 31))) == seen["kpis"]
+    )
+    con.close()
+
+
+def test_a_failed_day_build_keeps_the_load_and_is_made_up_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "failed.duckdb"
+    con = db.connect(path)
+    original = summaries._rebuild
+
+    def failing(cur: db.Connection, names: list[str]) -> None:
+        if names and set(names) <= set(summaries.AFTER_COMMIT):
+            raise RuntimeError("disk full")
+        original(cur, names)
+
+    monkeypatch.setattr(summaries, "_rebuild", failing)
+    load(con, tmp_path, "orders", ROWS, "replace")  # the build fails: logged, not raised
+    assert con.execute("SELECT count(*) FROM orders").fetchone() == (4,)
+    assert not facts.has_fact_layer(con)
+    assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 3, 1))
+    con.close()
+    monkeypatch.setattr(summaries, "_rebuild", original)
+    con = db.connect(path)  # the next start: summaries.ensure builds them
+    assert facts.has_fact_layer(con)
+    assert_as_rebuilt(con)
+
+    # Failed again, then an append: it rebuilds the day tables it would have merged.
+    monkeypatch.setattr(summaries, "_rebuild", failing)
+    load(con, tmp_path, "again", ROWS, "replace")
+    assert not facts.has_fact_layer(con)
+    monkeypatch.setattr(summaries, "_rebuild", original)
+    load(con, tmp_path, "more", "O4,C3,2024-03-02 11:00,30.00,A,\n", "append")
+    assert facts.has_fact_layer(con)
+    assert_as_rebuilt(con)
+    assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 3, 2))
+    con.close()

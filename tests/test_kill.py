@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crm_core import ingest
-from crm_core.engine import db
+from crm_core.engine import db, summaries
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -45,8 +45,8 @@ CHILD = textwrap.dedent(
 
     refresh, prune = summaries.refresh, swap._prune_undo
 
-    def refresh_then_mark(cur):  # inside the swap transaction, after the new rows are in
-        refresh(cur)
+    def refresh_then_mark(cur, **kw):  # inside the swap transaction, after the new rows are in
+        refresh(cur, **kw)
         mark("in transaction")
 
     def prune_then_mark(cur, load_id):  # the last step before COMMIT
@@ -204,6 +204,15 @@ def check_state(dbp: str, before: dict[str, list[tuple]], big: Big) -> str:
             f"UNION ALL (({summary}) EXCEPT ALL FROM customer_orders))"
         ).fetchone()
         assert stale == (0,), "summary out of step with orders"
+        # The day tables are built after the commit; a kill before they are, and the reopening
+        # connection builds them (summaries.ensure).
+        for name in summaries.AFTER_COMMIT:
+            days = db.sql(f"summary_{name}")
+            stale = con.execute(
+                f"SELECT count(*) FROM ((FROM {name} EXCEPT ALL ({days})) "
+                f"UNION ALL (({days}) EXCEPT ALL FROM {name}))"
+            ).fetchone()
+            assert stale == (0,), f"{name} out of step with orders"
         # The load can still be undone, back to exactly the old data.
         ingest.rollback_to_before(con, 2)
         after = snapshot(con)
@@ -221,7 +230,8 @@ AT_STAGES = [
     ("swapping", "swapping", 0.0, "old"),
     ("in transaction", "in transaction", 0.0, "old"),
     ("before commit", "before commit", 0.0, "old"),
-    ("done", "done", 0.0, "new"),  # after COMMIT
+    ("building", "building", 0.0, "new"),  # after COMMIT, before the day tables
+    ("done", "done", 0.0, "new"),
     ("loaded", "", 0.0, "new"),  # races with close() and its checkpoint
 ]
 # Seconds after the process started; fractions of an undisturbed load's time ("ready" to

@@ -1,13 +1,18 @@
-"""Summary tables rebuilt inside every load's transaction, so pages never scan raw orders twice.
+"""Summary tables rebuilt with every load, so pages never scan raw orders twice.
 
 The fact layer is three of them (docs/architecture.md, "The fact layer"): `order_proofs` (one
 row: what the day grain may assume), `order_days` (customer x day x category) and
 `customer_days` (customer x day, with the previous and next purchase day). An append merges the
 two day tables and `customer_orders` (the touched customers' rows are built again) instead of
-rebuilding them.
+rebuilding them, inside its transaction. A DuckDB load that replaces tables drops the two day
+tables inside its transaction and builds them in a second one right after its commit
+(AFTER_COMMIT), so that the load itself stays fast: until they exist, reports read the order
+lines (crm_core/engine/facts.py), which give the same numbers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from crm_core.engine.backends import Connection
 from crm_core.engine.sqlfiles import Slots, sql
@@ -28,23 +33,47 @@ MERGED: tuple[str, ...] = ("customer_orders", "order_days", "customer_days")
 # The day tables count orders through fact_orders_count: where order_proofs (built before them)
 # proves every order one line, a count of lines counts the orders (no distinct count).
 COUNTED_BY_PROOF: tuple[str, ...] = ("order_days", "customer_days")
+# The day tables a DuckDB replace builds after its commit (build_after_commit).
+AFTER_COMMIT: tuple[str, ...] = ("order_days", "customer_days")
 ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
 TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
 
-def refresh(con: Connection) -> None:
-    """Rebuild every summary table from the canonical tables (run inside the load transaction)."""
-    _rebuild(con, SUMMARIES)
+def refresh(con: Connection, after_commit: bool = False) -> None:
+    """Rebuild every summary table from the canonical tables (run inside the load transaction).
+    With `after_commit`, the AFTER_COMMIT tables are dropped instead, for build_after_commit to
+    build once the transaction has committed (no reader sees days of the old data)."""
+    _rebuild(con, [n for n in SUMMARIES if not (after_commit and n in AFTER_COMMIT)])
+    if after_commit:
+        for name in AFTER_COMMIT:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def build_after_commit(con: Connection) -> None:
+    """Build the AFTER_COMMIT tables that are missing, in a transaction of their own."""
+    missing = [n for n in AFTER_COMMIT if n not in table_columns(con)]
+    if not missing:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _rebuild(con, missing)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def refresh_append(con: Connection, undo: str | None) -> None:
     """refresh() after an append: the MERGED summaries (built from the order lines alone) are
     merged for the order lines of undo table `undo` (`_undo_<load>_orders`, beside its `_keys`
     table; see merge), or kept as they are when the append loaded no order lines (None); the
-    others are rebuilt."""
-    _rebuild(con, [name for name in SUMMARIES if name not in MERGED])
+    others are rebuilt, and so is a MERGED one that is missing (a day table whose build after a
+    replace's commit failed)."""
+    have = table_columns(con)
+    merged = [name for name in MERGED if name in have]
+    _rebuild(con, [name for name in SUMMARIES if name not in merged])
     if undo is not None:
-        merge(con, undo)
+        merge(con, undo, merged)
 
 
 def _rebuild(con: Connection, names: list[str]) -> None:
@@ -56,7 +85,7 @@ def _rebuild(con: Connection, names: list[str]) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS " + sql(f"summary_{name}", slots))
 
 
-def merge(con: Connection, undo: str) -> None:
+def merge(con: Connection, undo: str, names: Sequence[str] = MERGED) -> None:
     """Build the MERGED summaries again for the customers an append touched: those of the lines
     it replaced (`undo`) and of its new lines (the orders named in `<undo>_keys`). The touched
     customers are few, so their orders are counted distinct whatever order_proofs says."""
@@ -70,7 +99,7 @@ def merge(con: Connection, undo: str) -> None:
         "CREATE TABLE fact_touched_lines AS SELECT * FROM orders "
         "WHERE customer_id IN (SELECT customer_id FROM fact_touched)"
     )
-    for name in MERGED:
+    for name in names:
         con.execute(
             f"DELETE FROM {name} WHERE customer_id IN (SELECT customer_id FROM fact_touched)"
         )
@@ -91,5 +120,7 @@ def ensure(con: Connection) -> None:
     """Build summary tables that do not exist yet (a new database, or one from an older
     version), so that every reader may rely on them (empty before the first load)."""
     have = set(table_columns(con))
-    if any(name not in have for name in SUMMARIES):
+    if any(name not in have for name in SUMMARIES if name not in AFTER_COMMIT):
         refresh(con)
+    else:  # a load's commit without its day tables: the process ended before it built them
+        build_after_commit(con)

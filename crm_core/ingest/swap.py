@@ -80,7 +80,9 @@ def _swap(
         if progress is not None:
             progress(0.9, "updating the customer facts")
         if mode in ("replace", "replace-all"):
-            summaries.refresh(cur)
+            # On DuckDB the day tables are built after the commit (batch.load): until then
+            # reports read the order lines, with the same numbers.
+            summaries.refresh(cur, after_commit=db.is_duckdb(cur))
         else:  # appended order lines merge into the fact layer: only their customers change
             orders = "orders" in by_table
             summaries.refresh_append(cur, f"_undo_{load_id}_orders" if orders else None)

@@ -22,7 +22,7 @@ from crm_core.app.ui.session import account, can, flash
 from crm_core.app.ui.signin import audit
 from crm_core.app.ui.tables import labelled_table
 from crm_core.engine import backends, config, db
-from crm_core.ingest import uploads
+from crm_core.ingest import batch, uploads
 from crm_core.present import i18n
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,7 @@ STEPS = {
     "checking": "data.step_checking",
     "swapping in": "data.step_swapping",
     "updating the customer facts": "data.step_facts",
+    batch.DAYS_STEP: "data.step_fact_days",
     "done": "data.step_done",
 }
 
