@@ -938,3 +938,41 @@ def test_interactions_without_ids_get_one_per_file_row(con: db.Connection, tmp_p
         (f"{prefix}-3", "C1", "call"),
         (f"{prefix}-4", "C2", "visit"),
     ]
+
+
+def test_unknown_customers_are_counted_per_file_in_every_mode(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "unknown.duckdb")
+    (tmp_path / "customers.csv").write_text("customer_id,name\nC1,Ann\nC2,Bo\n", encoding="utf-8")
+    a = tmp_path / "a.csv"
+    a.write_text(
+        "order_id,customer_id,order_date,amount\nA1,C1,2024-01-02,10\nA2,C3,2024-01-03,20\n"
+        "A3,C3,2024-01-04,30\n",
+        encoding="utf-8",
+    )
+    b = tmp_path / "b.csv"
+    b.write_text("order_id,customer_id,order_date,amount\nB1,C4,2024-01-05,5\n", encoding="utf-8")
+    c = tmp_path / "c.csv"
+    c.write_text(
+        "order_id,customer_id,order_date,amount\nC1,C1,2024-02-01,7\nC2,C5,2024-02-02,8\n",
+        encoding="utf-8",
+    )
+
+    def unknown(result: ingest.LoadResult) -> dict[str, int]:
+        return {
+            r.file_name: w.params["n"]
+            for r in result.reports
+            for w in r.warnings
+            if w.key == "unknown_customers"
+        }
+
+    ingest.load(con, [ingest.Source(tmp_path / "customers.csv", "customers")], "replace")
+    # One file replaces orders: A2 and A3 name C3, not a customer (2 rows).
+    one = ingest.load(con, [ingest.Source(a, "orders")], "replace")
+    assert unknown(one) == {"a.csv": 2}
+    # Two files replace it together: each file's own rows (a: C3 twice, b: C4 once).
+    two = ingest.load(con, [ingest.Source(a, "orders"), ingest.Source(b, "orders")], "replace")
+    assert unknown(two) == {"a.csv": 2, "b.csv": 1}
+    # An append counts its own rows only (C5), not the loaded C3 and C4 lines.
+    more = ingest.load(con, [ingest.Source(c, "orders")], "append")
+    assert unknown(more) == {"c.csv": 1}
+    con.close()

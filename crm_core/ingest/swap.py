@@ -74,7 +74,8 @@ def _swap(
                     cur.execute(f"ALTER TABLE {table} RENAME TO _undo_{load_id}_{table}")
                     cur.execute(db.table_ddl(table))
                     emptied[table] = counts[table]
-        _warn_unknown_customers(cur, reports)
+        replaced = {t for t, rs in by_table.items() if len(rs) == 1} if mode != "append" else set()
+        _warn_unknown_customers(cur, reports, replaced)
         from crm_core.engine import summaries
 
         if progress is not None:
@@ -141,14 +142,20 @@ def _swap(
         raise
 
 
-def _warn_unknown_customers(cur: db.Connection, reports: list[FileReport]) -> None:
+def _warn_unknown_customers(
+    cur: db.Connection, reports: list[FileReport], replaced: set[str]
+) -> None:
+    """Warn of each file's rows naming a customer the customers table does not hold. A table in
+    `replaced` now holds its one file's rows alone: they are read from there, one stored column,
+    rather than through the stage's view (6 s instead of 1 s for 10 M order lines)."""
     if not cur.execute("SELECT count(*) FROM customers").fetchone()[0]:  # type: ignore[index]
         return  # an orders-only database: every customer is known from orders
     for r in reports:
         if r.table in (None, "customers") or "customer_id" not in r.mapping.values():
             continue
+        rows = r.table if r.table in replaced else r.stage
         n = cur.execute(
-            f"SELECT count(*) FROM {r.stage} s WHERE s.customer_id IS NOT NULL AND NOT EXISTS "
+            f"SELECT count(*) FROM {rows} s WHERE s.customer_id IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)"
         ).fetchone()[0]  # type: ignore[index]
         if n:
