@@ -251,3 +251,47 @@ def test_metrics_match_an_independent_pandas_computation(ds: Dataset) -> None:
             assert got == want
         finally:
             con.close()
+
+
+# Cells a money or number column may hold: digits among every mark the rewrite knows.
+CELL_PARTS = st.sampled_from(
+    [
+        *"0123456789012345678901234567890.,-+() \t\u00a0eE_x",
+        "¥",
+        "￥",
+        "$",
+        "€",
+        "£",
+        "RMB",
+        "CNY",
+        "USD",
+        "EUR",
+        "元",
+        "inf",
+        "nan",
+        "1e400",
+        "万",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(CELL_PARTS, max_size=10).map("".join), min_size=1, max_size=200))
+def test_plain_cast_first_equals_the_rewrite_alone(cells: list[str]) -> None:
+    """typed._money_expr and _number_expr try the plain cast before the rewrite: for every cell
+    they give what the rewrite alone gave (the expressions before the plain cast was added)."""
+    from crm_core.ingest import typed
+
+    con = db.scratch()
+    con.execute("CREATE TABLE t (c VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[c] for c in cells] + [[None]])
+    money_before = f"TRY_CAST({typed._money_rewritten('c')} AS DECIMAL(18,4))"
+    v = f"TRY_CAST({typed._number_rewritten('c')} AS DOUBLE)"
+    number_before = f"CASE WHEN isfinite({v}) THEN {v} END"
+    differ = con.execute(
+        f"SELECT c, {typed._money_expr('c')}, {money_before}, {typed._number_expr('c')}, "
+        f"{number_before} FROM t WHERE {typed._money_expr('c')} IS DISTINCT FROM {money_before} "
+        f"OR {typed._number_expr('c')} IS DISTINCT FROM {number_before}"
+    ).fetchall()
+    con.close()
+    assert differ == []
