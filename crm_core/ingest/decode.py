@@ -56,23 +56,26 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _utf8_error_offset(path: Path) -> tuple[int | None, bool]:
-    """Offset of the first invalid UTF-8 byte (None if valid) and whether non-ASCII came before."""
+def _utf8_error_offset(path: Path) -> tuple[int | None, bool, int | None]:
+    """Offset of the first invalid UTF-8 byte (None if valid), whether non-ASCII came before,
+    and, for a valid file, the offset of its first NUL byte (None if it has none): one pass."""
     dec = codecs.getincrementaldecoder("utf-8")("strict")
-    offset, non_ascii = 0, False
+    offset, non_ascii, nul = 0, False, None
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             try:
                 dec.decode(chunk)
             except UnicodeDecodeError as e:
-                return offset + e.start, non_ascii or not chunk[: e.start].isascii()
+                return offset + e.start, non_ascii or not chunk[: e.start].isascii(), None
             non_ascii = non_ascii or not chunk.isascii()
+            if nul is None and (i := chunk.find(b"\x00")) >= 0:
+                nul = offset + i
             offset += len(chunk)
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
-            return offset, non_ascii
-    return None, non_ascii
+            return offset, non_ascii, None
+    return None, non_ascii, nul
 
 
 def _line_of(path: Path, offset: int) -> int:
@@ -85,18 +88,6 @@ def _line_of(path: Path, offset: int) -> int:
             n += chunk.count(b"\n")
             offset -= len(chunk)
     return n
-
-
-def _nul_offset(path: Path) -> int | None:
-    """Offset of the first NUL byte of the file, None if it has none."""
-    offset = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            i = chunk.find(b"\x00")
-            if i >= 0:
-                return offset + i
-            offset += len(chunk)
-    return None
 
 
 def _guess_legacy_encoding(path: Path, offset: int) -> str:
@@ -295,10 +286,9 @@ def decode_to_utf8(
         elif wide:
             guess = "utf-16"
     if forced in ("utf-8", "utf-8-sig") or (forced is None and guess is None):
-        bad, non_ascii_before = _utf8_error_offset(path)
+        bad, non_ascii_before, nul = _utf8_error_offset(path)
         if bad is None:
-            nul = _nul_offset(path)  # the head was checked above; NUL is valid UTF-8
-            if nul is not None:
+            if nul is not None:  # the head was checked above; NUL is valid UTF-8
                 _fail(
                     file_name,
                     "this is not a CSV text export: the file contains NUL bytes (binary data)",

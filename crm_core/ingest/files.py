@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,15 @@ def _preview(utf8: Path, report: FileReport) -> pd.DataFrame:
 def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> FileReport:
     """Decode, map, type and check one file into the temp table `stage`; nothing else changes."""
     report = FileReport(source.file_name)
-    report.sha256 = sha256_of(Path(source.path))
-    utf8, report.encoding = decode_to_utf8(
-        Path(source.path), source.file_name, workdir, source.encoding
-    )
+    # The file's hash is computed beside the encoding's scan (hashlib lets go of the GIL).
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_of, Path(source.path))
+        try:
+            utf8, report.encoding = decode_to_utf8(
+                Path(source.path), source.file_name, workdir, source.encoding
+            )
+        finally:
+            report.sha256 = digest.result()
     report.delimiter, _, report.headers = _read_header(utf8, source.file_name)
     if source.table and source.table not in TABLES:
         _fail(source.file_name, f"unknown table {source.table!r}; one of {sorted(TABLES)}")
