@@ -208,6 +208,7 @@ def test_a_replace_builds_the_day_tables_after_its_commit(
         # are there, no day table of the old data is, and reports read the order lines.
         other = con.cursor()
         seen["layer"] = facts.has_fact_layer(other)
+        seen["views"] = summaries._views(other)
         seen["range"] = overview.data_range(other)
         seen["kpis"] = overview.headline_kpis(other, overview.Period(D(2024, 1, 1), D(2024, 3, 31)))
         other.close()
@@ -216,6 +217,12 @@ def test_a_replace_builds_the_day_tables_after_its_commit(
     monkeypatch.setattr(summaries, "build_after_commit", look_first)
     load(con, tmp_path, "new", ROWS, "replace")
     assert seen["layer"] is False
+    assert seen["views"] == {"customer_orders"}  # its rows computed from the order lines
+    assert summaries._views(con) == set()
+    # C1 and C2; net revenue 100 + 200 + 80 - 5 = 375 from orders O1, O2, O3.
+    assert seen["kpis"] == {
+        "customers": 2, "active_customers": 2, "revenue": 375, "orders": 3, "complaints": 0
+    }  # fmt: skip
     # Non-return orders from 5 Jan to 1 Mar; the return on 9 Mar does not count.
     assert seen["range"] == (D(2024, 1, 5), D(2024, 3, 1))
     assert facts.has_fact_layer(con)

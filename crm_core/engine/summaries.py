@@ -4,17 +4,20 @@ The fact layer is three of them (docs/architecture.md, "The fact layer"): `order
 row: what the day grain may assume), `order_days` (customer x day x category) and
 `customer_days` (customer x day, with the previous and next purchase day). An append merges the
 two day tables and `customer_orders` (the touched customers' rows are built again) instead of
-rebuilding them, inside its transaction. A DuckDB load that replaces tables drops the two day
-tables inside its transaction and builds them in a second one right after its commit
-(AFTER_COMMIT), so that the load itself stays fast: until they exist, reports read the order
-lines (crm_core/engine/facts.py), which give the same numbers.
+rebuilding them, inside its transaction.
+
+A DuckDB load that replaces tables builds the costliest of them in a second transaction right
+after its commit (build_after_commit), so that the load itself stays fast. Until then no
+reader sees a summary of the old data: the day tables are absent, so reports read the order
+lines (crm_core/engine/facts.py), and `customer_orders` is a view computing the same rows
+from them (AS_VIEW). Either way the numbers are those of the built tables, only slower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crm_core.engine.backends import Connection
+from crm_core.engine.backends import Connection, Remote
 from crm_core.engine.sqlfiles import Slots, sql
 from crm_core.engine.tables import table_columns
 
@@ -33,34 +36,56 @@ MERGED: tuple[str, ...] = ("customer_orders", "order_days", "customer_days")
 # The day tables count orders through fact_orders_count: where order_proofs (built before them)
 # proves every order one line, a count of lines counts the orders (no distinct count).
 COUNTED_BY_PROOF: tuple[str, ...] = ("order_days", "customer_days")
-# The day tables a DuckDB replace builds after its commit (build_after_commit).
-AFTER_COMMIT: tuple[str, ...] = ("order_days", "customer_days")
+# What a DuckDB replace builds after its commit (build_after_commit): the day tables, absent
+# until then, and the AS_VIEW summaries, a view of the same rows until then.
+AS_VIEW: tuple[str, ...] = ("customer_orders",)
+AFTER_COMMIT: tuple[str, ...] = ("customer_orders", "order_days", "customer_days")
 ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
 TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
 
 def refresh(con: Connection, after_commit: bool = False) -> None:
     """Rebuild every summary table from the canonical tables (run inside the load transaction).
-    With `after_commit`, the AFTER_COMMIT tables are dropped instead, for build_after_commit to
-    build once the transaction has committed (no reader sees days of the old data)."""
+    With `after_commit`, the AFTER_COMMIT ones are left for build_after_commit to build once the
+    transaction has committed: a day table is dropped, an AS_VIEW one becomes its view."""
     _rebuild(con, [n for n in SUMMARIES if not (after_commit and n in AFTER_COMMIT)])
     if after_commit:
+        views = _views(con)
         for name in AFTER_COMMIT:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {name}")
+            if name in AS_VIEW:
+                con.execute(f"CREATE VIEW {name} AS " + sql(f"summary_{name}"))
+
+
+def _pending(con: Connection) -> list[str]:
+    """The AFTER_COMMIT summaries not built as tables (absent, or still their view)."""
+    have, views = table_columns(con), _views(con)
+    return [n for n in SUMMARIES if n in AFTER_COMMIT and (n not in have or n in views)]
 
 
 def build_after_commit(con: Connection) -> None:
-    """Build the AFTER_COMMIT tables that are missing, in a transaction of their own."""
-    missing = [n for n in AFTER_COMMIT if n not in table_columns(con)]
-    if not missing:
+    """Build the AFTER_COMMIT summaries left to build, in a transaction of their own."""
+    pending = _pending(con)
+    if not pending:
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        _rebuild(con, missing)
+        _rebuild(con, pending)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _views(con: Connection) -> set[str]:
+    """The summaries that are views (a DuckDB replace's AS_VIEW stand-ins)."""
+    if isinstance(con, Remote):
+        return set()
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_type = 'VIEW'"
+    ).fetchall()
+    return {r[0] for r in rows} & set(AS_VIEW)
 
 
 def refresh_append(con: Connection, undo: str | None) -> None:
@@ -69,8 +94,8 @@ def refresh_append(con: Connection, undo: str | None) -> None:
     table; see merge), or kept as they are when the append loaded no order lines (None); the
     others are rebuilt, and so is a MERGED one that is missing (a day table whose build after a
     replace's commit failed)."""
-    have = table_columns(con)
-    merged = [name for name in MERGED if name in have]
+    pending = _pending(con)
+    merged = [name for name in MERGED if name not in pending]
     _rebuild(con, [name for name in SUMMARIES if name not in merged])
     if undo is not None:
         merge(con, undo, merged)
@@ -78,7 +103,10 @@ def refresh_append(con: Connection, undo: str | None) -> None:
 
 def _rebuild(con: Connection, names: list[str]) -> None:
     one_line: bool | None = None  # read once order_proofs is built
+    views = _views(con)
     for name in names:
+        if name in views:
+            con.execute(f"DROP VIEW {name}")
         if name in COUNTED_BY_PROOF and one_line is None:
             one_line = one_line_per_order(con)
         slots = ONE_LINE if name in COUNTED_BY_PROOF and one_line else ()
@@ -121,6 +149,6 @@ def ensure(con: Connection) -> None:
     version), so that every reader may rely on them (empty before the first load)."""
     have = set(table_columns(con))
     if any(name not in have for name in SUMMARIES if name not in AFTER_COMMIT):
-        refresh(con)
+        refresh(con)  # also replaces an AS_VIEW view with its table
     else:  # a load's commit without its day tables: the process ended before it built them
         build_after_commit(con)
