@@ -291,7 +291,7 @@ def test_trend_counts_from_the_fact_layer_days(con: db.Connection) -> None:
         ],
     )
     # Every order is one line: the trend reads customer_days.
-    assert facts.day_lines_are_orders(con)
+    assert facts.day_orders_add_up(con)
     march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     m = complaints.trend(con, march, "month")
     # March: orders O1, O2, O3, O5 = 4 (O6 is a return); buyers C1 (first on 03-02; 03-20 has

@@ -267,3 +267,38 @@ def test_a_failed_day_build_keeps_the_load_and_is_made_up_later(
     assert_as_rebuilt(con)
     assert overview.data_range(con) == (D(2024, 1, 5), D(2024, 3, 2))
     con.close()
+
+
+def test_days_without_sale_orders_are_rebuilt_and_read_through_the_lines_until(
+    tmp_path: Path,
+) -> None:
+    """A database built before customer_days and order_days had sale_orders: reports count
+    orders over the lines, and the next writable open rebuilds the two tables."""
+    path = tmp_path / "old.duckdb"
+    con = db.connect(path)
+    # O1 has two lines (one order on C1's 5 Jan); O2 one line; R1 a return.
+    lines = tmp_path / "lines.csv"
+    lines.write_text(
+        "order_id,customer_id,order_date,quantity,unit_price,category\n"
+        "O1,C1,2024-01-05 10:00,1,100.00,A\nO1,C1,2024-01-05 10:00,1,50.00,B\n"
+        "O2,C2,2024-02-01 09:00,2,100.00,B\nR1,C1,2024-03-09 10:00,-1,5.00,A\n",
+        encoding="utf-8",
+    )
+    ingest.load(con, [ingest.Source(lines, "orders")], "replace")
+    assert con.execute("SELECT * FROM order_proofs").fetchall() == [(False, True)]
+    assert facts.day_orders_add_up(con)
+    # Distinct non-return orders of C1's 5 Jan: O1 once although two lines.
+    assert day(con, "C1", D(2024, 1, 5))["sale_orders"] == 1
+    period = overview.Period(D(2024, 1, 1), D(2024, 3, 31))
+    kpis = overview.headline_kpis(con, period)
+    assert kpis["orders"] == 2  # O1 and O2
+    for name in ("customer_days", "order_days"):
+        con.execute(f"ALTER TABLE {name} DROP COLUMN sale_orders")
+    assert not facts.day_orders_add_up(con)
+    assert overview.headline_kpis(con, period) == kpis  # from the order lines
+    con.close()
+    con = db.connect(path)
+    assert facts.day_orders_add_up(con)
+    assert_as_rebuilt(con)
+    assert overview.headline_kpis(con, period) == kpis
+    con.close()

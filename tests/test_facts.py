@@ -17,7 +17,7 @@ import pytest
 from crm_core import ingest
 from crm_core.app import meeting
 from crm_core.engine import db, facts
-from crm_core.metrics import drill, lifecycle, lifecycle_cohorts, overview, value
+from crm_core.metrics import complaints, drill, lifecycle, lifecycle_cohorts, overview, value
 from crm_core.metrics.filters import Filters, filter_options
 from crm_core.metrics.overview import Period
 
@@ -71,11 +71,14 @@ def lifecycle_page(con: db.Connection, period: Period, f: Filters) -> dict[str, 
 
 def overview_page(con: db.Connection, period: Period, f: Filters) -> dict[str, Any]:
     """The Overview page's figures (pages/overview.py): the KPI tiles with their change, the
-    monthly series; from the fact layer's days where every order is one line."""
+    monthly series, and the complaint trend's order counts; from the fact layer's days where
+    every order lies in one customer's day."""
     return {
         "kpis": overview.kpi_deltas(con, period, f),
         "headline": overview.headline_kpis(con, period, f),
         "monthly": overview.monthly_trend(con, period, f),
+        # The complaint trend's orders and active customers (the same day path).
+        "complaint_trend": complaints.trend(con, period, "month", f),
     }
 
 
@@ -159,6 +162,8 @@ def test_public_dataset_frames_equal(shared_data: Path, tmp_path: Path) -> None:
     # Invoice lines only (no customers, no category, no cost): none, the last month, a quarter.
     # An invoice has many lines, each invoice on one day: the days add up to the windows.
     assert con.execute("SELECT * FROM order_proofs").fetchall() == [(False, True)]
+    # So the Overview and the complaint trend count orders from the days' sale_orders.
+    assert facts.day_orders_add_up(con)
     assert check_equal(con, "uci") == 3
     con.close()
 

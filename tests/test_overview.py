@@ -51,7 +51,7 @@ def test_fact_layer_days_give_the_figures_of_the_lines(
 ) -> None:
     # Every order of the fixture is one line: the days count the orders (the 0.00 order 1005
     # included) and the periods, cut at any day, hold exactly the lines of their days.
-    assert facts.day_lines_are_orders(net_con)
+    assert facts.day_orders_add_up(net_con)
     period = Period(start, end)
     with facts.fact_layer(False):
         kpis, monthly = (

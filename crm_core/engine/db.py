@@ -82,7 +82,7 @@ def connect_server(target: backends.Target) -> backends.Remote:
             and all(
                 {c.name for c in tb.all_columns} <= have.get(t, set()) for t, tb in TABLES.items()
             )
-            and all(s in have for s in summaries.SUMMARIES)
+            and not summaries.outdated(have)
         ):
             return con  # the usual case: nothing to create, no write lock taken
         con.execute("BEGIN TRANSACTION")  # app processes starting at once: one creates tables

@@ -153,12 +153,16 @@ def has_day_layer(con: db.Connection) -> bool:
     return db.is_duckdb(con) and FACT_LAYER and has_fact_layer(con)
 
 
-def day_lines_are_orders(con: db.Connection) -> bool:
-    """Whether reports may count orders from the fact layer's days: on DuckDB, reads_fact_layer
-    holds and order_proofs.one_line_per_order too, so that a day's non-return lines
-    (`sale_lines`) are its distinct non-return orders, whatever their amounts."""
-    proofs = _proofs(con) if db.is_duckdb(con) else None
-    return bool(proofs and proofs[0] and proofs[1])
+def day_orders_add_up(con: db.Connection) -> bool:
+    """Whether reports may count distinct non-return orders from the fact layer's days: on
+    DuckDB, reads_fact_layer holds (each order lies in one customer's day, so the days'
+    `sale_orders` add up to any window's) and the catalog read's customer_days has that column
+    (a meeting snapshot frozen before it was added has not)."""
+    return (
+        db.is_duckdb(con)
+        and reads_fact_layer(con)
+        and db.scalar(con, "fact_layer_sale_orders") == 1
+    )
 
 
 @contextlib.contextmanager

@@ -40,7 +40,16 @@ COUNTED_BY_PROOF: tuple[str, ...] = ("order_days", "customer_days")
 # until then, and the AS_VIEW summaries, a view of the same rows until then.
 AS_VIEW: tuple[str, ...] = ("customer_orders",)
 AFTER_COMMIT: tuple[str, ...] = ("customer_orders", "order_days", "customer_days")
-ONE_LINE: Slots = (("fact_orders_count", "fact_orders_count_lines"),)
+ONE_LINE: Slots = (
+    ("fact_orders_count", "fact_orders_count_lines"),
+    ("fact_sale_orders_count", "fact_sale_orders_count_lines"),
+)
+# Columns a summary gained after databases were built with it: ensure() rebuilds a summary
+# that lacks one.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_days": ("sale_orders",),
+    "customer_days": ("sale_orders",),
+}
 TOUCHED: Slots = (("fact_lines", "fact_lines_touched"),)
 
 
@@ -144,11 +153,16 @@ def one_line_per_order(con: Connection) -> bool:
     return bool(row and row[0])
 
 
+def outdated(have: dict[str, set[str]]) -> list[str]:
+    """The summaries missing from `have` (table -> columns) or lacking an ADDED_COLUMNS one."""
+    return [n for n in SUMMARIES if n not in have or not set(ADDED_COLUMNS.get(n, ())) <= have[n]]
+
+
 def ensure(con: Connection) -> None:
-    """Build summary tables that do not exist yet (a new database, or one from an older
-    version), so that every reader may rely on them (empty before the first load)."""
-    have = set(table_columns(con))
-    if any(name not in have for name in SUMMARIES if name not in AFTER_COMMIT):
+    """Build summary tables that do not exist yet or lack a column (a new database, or one from
+    an older version), so that every reader may rely on them (empty before the first load)."""
+    old = outdated(table_columns(con))
+    if any(name not in AFTER_COMMIT for name in old):
         refresh(con)  # also replaces an AS_VIEW view with its table
-    else:  # a load's commit without its day tables: the process ended before it built them
-        build_after_commit(con)
+    else:  # a load committed without them (its process ended before it built them), or old
+        _rebuild(con, [n for n in SUMMARIES if n in old or n in _pending(con)])

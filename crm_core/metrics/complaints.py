@@ -156,9 +156,9 @@ def trend(
     rolling_median (of the last ROLLING_BUCKETS[grain] buckets)."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
-    # Orders and active customers from the fact layer's days where each day's non-return lines
-    # are its orders (facts.day_lines_are_orders), else from the order lines: the same counts.
-    days = facts.day_lines_are_orders(con)
+    # Orders and active customers from the fact layer's days where the days' distinct orders
+    # add up (facts.day_orders_add_up), else from the order lines: the same counts.
+    days = facts.day_orders_add_up(con)
     return db.query(
         con,
         "complaints_trend",

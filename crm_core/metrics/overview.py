@@ -18,7 +18,7 @@ BAD_WHEN_UP = frozenset(
 # KPIs that count all customers on file, whatever the period: they have no change to show.
 NO_CHANGE = frozenset({"customers"})
 # The Overview's figures read the fact layer's days instead of the order lines where they may
-# (facts.day_lines_are_orders): the same numbers from fewer, narrower rows (tests/test_facts.py).
+# (facts.day_orders_add_up): the same numbers from fewer, narrower rows (tests/test_facts.py).
 DAY_SLOTS: db.Slots = (
     ("overview_period_lines", "overview_period_days"),
     ("overview_months_lines", "overview_months_days"),
@@ -131,7 +131,7 @@ def monthly_trend(
 
 
 def _slots(con: db.Connection) -> db.Slots:
-    return DAY_SLOTS if facts.day_lines_are_orders(con) else ()
+    return DAY_SLOTS if facts.day_orders_add_up(con) else ()
 
 
 def delta_color(kpi: str) -> str:

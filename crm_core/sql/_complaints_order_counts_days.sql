@@ -1,15 +1,15 @@
 -- Fragment of complaints_trend.sql, from the fact layer's customer_days
 -- (_complaints_order_counts_lines.sql computes the same from the order lines): buckets start and
 -- end on day boundaries, so their days hold exactly their lines. Read only where
--- order_proofs.one_line_per_order holds (crm_core/metrics/complaints.py): a day's non-return
--- lines (sale_lines) are then its distinct non-return orders. A customer is active in a bucket
+-- order_proofs.orders_one_day holds (crm_core/metrics/complaints.py): each order then lies in
+-- one customer's day, so the days' distinct non-return orders (sale_orders) add up. A customer is active in a bucket
 -- once, on the first purchase day there: the one whose previous purchase day (prev_date) lies in
 -- an earlier bucket or does not exist, so no distinct count is needed. The customer filters pass
 -- or drop all of a customer's days (complaints are never filtered by product category).
 order_counts AS (
     SELECT
         CAST(date_trunc($grain, d.line_date) AS TIMESTAMP) AS bucket,
-        CAST(sum(d.sale_lines) AS BIGINT) AS orders,
+        CAST(sum(d.sale_orders) AS BIGINT) AS orders,
         count(
             CASE WHEN d.prev_date IS NULL
                       OR date_trunc($grain, d.prev_date) < date_trunc($grain, d.line_date)

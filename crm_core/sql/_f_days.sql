@@ -7,13 +7,13 @@ f_days AS (
     FROM (
         SELECT
             customer_id, line_date, orders, lines, sale_lines, has_bought, net_amount, gross_amount,
-            returns_amount, profit, prev_date, next_date
+            returns_amount, profit, prev_date, next_date, sale_orders
         FROM customer_days
         WHERE CAST($category AS VARCHAR) IS NULL
         UNION ALL
         SELECT
             customer_id, line_date, orders, lines, sale_lines, has_bought, net_amount, gross_amount,
-            returns_amount, profit, NULL AS prev_date, NULL AS next_date
+            returns_amount, profit, NULL AS prev_date, NULL AS next_date, sale_orders
         FROM order_days
         WHERE order_days.category = $category
     ) AS d

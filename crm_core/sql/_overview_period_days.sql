@@ -1,8 +1,8 @@
 -- Fragment of overview_kpis.sql, from the fact layer's days (_overview_period_lines.sql computes
 -- the same from the order lines): the periods start and end on day boundaries, so their days hold
--- exactly their lines. Read only where order_proofs.one_line_per_order holds
--- (crm_core/metrics/overview.py): each order is then one line, so a day's non-return lines
--- (sale_lines) count its distinct non-return orders, and the days' counts add up.
+-- exactly their lines. Read only where order_proofs.orders_one_day holds
+-- (crm_core/metrics/overview.py): each order then lies in one customer's day, so the days'
+-- distinct non-return orders (sale_orders) add up.
 -- @include f_days
 ,
 period_customers AS (
@@ -10,7 +10,7 @@ period_customers AS (
         line_date >= $start AS in_period,
         customer_id,
         sum(net_amount) AS net_revenue,
-        sum(sale_lines) AS orders
+        sum(sale_orders) AS orders
     FROM f_days
     WHERE line_date >= $prev_start AND line_date < $end_excl
     GROUP BY line_date >= $start, customer_id

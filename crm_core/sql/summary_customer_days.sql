@@ -1,7 +1,8 @@
 -- Grain: one row per (customer_id, calendar day) with order lines, over every category: orders
--- counted distinct across categories (an order spanning two categories counts once) and the sums
--- of _fact_day_sums; on a purchase day (a non-return line) the customer's previous and next
--- purchase day, as _purchase_days_select.sql computes them (NULL on other days).
+-- counted distinct across categories (an order spanning two categories counts once), the sums
+-- of _fact_day_sums and the distinct non-return orders (sale_orders); on a purchase day (a
+-- non-return line) the customer's previous and next purchase day, as _purchase_days_select.sql
+-- computes them (NULL on other days).
 WITH
 -- @include fact_lines
 ,
@@ -12,6 +13,8 @@ days AS (
         -- @include fact_orders_count
         ,
         -- @include fact_day_sums
+        ,
+        -- @include fact_sale_orders_count
     FROM fact_lines
     GROUP BY customer_id, CAST(order_date AS DATE)
 )
@@ -31,5 +34,6 @@ SELECT
     END AS prev_date,
     CASE WHEN sale_lines > 0 THEN
         lead(line_date) OVER (PARTITION BY customer_id, sale_lines > 0 ORDER BY line_date)
-    END AS next_date
+    END AS next_date,
+    sale_orders
 FROM days
