@@ -91,8 +91,8 @@ def _views(con: Connection) -> set[str]:
     if isinstance(con, Remote):
         return set()
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_type = 'VIEW'"
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+        "current_database() AND table_schema = 'main' AND table_type = 'VIEW'"
     ).fetchall()
     return {r[0] for r in rows} & set(AS_VIEW)
 
