@@ -66,7 +66,7 @@ def refresh(con: Connection, after_commit: bool = False) -> None:
                 con.execute(f"CREATE VIEW {name} AS " + sql(f"summary_{name}"))
 
 
-def _pending(con: Connection) -> list[str]:
+def pending(con: Connection) -> list[str]:
     """The AFTER_COMMIT summaries not built as tables (absent, or still their view)."""
     have, views = table_columns(con), _views(con)
     return [n for n in SUMMARIES if n in AFTER_COMMIT and (n not in have or n in views)]
@@ -74,12 +74,12 @@ def _pending(con: Connection) -> list[str]:
 
 def build_after_commit(con: Connection) -> None:
     """Build the AFTER_COMMIT summaries left to build, in a transaction of their own."""
-    pending = _pending(con)
-    if not pending:
+    left = pending(con)
+    if not left:
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        _rebuild(con, pending)
+        _rebuild(con, left)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -103,8 +103,8 @@ def refresh_append(con: Connection, undo: str | None) -> None:
     table; see merge), or kept as they are when the append loaded no order lines (None); the
     others are rebuilt, and so is a MERGED one that is missing (a day table whose build after a
     replace's commit failed)."""
-    pending = _pending(con)
-    merged = [name for name in MERGED if name not in pending]
+    left = pending(con)
+    merged = [name for name in MERGED if name not in left]
     _rebuild(con, [name for name in SUMMARIES if name not in merged])
     if undo is not None:
         merge(con, undo, merged)
@@ -165,4 +165,4 @@ def ensure(con: Connection) -> None:
     if any(name not in AFTER_COMMIT for name in old):
         refresh(con)  # also replaces an AS_VIEW view with its table
     else:  # a load committed without them (its process ended before it built them), or old
-        _rebuild(con, [n for n in SUMMARIES if n in old or n in _pending(con)])
+        _rebuild(con, [n for n in SUMMARIES if n in old or n in pending(con)])

@@ -92,8 +92,8 @@ def _build_days(cur: db.Connection, say: Progress) -> None:
     """The fact layer's day tables a DuckDB replace left to build after its commit. The load
     has committed whatever happens here: should the build fail, reports keep reading the order
     lines (the same numbers, slower) until the next load or the next start builds them."""
-    if not db.is_duckdb(cur):
-        return
+    if not db.is_duckdb(cur) or not summaries.pending(cur):
+        return  # an append merged them inside its transaction
     say(0.95, DAYS_STEP)
     try:
         summaries.build_after_commit(cur)
