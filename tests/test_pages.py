@@ -135,6 +135,7 @@ def test_load_progress_is_in_chinese_and_its_file_name_is_plain_text() -> None:
         "正在校验",
         "正在写入数据库",
         "正在更新客户汇总",
+        "正在建立按日汇总",
         "完成",
     ]
     assert upload.step_text("a **new** step") == r"a \*\*new\*\* step"
