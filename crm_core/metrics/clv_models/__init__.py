@@ -14,7 +14,7 @@ from crm_core.metrics.clv_models.bgnbd import (
     bgnbd_unconditional_expected,
     fit_bgnbd,
 )
-from crm_core.metrics.clv_models.fitting import FitError, distinct_rows
+from crm_core.metrics.clv_models.fitting import FitError, FitStopped, distinct_rows
 from crm_core.metrics.clv_models.gamma_gamma import (
     MIN_SPEND_CUSTOMERS,
     GammaGammaParams,
@@ -47,6 +47,7 @@ __all__ = [
     "BGNBDIdentification",
     "BGNBDParams",
     "FitError",
+    "FitStopped",
     "GammaGammaParams",
     "bgnbd_expected_purchases",
     "bgnbd_identification",

@@ -3,6 +3,7 @@ fit, P(alive), expected purchases."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from crm_core.metrics.clv_models.fitting import (
     _on_bound,
     distinct_rows,
     sorted_codes,
+    stoppable,
 )
 
 # Below these counts the likelihood surface is too flat for the parameters to mean anything.
@@ -180,7 +182,11 @@ def _bgnbd_negll(
 
 
 def fit_bgnbd(
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    weights: ArrayLike | None = None,
+    stop: threading.Event | None = None,
 ) -> BGNBDParams:
     """Fit the BG/NBD buy-till-you-die model: who keeps buying, how often, and who has left.
 
@@ -202,7 +208,8 @@ def fit_bgnbd(
     likelihood either way, up to the order of the floating-point sums.
 
     Raises ``FitError`` with fewer than 20 customers or fewer than 10 repeat buyers, or when
-    the optimiser does not converge, and ``ValueError`` on malformed input.
+    the optimiser does not converge, ``ValueError`` on malformed input, and ``FitStopped`` as
+    soon as ``stop`` is set (the caller no longer wants the fit).
     """
     h = _histories(x, t_x, T, weights)
     n = h.customers
@@ -221,10 +228,9 @@ def fit_bgnbd(
     mean_rate = _dot(h.weights, x_arr) / max(_dot(h.weights, T_arr), 1e-12)
     start = np.log(np.array([1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 2.0]))
     buffers = [np.empty_like(h.weights) for _ in range(7)]
+    negll = stoppable(lambda p: _bgnbd_negll(p, h, 1.0 / n, buffers), stop)
     try:
-        est, res = _minimize(
-            lambda p: _bgnbd_negll(p, h, 1.0 / n, buffers), start, "BG/NBD", allow_bound=True
-        )
+        est, res = _minimize(negll, start, "BG/NBD", allow_bound=True)
         if _on_bound(res.x):
             raise FitError("BG/NBD: a parameter ran off to 0 or infinity")
     except FitError:
@@ -232,9 +238,7 @@ def fit_bgnbd(
         # flat a/b valley when the heuristic start is far off. A solution on the box's edge is
         # kept (flagged at_bound): the data then push a dropout parameter to 0 or infinity, which
         # bgnbd_identification reports as not identified instead of refusing the fit.
-        est, res = _minimize(
-            lambda p: _bgnbd_negll(p, h, 1.0 / n, buffers), np.zeros(4), "BG/NBD", allow_bound=True
-        )
+        est, res = _minimize(negll, np.zeros(4), "BG/NBD", allow_bound=True)
     r, alpha, a, b = (float(v) for v in est)
     return BGNBDParams(
         r=r,

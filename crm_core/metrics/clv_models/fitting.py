@@ -34,6 +34,26 @@ class FitError(ValueError):
     """The data cannot support a fit (too few customers or buyers, or no convergence)."""
 
 
+class FitStopped(Exception):
+    """A fit given up because its `stop` event was set: its result is no longer wanted."""
+
+
+def stoppable(
+    fun: Callable[[FloatArray], tuple[float, FloatArray]], stop: threading.Event | None
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """`fun`, raising FitStopped before an evaluation once `stop` is set (an optimiser has no
+    other way out: the exception leaves it between two evaluations)."""
+    if stop is None:
+        return fun
+
+    def checked(p: FloatArray) -> tuple[float, FloatArray]:
+        if stop.is_set():
+            raise FitStopped
+        return fun(p)
+
+    return checked
+
+
 def _float_arrays(*arrays: ArrayLike) -> list[FloatArray]:
     return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
 
