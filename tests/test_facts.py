@@ -406,3 +406,46 @@ def test_r_score_from_recency_places_equals_ntile_with_ties(tmp_path: Path) -> N
             old = value.customer_list(con, p, lang="en")
         pd.testing.assert_frame_equal(new, old, obj=f"from Jan {k}")
     con.close()
+
+
+def test_pareto_from_the_value_rank_equals_the_sorted_curve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Buyers K1..K7 with revenue 300, 100, 100, 200, 100, 50, 200 (ties at 100 and 200; costs
+    # make the profit order differ). The Pareto order (revenue descending, then customer_id):
+    # K1 300 | K4 200, K7 200 | K2 100, K3 100, K5 100 | K6 50; running sums 300, 500, 700,
+    # 800, 900, 1000, 1050. With points = 3 and n = 7 a rank r is in bucket ceil(3r / 7):
+    # ranks 1-2 -> 1, 3-4 -> 2, 5-7 -> 3, so the curve's points are ranks 2, 4, 7 with
+    # cumulative revenue 500, 800, 1050; the top 20 %: ceil(0.2 * 7) = 2 buyers, 500 / 1050.
+    revenue = [300, 100, 100, 200, 100, 50, 200]
+    cost = [290, 10, 60, 100, 90, 0, 150]
+    lines = [
+        f"O{i},K{i},2024-01-0{i},{r}.00,{c}.00"
+        for i, (r, c) in enumerate(zip(revenue, cost, strict=True), start=1)
+    ]
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,order_date,amount,cost\n" + "\n".join(lines) + "\n")
+    with db.connect(tmp_path / "pareto.duckdb") as con:
+        ingest.load(con, [ingest.Source(orders, "orders")])
+    names: list[str] = []
+    real = db.query
+
+    def named(c: Any, name: str, **params: Any) -> pd.DataFrame:
+        names.append(name)
+        return real(c, name, **params)
+
+    monkeypatch.setattr(db, "query", named)
+    p = Period(dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    for measure, path in (("revenue", "value_pareto_ranked"), ("profit", "value_pareto_shared")):
+        with db.connect(tmp_path / "pareto.duckdb") as fresh:
+            value.value_pyramid(fresh, p, measure=measure)  # the page's window, by `measure`
+            names.clear()
+            new = value.pareto(fresh, p, points=3)
+            assert path in names, (measure, names)
+            with facts.shared_windows(False):
+                old = value.pareto(fresh, p, points=3)
+        assert (new.customers, new.top_customers) == (old.customers, old.top_customers) == (7, 2)
+        assert new.top_revenue_share == old.top_revenue_share == 500 / 1050
+        pd.testing.assert_frame_equal(new.curve, old.curve)
+        assert new.curve["customer_share"].tolist() == [0, 2 / 7, 4 / 7, 1]
+        assert new.curve["revenue_share"].tolist() == [0, 500 / 1050, 800 / 1050, 1]

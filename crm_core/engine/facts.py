@@ -193,6 +193,17 @@ def value_window(
     return shared_window(con, VALUE_WINDOW, params, any_variant)
 
 
+def value_window_ranks_revenue(con: db.Connection, window_id: int) -> bool:
+    """Whether the held value window `window_id` ranks its buyers by revenue: its value_rank is
+    then their order by revenue descending and customer_id, the Pareto curve's."""
+    for held_id, _version, _key, variant in db.query_rows(
+        con, "shared_window_keys", kind=VALUE_WINDOW.name
+    ):
+        if held_id == window_id:
+            return bool(json.loads(variant)[0] == "revenue")
+    return False
+
+
 def purchase_days(con: db.Connection, params: dict[str, Any]) -> int | None:
     """Id of the shared customer x purchase-day window for these filters (Filters.params()) in
     `purchase_days_rows`, computed now if needed; None where reports compute their own."""

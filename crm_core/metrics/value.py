@@ -231,7 +231,15 @@ def pareto(
 ) -> Pareto:
     """Net revenue share of the top `top_share` of buying customers and the concentration curve."""
     params = _params(period, filters)
-    df = _report(con, "value_pareto", params, True, top_share=top_share, points=points)
+    extra = {"top_share": top_share, "points": points}
+    window = facts.value_window(con, params, any_variant=True)
+    if window is None:
+        df = db.query(con, "value_pareto", **params, **extra)
+    else:
+        # A window ranked by revenue (the page's measure is) gives the curve's order unsorted.
+        ranked = facts.value_window_ranks_revenue(con, window)
+        name = "value_pareto_ranked" if ranked else "value_pareto_shared"
+        df = db.query(con, name, **extra, window_id=window)
     if df.empty:
         return Pareto(0, 0, top_share, None, pd.DataFrame())
     first = df.iloc[0]
