@@ -99,19 +99,22 @@ def overview_lines_page(con: db.Connection, f: Filters) -> Any:
 def pyramid_page(con: db.Connection, f: Filters) -> Any:
     from crm_core.metrics import value
 
-    sidebar(con)
-    period = period_of(con, f)
-    if period is None:
-        return None
-    measure = value.measures(con)[0]
-    choice = next(iter(value.drill_choices(LANG)))
-    return (
-        value.value_pyramid(con, period, f, measure, lang=LANG),
-        value.pareto(con, period, f),
-        value.rfm_segments(con, period, f, LANG),
-        value.tier_migration(con, period, f, measure, lang=LANG),
-        value.customer_list(con, period, f, choice, measure, lang=LANG),
-    )
+    # In one render's read transaction, as app.py runs the page: its two windows end with it
+    # (outside one, a connection keeps up to facts.MAX_WINDOWS and deletes the oldest rows).
+    with render(con):
+        sidebar(con)
+        period = period_of(con, f)
+        if period is None:
+            return None
+        measure = value.measures(con)[0]
+        choice = next(iter(value.drill_choices(LANG)))
+        return (
+            value.value_pyramid(con, period, f, measure, lang=LANG),
+            value.pareto(con, period, f),
+            value.rfm_segments(con, period, f, LANG),
+            value.tier_migration(con, period, f, measure, lang=LANG),
+            value.customer_list(con, period, f, choice, measure, lang=LANG),
+        )
 
 
 @page("pyramid_per_report", "metrics.value", "engine.facts")
