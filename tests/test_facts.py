@@ -17,7 +17,15 @@ import pytest
 from crm_core import ingest
 from crm_core.app import meeting
 from crm_core.engine import db, facts
-from crm_core.metrics import complaints, drill, lifecycle, lifecycle_cohorts, overview, value
+from crm_core.metrics import (
+    complaints,
+    drill,
+    lifecycle,
+    lifecycle_cohorts,
+    overview,
+    value,
+    weekly,
+)
 from crm_core.metrics.filters import Filters, filter_options
 from crm_core.metrics.overview import Period
 
@@ -79,6 +87,8 @@ def overview_page(con: db.Connection, period: Period, f: Filters) -> dict[str, A
         "monthly": overview.monthly_trend(con, period, f),
         # The complaint trend's orders and active customers (the same day path).
         "complaint_trend": complaints.trend(con, period, "month", f),
+        # The weekly report's orders and revenue, for the period's last two weeks.
+        "weekly": weekly.weekly_comparison(con, period.end, f),
     }
 
 

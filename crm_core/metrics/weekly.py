@@ -6,13 +6,16 @@ import datetime as dt
 
 import pandas as pd
 
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import overview
 from crm_core.metrics.filters import NO_FILTERS, Filters
 
 # Rows of the report in display order; satisfaction is an average score (1-5), the rest counts/money.
 MEASURES = ("new_leads", "orders", "revenue", "new_customers", "complaints", "satisfaction")
 WEEK_DAYS = 7
+# The week's orders and revenue add up the fact layer's days where they may
+# (facts.day_orders_add_up): the same numbers as the order lines (tests/test_facts.py).
+DAY_SLOTS: db.Slots = (("weekly_orders_lines", "weekly_orders_days"),)
 
 
 def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -39,7 +42,10 @@ def report_week_end(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | No
 
 def _week(con: db.Connection, start: dt.date, f: Filters) -> dict:
     end_excl = start + dt.timedelta(days=WEEK_DAYS)
-    rows = db.query_rows(con, "weekly_summary", start=start, end_excl=end_excl, **f.params())
+    slots = DAY_SLOTS if facts.day_orders_add_up(con) else ()
+    rows = db.query_rows(
+        con, "weekly_summary", start=start, end_excl=end_excl, **f.params(), _slots=slots
+    )
     return dict(zip(MEASURES, rows[0], strict=True))
 
 

@@ -3,9 +3,8 @@
 WITH
 -- @include f_orders
 ,
-period_orders AS (
-    SELECT * FROM f_orders WHERE order_date >= $start AND order_date < $end_excl
-),
+-- @include weekly_orders_lines
+,
 -- @include pipeline_leads
 ,
 -- @include f_complaints
@@ -24,10 +23,8 @@ firsts AS (
 )
 SELECT
     (SELECT count(*) FROM f_leads) AS new_leads,
-    (SELECT count(DISTINCT order_id) FROM period_orders) AS orders,
-    -- Net of returns: the returns dated in the week count against it.
-    (SELECT coalesce(sum(net_amount), 0) FROM f_lines
-     WHERE order_date >= $start AND order_date < $end_excl) AS revenue,
+    (SELECT orders FROM week_orders) AS orders,
+    (SELECT revenue FROM week_orders) AS revenue,
     (SELECT count(*) FROM firsts
      WHERE first_order_at >= $start AND first_order_at < $end_excl) AS new_customers,
     (SELECT count(*) FROM period_complaints) AS complaints,
