@@ -185,6 +185,23 @@ def test_the_cache_is_bounded_and_skips_what_it_cannot_fingerprint(
     assert shown.fingerprint(a) != shown.fingerprint(a.astype(float))
     assert shown.fingerprint((1, "1")) != shown.fingerprint(("1", 1))
     assert shown.fingerprint(True) != shown.fingerprint(1)
+    # A cached result as each render reads it (ui.cached unpickles a copy), text, dates and
+    # Arrow strings included, and a frame derived from it the same way: the same key every time.
+    import pickle
+
+    months = pd.date_range("2024-01-01", periods=3, freq="MS").date
+    frame = pd.DataFrame(
+        {"month": months, "stage": pd.array(["潜在", "活跃", "流失"], dtype="str")}
+    )
+    first, again = (pickle.loads(pickle.dumps(frame)) for _ in range(2))
+    assert shown.fingerprint(first) == shown.fingerprint(again) == shown.fingerprint(frame)
+    assert shown.fingerprint(first.rename(columns={"stage": "阶段"})) == shown.fingerprint(
+        again.rename(columns={"stage": "阶段"})
+    )
+    assert shown.fingerprint(first) != shown.fingerprint(first.iloc[::-1])
+    # A frame pickle cannot write is not fingerprinted (built every time).
+    with pytest.raises(TypeError):
+        shown.fingerprint(pd.DataFrame({"f": [lambda: 1]}))
 
 
 def _two_plots() -> None:
