@@ -211,42 +211,6 @@ def test_end_patterns_by_cohort(hand: db.Connection) -> None:
     }
 
 
-def test_end_pattern_chart_is_kept_per_profile_and_split(
-    hand: db.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The page's end-pattern chart is built from the report's profile by one builder, so the
-    # chart cache keeps the pandas grouping with it: a render reading the cached report again
-    # (an unpickled copy) gets the chart without grouping; another split is another chart.
-    import pickle
-
-    from crm_core.app.sections import lifecycle as section
-    from crm_core.present import charts
-    from crm_core.present.charts import shown
-
-    monkeypatch.setattr(shown, "_CHARTS", shown._Charts(8))
-    profile = lifecycle_cohorts.lifecycle_report(hand, dt.date(2024, 1, 1), AS_OF).profile
-    labels = lifecycle_text.end_pattern_labels("en")
-    mix = lifecycle.end_patterns(profile, "cohort_year")
-    # (as JSON values: the house template's keys may come in another order after a page test)
-    expected = json.loads(
-        charts.share_bars(mix, "cohort_year", "end_pattern", labels, "t").to_json()
-    )
-    built = section.end_pattern_bars(profile, "cohort_year", labels, "t")
-    assert json.loads(built.to_json()) == expected
-    grouped: list[str] = []
-    real = lifecycle.end_patterns
-
-    def counted(stages: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-        grouped.append(str(by))
-        return real(stages, by)
-
-    monkeypatch.setattr(lifecycle, "end_patterns", counted)
-    for by in ("cohort_year", "cohort_year", "source"):
-        again = pickle.loads(pickle.dumps(profile))
-        shown.cached_spec(section.end_pattern_bars, (again, by, labels, "t"), {}, "en")
-    assert grouped == ["cohort_year", "source"]
-
-
 def test_funnels(hand: db.Connection) -> None:
     stages = lifecycle.customer_stages(hand, AS_OF)
     lf = lifecycle.lifecycle_funnel(stages).set_index("step")["customers"]

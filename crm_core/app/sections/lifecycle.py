@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import cast
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from crm_core.app import ui
@@ -60,19 +59,10 @@ def end_patterns_by(rep: LifecycleReport, lang: str) -> None:
         horizontal=True,
         key="lc_ends_by",
     )
+    mix = lifecycle.end_patterns(rep.profile, by)
     patterns = lifecycle_text.end_pattern_labels(lang)
     title = ui.t("lifecycle.ends_title")
-    ui.plot(end_pattern_bars, rep.profile, by, patterns, title, name="lifecycle_ends")
-
-
-def end_pattern_bars(
-    profile: pd.DataFrame, by: str, patterns: dict[str, str], title: str
-) -> go.Figure:
-    """The end patterns' shares per `by` (lifecycle.end_patterns of the report's profile) as
-    stacked bars: one builder of the profile, so that the chart cache (ui.plot) keeps the
-    grouping with the chart instead of redoing it in pandas on every render."""
-    mix = lifecycle.end_patterns(profile, by)
-    return charts.share_bars(mix, by, "end_pattern", patterns, title)
+    ui.plot(charts.share_bars, mix, by, "end_pattern", patterns, title, name="lifecycle_ends")
 
 
 def transitions(rep: LifecycleReport, lang: str) -> None:
