@@ -40,9 +40,8 @@ def report_week_end(con: db.Connection, f: Filters = NO_FILTERS) -> dt.date | No
     return last_full_week_end(rng[1]) if rng else None
 
 
-def _week(con: db.Connection, start: dt.date, f: Filters) -> dict:
+def _week(con: db.Connection, start: dt.date, f: Filters, slots: db.Slots) -> dict:
     end_excl = start + dt.timedelta(days=WEEK_DAYS)
-    slots = DAY_SLOTS if facts.day_orders_add_up(con) else ()
     rows = db.query_rows(
         con, "weekly_summary", start=start, end_excl=end_excl, **f.params(), _slots=slots
     )
@@ -54,8 +53,10 @@ def weekly_comparison(
 ) -> pd.DataFrame:
     """One row per measure: this week (the 7 days to week_end), last week, change and % change."""
     this_start = week_end - dt.timedelta(days=WEEK_DAYS - 1)
-    now = _week(con, this_start, f)
-    before = _week(con, this_start - dt.timedelta(days=WEEK_DAYS), f)
+    # Whether the days may stand for the lines is asked once for both weeks.
+    slots = DAY_SLOTS if facts.day_orders_add_up(con) else ()
+    now = _week(con, this_start, f, slots)
+    before = _week(con, this_start - dt.timedelta(days=WEEK_DAYS), f, slots)
     df = pd.DataFrame(
         {
             "measure": MEASURES,
