@@ -200,7 +200,8 @@ def value_window_ranks_revenue(con: db.Connection, window_id: int) -> bool:
         con, "shared_window_keys", kind=VALUE_WINDOW.name
     ):
         if held_id == window_id:
-            return bool(json.loads(variant)[0] == "revenue")
+            held = dict(zip(VALUE_WINDOW.variant, json.loads(variant), strict=True))
+            return bool(held["measure"] == "revenue")
     return False
 
 
