@@ -976,3 +976,115 @@ def test_unknown_customers_are_counted_per_file_in_every_mode(tmp_path: Path) ->
     more = ingest.load(con, [ingest.Source(c, "orders")], "append")
     assert unknown(more) == {"c.csv": 1}
     con.close()
+
+
+# ------------------------------------------- a replace stages in the database and renames it
+
+
+def _stages(con: db.Connection) -> list[str]:
+    return [n for n in db.table_columns(con) if n.startswith("_load_")]
+
+
+def _load_both_ways(
+    tmp_path: Path, source: ingest.Source
+) -> tuple[db.Connection, db.Connection, ingest.FileReport, ingest.FileReport]:
+    """The file replaced into one database (staged in it, renamed into place) and appended to
+    an empty one (staged in a temp table, copied): the two paths a load may take."""
+    renamed, copied = (
+        db.connect(tmp_path / "renamed.duckdb"),
+        db.connect(tmp_path / "copied.duckdb"),
+    )
+    (a,) = ingest.load(renamed, [source], "replace").reports
+    (b,) = ingest.load(copied, [source], "append").reports
+    return renamed, copied, a, b
+
+
+def test_a_replace_renames_its_stage_into_place_with_what_a_copy_makes(tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "orders.csv",
+        "order_id,customer_id,order_date,amount,status\n"
+        "1001,C1,2024/1/5,100.00,\n"  # row 2: a sale
+        "1002,C2,2024/1/6,bad,\n"  # row 3: not an amount -> rejected
+        "C1001,C1,2024/1/7,-100.00,\n"  # row 4: a "C" cancellation, negative as well
+        "1003,,2024/1/8,50.00,\n"  # row 5: no customer -> rejected
+        '1004,C2,2024/1/9,"¥1,234.50",已取消\n'  # row 6: cancelled by its status
+        "C1005,C3,2024/1/10,20.00,\n",  # row 7: a return by its "C" alone
+    )
+    renamed, copied, a, b = _load_both_ways(
+        tmp_path, ingest.Source(f, "orders", skip_bad_rows=True)
+    )
+    try:
+        # 6 rows read, rows 3 and 5 rejected: 4 loaded; returns: C1001, 1004, C1005.
+        assert (a.rows_read, a.rows_loaded, a.rows_rejected) == (6, 4, 2)
+        assert orders(renamed, "order_id, customer_id, amount, line_no, is_return") == [
+            ("1001", "C1", D("100.00"), 1, False),
+            ("1004", "C2", D("1234.50"), 1, True),
+            ("C1001", "C1", D("-100.00"), 1, True),
+            ("C1005", "C3", D("20.00"), 1, True),
+        ]
+        assert orders(renamed) == orders(copied)
+        assert [str(w) for w in a.warnings] == [str(w) for w in b.warnings]
+        rejects = "SELECT row_number, column_name, value, reason FROM load_rejects ORDER BY 1"
+        assert (
+            renamed.execute(rejects).fetchall()
+            == copied.execute(rejects).fetchall()
+            == [
+                (3, "amount", "bad", "not an amount"),
+                (5, "customer_id", None, "required value missing"),
+            ]
+        )
+        # The renamed table has the canonical columns and types, and no stage is left.
+        describe = "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'orders'"
+        assert renamed.execute(describe).fetchall() == copied.execute(describe).fetchall()
+        assert _stages(renamed) == []
+    finally:
+        renamed.close()
+        copied.close()
+
+
+def test_staged_keys_and_derived_ids_name_file_rows_after_rejected_rows(tmp_path: Path) -> None:
+    # Row 2's date is not a date (rejected); rows 3 and 5 share C2: refused, the rows named are
+    # the file's, and nothing of the load stays in the database.
+    f = write_csv(
+        tmp_path / "customers.csv",
+        "customer_id,name,created_at\nC1,A,not a date\nC2,B,2024-01-02\nC3,C,2024-01-03\n"
+        "C2,D,2024-01-04\n",
+    )
+    con = db.connect(tmp_path / "crm.duckdb")
+    try:
+        with pytest.raises(ingest.IngestError) as e:
+            ingest.load(con, [ingest.Source(f, "customers", skip_bad_rows=True)], "replace")
+        (dup,) = [p for p in e.value.reports[0].errors if p.key == "duplicate"]
+        assert (dup.count, dup.params["dup_rows"]) == (1, [[3, 5]])
+        assert _stages(con) == []
+        assert con.execute("SELECT count(*) FROM customers").fetchone() == (0,)
+        # No interaction id: each id holds its file row, rejected row 3 (no date) between.
+        calls = write_csv(
+            tmp_path / "calls.csv",
+            "customer_id,occurred_at,kind\nC1,2024-03-01,call\nC1,someday,call\n"
+            "C2,2024-03-02,visit\n",
+        )
+        (r,) = ingest.load(
+            con, [ingest.Source(calls, "interactions", skip_bad_rows=True)], "replace"
+        ).reports
+        assert con.execute(
+            "SELECT interaction_id, kind FROM interactions ORDER BY rowid"
+        ).fetchall() == [(f"{r.sha256[:10]}-2", "call"), (f"{r.sha256[:10]}-4", "visit")]
+        assert _stages(con) == []
+    finally:
+        con.close()
+
+
+def test_a_stage_left_by_another_process_is_dropped_when_the_file_opens(tmp_path: Path) -> None:
+    path = tmp_path / "crm.duckdb"
+    con = db.connect(path)
+    # A process that stopped mid-load (pid 999999999 is beyond any pid_max), and a stage of
+    # this process's own, which may be a load under way.
+    con.execute("CREATE TABLE _load_999999999_0a1b2c3d_0 AS SELECT 1 AS x")
+    con.execute(f"CREATE TABLE _load_{os.getpid()}_0a1b2c3d_0 AS SELECT 1 AS x")
+    con.close()
+    con = db.connect(path)
+    try:
+        assert _stages(con) == [f"_load_{os.getpid()}_0a1b2c3d_0"]
+    finally:
+        con.close()

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from crm_core.engine import backends, config, summaries
+from crm_core.engine import backends, config, summaries, tables
 from crm_core.engine.backends import Connection as Connection
 from crm_core.engine.postgres import PgConnection
 from crm_core.engine.schema import TABLES
@@ -60,6 +60,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if not read_only:
         private_files(path, path.with_name(path.name + ".wal"))
         ensure_schema(con)
+        tables.drop_stale_stages(con)
         summaries.ensure(con)  # a new database has them too, empty
     return con
 

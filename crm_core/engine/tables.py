@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from crm_core.engine.backends import Connection, Remote
 from crm_core.engine.schema import SQL_TYPES, TABLES
 
@@ -77,6 +80,23 @@ def ensure_schema(con: Connection) -> None:
         for col in table.all_columns:
             if col.name not in existing[name]:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {SQL_TYPES[col.kind]}")
+
+
+# A DuckDB replace stages each file as a table named _load_<process id>_<token>_<n> (ingest.batch).
+STAGE_PREFIX = "_load_"
+
+
+def drop_stale_stages(con: Connection) -> list[str]:
+    """Drop stage tables a load of another process left behind (it stopped before its cleanup):
+    one process at a time opens a DuckDB file, so no load of theirs is still running."""
+    stale = [
+        name
+        for name in table_columns(con)
+        if (m := re.match(rf"{STAGE_PREFIX}(\d+)_", name)) and int(m.group(1)) != os.getpid()
+    ]
+    for name in stale:
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    return stale
 
 
 def table_columns(con: Connection) -> dict[str, set[str]]:

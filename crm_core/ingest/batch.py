@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterable
 
-from crm_core.engine import config, db, summaries
+from crm_core.engine import config, db, summaries, tables
 from crm_core.ingest import swap, uploads
 from crm_core.ingest.checks import _check_batch
 from crm_core.ingest.files import prepare
@@ -59,6 +61,11 @@ def load(
     cur = con.cursor()  # temp tables live on this cursor only
     # PostgreSQL / Spark: decode, type and check in a scratch DuckDB; _swap ships the stage.
     stage = cur if db.is_duckdb(con) else db.scratch()
+    # A DuckDB replace stages each file as a table of the database, renamed into place by the
+    # swap; its name carries the process id, so that a later process drops what a crashed
+    # load left (tables.drop_stale_stages).
+    persist = stage is cur and mode != "append"
+    prefix = f"{tables.STAGE_PREFIX}{os.getpid()}_{secrets.token_hex(4)}_" if persist else "stage_"
     wd = uploads.work_dir()
     started = dt.datetime.now()
     reports: list[FileReport] = []
@@ -66,7 +73,7 @@ def load(
         for i, s in enumerate(sources):
             say(0.8 * i / len(sources), f"reading {s.file_name}")
             try:
-                reports.append(prepare(stage, s, wd, f"stage_{i}"))
+                reports.append(prepare(stage, s, wd, f"{prefix}{i}", persist))
             except IngestError as e:
                 reports.extend(e.reports)
         say(0.8, "checking")
@@ -77,15 +84,24 @@ def load(
         if bad:
             raise IngestError("\n".join(r.error_text() for r in bad), reports)
         say(0.85, "swapping in")
-        load_id, emptied = swap._swap(cur, reports, mode, started, stage, say)
+        load_id, emptied = swap._swap(cur, reports, mode, started, stage, say, persist)
         _build_days(cur, say)
         say(1.0, "done")
         return LoadResult(load_id, reports, emptied)
     finally:
+        if persist:
+            _drop_stages(cur, prefix)
         if stage is not cur:
             stage.close()
         cur.close()
         shutil.rmtree(wd, ignore_errors=True)
+
+
+def _drop_stages(cur: db.Connection, prefix: str) -> None:
+    """Drop this load's stage tables the swap did not rename into place."""
+    for name in db.table_columns(cur):
+        if name.startswith(prefix):
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _build_days(cur: db.Connection, say: Progress) -> None:

@@ -42,6 +42,32 @@ EVENT_COLUMNS = {
 }
 
 
+# Kinds whose cells are parsed: a non-blank cell that parses to nothing is a bad value (an id
+# or a text is its trimmed cell, blank or not).
+PARSED_KINDS = {
+    "timestamp": "a date/time",
+    "date": "a date",
+    "month": "a month (2024-01, 2024/1, 2024年1月)",
+    "money": "an amount",
+    "number": "a number",
+    "bool": "yes/no",
+    "int": "a whole number",
+}
+
+
+def _bad_columns(table: Table, src_of: dict[str, str], derived_amount: bool) -> list[str]:
+    """The columns whose unparsed cells the typed table keeps, in the order of its `_bad` list:
+    the mapped parsed columns, then an amount derived from quantity × unit price. One list
+    column, NULL on a good row, costs a tenth of a NULL column per checked column."""
+    cols = [c.name for c in table.columns if c.name in src_of and c.kind in PARSED_KINDS]
+    return [*cols, "amount"] if derived_amount else cols
+
+
+def _bad_ref(bad_cols: list[str], name: str) -> str:
+    """The typed table's raw text of column `name` where it did not parse (else NULL)."""
+    return f"_bad[{bad_cols.index(name) + 1}]"
+
+
 def _check_values(
     con: db.Connection,
     report: FileReport,
@@ -50,32 +76,27 @@ def _check_values(
     src_of: dict[str, str],
     skip_bad_rows: bool,
     derived_amount: bool = False,
-) -> None:
+    delete: bool = True,
+) -> str | None:
     """Count unparseable, implausible and missing values; collect row/value examples.
-    `derived_amount`: the amount is quantity × unit price (a product too large is counted)."""
+    `derived_amount`: the amount is quantity × unit price (a product too large is counted).
+    Returns the condition of the rejected rows (None: none), which are deleted from the typed
+    table unless `delete` is false (then _finish_stage leaves them out)."""
     src_name = {v: k for k, v in report.mapping.items()}
     n_notes = len(report.warnings)  # the rejection notes added below follow
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
     # Data rows start at row 2 (the header is row 1), as a spreadsheet numbers them.
     bad_conds: list[tuple[str, str, str, str]] = []  # (column, condition, reason, reason key)
+    bad_cols = _bad_columns(table, src_of, derived_amount)
     for col in table.columns:
         if col.name not in src_of:
             continue
-        kind_name = {
-            "timestamp": "a date/time",
-            "date": "a date",
-            "month": "a month (2024-01, 2024/1, 2024年1月)",
-            "money": "an amount",
-            "number": "a number",
-            "bool": "yes/no",
-            "int": "a whole number",
-        }
-        if col.kind in kind_name:
+        if col.kind in PARSED_KINDS:
             bad_conds.append(
                 (
                     col.name,
-                    f"_bad_{col.name} IS NOT NULL",
-                    f"not {kind_name[col.kind]}",
+                    f"{_bad_ref(bad_cols, col.name)} IS NOT NULL",
+                    f"not {PARSED_KINDS[col.kind]}",
                     f"not_{col.kind}",
                 )
             )
@@ -100,7 +121,7 @@ def _check_values(
         bad_conds.append(
             (
                 "amount",
-                "_bad_amount IS NOT NULL",
+                f"{_bad_ref(bad_cols, 'amount')} IS NOT NULL",
                 "quantity × unit price is too large for an amount",
                 "amount_too_large",
             )
@@ -111,7 +132,7 @@ def _check_values(
             con,
             stage,
             cond,
-            f"_bad_{colname}" if "_bad_" in cond else f"CAST({colname} AS VARCHAR)",
+            _bad_ref(bad_cols, colname) if "_bad[" in cond else f"CAST({colname} AS VARCHAR)",
         )
         if n:
             p = Problem(colname, f"{reason}", n, ex, src_name.get(colname), reason_key)
@@ -121,7 +142,7 @@ def _check_values(
                     Note(text, "rows_rejected", file=report.file_name, problem=p)
                 )
                 reject_conds.append(cond)
-                _save_rejects(con, stage, cond, colname, reason)
+                _save_rejects(con, stage, cond, colname, reason, bad_cols)
             else:
                 report.errors.append(p)
     if report.errors:
@@ -133,7 +154,7 @@ def _check_values(
                 key="nothing_loaded",
             )
         )
-        return
+        return None
     # Blank required values: the row cannot be keyed; it is rejected and counted, not guessed.
     # A row already rejected above for an unparseable value is not "missing" as well.
     bad_rows = " OR ".join(f"({c})" for c in reject_conds)
@@ -162,7 +183,7 @@ def _check_values(
                 )
             )
             reject_conds.append(cond)
-            _save_rejects(con, stage, cond, req, "required value missing")
+            _save_rejects(con, stage, cond, req, "required value missing", bad_cols)
     present = [c for c in table.one_of if c in src_of]
     if present:
         cond = " AND ".join(f"{c} IS NULL" for c in present) + not_bad
@@ -181,11 +202,12 @@ def _check_values(
                 )
             )
             reject_conds.append(cond)
-            _save_rejects(con, stage, cond, present[0], "required value missing")
-    if reject_conds:
-        where = " OR ".join(f"({c})" for c in reject_conds)
+            _save_rejects(con, stage, cond, present[0], "required value missing", bad_cols)
+    where = " OR ".join(f"({c})" for c in reject_conds) if reject_conds else None
+    if where and delete:
         con.execute(f"DELETE FROM {stage}_typed WHERE {where}")
-    report.rows_loaded = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
+    kept = _kept(None if delete else where)
+    report.rows_loaded = con.execute(f"SELECT count(*) FROM {stage}_typed{kept}").fetchone()[0]  # type: ignore[index]
     report.rows_rejected = report.rows_read - report.rows_loaded
     if report.rows_loaded == 0:
         why = [w.removeprefix(f"{report.file_name}: ") for w in report.warnings[n_notes:]]
@@ -197,6 +219,12 @@ def _check_values(
                 params={"notes": report.warnings[n_notes:]},
             )
         )
+    return where
+
+
+def _kept(rejected: str | None) -> str:
+    """A WHERE clause leaving out the rows of the condition `rejected` (none: no clause)."""
+    return f" WHERE NOT coalesce({rejected}, FALSE)" if rejected else ""
 
 
 def _count_examples(
@@ -211,12 +239,14 @@ def _count_examples(
     return n, [(int(r), None if v is None else str(v)[:80]) for r, v in rows]
 
 
-def _save_rejects(con: db.Connection, stage: str, cond: str, column: str, reason: str) -> None:
+def _save_rejects(
+    con: db.Connection, stage: str, cond: str, column: str, reason: str, bad_cols: list[str]
+) -> None:
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage}_rejects (row_number BIGINT, column_name VARCHAR, "
         "value VARCHAR, reason VARCHAR)"
     )
-    bad = f"_bad_{column}" if f"_bad_{column}" in _stage_columns(con, stage) else "NULL"
+    bad = _bad_ref(bad_cols, column) if column in bad_cols else "NULL"
     con.execute(
         f"INSERT INTO {stage}_rejects SELECT rowid + 2, $col, COALESCE({bad}, "
         f"CAST({column} AS VARCHAR)), $reason FROM {stage}_typed WHERE {cond}",
@@ -228,8 +258,34 @@ def _stage_columns(con: db.Connection, stage: str) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE {stage}_typed").fetchall()}
 
 
-def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: str) -> None:
-    """Derive line numbers and return flags, check primary keys, build the final stage table."""
+def _return_expr(c_prefix: bool) -> str:
+    """Whether an order line is a return or cancellation, over the typed order columns:
+    a negative amount or quantity, a return word as its status, or (`c_prefix`) a
+    "C536379"-style cancellation invoice."""
+    words = ", ".join(f"'{w}'" for w in RETURN_WORDS)
+    return (
+        f"(coalesce(amount < 0, FALSE) OR coalesce(quantity < 0, FALSE) "
+        f"OR coalesce(lower(status) IN ({words}), FALSE)"
+        + (" OR regexp_full_match(order_id, 'C\\d+')" if c_prefix else "")
+        + ")"
+    )
+
+
+def _finish_stage(
+    con: db.Connection,
+    report: FileReport,
+    table: Table,
+    stage: str,
+    persist: bool = False,
+    rejected: str | None = None,
+) -> None:
+    """Derive line numbers and return flags, check primary keys, build the final stage table.
+
+    `persist`: the typed table is a table of the database itself, holding the rows of the
+    condition `rejected` still: the final stage becomes a table of the canonical columns the
+    swap renames into place (the typed table itself where no column is derived from others),
+    instead of a view the swap copies from."""
+    kept = _kept(rejected)
     cols = [c.name for c in table.all_columns]
     mapped = set(report.mapping.values())
     if table.name == "orders":
@@ -245,18 +301,17 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             if derived_id
             else "order_id"
         )
-        words = ", ".join(f"'{w}'" for w in RETURN_WORDS)
         # "C536379"-style cancellation invoices, only when the same file also has plain numbers.
-        c_prefix = con.execute(
-            f"SELECT count(*) FILTER (WHERE regexp_full_match(order_id, 'C\\d+')) > 0 AND "
-            f"count(*) FILTER (WHERE regexp_full_match(order_id, '\\d+')) > 0 FROM {stage}_typed"
-        ).fetchone()[0]  # type: ignore[index]
-        ret = (
-            f"(coalesce(amount < 0, FALSE) OR coalesce(quantity < 0, FALSE) "
-            f"OR coalesce(lower(status) IN ({words}), FALSE)"
-            + (" OR regexp_full_match(order_id, 'C\\d+')" if c_prefix else "")
-            + ")"
+        c_prefix = all(
+            con.execute(
+                f"SELECT 1 FROM {stage}_typed{kept}{' AND' if kept else ' WHERE'} {cond} LIMIT 1"
+            ).fetchone()
+            for cond in (
+                "starts_with(order_id, 'C') AND regexp_full_match(order_id, 'C\\d+')",
+                "regexp_full_match(order_id, '\\d+')",
+            )
         )
+        ret = _return_expr(c_prefix)
         line = (
             f"row_number() OVER (PARTITION BY {oid} ORDER BY rowid)" if report.line_items else "1"
         )
@@ -288,60 +343,53 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
             )
         key_cols = list(table.key)
         oid = ""
-    # The final stage is a view over the typed table: the swap's INSERT reads the typed rows
-    # once, instead of a second staging copy here and the INSERT's copy of that. Only line
-    # numbers over orders that repeat (a window, which can reorder rows) are materialised.
-    windowed = report.line_items and _repeats(con, f"{stage}_typed", oid)
+    windowed = report.line_items and _repeats(con, f"{stage}_typed", oid, kept)
     if report.line_items and not windowed:
         exprs = [
             "CAST(1 AS BIGINT) AS line_no" if c == "line_no" else e
             for c, e in zip(cols, exprs, strict=True)
         ]
-    select = f"SELECT {', '.join(exprs)}, rowid + 2 AS _row FROM {stage}_typed".replace(
+    # Keys made unique by construction need no check: line numbers count the lines of each
+    # order (order id + line number), a derived interaction id holds the file row. Checked
+    # keys are typed columns as they are, so the check reads the typed table.
+    unique_by_construction = report.line_items or "$prefix" in " ".join(exprs)
+    if not unique_by_construction:
+        _check_keys(con, report, table, f"{stage}_typed{kept}", key_cols)
+    select = f"SELECT {', '.join(exprs)} FROM {stage}_typed{kept}".replace(
         "$prefix",
         "'" + report.sha256[:10] + "'",  # hex digits: safe as a literal
     )
-    if windowed:
-        # Sorting by file row restores the file's order; a plain scan keeps it by itself
-        # (DuckDB's preserve_insertion_order).
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {select} ORDER BY rowid")
+    # Sorting by file row restores the file's order where a window may have changed it; a
+    # plain scan keeps it by itself (DuckDB's preserve_insertion_order).
+    order = " ORDER BY rowid" if windowed else ""
+    # Columns other than the typed ones: line numbers over repeating orders, derived ids.
+    computed = windowed or any(
+        e not in (c, f"{c} AS {c}") and c not in ("line_no", "is_return")
+        for c, e in zip(cols, exprs, strict=True)
+    )
+    if not persist:
+        # A view over the typed table: the swap's INSERT reads the typed rows once, instead of
+        # a second staging copy here and the INSERT's copy of that. Only line numbers over
+        # orders that repeat (a window, which can reorder rows) are materialised.
+        if windowed:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {select}{order}")
+            con.execute(f"DROP TABLE {stage}_typed")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS {select}")
+    elif computed:
+        con.execute(f"CREATE OR REPLACE TABLE {stage} AS {select}{order}")
         con.execute(f"DROP TABLE {stage}_typed")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS {select}")
-    # Keys made unique by construction need no check: line numbers count the lines of each
-    # order (order id + line number), a derived interaction id holds the file row.
-    unique_by_construction = report.line_items or "$prefix" in " ".join(exprs)
-    k = ", ".join(key_cols)
-    dups = (
-        []
-        if unique_by_construction
-        else con.execute(
-            f"SELECT {k}, count(*) AS n, list(_row ORDER BY _row)[1:3] FROM {stage} GROUP BY {k} "
-            f"HAVING count(*) > 1 ORDER BY min(_row) LIMIT {EXAMPLES}"
-        ).fetchall()
-    )
-    if dups:
-        n = con.execute(
-            f"SELECT count(*) FROM (SELECT {k} FROM {stage} GROUP BY {k} HAVING count(*) > 1)"
-        ).fetchone()[0]  # type: ignore[index]
-        hint = (
-            " (a line-item export needs quantity and unit price columns so that lines of one "
-            "order are told apart)"
-            if table.name == "orders"
-            else ""
-        )
-        report.errors.append(
-            Problem(
-                key_cols[0],
-                f"duplicate {' + '.join(key_cols)}{hint}",
-                n,
-                [(rows[0], "/".join(str(x) for x in key)) for *key, _, rows in dups],
-                {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
-                "duplicate_line" if hint else "duplicate",
-                # The rows each example key is on; `count` counts keys, not rows.
-                {"fields": key_cols, "dup_rows": [list(rows) for *_, rows in dups]},
-            )
-        )
+        # Every column is the typed one (line_no and is_return were typed with the rest): the
+        # typed table becomes the stage without a copy, the rejected rows deleted. Nothing
+        # reads a row number after the delete, whose checkpoint may renumber rows.
+        if rejected:
+            con.execute(f"DELETE FROM {stage}_typed WHERE {rejected}")
+        if table.name == "orders" and c_prefix:
+            con.execute(f"UPDATE {stage}_typed SET is_return = TRUE WHERE {ret} AND NOT is_return")
+        for c in _stage_columns(con, stage) - set(cols):
+            con.execute(f"ALTER TABLE {stage}_typed DROP COLUMN {c}")
+        con.execute(f"ALTER TABLE {stage}_typed RENAME TO {stage}")
     if table.name == "orders":
         n_ret = con.execute(f"SELECT count(*) FROM {stage} WHERE is_return").fetchone()[0]  # type: ignore[index]
         if n_ret:
@@ -379,10 +427,50 @@ def _finish_stage(con: db.Connection, report: FileReport, table: Table, stage: s
     report.stage = stage
 
 
-def _repeats(con: db.Connection, typed: str, key: str) -> bool:
-    """Whether any value of the expression `key` is on more than one row of table `typed`."""
+def _check_keys(
+    con: db.Connection, report: FileReport, table: Table, rows: str, key_cols: list[str]
+) -> None:
+    """Report keys on more than one row of `rows` (a table and its WHERE clause), with the file
+    rows of the first examples (rowid + 2: the header is row 1)."""
+    k = ", ".join(key_cols)
+    if not _repeats(con, rows, k):
+        return  # the usual case, found without gathering every key's rows
+    dups = con.execute(
+        f"SELECT {k}, count(*) AS n, list(rowid + 2 ORDER BY rowid)[1:3] FROM {rows} "
+        f"GROUP BY {k} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT {EXAMPLES}"
+    ).fetchall()
+    if not dups:
+        return
+    n = con.execute(
+        f"SELECT count(*) FROM (SELECT {k} FROM {rows} GROUP BY {k} HAVING count(*) > 1)"
+    ).fetchone()[0]  # type: ignore[index]
+    hint = (
+        " (a line-item export needs quantity and unit price columns so that lines of one "
+        "order are told apart)"
+        if table.name == "orders"
+        else ""
+    )
+    report.errors.append(
+        Problem(
+            key_cols[0],
+            f"duplicate {' + '.join(key_cols)}{hint}",
+            n,
+            [(rows_[0], "/".join(str(x) for x in key)) for *key, _, rows_ in dups],
+            {v: s for s, v in report.mapping.items()}.get(key_cols[0]),
+            "duplicate_line" if hint else "duplicate",
+            # The rows each example key is on; `count` counts keys, not rows.
+            {"fields": key_cols, "dup_rows": [list(r) for *_, r in dups]},
+        )
+    )
+
+
+def _repeats(con: db.Connection, typed: str, key: str, kept: str = "") -> bool:
+    """Whether any value of the expression `key` is on more than one row of table `typed`
+    (`kept`: a WHERE clause of the rows that count)."""
     return bool(
-        con.execute(f"SELECT 1 FROM {typed} GROUP BY {key} HAVING count(*) > 1 LIMIT 1").fetchone()
+        con.execute(
+            f"SELECT 1 FROM {typed}{kept} GROUP BY {key} HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
     )
 
 

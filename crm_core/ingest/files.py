@@ -15,7 +15,13 @@ import pandas as pd
 from crm_core.engine import config, db
 from crm_core.engine.schema import SQL_TYPES, TABLES
 from crm_core.ingest import uploads
-from crm_core.ingest.checks import _check_values, _finish_stage
+from crm_core.ingest.checks import (
+    PARSED_KINDS,
+    _bad_columns,
+    _check_values,
+    _finish_stage,
+    _return_expr,
+)
 from crm_core.ingest.decode import LINE_LIMIT, _read_header, decode_to_utf8, sha256_of
 from crm_core.ingest.mapping import _check_overrides, _ident, _map_columns
 from crm_core.ingest.matching import amount_derivable, detect_table, infer_columns, missing_required
@@ -76,8 +82,14 @@ def _preview(utf8: Path, report: FileReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=report.headers)
 
 
-def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> FileReport:
-    """Decode, map, type and check one file into the temp table `stage`; nothing else changes."""
+def prepare(
+    con: db.Connection, source: Source, workdir: Path, stage: str, persist: bool = False
+) -> FileReport:
+    """Decode, map, type and check one file into the temp table or view `stage`; nothing else
+    changes. `persist`: `stage` is instead a table of the database itself, holding the rows
+    the way the canonical table does, for the swap to rename into place (a replace on DuckDB,
+    where copying ten million rows from a temp table into the file cost more than typing
+    them); the caller drops it should the load not take it."""
     report = FileReport(source.file_name)
     # The file's hash is computed beside the encoding's scan (hashlib lets go of the GIL).
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
@@ -195,17 +207,17 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 )
             )
         usual = _usual_formats(con, raw, params, ts_cols, order)
-        selects, checks = [], []
+        selects, bad = [], {}
         for col in table.all_columns:
             if col.name in src_of:
                 c = src_of[col.name]
                 expr = _typed_expr(col.kind, c, order, usual.get(c))
-                selects.append(f"{expr} AS {col.name}")
-                # The raw text of a value that did not parse, kept for the report.
-                checks.append(
-                    f"CASE WHEN NULLIF(trim({c}), '') IS NOT NULL AND ({expr}) IS NULL "
-                    f"THEN {c} END AS _bad_{col.name}"
-                )
+                selects.append(f"CAST({expr} AS {SQL_TYPES[col.kind]}) AS {col.name}")
+                if col.kind in PARSED_KINDS:
+                    bad[col.name] = (
+                        f"CASE WHEN NULLIF(trim({c}), '') IS NOT NULL AND ({expr}) IS NULL "
+                        f"THEN {c} END"
+                    )
             elif col.name == "amount" and derive_amount:
                 q = _number_expr(src_of["quantity"])
                 p = _money_expr(src_of["unit_price"])
@@ -213,17 +225,29 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
                 selects.append(f"{amount} AS amount")
                 # A product too large for an amount is a bad value of the line, not a file
                 # DuckDB cannot read: its row is reported with quantity × unit price.
-                checks.append(
+                bad["amount"] = (
                     f"CASE WHEN ({q}) IS NOT NULL AND ({p}) IS NOT NULL AND {amount} IS NULL "
                     f"THEN trim({src_of['quantity']}) || ' × ' || trim({src_of['unit_price']}) "
-                    "END AS _bad_amount"
+                    "END"
                 )
-            elif col.name in ("line_no", "is_return"):
-                continue
+            elif col.name in ("line_no", "is_return") and not persist:
+                continue  # derived in _finish_stage
+            elif col.name == "line_no":
+                selects.append("CAST(1 AS BIGINT) AS line_no")  # _finish_stage numbers repeats
+            elif col.name == "is_return":
+                # The typed columns by their names (DuckDB reads an earlier alias of the list).
+                selects.append(f"{_return_expr(False)} AS is_return")
             else:
                 selects.append(f"CAST(NULL AS {SQL_TYPES[col.kind]}) AS {col.name}")
+        # The raw text of each value that did not parse, kept for the report: one list column
+        # (_bad_columns' order), NULL on a row that parsed whole.
+        cells = [bad[c] for c in _bad_columns(table, src_of, derive_amount)]
+        if cells:
+            any_bad = " OR ".join(f"({b}) IS NOT NULL" for b in cells)
+            selects.append(f"CASE WHEN {any_bad} THEN [{', '.join(cells)}] END AS _bad")
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {stage}_typed AS SELECT {', '.join(selects + checks)} "
+            f"CREATE OR REPLACE {'' if persist else 'TEMP '}TABLE {stage}_typed AS "
+            f"SELECT {', '.join(selects)} "
             f"FROM {raw}",
             params,
         )
@@ -234,10 +258,12 @@ def prepare(con: db.Connection, source: Source, workdir: Path, stage: str) -> Fi
     if report.rows_read == 0:
         report.errors.append(Problem(None, "the file has a header but no data rows", key="no_rows"))
         return report
-    _check_values(con, report, table, stage, src_of, source.skip_bad_rows, derive_amount)
+    rejected = _check_values(
+        con, report, table, stage, src_of, source.skip_bad_rows, derive_amount, not persist
+    )
     if report.errors:
         return report
-    _finish_stage(con, report, table, stage)
+    _finish_stage(con, report, table, stage, persist, None if not persist else rejected)
     return report
 
 

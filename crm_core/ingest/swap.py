@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from crm_core.engine import config, db
-from crm_core.engine.schema import TABLES
+from crm_core.engine.schema import SQL_TYPES, TABLES
 from crm_core.ingest.checks import _key_expr, _key_name
 from crm_core.ingest.reports import FileReport, Note
 
@@ -24,12 +24,15 @@ def _swap(
     started: dt.datetime,
     stage: db.Connection | None = None,
     progress: Callable[[float, str], None] | None = None,
+    persisted: bool = False,
 ) -> tuple[int, dict[str, int]]:
     """One transaction: keep undo data, replace or upsert each table, empty the tables no file
     names (replace-all), refresh summaries, log. Returns the load id and the emptied tables.
 
     `stage` holds the checked stage tables when it is not `cur` (a scratch DuckDB for a
-    PostgreSQL or Spark target): they are shipped into the transaction first."""
+    PostgreSQL or Spark target): they are shipped into the transaction first. `persisted`:
+    the stages are tables of `cur`'s database in the canonical shape (prepare's `persist`),
+    so a table replaced by one file becomes that file's stage, renamed, instead of a copy."""
     stage = cur if stage is None else stage
     cols_cache = {t: [c.name for c in TABLES[t].all_columns] for t in TABLES}
     cur.execute("BEGIN TRANSACTION")
@@ -50,8 +53,11 @@ def _swap(
             undo = f"_undo_{load_id}_{table}"
             if mode in ("replace", "replace-all"):
                 cur.execute(f"ALTER TABLE {table} RENAME TO {undo}")
-                cur.execute(db.table_ddl(table))
-                cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
+                if persisted and len(rs) == 1 and _canonical(cur, rs[0].stage or "", table):
+                    cur.execute(f"ALTER TABLE {rs[0].stage} RENAME TO {table}")
+                else:
+                    cur.execute(db.table_ddl(table))
+                    cur.execute(f"INSERT INTO {table} ({cols}) {staged}")
                 undo_kinds[table] = "replaced"
             else:
                 k, name = _key_expr(table), _key_name(table)
@@ -140,6 +146,18 @@ def _swap(
     except BaseException:
         cur.execute("ROLLBACK")
         raise
+
+
+def _canonical(cur: db.Connection, name: str, table: str) -> bool:
+    """Whether table `name` has the columns and types of the canonical `table`, in order."""
+    want = [(c.name, SQL_TYPES[c.kind]) for c in TABLES[table].all_columns]
+    got = cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $t "
+        "AND database_name = current_database() AND schema_name = 'main' AND NOT internal "
+        "ORDER BY column_index",
+        {"t": name},
+    ).fetchall()
+    return [(n, t) for n, t in got] == want
 
 
 def _warn_unknown_customers(

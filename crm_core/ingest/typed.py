@@ -141,13 +141,17 @@ def _date_order(
     """'dmy' or 'mdy' from the data (a first part > 12 means day-first); bool = was ambiguous."""
     if not cols:
         return default, False
-    parts = []
-    for c in cols:
-        a = f"TRY_CAST(regexp_extract(trim({c}), '^(\\d{{1,2}})[/.-]\\d{{1,2}}[/.-]\\d{{2,4}}', 1) AS INT)"
-        b = f"TRY_CAST(regexp_extract(trim({c}), '^\\d{{1,2}}[/.-](\\d{{1,2}})[/.-]\\d{{2,4}}', 1) AS INT)"
-        parts.append(f"max({a}), max({b})")
+    # One match per value: its first and second parts, '' where it is not d/m/y-like.
+    pattern = "'^(\\d{1,2})[/.-](\\d{1,2})[/.-]\\d{2,4}'"
+    parts = [
+        f"regexp_extract(trim({c}), {pattern}, ['a', 'b']) AS p{i}" for i, c in enumerate(cols)
+    ]
+    maxes = [
+        f"max(TRY_CAST(p{i}.a AS INT)), max(TRY_CAST(p{i}.b AS INT))" for i in range(len(cols))
+    ]
     row = con.execute(
-        f"SELECT {', '.join(parts)} FROM (SELECT * FROM {raw} LIMIT 500000)", params
+        f"SELECT {', '.join(maxes)} FROM (SELECT {', '.join(parts)} FROM {raw} LIMIT 500000)",
+        params,
     ).fetchone()
     vals = list(row or [])
     firsts = [v for v in vals[0::2] if v is not None]
