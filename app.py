@@ -29,7 +29,7 @@ PAGES = [
 # is kept, so the page opens once signed in). docs/security.md.
 account = ui.current_account()
 nav = st.navigation(
-    [st.Page(f, title=ui.t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(PAGES)],
+    ui.pages(PAGES),
     position="sidebar" if account else "hidden",
     expanded=True,  # every page listed: Streamlit folds more than 10 behind an English "View more"
 )

@@ -35,7 +35,15 @@ from crm_core.app.ui.notes import (
     period_caption,
     period_of,
 )
-from crm_core.app.ui.session import can, filters, flash, page_guard, set_scope, viewer_scope
+from crm_core.app.ui.session import (
+    can,
+    filters,
+    flash,
+    page_guard,
+    pages,
+    set_scope,
+    viewer_scope,
+)
 from crm_core.app.ui.sidebar import sidebar
 from crm_core.app.ui.signin import (
     audit_panel,
@@ -119,6 +127,7 @@ __all__ = [
     "needs_separators",
     "num",
     "page_guard",
+    "pages",
     "percent_column",
     "period_caption",
     "period_of",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from types import FrameType
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm_core.app import auth
+from crm_core.app.ui.language import lang, t
 from crm_core.metrics.filters import Filters
 
 
@@ -25,6 +27,23 @@ def page_guard() -> None:
         st.rerun()
     if st.session_state.get(_ACCOUNT) is None:
         st.stop()  # app.py's sign-in gate has not let this session in: draw nothing
+
+
+def pages(spec: list[tuple[str, str, str]]) -> list[Any]:
+    """The st.Page of each (file, message key of its title, icon), the first the default, made
+    once per session and language. Streamlit resolves a page file's real path each time it
+    makes a Page: a dozen file-system calls per render, each giving up the interpreter lock,
+    which in a room of sessions waits its turn to come back. A session's runs follow one
+    another, so its pages are never in two runs at once."""
+    key = (lang(), tuple(spec))
+    held = st.session_state.get(_PAGES)
+    if held is None or held[0] != key:
+        made = [st.Page(f, title=t(k), icon=i, default=n == 0) for n, (f, k, i) in enumerate(spec)]
+        held = st.session_state[_PAGES] = (key, made)
+    return list(held[1])
+
+
+_PAGES = "_crm_pages"
 
 
 def _called_from(function: str) -> bool:
