@@ -12,6 +12,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -999,7 +1000,19 @@ def _load_both_ways(
     return renamed, copied, a, b
 
 
-def test_a_replace_renames_its_stage_into_place_with_what_a_copy_makes(tmp_path: Path) -> None:
+def test_a_replace_renames_its_stage_into_place_with_what_a_copy_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core.ingest import swap
+
+    renames: list[bool] = []  # whether each replaced table's stage was fit to be renamed
+    canonical = swap._canonical
+
+    def spy(*args: Any) -> bool:
+        renames.append(canonical(*args))
+        return renames[-1]
+
+    monkeypatch.setattr(swap, "_canonical", spy)
     f = write_csv(
         tmp_path / "orders.csv",
         "order_id,customer_id,order_date,amount,status\n"
@@ -1022,6 +1035,7 @@ def test_a_replace_renames_its_stage_into_place_with_what_a_copy_makes(tmp_path:
             ("C1001", "C1", D("-100.00"), 1, True),
             ("C1005", "C3", D("20.00"), 1, True),
         ]
+        assert renames == [True]  # the replace renamed; the append copied
         assert orders(renamed) == orders(copied)
         assert [str(w) for w in a.warnings] == [str(w) for w in b.warnings]
         rejects = "SELECT row_number, column_name, value, reason FROM load_rejects ORDER BY 1"
