@@ -96,3 +96,20 @@ def test_a_purge_changes_the_data_version_and_is_audited(db_file: Path, fixtures
     # The live loads, and so the demo-data check, ignore the purge line.
     assert ingest.history.demo_tables(con) == []
     con.close()
+
+
+def test_a_purge_leaves_a_load_under_way_alone(db_file: Path, fixtures: Path) -> None:
+    # A load's stage tables (_load_<pid>_…) are its file as read, not loaded data: the purge
+    # neither edits nor reports them (the load commits its file as read).
+    import os
+
+    from crm_core.app import purge
+
+    con = db.connect(db_file)
+    ingest.load(con, [ingest.Source(fixtures / "customers_bom.csv")])  # 001 is loaded
+    stage = f"_load_{os.getpid()}_0a1b2c3d_0"
+    con.execute(f"CREATE TABLE {stage} AS SELECT '001' AS customer_id")
+    out = purge.purge_customer(con, "001", actor="cli:ops")
+    assert out["live_rows"] == {"customers": 1} and out["undo_rows"] == {}
+    assert _count(con, f"SELECT count(*) FROM {stage}") == 1
+    con.close()

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from crm_core.app import auth, snapshot
-from crm_core.engine import db, summaries
+from crm_core.engine import db, summaries, tables
 
 
 class PurgeError(RuntimeError):
@@ -18,7 +18,13 @@ class PurgeError(RuntimeError):
 
 
 def _tables_with_customer(con: db.Connection) -> list[str]:
-    return sorted(t for t, cols in db.table_columns(con).items() if "customer_id" in cols)
+    """Tables with a customer_id column, but a load's stage tables (not loaded data yet: a load
+    under way commits its file as read, as it did when its stages were temporary tables)."""
+    return sorted(
+        t
+        for t, cols in db.table_columns(con).items()
+        if "customer_id" in cols and not t.startswith(tables.STAGE_PREFIX)
+    )
 
 
 def purge_customer(
