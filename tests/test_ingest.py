@@ -1102,3 +1102,35 @@ def test_a_stage_left_by_another_process_is_dropped_when_the_file_opens(tmp_path
         assert _stages(con) == [f"_load_{os.getpid()}_0a1b2c3d_0"]
     finally:
         con.close()
+
+
+def test_a_full_disk_while_typing_is_the_disks_error_not_the_files(tmp_path: Path) -> None:
+    import duckdb
+
+    class FullDisk:
+        """A connection whose disk fills up when the typed stage is written into the file."""
+
+        def __init__(self, con: Any) -> None:
+            self._con = con
+
+        def execute(self, query: str, *args: Any) -> Any:
+            if "_typed AS SELECT" in query and "TEMP" not in query:
+                raise duckdb.IOException(
+                    'Could not write file "crm.duckdb": No space left on device'
+                )
+            return self._con.execute(query, *args)
+
+        def cursor(self) -> FullDisk:
+            return FullDisk(self._con.cursor())
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._con, name)
+
+    con = db.connect(tmp_path / "crm.duckdb")
+    try:
+        f = FIXTURES / "orders_gbk.csv"
+        with pytest.raises(duckdb.IOException, match="No space left"):
+            ingest.load(FullDisk(con), [ingest.Source(f)], "replace")  # type: ignore[arg-type]
+        assert _stages(con) == [] and con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+    finally:
+        con.close()

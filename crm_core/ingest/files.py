@@ -252,6 +252,8 @@ def prepare(
             params,
         )
     except duckdb.Error as e:
+        if uploads.is_disk_full(e):
+            raise  # the disk, not the file: said as such by the caller (ui.exclusive_load)
         report.errors.append(_duck_problem(e, utf8, source.file_name))
         return report
     report.rows_read = con.execute(f"SELECT count(*) FROM {stage}_typed").fetchone()[0]  # type: ignore[index]
