@@ -50,7 +50,9 @@ def purge_customer(
         for table in _tables_with_customer(cur):
             if table in summaries.SUMMARIES:
                 continue  # rebuilt below from the purged tables
-            n = _delete(cur, f"DELETE FROM {table} WHERE customer_id = $id", cid)
+            n = _delete(
+                cur, f"DELETE FROM {tables.quote_ident(table)} WHERE customer_id = $id", cid
+            )
             if n:
                 key = "undo_rows" if table.startswith("_undo_") else "live_rows"
                 out[key][table] = n
@@ -115,10 +117,12 @@ def _purge_snapshots(db_file: Path, cid: str) -> list[str]:
             ) from e
         try:
             hit = any(
-                (snap.execute(f"SELECT count(*) FROM {t} WHERE customer_id = $id", {"id": cid})
-                 .fetchone() or (0,))[0]
+                snap.execute(
+                    f"SELECT 1 FROM {tables.quote_ident(t)} WHERE customer_id = $id LIMIT 1",
+                    {"id": cid},
+                ).fetchone()
                 for t in _tables_with_customer(snap)
-            )  # fmt: skip
+            )
         finally:
             snap.close()
         if hit and snapshot.delete(db_file, found.id):

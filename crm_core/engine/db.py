@@ -60,7 +60,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if not read_only:
         private_files(path, path.with_name(path.name + ".wal"))
         ensure_schema(con)
-        tables.drop_stale_stages(con)
+        tables.drop_stages(con, stale=True)
         summaries.ensure(con)  # a new database has them too, empty
     return con
 

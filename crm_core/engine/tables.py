@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
+import secrets
 
 from crm_core.engine.backends import Connection, Remote
 from crm_core.engine.schema import SQL_TYPES, TABLES
@@ -86,17 +86,29 @@ def ensure_schema(con: Connection) -> None:
 STAGE_PREFIX = "_load_"
 
 
-def drop_stale_stages(con: Connection) -> list[str]:
-    """Drop stage tables a load of another process left behind (it stopped before its cleanup):
-    one process at a time opens a DuckDB file, so no load of theirs is still running."""
-    stale = [
+def stage_prefix() -> str:
+    """The name prefix of one load's stage tables: this process's id and a token of the load."""
+    return f"{STAGE_PREFIX}{os.getpid()}_{secrets.token_hex(4)}_"
+
+
+def quote_ident(name: str) -> str:
+    """A table name as a quoted SQL identifier (for names read from a catalog)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def drop_stages(con: Connection, prefix: str = STAGE_PREFIX, stale: bool = False) -> list[str]:
+    """Drop the stage tables whose names start with `prefix` (a load's own, after it); with
+    `stale`, only those of other processes: one process at a time opens a DuckDB file, so a
+    stage of another process is what a load left when it stopped before its cleanup."""
+    gone = [
         name
         for name in table_columns(con)
-        if (m := re.match(rf"{STAGE_PREFIX}(\d+)_", name)) and int(m.group(1)) != os.getpid()
+        if name.startswith(prefix)
+        and not (stale and name.startswith(f"{STAGE_PREFIX}{os.getpid()}_"))
     ]
-    for name in stale:
-        con.execute(f'DROP TABLE IF EXISTS "{name}"')
-    return stale
+    for name in gone:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+    return gone
 
 
 def table_columns(con: Connection) -> dict[str, set[str]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterable
 
@@ -63,9 +61,9 @@ def load(
     stage = cur if db.is_duckdb(con) else db.scratch()
     # A DuckDB replace stages each file as a table of the database, renamed into place by the
     # swap; its name carries the process id, so that a later process drops what a crashed
-    # load left (tables.drop_stale_stages).
+    # load left (tables.drop_stages).
     persist = stage is cur and mode != "append"
-    prefix = f"{tables.STAGE_PREFIX}{os.getpid()}_{secrets.token_hex(4)}_" if persist else "stage_"
+    prefix = tables.stage_prefix() if persist else "stage_"
     wd = uploads.work_dir()
     started = dt.datetime.now()
     reports: list[FileReport] = []
@@ -100,9 +98,7 @@ def load(
 def _drop_stages(cur: db.Connection, prefix: str) -> None:
     """Drop this load's stage tables the swap did not rename into place."""
     try:
-        for name in db.table_columns(cur):
-            if name.startswith(prefix):
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
+        tables.drop_stages(cur, prefix)
     except Exception:  # never hides the load's own error; the next process drops them
         log.warning("a load's stage tables were not dropped", exc_info=True)
 
