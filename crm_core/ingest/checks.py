@@ -80,8 +80,8 @@ def _check_values(
 ) -> str | None:
     """Count unparseable, implausible and missing values; collect row/value examples.
     `derived_amount`: the amount is quantity × unit price (a product too large is counted).
-    Returns the condition of the rejected rows (None: none), which are deleted from the typed
-    table unless `delete` is false (then _finish_stage leaves them out)."""
+    The rejected rows are deleted from the typed table unless `delete` is false: then their
+    condition is returned (else None) for _finish_stage to leave them out."""
     src_name = {v: k for k, v in report.mapping.items()}
     n_notes = len(report.warnings)  # the rejection notes added below follow
     now = dt.datetime.now() + dt.timedelta(days=config.FUTURE_TOLERANCE_DAYS)
@@ -219,7 +219,7 @@ def _check_values(
                 params={"notes": report.warnings[n_notes:]},
             )
         )
-    return where
+    return None if delete else where
 
 
 def _kept(rejected: str | None) -> str:

@@ -265,7 +265,7 @@ def prepare(
     )
     if report.errors:
         return report
-    _finish_stage(con, report, table, stage, persist, None if not persist else rejected)
+    _finish_stage(con, report, table, stage, persist, rejected)
     return report
 
 
