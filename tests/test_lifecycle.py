@@ -15,7 +15,7 @@ import pytest
 from conftest import make_app_test
 
 from crm_core import ingest
-from crm_core.engine import db
+from crm_core.engine import db, facts
 from crm_core.metrics import drill, figures, lifecycle, lifecycle_cohorts, pipeline
 from crm_core.metrics.filters import Filters
 from crm_core.present import caveat_text, i18n, lifecycle_text
@@ -480,6 +480,13 @@ def test_report_aggregates_equal_the_per_customer_rows(demo_con: db.Connection) 
         rep = lifecycle_cohorts.lifecycle_report(demo_con, start, end, f)
         rows = lifecycle.customer_stages(demo_con, end, f)
         assert rep.known == len(rows) > 0
+        # The meeting's summary: the report's figures of the same names, on either path.
+        for shared in (True, False):
+            with facts.shared_windows(shared):
+                brief = lifecycle_cohorts.lifecycle_summary(demo_con, start, end, f)
+            assert (brief.start, brief.as_of, brief.known) == (start, end, rep.known)
+            pd.testing.assert_frame_equal(brief.lifecycle_funnel, rep.lifecycle_funnel)
+            pd.testing.assert_frame_equal(brief.new_lost, rep.new_lost)
         pd.testing.assert_frame_equal(rep.counts, lifecycle.counts_of(rows))
         pd.testing.assert_frame_equal(rep.lifecycle_funnel, lifecycle.lifecycle_funnel(rows))
         pd.testing.assert_frame_equal(rep.customer_funnel, lifecycle.customer_funnel(rows))

@@ -70,7 +70,7 @@ def lifecycle_slides(con: db.Connection, f: Filters, lang: str) -> list[Slide]:
     period = _period(con, f)
     if period is None:
         return []
-    rep = lifecycle_cohorts.lifecycle_report(con, period.start, period.end, f)
+    rep = lifecycle_cohorts.lifecycle_summary(con, period.start, period.end, f)
     return slides.lifecycle_slides(rep, lang)
 
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from crm_core.metrics import pipeline, value, weekly
 from crm_core.metrics.clv_reports import ChurnClvReport
 from crm_core.metrics.filters import Filters
-from crm_core.metrics.lifecycle_cohorts import LifecycleReport
+from crm_core.metrics.lifecycle_cohorts import LifecycleReport, LifecycleSummary
 from crm_core.metrics.overview import Period
 from crm_core.present import charts, clv_charts, i18n
 from crm_core.present.filter_text import active_line, not_applied_note
@@ -295,7 +295,7 @@ def _cell(column: str, v: Any, lang: str) -> str:
     return i18n.fmt_number(v, lang, 1 if abs(float(v)) < 100 else 0)
 
 
-def lifecycle_slides(rep: LifecycleReport, lang: str) -> list[Slide]:
+def lifecycle_slides(rep: LifecycleSummary | LifecycleReport, lang: str) -> list[Slide]:
     """The lifecycle funnel (phases reached) and new vs lost customers per month."""
     if rep.known == 0:
         return []
