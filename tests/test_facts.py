@@ -270,6 +270,32 @@ def test_windows_bounded_per_connection(demo_copy: Path, builds: Counter) -> Non
     con.close()
 
 
+def test_earlier_window_keeps_its_tiers_alone(demo_con: db.Connection) -> None:
+    # The migration's earlier window (scores False) keeps what ranks and tiers its customers:
+    # the same customers, tiers, value ranks, net revenue and profit as a scored window of the
+    # same period, whether it adds up the fact layer's days (its pass sums those alone) or the
+    # order lines; its other figures are NULL, never a 0 that could be read as one.
+    period = overview.default_period(demo_con)
+    assert period is not None
+    earlier = value.earlier_period(period)
+    kept = ["customer_id", "tier_no", "value_rank", "revenue", "profit"]
+    dropped = ["gross_revenue", "returns_amount", "orders", "last_order_date", "recency_days"]
+    dropped += ["r_score", "f_score", "m_score", "rfm_code", "name", "region"]
+    for on in (True, False):
+        with facts.fact_layer(on):
+            params = value._params(earlier, Filters())
+            tiers = facts.value_window(demo_con, {**params, "scores": False})
+            scored = facts.value_window(demo_con, params)
+        assert tiers is not None and scored is not None and tiers != scored
+        read = "SELECT * FROM value_window_rows WHERE window_id = $w ORDER BY customer_id"
+        a = demo_con.execute(read, {"w": tiers}).df()
+        b = demo_con.execute(read, {"w": scored}).df()
+        assert len(a) == len(b) > 0
+        pd.testing.assert_frame_equal(a[kept], b[kept])
+        assert a[dropped].isna().all().all()
+        assert b[["gross_revenue", "orders", "r_score", "rfm_code"]].notna().any().all()
+
+
 def test_other_engines_and_the_old_path_compute_their_own(demo_con: db.Connection) -> None:
     with facts.shared_windows(False):
         assert facts.value_window(demo_con, {}) is None

@@ -64,33 +64,41 @@ class Kind:
     `<name>_build.sql` / `<name>_append.sql`; `key` parameters define the rows, `variant` ones
     only some columns (a report that reads none of those can use any variant). `facts`: the
     fragments that read the fact layer instead of the order lines (db.Slots). `when`:
-    (parameter, value, slots) fragments swapped in where a parameter has that value."""
+    (parameter, value, slots) fragments swapped in where a parameter has that value;
+    `facts_when` likewise, where the fact layer is read."""
 
     name: str
     key: tuple[str, ...]
     variant: tuple[str, ...] = ()
     facts: db.Slots = ()
     when: tuple[tuple[str, Any, db.Slots], ...] = ()
+    facts_when: tuple[tuple[str, Any, db.Slots], ...] = ()
 
 
 # Ranked by revenue, a value window's M score follows from its value rank without a sort of its
 # own (_value_m_score_rank.sql).
 M_FROM_RANK: db.Slots = (("value_m_score", "value_m_score_rank"),)
 # A window read for its tiers alone (`scores` False: the migration's earlier window) skips the
-# RFM scores' sorts and the customers' attributes; its R, F, M, name, owner, region, source and
-# customer type are NULL, so it is keyed apart from a scored window.
+# RFM scores' sorts and the customers' attributes, and keeps of the figures only net revenue and
+# profit (what ranks the buyers): its R, F, M, RFM code, name, owner, region, source, customer
+# type, orders, gross, returns, last order and recency are NULL, so it is keyed apart from a
+# scored window. Read from the fact layer, its pass adds up those figures alone.
 NO_SCORES: db.Slots = (
     ("value_rf_scores", "value_rf_scores_none"),
     ("value_rf_joins", "value_rf_joins_none"),
     ("value_m_score", "value_m_score_none"),
+    ("value_rfm_code", "value_rfm_code_none"),
     ("value_window_attributes", "value_window_attributes_none"),
+    ("value_window_figures", "value_window_figures_none"),
 )
+TIERS_FROM_DAYS: db.Slots = (("value_history", "value_history_days_tiers"),)
 VALUE_WINDOW = Kind(
     "value_window",
     ("start", "end_excl", "as_of", "scores", *FILTER_PARAMS),
     ("measure", "cut_1", "cut_2", "cut_3"),  # value rank and tier only
     (("value_history", "value_history_days"),),
     (("measure", "revenue", M_FROM_RANK), ("scores", False, NO_SCORES)),
+    (("scores", False, TIERS_FROM_DAYS),),
 )
 PURCHASE_DAYS = Kind(
     "purchase_days", FILTER_PARAMS, (), (("purchase_days", "purchase_days_facts"),)
@@ -255,8 +263,9 @@ def shared_window(
         _forget(con, kind, live.pop(0))
     window_id = max((w for w, *_ in held), default=0) + 1
     build = f"{kind.name}_append" if live else f"{kind.name}_build"
-    slots = kind.facts if kind.facts and reads_fact_layer(con) else ()
-    for param, value, swapped in kind.when:
+    facts = bool(kind.facts) and reads_fact_layer(con)
+    slots = kind.facts if facts else ()
+    for param, value, swapped in kind.when + (kind.facts_when if facts else ()):
         if params[param] == value:
             slots += swapped
     db.query_rows(con, build, **params, window_id=window_id, _slots=slots)

@@ -114,9 +114,7 @@ v_scored AS (
         ,
         -- @include value_m_score
         AS m_score,
-        CASE WHEN a.recency_days * t.n_active < t.recency_sum THEN 'H' ELSE 'L' END
-        || CASE WHEN a.orders * t.n_active > t.orders_sum THEN 'H' ELSE 'L' END
-        || CASE WHEN a.revenue * t.n_active > t.revenue_sum THEN 'H' ELSE 'L' END AS rfm_code
+        -- @include value_rfm_code
     FROM v_active AS a
     CROSS JOIN v_totals AS t
     -- @include value_rf_joins
@@ -136,13 +134,8 @@ value_customers AS (
             ELSE 6
         END AS tier_no,
         s.value_rank,
-        coalesce(h.revenue, 0) AS revenue,
-        coalesce(h.gross_revenue, 0) AS gross_revenue,
-        coalesce(h.returns_amount, 0) AS returns_amount,
-        coalesce(h.profit, 0) AS profit,
-        coalesce(h.orders, 0) AS orders,
-        h.last_order_date,
-        h.recency_days,
+        -- @include value_window_figures
+        ,
         s.r_score,
         s.f_score,
         s.m_score,
