@@ -130,6 +130,23 @@ READ_JS = """() => { const n = window.__crmNav; clearInterval(n.timer);
 LINKS = "[data-testid=stSidebarNav] a, [data-testid=stPageLink] a"
 FIND_JS = """([links, path]) => [...document.querySelectorAll(links)].findIndex(
     a => a.offsetParent !== null && (path === null || new URL(a.href).pathname === path))"""
+# What a navigation that timed out was waiting for: which of the finished state's conditions
+# failed when it gave up (the click seen, a run started after it, the path, the connection and
+# script states, the status widget, skeletons, spinners, charts drawn of charts shown).
+STATE_JS = """() => { const n = window.__crmNav;
+    const app = document.querySelector('[data-testid=stApp]');
+    const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
+        .filter(c => !c.closest('[data-stale=true]'));
+    const q = (t) => document.querySelector(`[data-testid=${t}]`) !== null;
+    return {
+        clicked: n.clickAt !== null, runs_after_click: (window.__crmRuns || 0) - n.runsBefore,
+        path: location.pathname,
+        connection: app && app.getAttribute('data-test-connection-state'),
+        script: app && app.getAttribute('data-test-script-state'),
+        status_widget: q('stStatusWidget'), skeleton: q('stSkeleton'), spinner: q('stSpinner'),
+        charts: charts.length,
+        drawn: charts.filter(c => c.querySelector('.js-plotly-plot .main-svg')).length,
+    }; }"""
 DRAWN_JS = """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
     .filter(c => c.querySelector('.js-plotly-plot .main-svg')).length"""
 
@@ -177,6 +194,10 @@ def navigate(page: Any, name: str, path: str | None, timeout_s: float) -> dict[s
     except Exception as exc:  # Playwright's TimeoutError, no link, or the page went away
         error = f"{name}: no last chart within {timeout_s:g} s ({type(exc).__name__}: {exc})"
         error = " ".join(error.split())[:300]
+        try:
+            error += f"; waiting on {json.dumps(page.evaluate(STATE_JS), sort_keys=True)}"
+        except Exception as gone:  # the page itself went away
+            error += f"; page state unreadable ({type(gone).__name__})"
     last_s, first_s, charts = page.evaluate(READ_JS)
     if error is not None:
         last_s = timeout_s

@@ -130,3 +130,12 @@ def test_target_table_judges_each_row_at_l() -> None:
     assert table["uncached change: every other page, slowest (s)"].endswith("| met |")
     # Nothing measured at L: no verdict rather than a guess.
     assert table["append 100 k orders, fact layer included (s)"].endswith("| not measured | – |")
+    # A browser navigation that timed out fails the row, whatever the percentile: 43 of 44
+    # navigations within 0.7 s put the p95 at 0.7 s, the 44th never drew its last chart.
+    quick = {"overall": {"p95_s": 0.7, "median_s": 0.3}, "errors": []}
+    stuck = {**quick, "errors": ["round 3, channels: no last chart within 60 s (TimeoutError)"]}
+    browser = "browser, demo, navigation to the last chart, p95 over pages (s)"
+    for demo, verdict in ((quick, "| met |"), (stuck, "| **not met** |")):
+        rows = targets.target_rows([size("L", 3_900, 900)], {"browser": demo})
+        row = next(r for r in rows if r.startswith(f"| {browser}"))
+        assert row.endswith(verdict) and ("1 navigation(s) failed" in row) == bool(demo["errors"])
