@@ -132,7 +132,8 @@ FIND_JS = """([links, path]) => [...document.querySelectorAll(links)].findIndex(
     a => a.offsetParent !== null && (path === null || new URL(a.href).pathname === path))"""
 # What a navigation that timed out was waiting for: which of the finished state's conditions
 # failed when it gave up (the click seen, a run started after it, the path, the connection and
-# script states, the status widget, skeletons, spinners, charts drawn of charts shown).
+# script states, the status widget, skeletons, spinners, charts drawn of charts shown) and the
+# page title on screen (whose page it is showing).
 STATE_JS = """() => { const n = window.__crmNav;
     const app = document.querySelector('[data-testid=stApp]');
     const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
@@ -146,6 +147,7 @@ STATE_JS = """() => { const n = window.__crmNav;
         status_widget: q('stStatusWidget'), skeleton: q('stSkeleton'), spinner: q('stSpinner'),
         charts: charts.length,
         drawn: charts.filter(c => c.querySelector('.js-plotly-plot .main-svg')).length,
+        title: (document.querySelector('h1') || {}).innerText || null,
     }; }"""
 DRAWN_JS = """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
     .filter(c => c.querySelector('.js-plotly-plot .main-svg')).length"""
