@@ -78,13 +78,8 @@ value_customers AS (
             ELSE 6
         END AS tier_no,
         s.value_rank,
-        coalesce(h.revenue, 0) AS revenue,
-        coalesce(h.gross_revenue, 0) AS gross_revenue,
-        coalesce(h.returns_amount, 0) AS returns_amount,
-        coalesce(h.profit, 0) AS profit,
-        coalesce(h.orders, 0) AS orders,
-        h.last_order_date,
-        h.recency_days,
+        -- @include value_window_figures
+        ,
         s.r_score,
         s.f_score,
         s.m_score,

@@ -1,5 +1,6 @@
--- Fragment, DuckDB only: a customer's figures in _value_window_base.sql's value_customers, from
--- its v_history row `h` (0 for a known customer without a line before the window's end).
+-- Fragment: a customer's figures in the value_customers of _value_base.sql and
+-- _value_window_base.sql, from its v_history row `h` (0 for a known customer without a line
+-- before the window's end).
 coalesce(h.revenue, 0) AS revenue,
 coalesce(h.gross_revenue, 0) AS gross_revenue,
 coalesce(h.returns_amount, 0) AS returns_amount,
