@@ -158,16 +158,6 @@ class LifecycleSummary:
     new_lost: pd.DataFrame
 
 
-def _profile(
-    con: db.Connection, as_of: dt.date, filters: Filters, rules: LifecycleRules
-) -> pd.DataFrame:
-    """lifecycle.profile() from the shared stage rows where they are, else from the customers'
-    stages fetched once."""
-    if facts.lifecycle_stages(con, lifecycle._params(as_of, rules, filters)) is not None:
-        return lifecycle.profile(con, as_of, filters, rules)
-    return lifecycle.profile_of(lifecycle.customer_stages(con, as_of, filters, rules))
-
-
 def lifecycle_summary(
     con: db.Connection,
     start: dt.date,
@@ -178,7 +168,7 @@ def lifecycle_summary(
     """Customers known by `as_of`, the phases they reached, and new vs lost per month from
     `start`: lifecycle_report's figures of these names, without the transitions, end patterns
     and cohorts a meeting does not show (a third of the report's time)."""
-    profile = _profile(con, as_of, filters, rules)
+    profile = lifecycle.profile(con, as_of, filters, rules)  # shared stage rows where held
     return LifecycleSummary(
         as_of=as_of,
         start=start,
