@@ -71,7 +71,7 @@ else:
     show(vel)
 
 st.header(ui.t("pipeline.followup_title"))
-fu = ui.cached(pipeline.followup_report, con, start, end, f)
+fu = ui.cached(pipeline.followup_report, con, start, end, f, pipeline.OVERDUE_SHOWN)
 if fu is None:
     st.info(ui.t("pipeline.no_interactions"))
     st.stop()
@@ -91,8 +91,14 @@ show(fu.cadence)
 st.subheader(ui.t("pipeline.overdue_title"))
 st.caption(ui.t("pipeline.overdue_help", as_of=i18n.fmt_date(fu.as_of, lang)))
 show(fu.overdue_owners)
-shown = pipeline.OVERDUE_SHOWN
-show(pipeline.report_overdue(fu, shown))
-if len(fu.overdue) > shown:
-    st.caption(ui.t("pipeline.overdue_top", shown=ui.num(shown), n=ui.num(len(fu.overdue))))
-ui.table_downloads(lambda: labelled(pipeline.report_overdue(fu)), "overdue-leads", "leads")
+show(fu.overdue)
+if fu.overdue_total > len(fu.overdue):
+    n, shown = ui.num(fu.overdue_total), ui.num(len(fu.overdue))
+    st.caption(ui.t("pipeline.overdue_top", shown=shown, n=n))
+
+
+def overdue_all():  # every overdue lead, read when a download is clicked
+    return labelled(pipeline.rounded(pipeline.overdue_list(con, fu.as_of, None, end, f)))
+
+
+ui.table_downloads(overdue_all, "overdue-leads", "leads")

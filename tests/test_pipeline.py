@@ -316,6 +316,13 @@ def test_grade_cadence_and_overdue(tmp_path: Path) -> None:
     # A1: 12-05 -> 12-11 = 6 d > 5; both 1 d overdue for the same owner: by lead id.
     assert strict["lead_id"].tolist() == ["A1", "H1"]
     assert strict.set_index("lead_id").loc["A1", "days_overdue"] == pytest.approx(1.0)
+    # What the page lists: the longest overdue of the two, and that the list holds two; with
+    # room for both, the list in its own order. W1 (won) and C1 (-20 d) are never listed.
+    top, n = pipeline.overdue_top(con, as_of, order, intervals={"A": 5.0}, limit=1)
+    assert n == 2 and top["lead_id"].tolist() == ["A1"]  # 1 d each: the tie goes by lead id
+    top, n = pipeline.overdue_top(con, as_of, order, intervals={"A": 5.0}, limit=5)
+    pd.testing.assert_frame_equal(top, strict)
+    assert pipeline.overdue_top(con, as_of, order, limit=5)[1] == 1
     con.close()
 
 
@@ -414,6 +421,57 @@ def test_still_open_classifies_each_stage_outcome_pair_as_each_lead(
     rowwise = (_classify(leads["stage"], leads["outcome"], won, lost) == "open") | closed
     assert rowwise.any() and not rowwise.all()
     pd.testing.assert_series_equal(followup._still_open(leads, order, closed), rowwise)
+
+
+def _old_cut(full: pd.DataFrame, limit: int) -> pd.DataFrame:
+    # What the page listed before overdue_top: the whole list cut in pandas.
+    if len(full) <= limit:
+        return full
+    return full.nlargest(limit, "days_overdue", keep="first").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_overdue_top_is_the_cut_of_the_whole_list(demo_con: db.Connection, shared: bool) -> None:
+    # The page's list, computed in SQL, equals the whole overdue list cut in pandas, and the
+    # count equals its length: several filters and limits (fewer, as many as and more than the
+    # list holds), contact counts shared or each report's own.
+    con = demo_con
+    opts = filter_options(con)
+    as_of = pipeline.data_end(con)
+    assert as_of is not None
+    sets = [
+        Filters(),
+        Filters(region=opts["region"][0]),
+        Filters(source=opts["source"][0]),
+        Filters(owners=tuple(opts["owner"][:2])),
+    ]
+    with facts.shared_windows(shared):
+        for f in sets:
+            full = pipeline.overdue_list(con, as_of, None, as_of, f)
+            assert len(full) > 5, f
+            for limit in (5, len(full), len(full) + 7):
+                top, n = pipeline.overdue_top(con, as_of, None, as_of, f, None, limit)
+                assert n == len(full), (f, limit)
+                pd.testing.assert_frame_equal(top, _old_cut(full, limit), obj=f"{f} {limit}")
+            rep = pipeline.followup_report(con, None, as_of, f, shown=5)
+            assert rep is not None and rep.overdue_total == len(full)
+            pd.testing.assert_frame_equal(rep.overdue, pipeline.rounded(_old_cut(full, 5)))
+
+
+def test_overdue_top_with_separator_characters_in_stages(tmp_path: Path) -> None:
+    # A stage holding one of the characters that delimit the open (stage, outcome) pairs in
+    # SQL: the whole list is cut in pandas instead, with the same result.
+    con = db.connect(tmp_path / "sep.duckdb")
+    _load(con, tmp_path, leads=CADENCE_LEADS, interactions=CADENCE_CONTACTS)
+    con.execute("UPDATE leads SET stage = '已' || chr(31) || '联系' WHERE stage = '已联系'")
+    as_of = dt.date(2024, 12, 10)
+    order = pipeline.stage_order(pipeline.stage_stats(con, as_of=as_of))
+    full = pipeline.overdue_list(con, as_of, order, intervals={"A": 5.0})
+    assert any("\x1f" in str(s) for s in full["stage"]) and len(full) == 2
+    top, n = pipeline.overdue_top(con, as_of, order, intervals={"A": 5.0}, limit=1)
+    assert n == 2
+    pd.testing.assert_frame_equal(top, _old_cut(full, 1))
+    con.close()
 
 
 def test_contact_counts_computed_once_per_view(

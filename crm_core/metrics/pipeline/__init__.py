@@ -27,7 +27,7 @@ from crm_core.metrics.pipeline.followup import (
     lead_contacts,
     overdue_by_owner,
     overdue_list,
-    report_overdue,
+    overdue_top,
 )
 from crm_core.metrics.pipeline.funnel import (
     FunnelReport,
@@ -89,9 +89,9 @@ __all__ = [
     "metrics_block",
     "overdue_by_owner",
     "overdue_list",
+    "overdue_top",
     "prospects_needed",
     "reached_ranks",
-    "report_overdue",
     "rounded",
     "stage_key",
     "stage_label",

@@ -115,6 +115,35 @@ def _still_open(df: pd.DataFrame, order: StageOrder, closed_later: pd.Series) ->
 OWNER_COLUMNS = ["owner", "open_leads", "overdue", "max_days_overdue", "overdue_share"]
 
 
+def _open_groups(
+    con: db.Connection,
+    as_of: dt.date,
+    order: StageOrder,
+    end: dt.date | None,
+    filters: Filters,
+    intervals: dict[str, float] | None,
+) -> pd.DataFrame:
+    # pipeline_overdue_groups.sql's rows (owner, stage, outcome, closed later) of the leads
+    # still open at as_of: the overdue figures per owner, and which (stage, outcome) are open.
+    groups = _lead_rows_query(
+        con, "pipeline_overdue_groups", _interval_params(as_of, None, end, filters, intervals)
+    )
+    return groups[_still_open(groups, order, groups["closed_later"])]
+
+
+def _owner_table(groups: pd.DataFrame) -> pd.DataFrame:
+    # overdue_by_owner's rows from _open_groups.
+    out = groups.groupby("owner").agg(
+        open_leads=("open_leads", "sum"),
+        overdue=("overdue", "sum"),
+        max_days_overdue=("max_days_overdue", "max"),
+    )
+    out = out.astype({"open_leads": int, "overdue": int})
+    out["overdue_share"] = out["overdue"] / out["open_leads"]
+    out = out.reset_index().sort_values(["overdue", "owner"], ascending=[False, True])
+    return out[OWNER_COLUMNS].reset_index(drop=True)
+
+
 def overdue_by_owner(
     con: db.Connection,
     as_of: dt.date,
@@ -130,19 +159,7 @@ def overdue_by_owner(
     order = order or _open_order(con, as_of, end, filters)
     if order is None:
         return pd.DataFrame(columns=OWNER_COLUMNS)
-    groups = _lead_rows_query(
-        con, "pipeline_overdue_groups", _interval_params(as_of, None, end, filters, intervals)
-    )
-    groups = groups[_still_open(groups, order, groups["closed_later"])]
-    out = groups.groupby("owner").agg(
-        open_leads=("open_leads", "sum"),
-        overdue=("overdue", "sum"),
-        max_days_overdue=("max_days_overdue", "max"),
-    )
-    out = out.astype({"open_leads": int, "overdue": int})
-    out["overdue_share"] = out["overdue"] / out["open_leads"]
-    out = out.reset_index().sort_values(["overdue", "owner"], ascending=[False, True])
-    return out[OWNER_COLUMNS].reset_index(drop=True)
+    return _owner_table(_open_groups(con, as_of, order, end, filters, intervals))
 
 
 OVERDUE_COLUMNS = [
@@ -176,6 +193,82 @@ def overdue_list(
     )
     df = df[_still_open(df, order, df["closed_at"].notna())]
     return df[OVERDUE_COLUMNS].reset_index(drop=True)
+
+
+# Separators of pipeline_overdue_top.sql's $open_pairs keys: a value holding one of them makes
+# overdue_top cut the whole list instead.
+_PAIR_SEP, _PAIR_MISSING, _PAIR_END = "\x1d", "\x1e", "\x1f"
+
+
+def _pair_part(v: object) -> str | None:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):  # type: ignore[call-overload]
+        return _PAIR_MISSING
+    text = str(v)
+    return None if any(c in text for c in (_PAIR_SEP, _PAIR_MISSING, _PAIR_END)) else text
+
+
+def _open_pairs(groups: pd.DataFrame) -> str | None:
+    # The (stage, outcome) pairs of _open_groups not closed later, as pipeline_overdue_top.sql's
+    # $open_pairs; None when a value holds a separator.
+    keys = []
+    for stage, outcome in (
+        groups.loc[~groups["closed_later"].astype(bool), ["stage", "outcome"]]
+        .drop_duplicates()
+        .itertuples(index=False)
+    ):
+        a, b = _pair_part(stage), _pair_part(outcome)
+        if a is None or b is None:
+            return None
+        keys.append(a + _PAIR_SEP + b)
+    return _PAIR_END + _PAIR_END.join(keys) + _PAIR_END
+
+
+def _overdue_top(
+    con: db.Connection,
+    as_of: dt.date,
+    order: StageOrder,
+    end: dt.date | None,
+    filters: Filters,
+    intervals: dict[str, float] | None,
+    limit: int,
+    groups: pd.DataFrame,
+) -> tuple[pd.DataFrame, int]:
+    # overdue_top from _open_groups' rows, which count the overdue leads and name the open pairs.
+    total = int(groups["overdue"].sum())
+    pairs = _open_pairs(groups)
+    if pairs is None:
+        full = overdue_list(con, as_of, order, end, filters, intervals)
+        if len(full) <= limit:
+            return full, total
+        return full.nlargest(limit, "days_overdue", keep="first").reset_index(drop=True), total
+    if total == 0:
+        return pd.DataFrame(columns=OVERDUE_COLUMNS), 0
+    params = _interval_params(as_of, None, end, filters, intervals)
+    df = _lead_rows_query(
+        con, "pipeline_overdue_top", {**params, "open_pairs": pairs, "limit": limit}
+    )
+    if total <= limit:  # the whole list, in its own order
+        df = df.sort_values("list_rank")
+    return df[OVERDUE_COLUMNS].reset_index(drop=True), total
+
+
+def overdue_top(
+    con: db.Connection,
+    as_of: dt.date,
+    order: StageOrder | None = None,
+    end: dt.date | None = None,
+    filters: Filters = NO_FILTERS,
+    intervals: dict[str, float] | None = None,
+    limit: int = OVERDUE_SHOWN,
+) -> tuple[pd.DataFrame, int]:
+    """The overdue leads a page lists and how many overdue_list holds: its `limit` longest
+    overdue, longest first (ties by owner, then lead id), or the whole list in its own order
+    when it holds no more; computed in SQL, so a list of 245 k leads never reaches pandas."""
+    order = order or _open_order(con, as_of, end, filters)
+    if order is None:
+        return pd.DataFrame(columns=OVERDUE_COLUMNS), 0
+    groups = _open_groups(con, as_of, order, end, filters, intervals)
+    return _overdue_top(con, as_of, order, end, filters, intervals, limit, groups)
 
 
 def delivery_category(
@@ -271,7 +364,8 @@ class FollowupReport:
     by_owner: pd.DataFrame  # followup_summary(by="owner") (followup_summaries()[1])
     cadence: pd.DataFrame  # grade_cadence()
     overdue_owners: pd.DataFrame
-    overdue: pd.DataFrame
+    overdue: pd.DataFrame  # overdue_top(): the longest overdue, at most `shown` of them
+    overdue_total: int  # the leads overdue_list() holds
 
 
 def followup_report(
@@ -279,10 +373,12 @@ def followup_report(
     start: dt.date | None,
     end: dt.date | None,
     filters: Filters = NO_FILTERS,
+    shown: int = OVERDUE_SHOWN,
 ) -> FollowupReport | None:
     """24 h delivery follow-up in [start, end], contact cadence per grade of the leads created
-    then, and every lead still open at the end that is overdue for a contact (whenever it was
-    created); None without interactions."""
+    then, and the leads still open at the end that are overdue for a contact (whenever they were
+    created): per owner, how many, and the `shown` longest overdue; None without
+    interactions."""
     if not db.scalar(con, "pipeline_has_interactions"):
         return None
     rng = db.query_rows(con, "pipeline_order_range")[0]
@@ -297,20 +393,19 @@ def followup_report(
         deliveries = pd.DataFrame(columns=["segment", "deliveries", "within", "share"])
         by_owner = pd.DataFrame(columns=["owner", "deliveries", "within", "share"])
     order = _open_order(con, as_of, end, filters)
+    owners = pd.DataFrame(columns=OWNER_COLUMNS)
+    overdue, total = pd.DataFrame(columns=OVERDUE_COLUMNS), 0
+    if order is not None:
+        groups = _open_groups(con, as_of, order, end, filters, None)
+        owners = _owner_table(groups)
+        overdue, total = _overdue_top(con, as_of, order, end, filters, None, shown, groups)
     return FollowupReport(
         as_of=as_of,
         delivery_category=category,
         deliveries=deliveries,
         by_owner=rounded(by_owner),
         cadence=rounded(grade_cadence(con, as_of, start, end, filters)),
-        overdue_owners=rounded(overdue_by_owner(con, as_of, order, end, filters)),
-        overdue=rounded(overdue_list(con, as_of, order, end, filters)),
+        overdue_owners=rounded(owners),
+        overdue=rounded(overdue),
+        overdue_total=total,
     )
-
-
-def report_overdue(report: FollowupReport, limit: int | None = None) -> pd.DataFrame:
-    """The report's overdue leads by owner; when there are more than `limit`, the `limit`
-    longest overdue, longest first (what the page lists; its downloads hold all)."""
-    if limit is None or len(report.overdue) <= limit:
-        return report.overdue
-    return report.overdue.nlargest(limit, "days_overdue", keep="first")
