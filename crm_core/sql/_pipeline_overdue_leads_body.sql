@@ -1,16 +1,6 @@
 -- Fragment: what pipeline_overdue_leads.sql selects from `lead_rows` (_pipeline_lead_rows.sql).
 SELECT
-    owner,
-    lead_id,
-    grade,
-    stage,
-    outcome,
-    created_at,
-    closed_at,
-    last_contact_at,
-    days_since_contact,
-    required_days,
-    days_overdue
+    -- @include pipeline_overdue_columns
 FROM lead_rows
 WHERE NOT closed_by_as_of AND days_overdue > 0
 ORDER BY CASE WHEN owner IS NULL THEN 1 ELSE 0 END, owner, days_overdue DESC, lead_id

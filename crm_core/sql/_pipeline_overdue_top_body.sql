@@ -1,18 +1,11 @@
 -- Fragment: what pipeline_overdue_top.sql selects from `lead_rows` (_pipeline_lead_rows.sql).
 ,
-open_overdue AS (
+ranked AS (
     SELECT
-        owner,
-        lead_id,
-        grade,
-        stage,
-        outcome,
-        created_at,
-        closed_at,
-        last_contact_at,
-        days_since_contact,
-        required_days,
-        days_overdue
+        *,
+        row_number() OVER (
+            ORDER BY days_overdue DESC, CASE WHEN owner IS NULL THEN 1 ELSE 0 END, owner, lead_id
+        ) AS overdue_rank
     FROM lead_rows
     WHERE NOT closed_by_as_of
       AND days_overdue > 0
@@ -25,29 +18,12 @@ open_overdue AS (
           ) > 0
       )
 ),
-ranked AS (
-    SELECT
-        *,
-        row_number() OVER (
-            ORDER BY days_overdue DESC, CASE WHEN owner IS NULL THEN 1 ELSE 0 END, owner, lead_id
-        ) AS overdue_rank
-    FROM open_overdue
-),
 top_rows AS (
     SELECT * FROM ranked WHERE overdue_rank <= CAST($limit AS INTEGER)
 )
 SELECT
-    owner,
-    lead_id,
-    grade,
-    stage,
-    outcome,
-    created_at,
-    closed_at,
-    last_contact_at,
-    days_since_contact,
-    required_days,
-    days_overdue,
+    -- @include pipeline_overdue_columns
+    ,
     overdue_rank,
     row_number() OVER (
         ORDER BY CASE WHEN owner IS NULL THEN 1 ELSE 0 END, owner, days_overdue DESC, lead_id
